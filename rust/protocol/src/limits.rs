@@ -1,0 +1,103 @@
+//! Limits and defaults, read from `spec/limits.json`, the single source of
+//! truth shared with the CDK construct library and the CLI.
+
+use serde::Deserialize;
+use std::sync::OnceLock;
+
+/// The raw limits file, embedded at compile time.
+pub const LIMITS_JSON: &str = include_str!("../../../spec/limits.json");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Limits {
+    pub extension_name: String,
+    pub env: EnvNames,
+    pub port: PortLimits,
+    pub timeout_ms: TimeoutLimits,
+    pub shutdown: ShutdownTiming,
+    pub max_extensions: u32,
+    pub secret_file_default: String,
+    pub report_path: String,
+    pub secret_header: String,
+    pub max_report_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvNames {
+    pub port: String,
+    pub timeout_ms: String,
+    pub secret_file: String,
+    pub metrics: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PortLimits {
+    pub default: u16,
+    pub min: u16,
+    pub max: u16,
+    pub reserved: Vec<ReservedPort>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReservedPort {
+    pub port: u16,
+    pub used_by: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TimeoutLimits {
+    pub default: u32,
+    pub min: u32,
+    pub max: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShutdownTiming {
+    /// Documented time Lambda gives the runtime between SIGTERM and SIGKILL.
+    pub runtime_share_ms: u64,
+    /// Whole shutdown phase with external extensions registered.
+    pub phase_ms: u64,
+    /// How long before `deadlineMs` the extension makes sure it has exited.
+    pub extension_exit_margin_ms: u64,
+}
+
+/// The parsed limits. The file is embedded and checked by a unit test, so a
+/// parse failure here is a build defect, not a run-time condition.
+pub fn limits() -> &'static Limits {
+    static LIMITS: OnceLock<Limits> = OnceLock::new();
+    LIMITS.get_or_init(|| {
+        serde_json::from_str(LIMITS_JSON)
+            .unwrap_or_else(|e| panic!("spec/limits.json is invalid: {e}"))
+    })
+}
+
+impl PortLimits {
+    /// Who uses `port`, if it is one of the reserved ports.
+    pub fn reserved_by(&self, port: u16) -> Option<&str> {
+        self.reserved
+            .iter()
+            .find(|r| r.port == port)
+            .map(|r| r.used_by.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_file_parses_and_is_consistent() {
+        let l = limits();
+        assert!(l.port.min <= l.port.default && l.port.default <= l.port.max);
+        assert!(l.port.reserved_by(l.port.default).is_none());
+        assert!(l.timeout_ms.min <= l.timeout_ms.default);
+        assert!(l.timeout_ms.default <= l.timeout_ms.max);
+        assert!(u64::from(l.timeout_ms.max) <= l.shutdown.runtime_share_ms);
+        assert_eq!(l.port.reserved_by(9001), Some("the Lambda Runtime API"));
+    }
+}

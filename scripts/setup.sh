@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs everything the demo and the tests need, on a machine that has git,
+# Node 20 with npm, Rust via rustup, Python 3 with pip, and Go. Safe to re-run:
+# every step checks what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PNPM_VERSION=9.15.9
+step() { printf '\n==> %s\n' "$*"; }
+
+step "pnpm ${PNPM_VERSION}"
+if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version 2>/dev/null)" != "${PNPM_VERSION}" ]; then
+  npm install --global --no-fund --no-audit "pnpm@${PNPM_VERSION}"
+fi
+
+step "Python tools (cargo-lambda with zig, moto, cfn-lint)"
+python3 -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+
+step "Rust targets"
+rustup target add aarch64-unknown-linux-gnu aarch64-unknown-linux-musl x86_64-unknown-linux-musl >/dev/null
+
+step "Node packages"
+pnpm install --frozen-lockfile --reporter=append-only 2>/dev/null || pnpm install --reporter=append-only
+
+for extra in scripts/setup.d/*.sh; do
+  [ -e "$extra" ] || continue
+  step "$(basename "$extra")"
+  bash "$extra"
+done

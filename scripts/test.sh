@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs every test of the project: installs what it needs first, then runs the
+# suites in scripts/test.d/ in name order. Stops at the first failing suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export CARGO_TERM_COLOR=never
+passed=0
+for suite in scripts/test.d/*.sh; do
+  printf '\n==> test suite %s\n' "$(basename "$suite")"
+  bash "$suite"
+  passed=$((passed + 1))
+done
+printf '\nsuites: %d passed, 0 failed\n' "$passed"
