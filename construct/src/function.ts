@@ -1,0 +1,36 @@
+import { Architecture } from 'aws-cdk-lib/aws-lambda';
+import { RustFunction, RustFunctionProps } from 'cargo-lambda-cdk';
+import { Construct } from 'constructs';
+import { GracefulShutdown, GracefulShutdownOptions } from './graceful-shutdown';
+import { GracefulShutdownLayer } from './layer';
+
+/** Properties of a Rust function with graceful shutdown. */
+export interface GracefulShutdownFunctionProps extends RustFunctionProps {
+  /**
+   * Graceful shutdown settings: port, handlers' budget, layer.
+   *
+   * @default - port 4471, timeout 250 ms, the stack's shared layer for the function's architecture
+   */
+  readonly gracefulShutdown?: GracefulShutdownOptions;
+}
+
+/**
+ * A Rust Lambda function built from a Cargo manifest with cargo-lambda
+ * (`provided.al2023`, arm64 unless told otherwise), with the shutdown layer
+ * attached and `GRACEFUL_SHUTDOWN_PORT` and `GRACEFUL_SHUTDOWN_TIMEOUT_MS` set.
+ */
+export class GracefulShutdownFunction extends RustFunction {
+  /** The shutdown layer attached to the function. */
+  public readonly gracefulShutdownLayer: GracefulShutdownLayer;
+
+  constructor(scope: Construct, id: string, props: GracefulShutdownFunctionProps = {}) {
+    const architecture = props.bundling?.architecture ?? props.architecture ?? Architecture.ARM_64;
+    const { gracefulShutdown, ...rest } = props;
+    super(scope, id, {
+      ...rest,
+      architecture,
+      bundling: { ...props.bundling, architecture },
+    });
+    this.gracefulShutdownLayer = GracefulShutdown.addTo(this, gracefulShutdown);
+  }
+}

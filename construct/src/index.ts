@@ -1,0 +1,4 @@
+export * from './limits';
+export * from './layer';
+export * from './graceful-shutdown';
+export * from './function';

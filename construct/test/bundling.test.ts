@@ -1,0 +1,48 @@
+// The layer's build flags, string by string, and the full command that
+// cargo-lambda-cdk's bundler makes of them.
+import * as assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AssetStaging } from 'aws-cdk-lib';
+import { Architecture } from 'aws-cdk-lib/aws-lambda';
+import { extensionBuildCommand, extensionCargoLambdaFlags, muslTarget } from '../lib/bundling';
+import { PKG_DIR } from './helpers';
+import * as path from 'node:path';
+
+// cargo-lambda-cdk's bundler is not part of its public API, but it is what
+// really runs; checking its output keeps our expectation honest.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { Bundling } = require('cargo-lambda-cdk/lib/bundling');
+
+test('musl targets per architecture', () => {
+  assert.equal(muslTarget(Architecture.ARM_64), 'aarch64-unknown-linux-musl');
+  assert.equal(muslTarget(Architecture.X86_64), 'x86_64-unknown-linux-musl');
+  assert.throws(() => muslTarget(Architecture.custom('riscv64')),
+    /^Error: `architecture` is riscv64, which the shutdown layer cannot be built for: use Architecture.ARM_64 or Architecture.X86_64.$/);
+});
+
+test('cargo lambda flags of the layer', () => {
+  assert.deepEqual(extensionCargoLambdaFlags(Architecture.ARM_64), ['--target', 'aarch64-unknown-linux-musl']);
+  assert.deepEqual(extensionCargoLambdaFlags(Architecture.X86_64), ['--target', 'x86_64-unknown-linux-musl']);
+});
+
+test('the layer build command, exactly', () => {
+  assert.equal(extensionBuildCommand(Architecture.ARM_64, 'graceful-shutdown', '/asset-output'),
+    'cargo lambda build --lambda-dir /asset-output --release --extension --bin graceful-shutdown --target aarch64-unknown-linux-musl');
+  assert.equal(extensionBuildCommand(Architecture.X86_64, 'graceful-shutdown', '/tmp/out'),
+    'cargo lambda build --lambda-dir /tmp/out --release --extension --bin graceful-shutdown --target x86_64-unknown-linux-musl');
+});
+
+for (const architecture of [Architecture.ARM_64, Architecture.X86_64]) {
+  test(`cargo-lambda-cdk builds the layer with exactly our command (${architecture.name})`, () => {
+    const manifestPath = path.join(PKG_DIR, 'rust-src', 'rust', 'extension', 'Cargo.toml');
+    const bundling = new Bundling(path.dirname(manifestPath), {
+      manifestPath,
+      binaryName: 'graceful-shutdown',
+      lambdaExtension: true,
+      architecture,
+      cargoLambdaFlags: extensionCargoLambdaFlags(architecture),
+    });
+    assert.deepEqual(bundling.command, ['bash', '-c',
+      extensionBuildCommand(architecture, 'graceful-shutdown', AssetStaging.BUNDLING_OUTPUT_DIR)]);
+  });
+}
