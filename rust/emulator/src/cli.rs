@@ -1,0 +1,126 @@
+//! Command-line arguments (shared by `lambda-emulator` and `gracefulctl emulate`).
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::Args;
+
+use crate::lifecycle::Emulator;
+use crate::render::render;
+use crate::scenario::Scenario;
+
+/// Run a function and its extensions through Lambda's lifecycle locally:
+/// init, invocations, then the shutdown phase in Lambda's order.
+#[derive(Debug, Clone, Args)]
+pub struct EmulateArgs {
+    /// Directory holding the function's executable `bootstrap` (Lambda's /var/task).
+    #[arg(long, value_name = "DIR")]
+    pub function_dir: PathBuf,
+    /// A layer: a directory (or .zip) holding extensions/<name>. Repeatable.
+    #[arg(long = "layer-dir", value_name = "DIR|ZIP")]
+    pub layer_dirs: Vec<PathBuf>,
+    /// An invocation payload: a JSON file, or `-` for standard input. Repeatable.
+    #[arg(long = "event", value_name = "FILE|-")]
+    pub events: Vec<String>,
+    /// Number of invocations (default: one per --event, at least one; events cycle).
+    #[arg(long, value_name = "N")]
+    pub invocations: Option<u64>,
+    /// An environment variable for the function and its extensions. Repeatable.
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// The function timeout, in milliseconds.
+    #[arg(long, default_value_t = 3000, value_name = "MS")]
+    pub timeout_ms: u64,
+    /// Time the runtime gets between SIGTERM and SIGKILL, in milliseconds.
+    #[arg(long, default_value_t = 300, value_name = "MS")]
+    pub runtime_share_ms: u64,
+    /// The whole shutdown phase (SHUTDOWN's deadlineMs is its end), in milliseconds.
+    #[arg(long, default_value_t = 2000, value_name = "MS")]
+    pub shutdown_ms: u64,
+    /// The function's memory size, in MB.
+    #[arg(long, default_value_t = 128, value_name = "MB")]
+    pub memory_mb: u32,
+    /// The function's name.
+    #[arg(long, default_value = "emulated-function", value_name = "NAME")]
+    pub function_name: String,
+    /// Print the timeline as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl EmulateArgs {
+    /// Checks the arguments and builds the scenario (reads event files).
+    pub fn scenario(&self) -> anyhow::Result<Scenario> {
+        let mut s = Scenario::new(&self.function_dir);
+        s.layer_dirs = self.layer_dirs.clone();
+        for kv in &self.env {
+            let Some((k, v)) = kv.split_once('=') else {
+                bail!("--env {kv:?}: expected KEY=VALUE, for example --env GRACEFUL_SHUTDOWN_TIMEOUT_MS=200");
+            };
+            if k.is_empty() {
+                bail!("--env {kv:?}: the variable name before `=` is empty");
+            }
+            s.env.push((k.to_owned(), v.to_owned()));
+        }
+        for source in &self.events {
+            let bytes = if source == "-" {
+                let mut buf = Vec::new();
+                std::io::stdin().read_to_end(&mut buf).context("--event -: reading standard input")?;
+                buf
+            } else {
+                std::fs::read(source).with_context(|| format!("--event {source}: cannot read the file"))?
+            };
+            if serde_json::from_slice::<serde_json::Value>(&bytes).is_err() {
+                bail!("--event {source}: not valid JSON; Lambda payloads are JSON documents");
+            }
+            s.events.push(bytes);
+        }
+        if self.invocations == Some(0) {
+            bail!("--invocations 0: send at least one invocation");
+        }
+        s.invocations = self.invocations;
+        if self.timeout_ms == 0 {
+            bail!("--timeout-ms 0: the function timeout must be at least 1 ms");
+        }
+        if self.shutdown_ms == 0 {
+            bail!("--shutdown-ms 0: the shutdown phase must be at least 1 ms (Lambda gives 2000)");
+        }
+        if self.runtime_share_ms > self.shutdown_ms {
+            bail!(
+                "--runtime-share-ms {} is longer than --shutdown-ms {}: the runtime's share is part of the shutdown phase",
+                self.runtime_share_ms,
+                self.shutdown_ms
+            );
+        }
+        if !(128..=10240).contains(&self.memory_mb) {
+            bail!("--memory-mb {}: Lambda allows 128 to 10240", self.memory_mb);
+        }
+        s.timeout = Duration::from_millis(self.timeout_ms);
+        s.runtime_share = Duration::from_millis(self.runtime_share_ms);
+        s.shutdown_phase = Duration::from_millis(self.shutdown_ms);
+        s.memory_mb = self.memory_mb;
+        s.function_name = self.function_name.clone();
+        Ok(s)
+    }
+}
+
+/// Runs the emulator and prints the timeline. Exit code 0 when init succeeded
+/// and every invocation was answered, 1 otherwise.
+pub fn run_cli(args: EmulateArgs) -> anyhow::Result<ExitCode> {
+    let scenario = args.scenario()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let report = rt.block_on(Emulator::run(scenario))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report.timeline)?);
+    } else {
+        print!("{}", render(&report.timeline));
+    }
+    Ok(if report.lifecycle_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}

@@ -1,0 +1,34 @@
+//! A local AWS Lambda lifecycle emulator, faithful to the shutdown phase.
+//!
+//! It serves the Runtime API and the Extensions API on a free loopback port,
+//! starts every executable in the layers' `extensions/` directories and the
+//! function's `bootstrap` as real processes (each in its own process group,
+//! with the environment Lambda gives each), sends invocations, and runs the
+//! shutdown phase in Lambda's order: SIGTERM to the runtime, up to its share,
+//! SIGKILL; then SHUTDOWN with an absolute `deadlineMs` to the subscribed
+//! extensions; SIGKILL to whoever is left at the deadline. Everything lands in
+//! a [`Timeline`] that tests assert on and [`render`] prints.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use graceful_shutdown_emulator::{Emulator, Scenario};
+//! let report = Emulator::run(Scenario::new("fn-dir").layer("layer-dir")).await?;
+//! print!("{}", graceful_shutdown_emulator::render(&report.timeline));
+//! # Ok(()) }
+//! ```
+
+pub mod api;
+pub mod cli;
+pub mod environment;
+pub mod layout;
+pub mod lifecycle;
+pub mod process;
+pub mod render;
+pub mod scenario;
+pub mod timeline;
+
+pub use cli::{run_cli, EmulateArgs};
+pub use lifecycle::{Emulator, InitFailure, InvokeOutcome, RunReport, ShutdownReason};
+pub use render::render;
+pub use scenario::{Faults, Scenario};
+pub use timeline::{Event, EventKind, LogLine, Stream, Timeline, PLATFORM, RUNTIME};

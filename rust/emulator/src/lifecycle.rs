@@ -1,0 +1,469 @@
+//! The lifecycle of one execution environment: init, invocations, shutdown,
+//! in Lambda's order and with Lambda's deadlines.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use nix::sys::signal::Signal;
+use serde_json::json;
+
+use crate::api::{Answer, FunctionInfo, Invocation, Platform, State};
+use crate::environment;
+use crate::layout::Layout;
+use crate::process::{Child, Exit};
+use crate::scenario::Scenario;
+use crate::timeline::{EventKind, Recorder, Timeline, PLATFORM, RUNTIME};
+
+/// Why the environment shuts down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShutdownReason {
+    Spindown,
+    Timeout,
+    Failure,
+}
+
+impl ShutdownReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShutdownReason::Spindown => "spindown",
+            ShutdownReason::Timeout => "timeout",
+            ShutdownReason::Failure => "failure",
+        }
+    }
+}
+
+/// How the init phase ended, when it failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitFailure {
+    pub error_type: String,
+    pub message: String,
+}
+
+/// How one invocation ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InvokeOutcome {
+    Response(Vec<u8>),
+    FunctionError(String),
+    Timeout,
+    /// The runtime process went away (crash, exit) before answering.
+    RuntimeExited,
+}
+
+/// The result of a whole run.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub init: Result<(), InitFailure>,
+    pub invocations: Vec<InvokeOutcome>,
+    pub reason: ShutdownReason,
+    pub timeline: Timeline,
+}
+
+impl RunReport {
+    /// True when init succeeded and every invocation got a response or a function error.
+    pub fn lifecycle_ok(&self) -> bool {
+        self.init.is_ok()
+            && self
+                .invocations
+                .iter()
+                .all(|o| matches!(o, InvokeOutcome::Response(_) | InvokeOutcome::FunctionError(_)))
+    }
+}
+
+/// A running execution environment.
+#[derive(Debug)]
+pub struct Emulator {
+    scenario: Scenario,
+    rec: Recorder,
+    platform: Arc<Platform>,
+    address: String,
+    layout: Layout,
+    server: tokio::task::JoinHandle<()>,
+    runtime: Option<Child>,
+    extensions: Vec<Child>,
+    invoked: u64,
+    shut_down: bool,
+}
+
+fn epoch_ms(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+impl Emulator {
+    /// Checks the layout and serves the APIs; starts no process yet.
+    pub async fn start(mut scenario: Scenario) -> anyhow::Result<Emulator> {
+        scenario.function_dir = std::path::absolute(&scenario.function_dir)?;
+        let layout = Layout::discover(&scenario.function_dir, &scenario.layer_dirs)?;
+        let rec = Recorder::new();
+        let handler = scenario
+            .env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "_HANDLER")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| "bootstrap".to_owned());
+        let info = FunctionInfo { name: scenario.function_name.clone(), version: "$LATEST".to_owned(), handler };
+        let platform = Platform::new(rec.clone(), info, scenario.faults.register_status);
+        platform.lock().expected = layout.extensions.iter().map(|(n, _)| n.clone()).collect();
+        let (addr, server) = platform.serve().await?;
+        let address = addr.to_string();
+        rec.event(PLATFORM, EventKind::Listening { address: address.clone() });
+        Ok(Emulator {
+            scenario,
+            rec,
+            platform,
+            address,
+            layout,
+            server,
+            runtime: None,
+            extensions: Vec::new(),
+            invoked: 0,
+            shut_down: false,
+        })
+    }
+
+    /// `host:port` of the Runtime and Extensions APIs.
+    pub fn api_address(&self) -> &str {
+        &self.address
+    }
+
+    pub fn recorder(&self) -> &Recorder {
+        &self.rec
+    }
+
+    /// Process id of the runtime, while it runs.
+    pub fn runtime_pid(&self) -> Option<u32> {
+        self.runtime.as_ref().filter(|c| c.exited().is_none()).map(|c| c.pid)
+    }
+
+    /// Process ids of the external extensions, by file name.
+    pub fn extension_pids(&self) -> Vec<(String, u32)> {
+        self.extensions.iter().map(|c| (c.source.clone(), c.pid)).collect()
+    }
+
+    fn spawn(&self, source: &str, path: &std::path::Path, env: &environment::Env) -> anyhow::Result<Child> {
+        let child = Child::spawn(source, path, &self.scenario.function_dir, env, &self.rec)?;
+        // Wake whoever waits on the platform when the process exits.
+        let mut exit = child.exit_watch();
+        let platform = self.platform.clone();
+        tokio::spawn(async move {
+            let _ = exit.wait_for(|e| e.is_some()).await;
+            platform.bump();
+        });
+        Ok(child)
+    }
+
+    /// Waits until `check` gives a value, re-checking on every state change or
+    /// process exit, until `until`.
+    async fn wait_for<T>(&self, until: Instant, mut check: impl FnMut(&State, &Self) -> Option<T>) -> Option<T> {
+        let mut changes = self.platform.subscribe();
+        loop {
+            {
+                let st = self.platform.lock();
+                if let Some(v) = check(&st, self) {
+                    return Some(v);
+                }
+            }
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            match tokio::time::timeout(left, changes.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return None,
+                Err(_) => {}
+            }
+        }
+    }
+
+    fn extension_crash(&self) -> Option<InitFailure> {
+        self.extensions.iter().find(|c| c.exited().is_some()).map(|c| InitFailure {
+            error_type: "Extension.Crash".to_owned(),
+            message: format!("extension {} exited during init ({})", c.source, describe_exit(c.exited())),
+        })
+    }
+
+    fn reported_init_error(st: &State) -> Option<InitFailure> {
+        st.init_errors.first().map(|e| InitFailure {
+            error_type: e.error_type.clone(),
+            message: format!("{} reported /init/error {}", e.source, e.error_type),
+        })
+    }
+
+    /// The init phase: start the extensions, wait for them to register, start
+    /// the runtime, wait for everyone to call `next`. Capped at `init_cap`.
+    pub async fn init(&mut self) -> Result<(), InitFailure> {
+        let started = Instant::now();
+        let cap = started + self.scenario.init_cap;
+        let result = self.init_inner(cap).await;
+        self.platform.lock().registration_open = false;
+        match &result {
+            Ok(()) => self.rec.event(
+                PLATFORM,
+                EventKind::InitDone { duration_ms: started.elapsed().as_millis() as u64 },
+            ),
+            Err(f) => self.rec.event(
+                PLATFORM,
+                EventKind::InitFailed { error_type: f.error_type.clone(), message: f.message.clone() },
+            ),
+        }
+        result
+    }
+
+    async fn init_inner(&mut self, cap: Instant) -> Result<(), InitFailure> {
+        let ext_env = environment::extension(&self.scenario, &self.address);
+        for (name, path) in self.layout.extensions.clone() {
+            match self.spawn(&name, &path, &ext_env) {
+                Ok(child) => self.extensions.push(child),
+                Err(e) => {
+                    return Err(InitFailure { error_type: "Extension.LaunchError".to_owned(), message: format!("{e:#}") })
+                }
+            }
+        }
+        // Lambda starts the runtime once every external extension has registered.
+        let registered = self
+            .wait_for(cap, |st, me| {
+                if let Some(e) = Self::reported_init_error(st) {
+                    return Some(Err(e));
+                }
+                if st.expected.iter().all(|n| st.agent_by_name(n).is_some()) {
+                    return Some(Ok(()));
+                }
+                me.extension_crash().map(Err)
+            })
+            .await;
+        match registered {
+            Some(Ok(())) => {}
+            Some(Err(e)) => return Err(e),
+            None => return Err(self.init_timeout("waiting for extensions to register")),
+        }
+
+        let rt_env = environment::runtime(&self.scenario, &self.address);
+        let bootstrap = self.layout.bootstrap.clone();
+        match self.spawn(RUNTIME, &bootstrap, &rt_env) {
+            Ok(child) => self.runtime = Some(child),
+            Err(e) => return Err(InitFailure { error_type: "Runtime.InvalidEntrypoint".to_owned(), message: format!("{e:#}") }),
+        }
+        let ready = self
+            .wait_for(cap, |st, me| {
+                if let Some(e) = Self::reported_init_error(st) {
+                    return Some(Err(e));
+                }
+                if let Some(rt) = me.runtime.as_ref().and_then(|c| c.exited()) {
+                    return Some(Err(InitFailure {
+                        error_type: "Runtime.ExitError".to_owned(),
+                        message: format!("the runtime exited during init ({})", describe_exit(Some(rt))),
+                    }));
+                }
+                if let Some(e) = me.extension_crash() {
+                    return Some(Err(e));
+                }
+                (st.runtime_ready && st.agents.iter().all(|a| a.ready)).then_some(Ok(()))
+            })
+            .await;
+        match ready {
+            Some(r) => r,
+            None => Err(self.init_timeout("waiting for the runtime and the extensions to call next")),
+        }
+    }
+
+    fn init_timeout(&self, what: &str) -> InitFailure {
+        InitFailure {
+            error_type: "Runtime.InitTimeout".to_owned(),
+            message: format!("init did not finish within {} ms ({what})", self.scenario.init_cap.as_millis()),
+        }
+    }
+
+    /// Sends one invocation and waits for the runtime's answer and for every
+    /// INVOKE-subscribed extension to call `next` again, within the function timeout.
+    pub async fn invoke(&mut self, payload: Vec<u8>) -> InvokeOutcome {
+        if self.runtime.as_ref().is_none_or(|c| c.exited().is_some()) {
+            return InvokeOutcome::RuntimeExited;
+        }
+        self.invoked += 1;
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let timeout = self.scenario.timeout;
+        let deadline_ms = epoch_ms(SystemTime::now() + timeout);
+        let function_arn =
+            format!("arn:aws:lambda:us-east-1:{}:function:{}", crate::api::ACCOUNT_ID, self.scenario.function_name);
+        let until = Instant::now() + timeout;
+        self.rec.event(PLATFORM, EventKind::Invoke { number: self.invoked, request_id: request_id.clone() });
+        {
+            let mut st = self.platform.lock();
+            for agent in st.agents.iter_mut().filter(|a| a.invoke) {
+                agent.busy = true;
+                agent.send(json!({
+                    "eventType": "INVOKE",
+                    "deadlineMs": deadline_ms,
+                    "requestId": request_id,
+                    "invokedFunctionArn": function_arn,
+                    "tracing": { "type": "X-Amzn-Trace-Id", "value": "Root=1-00000000-000000000000000000000000;Parent=0000000000000000;Sampled=0" },
+                }));
+                self.rec.event(&agent.name, EventKind::InvokeEvent { request_id: request_id.clone() });
+            }
+        }
+        self.platform.dispatch(Invocation { request_id: request_id.clone(), deadline_ms, function_arn, payload });
+        let id = request_id.clone();
+        let outcome = self
+            .wait_for(until, move |st, me| {
+                let answer = st.answers.get(&id);
+                if let Some(answer) = answer {
+                    if st.agents.iter().all(|a| !a.busy) {
+                        return Some(match answer {
+                            Answer::Response(b) => InvokeOutcome::Response(b.clone()),
+                            Answer::Error(t) => InvokeOutcome::FunctionError(t.clone()),
+                        });
+                    }
+                }
+                if me.runtime.as_ref().is_some_and(|c| c.exited().is_some()) && answer.is_none() {
+                    return Some(InvokeOutcome::RuntimeExited);
+                }
+                None
+            })
+            .await;
+        {
+            let mut st = self.platform.lock();
+            st.answers.remove(&request_id);
+            st.sent_at.remove(&request_id);
+        }
+        match outcome {
+            Some(InvokeOutcome::RuntimeExited) => {
+                self.rec.event(
+                    PLATFORM,
+                    EventKind::InvokeFailed { request_id, error_type: "Runtime.ExitError".to_owned() },
+                );
+                InvokeOutcome::RuntimeExited
+            }
+            Some(o) => o,
+            None => {
+                self.rec.event(
+                    PLATFORM,
+                    EventKind::InvokeTimeout { request_id, timeout_ms: timeout.as_millis() as u64 },
+                );
+                InvokeOutcome::Timeout
+            }
+        }
+    }
+
+    /// The shutdown phase, in Lambda's order: SIGTERM to the runtime, up to the
+    /// runtime's share, SIGKILL; then SHUTDOWN to the subscribed extensions
+    /// (SIGKILL to the others), SIGKILL to whoever is left at the deadline.
+    /// With no extension registered, the runtime is SIGKILLed at once.
+    pub async fn shutdown(&mut self, reason: ShutdownReason) {
+        if self.shut_down {
+            return;
+        }
+        self.shut_down = true;
+        self.platform.lock().registration_open = false;
+        let reason = self.scenario.faults.shutdown_reason.clone().unwrap_or_else(|| reason.as_str().to_owned());
+        let started = Instant::now();
+        let deadline = started + self.scenario.shutdown_phase;
+        let deadline_ms = epoch_ms(SystemTime::now() + self.scenario.shutdown_phase);
+        let share = self.scenario.runtime_share.min(self.scenario.shutdown_phase);
+        self.rec.event(
+            PLATFORM,
+            EventKind::ShutdownPhase { reason: reason.clone(), deadline_ms, runtime_share_ms: share.as_millis() as u64 },
+        );
+
+        let registered = self.platform.lock().agents.len();
+        if let Some(rt) = self.runtime.as_ref() {
+            if rt.exited().is_some() {
+                self.rec.event(PLATFORM, EventKind::Note { message: "the runtime had already exited".to_owned() });
+            } else if registered == 0 {
+                self.rec.event(
+                    PLATFORM,
+                    EventKind::Note {
+                        message: "no extension registered: Lambda kills the runtime without SIGTERM".to_owned(),
+                    },
+                );
+                rt.signal(Signal::SIGKILL, &self.rec);
+                rt.wait_exit(Duration::from_secs(2)).await;
+            } else {
+                rt.signal(Signal::SIGTERM, &self.rec);
+                for _ in 0..self.scenario.faults.extra_sigterms {
+                    if rt.wait_exit(Duration::from_millis(20)).await {
+                        break;
+                    }
+                    rt.signal(Signal::SIGTERM, &self.rec);
+                }
+                let until = started + share;
+                if !rt.wait_exit(until.saturating_duration_since(Instant::now())).await {
+                    rt.signal(Signal::SIGKILL, &self.rec);
+                    rt.wait_exit(Duration::from_secs(2)).await;
+                }
+            }
+        }
+
+        let shutdown_event = json!({ "eventType": "SHUTDOWN", "shutdownReason": reason, "deadlineMs": deadline_ms });
+        for child in &self.extensions {
+            if child.exited().is_some() {
+                continue;
+            }
+            let subscribed = {
+                let st = self.platform.lock();
+                st.agent_by_name(&child.source).filter(|a| !a.internal && a.shutdown).map(|a| a.send(shutdown_event.clone())).is_some()
+            };
+            if subscribed {
+                self.rec.event(&child.source, EventKind::ShutdownEvent { reason: reason.clone(), deadline_ms });
+            } else {
+                child.signal(Signal::SIGKILL, &self.rec);
+            }
+        }
+        for child in &self.extensions {
+            if !child.wait_exit(deadline.saturating_duration_since(Instant::now())).await {
+                child.signal(Signal::SIGKILL, &self.rec);
+                child.wait_exit(Duration::from_secs(2)).await;
+            }
+        }
+        self.rec.event(PLATFORM, EventKind::ShutdownDone { duration_ms: started.elapsed().as_millis() as u64 });
+    }
+
+    /// Stops everything that is left and returns the timeline.
+    pub async fn finish(mut self) -> Timeline {
+        for child in self.runtime.iter().chain(self.extensions.iter()) {
+            child.signal_quietly(Signal::SIGKILL);
+        }
+        for child in self.runtime.iter_mut().chain(self.extensions.iter_mut()) {
+            child.wait_exit(Duration::from_secs(2)).await;
+            child.drain(Duration::from_secs(2)).await;
+        }
+        self.server.abort();
+        self.rec.snapshot()
+    }
+
+    /// Init, every invocation of the scenario, shutdown with the reason the
+    /// run calls for, and the timeline.
+    pub async fn run(scenario: Scenario) -> anyhow::Result<RunReport> {
+        let mut em = Emulator::start(scenario).await?;
+        let init = em.init().await;
+        let mut invocations = Vec::new();
+        let mut reason = ShutdownReason::Spindown;
+        if init.is_ok() {
+            for i in 0..em.scenario.invocation_count() {
+                let outcome = em.invoke(em.scenario.payload(i)).await;
+                let stop = match outcome {
+                    InvokeOutcome::Timeout => Some(ShutdownReason::Timeout),
+                    InvokeOutcome::RuntimeExited => Some(ShutdownReason::Failure),
+                    _ => None,
+                };
+                invocations.push(outcome);
+                if let Some(r) = stop {
+                    reason = r;
+                    break;
+                }
+            }
+        } else {
+            reason = ShutdownReason::Failure;
+        }
+        em.shutdown(reason).await;
+        let timeline = em.finish().await;
+        Ok(RunReport { init, invocations, reason, timeline })
+    }
+}
+
+fn describe_exit(exit: Option<Exit>) -> String {
+    match exit {
+        Some(Exit::Code(c)) => format!("exit code {c}"),
+        Some(Exit::Signal(s)) => format!("killed by {}", crate::process::signal_name(s)),
+        None => "still running".to_owned(),
+    }
+}

@@ -1,0 +1,139 @@
+//! Real child processes, each in its own process group, with their output
+//! captured line by line and their exit recorded.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::Context;
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::Command;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::environment::Env;
+use crate::timeline::{EventKind, Recorder, Stream};
+
+/// How a process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Code(i32),
+    Signal(i32),
+}
+
+/// A started process: its group id, and a watch that turns `Some` when it exits.
+#[derive(Debug)]
+pub struct Child {
+    pub source: String,
+    pub pid: u32,
+    exit: watch::Receiver<Option<Exit>>,
+    pumps: Vec<JoinHandle<()>>,
+}
+
+impl Child {
+    pub fn spawn(source: &str, path: &Path, cwd: &Path, env: &Env, rec: &Recorder) -> anyhow::Result<Child> {
+        let mut cmd = Command::new(path);
+        cmd.env_clear()
+            .envs(env)
+            .current_dir(cwd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // Its own process group, as Lambda's supervisor does, so that signals
+            // reach the process and everything it started.
+            .process_group(0)
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().with_context(|| format!("starting {} ({})", source, path.display()))?;
+        let pid = child.id().unwrap_or(0);
+        rec.event(source, EventKind::Started { pid, path: path.display().to_string() });
+
+        let mut pumps = Vec::new();
+        if let Some(out) = child.stdout.take() {
+            pumps.push(tokio::spawn(pump(out, source.to_owned(), Stream::Stdout, rec.clone())));
+        }
+        if let Some(err) = child.stderr.take() {
+            pumps.push(tokio::spawn(pump(err, source.to_owned(), Stream::Stderr, rec.clone())));
+        }
+        let (tx, exit) = watch::channel(None);
+        let rec = rec.clone();
+        let name = source.to_owned();
+        tokio::spawn(async move {
+            let status = child.wait().await;
+            let exit = match status {
+                Ok(s) => {
+                    use std::os::unix::process::ExitStatusExt;
+                    match (s.code(), s.signal()) {
+                        (Some(c), _) => Exit::Code(c),
+                        (None, Some(sig)) => Exit::Signal(sig),
+                        (None, None) => Exit::Code(-1),
+                    }
+                }
+                Err(_) => Exit::Code(-1),
+            };
+            let (code, signal) = match exit {
+                Exit::Code(c) => (Some(c), None),
+                Exit::Signal(s) => (None, Some(signal_name(s))),
+            };
+            rec.event(&name, EventKind::Exited { code, signal });
+            let _ = tx.send(Some(exit));
+        });
+        Ok(Child { source: source.to_owned(), pid, exit, pumps })
+    }
+
+    pub fn exited(&self) -> Option<Exit> {
+        *self.exit.borrow()
+    }
+
+    /// Waits until the process exits, or `limit` passes. True if it exited.
+    pub async fn wait_exit(&self, limit: Duration) -> bool {
+        let mut rx = self.exit.clone();
+        let exited = tokio::time::timeout(limit, rx.wait_for(|e| e.is_some())).await;
+        matches!(exited, Ok(Ok(_)))
+    }
+
+    /// A receiver that turns `Some` when the process exits.
+    pub fn exit_watch(&self) -> watch::Receiver<Option<Exit>> {
+        self.exit.clone()
+    }
+
+    /// Sends `signal` to the process group, and records it.
+    pub fn signal(&self, signal: Signal, rec: &Recorder) {
+        rec.event(&self.source, EventKind::Signal { signal: signal.as_str().to_owned() });
+        self.signal_quietly(signal);
+    }
+
+    /// Sends `signal` to the process group without recording it (clean-up).
+    pub fn signal_quietly(&self, signal: Signal) {
+        if self.pid != 0 {
+            // The group may already be gone (ESRCH): nothing to do then.
+            let _ = killpg(Pid::from_raw(self.pid as i32), signal);
+        }
+    }
+
+    /// Waits for the output pumps to reach end of file (bounded).
+    pub async fn drain(&mut self, limit: Duration) {
+        for pump in self.pumps.drain(..) {
+            let _ = tokio::time::timeout(limit, pump).await;
+        }
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        // Never leave a process group behind, whatever happened.
+        self.signal_quietly(Signal::SIGKILL);
+    }
+}
+
+async fn pump(reader: impl AsyncRead + Unpin, source: String, stream: Stream, rec: Recorder) {
+    let mut lines = BufReader::new(reader).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        rec.log(&source, stream, line);
+    }
+}
+
+pub fn signal_name(sig: i32) -> String {
+    Signal::try_from(sig).map(|s| s.as_str().to_owned()).unwrap_or_else(|_| format!("signal {sig}"))
+}
