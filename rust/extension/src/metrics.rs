@@ -1,0 +1,99 @@
+//! The verdict as one CloudWatch Embedded Metric Format (EMF) line, logged
+//! when `GRACEFUL_SHUTDOWN_METRICS=emf`. CloudWatch turns it into metrics in
+//! the `GracefulShutdown` namespace, per function, without any API call.
+
+use graceful_shutdown_protocol::{HandlerStatus, Outcome, Verdict};
+use serde_json::{json, Value};
+
+pub const NAMESPACE: &str = "GracefulShutdown";
+
+/// The EMF line for `verdict`. `function_name` is the dimension (from the
+/// registration answer); `epoch_ms` is the metric timestamp.
+pub fn emf_line(verdict: &Verdict, function_name: &str, epoch_ms: u64) -> String {
+    let count = |status: HandlerStatus| verdict.handlers.iter().filter(|h| h.status == status).count();
+    let flag = |outcome: Outcome| u8::from(verdict.outcome == outcome);
+    let mut metrics = vec![
+        ("ShutdownCompleted", "Count"),
+        ("ShutdownHandlersFailed", "Count"),
+        ("ShutdownRuntimeKilled", "Count"),
+        ("ShutdownNoReport", "Count"),
+        ("HandlersOk", "Count"),
+        ("HandlersFailed", "Count"),
+        ("HandlersTimedOut", "Count"),
+    ];
+    // EMF wants a value for every declared metric: declare the total only when known.
+    if verdict.total_ms.is_some() {
+        metrics.push(("HandlersTotalMs", "Milliseconds"));
+    }
+    let mut obj = json!({
+        "_aws": {
+            "Timestamp": epoch_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [["FunctionName"]],
+                "Metrics": metrics
+                    .iter()
+                    .map(|(name, unit)| json!({"Name": name, "Unit": unit}))
+                    .collect::<Vec<_>>(),
+            }],
+        },
+        "FunctionName": function_name,
+        "Outcome": verdict.outcome.as_str(),
+        "ShutdownReason": verdict.reason,
+        "ShutdownCompleted": flag(Outcome::Completed),
+        "ShutdownHandlersFailed": flag(Outcome::HandlersFailed),
+        "ShutdownRuntimeKilled": flag(Outcome::RuntimeKilled),
+        "ShutdownNoReport": flag(Outcome::NoReport),
+        "HandlersOk": count(HandlerStatus::Ok),
+        "HandlersFailed": count(HandlerStatus::Failed),
+        "HandlersTimedOut": count(HandlerStatus::TimedOut),
+    });
+    if let (Some(total), Value::Object(map)) = (verdict.total_ms, &mut obj) {
+        map.insert("HandlersTotalMs".into(), json!(total));
+    }
+    obj.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use graceful_shutdown_protocol::Report;
+
+    #[test]
+    fn every_declared_metric_has_a_value_when_known() {
+        let v = Verdict::decide(
+            "spindown",
+            &[
+                Report::Hello { pid: 1, handlers: vec!["a".into(), "b".into()], timeout_ms: 250, concurrent: false },
+                Report::Finished { handler: "a".into(), index: 0, duration_ms: 3 },
+                Report::TimedOut { handler: "b".into(), index: 1, duration_ms: 250 },
+                Report::AllDone { completed: 1, failed: 0, timed_out: 1, total_ms: 253 },
+            ],
+        );
+        let line: Value = serde_json::from_str(&emf_line(&v, "orders", 1_000)).expect("json");
+        let decl = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(decl["Namespace"], "GracefulShutdown");
+        assert_eq!(decl["Dimensions"], json!([["FunctionName"]]));
+        assert_eq!(line["_aws"]["Timestamp"], 1_000);
+        for m in decl["Metrics"].as_array().expect("metrics") {
+            let name = m["Name"].as_str().expect("name");
+            assert!(line[name].is_number(), "{name} has no value");
+        }
+        assert_eq!(line["FunctionName"], "orders");
+        assert_eq!(line["Outcome"], "handlers_failed");
+        assert_eq!(line["ShutdownHandlersFailed"], 1);
+        assert_eq!(line["ShutdownCompleted"], 0);
+        assert_eq!((line["HandlersOk"].as_u64(), line["HandlersTimedOut"].as_u64()), (Some(1), Some(1)));
+        assert_eq!(line["HandlersTotalMs"], 253);
+    }
+
+    #[test]
+    fn no_report_leaves_the_total_out() {
+        let line: Value = serde_json::from_str(&emf_line(&Verdict::decide("timeout", &[]), "f", 0)).expect("json");
+        assert_eq!(line["ShutdownNoReport"], 1);
+        assert_eq!(line["ShutdownReason"], "timeout");
+        assert!(line.get("HandlersTotalMs").is_none());
+        let declared = line["_aws"]["CloudWatchMetrics"][0]["Metrics"].to_string();
+        assert!(!declared.contains("HandlersTotalMs"), "{declared}");
+    }
+}
