@@ -1,0 +1,108 @@
+//! One emulated execution environment from start to finish, with the probes
+//! the benchmark needs: each invocation timed, and every extension's peak
+//! memory read just before the shutdown phase.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{anyhow, bail, Context};
+use graceful_shutdown_emulator::{Emulator, InvokeOutcome, Scenario, ShutdownReason, Timeline};
+use graceful_shutdown_protocol::{ENV_PORT, ENV_SECRET_FILE};
+
+use crate::proc_status::vm_hwm_kib;
+
+/// The function every extension is measured beside: the `probe` example of
+/// the function library (the official `lambda_runtime` crate plus the library),
+/// with one shutdown handler.
+#[derive(Debug)]
+pub struct Function {
+    dir: tempfile::TempDir,
+}
+
+impl Function {
+    /// A function directory holding `probe` as `bootstrap`, plus `extra_files`
+    /// (files some alternatives look for in the working directory).
+    pub fn new(probe: &Path, extra_files: &[PathBuf]) -> anyhow::Result<Function> {
+        let dir = tempfile::Builder::new().prefix("bench-function").tempdir()?;
+        let bootstrap = dir.path().join("bootstrap");
+        std::fs::copy(probe, &bootstrap).with_context(|| {
+            format!("--probe: cannot copy {}; build it with `cargo build -p graceful-shutdown --example probe`", probe.display())
+        })?;
+        for file in extra_files {
+            let name = file.file_name().ok_or_else(|| anyhow!("{} has no file name", file.display()))?;
+            std::fs::copy(file, dir.path().join(name)).with_context(|| format!("copying {}", file.display()))?;
+        }
+        Ok(Function { dir })
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// What one run recorded.
+#[derive(Debug)]
+pub struct Run {
+    pub timeline: Timeline,
+    /// Wall time of each invocation, as the platform saw it, in milliseconds.
+    pub invoke_ms: Vec<f64>,
+    /// `(extension, VmHWM KiB)` read just before the shutdown phase.
+    pub peak_rss_kib: Vec<(String, u64)>,
+}
+
+/// A free loopback port for the extension's report listener, so that runs
+/// never collide with another process using the default port.
+fn free_port() -> anyhow::Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free loopback port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// Starts an environment with `layer` (none: the function alone), sends
+/// `invocations` invocations, reads the extensions' peak memory, runs the
+/// shutdown phase and returns the timeline. Every step is bounded by the
+/// emulator's own caps (10 s init, the function timeout, the 2 s shutdown phase).
+pub async fn run(
+    function: &Function,
+    layer: Option<&Path>,
+    env: &[(String, String)],
+    invocations: u64,
+    phase_ms: u64,
+) -> anyhow::Result<Run> {
+    let scratch = tempfile::Builder::new().prefix("bench-run").tempdir()?;
+    let mut scenario = Scenario::new(function.dir())
+        .env(ENV_PORT, free_port()?.to_string())
+        .env(ENV_SECRET_FILE, scratch.path().join("secret").display().to_string())
+        .env("PROBE_HANDLERS", "flush:ok");
+    scenario.shutdown_phase = std::time::Duration::from_millis(phase_ms);
+    if let Some(layer) = layer {
+        scenario = scenario.layer(layer);
+    }
+    for (k, v) in env {
+        scenario = scenario.env(k.clone(), v.clone());
+    }
+
+    let mut em = Emulator::start(scenario).await?;
+    if let Err(f) = em.init().await {
+        let timeline = em.finish().await;
+        let logs: Vec<String> = timeline.logs.iter().map(|l| format!("{}: {}", l.source, l.line)).collect();
+        bail!("init failed: {} {}\n{}", f.error_type, f.message, logs.join("\n"));
+    }
+    let mut invoke_ms = Vec::with_capacity(invocations as usize);
+    for i in 0..invocations {
+        let began = Instant::now();
+        let outcome = em.invoke(format!("{{\"n\":{i}}}").into_bytes()).await;
+        invoke_ms.push(began.elapsed().as_secs_f64() * 1000.0);
+        if !matches!(outcome, InvokeOutcome::Response(_)) {
+            em.shutdown(ShutdownReason::Failure).await;
+            let _ = em.finish().await;
+            bail!("invocation {i} did not answer: {outcome:?}");
+        }
+    }
+    let mut peak_rss_kib = Vec::new();
+    for (name, pid) in em.extension_pids() {
+        peak_rss_kib.push((name.clone(), vm_hwm_kib(pid).with_context(|| format!("peak memory of {name}"))?));
+    }
+    em.shutdown(ShutdownReason::Spindown).await;
+    let timeline = em.finish().await;
+    Ok(Run { timeline, invoke_ms, peak_rss_kib })
+}

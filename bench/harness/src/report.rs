@@ -1,0 +1,207 @@
+//! The results: a list of metrics (JSON) and the one table printed from them.
+
+use serde::Serialize;
+
+use crate::stats::Summary;
+
+/// The extensions compared, in table order: `(key, column title)`.
+pub const SUBJECTS: [(&str, &str); 3] = [
+    ("graceful-shutdown", "graceful-shutdown (this layer)"),
+    ("lambda-extension", "lambda-extension crate (Rust)"),
+    ("restmachine-aws", "restmachine-aws (Python)"),
+];
+
+/// A target from the issue: `median <= value` or `median >= value`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Target {
+    pub op: &'static str,
+    pub value: f64,
+}
+
+impl Target {
+    pub const fn at_most(value: f64) -> Target {
+        Target { op: "<=", value }
+    }
+    pub const fn at_least(value: f64) -> Target {
+        Target { op: ">=", value }
+    }
+    pub fn met_by(&self, median: f64) -> bool {
+        match self.op {
+            "<=" => median <= self.value,
+            _ => median >= self.value,
+        }
+    }
+}
+
+/// One measured quantity for one subject.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Metric {
+    /// Stable identifier, the same for every subject (`start_ms`, `peak_rss_kib`, ...).
+    pub id: String,
+    /// Row title in the table.
+    pub label: String,
+    /// Which extension (a key of [`SUBJECTS`]), or `graceful-shutdown` for product-only rows.
+    pub subject: String,
+    pub unit: String,
+    #[serde(flatten)]
+    pub stats: Summary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<Target>,
+    /// Whether the median meets the target (absent without a target).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub met: Option<bool>,
+}
+
+impl Metric {
+    pub fn new(id: &str, label: &str, subject: &str, unit: &str, stats: Summary) -> Metric {
+        Metric {
+            id: id.to_owned(),
+            label: label.to_owned(),
+            subject: subject.to_owned(),
+            unit: unit.to_owned(),
+            stats,
+            target: None,
+            met: None,
+        }
+    }
+
+    pub fn target(mut self, target: Target) -> Metric {
+        self.met = Some(target.met_by(self.stats.median));
+        self.target = Some(target);
+        self
+    }
+}
+
+/// Everything one benchmark run produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct Results {
+    pub schema: u32,
+    pub date: String,
+    pub command: String,
+    pub mode: String,
+    pub host: Host,
+    pub config: serde_json::Value,
+    pub metrics: Vec<Metric>,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Host {
+    pub cpus: usize,
+    pub cpu_model: String,
+    pub kernel: String,
+}
+
+impl Host {
+    pub fn detect() -> Host {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let cpu_model = cpuinfo
+            .lines()
+            .find_map(|l| l.strip_prefix("model name").and_then(|r| r.split_once(':')).map(|(_, m)| m.trim().to_owned()))
+            .unwrap_or_else(|| "unknown".to_owned());
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_owned();
+        Host { cpus: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1), cpu_model, kernel }
+    }
+}
+
+fn number(v: f64) -> String {
+    let a = v.abs();
+    if a >= 100.0 {
+        format!("{v:.0}")
+    } else if a >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// `median (p10–p90)`, or the value alone when it was measured once.
+pub fn cell(m: &Metric) -> String {
+    let s = &m.stats;
+    let unit = if m.unit == "x" { "×".to_owned() } else { format!(" {}", m.unit) };
+    if s.n <= 1 || s.p10 == s.p90 {
+        format!("{}{unit}", number(s.median))
+    } else {
+        format!("{}{unit} ({}–{})", number(s.median), number(s.p10), number(s.p90))
+    }
+}
+
+fn target_text(m: &Metric) -> String {
+    match m.target {
+        None => String::new(),
+        Some(t) => {
+            let op = if t.op == "<=" { "≤" } else { "≥" };
+            let unit = if m.unit == "x" { "×".to_owned() } else { format!(" {}", m.unit) };
+            let met = if m.met == Some(true) { "met" } else { "MISSED" };
+            format!("{op} {}{unit}: {met}", number(t.value))
+        }
+    }
+}
+
+/// The table, in Markdown: one row per metric label, one column per subject,
+/// then the target of the row (set on the graceful-shutdown metric) and whether it is met.
+pub fn table(metrics: &[Metric]) -> String {
+    let mut labels: Vec<&str> = Vec::new();
+    for m in metrics {
+        if !labels.contains(&m.label.as_str()) {
+            labels.push(&m.label);
+        }
+    }
+    let mut out = String::from("| metric |");
+    for (_, title) in SUBJECTS {
+        out.push_str(&format!(" {title} |"));
+    }
+    out.push_str(" target |\n|---|");
+    for _ in SUBJECTS {
+        out.push_str("---|");
+    }
+    out.push_str("---|\n");
+    for label in labels {
+        out.push_str(&format!("| {label} |"));
+        let mut target = String::new();
+        for (key, _) in SUBJECTS {
+            match metrics.iter().find(|m| m.label == label && m.subject == key) {
+                Some(m) => {
+                    out.push_str(&format!(" {} |", cell(m)));
+                    if m.target.is_some() {
+                        target = target_text(m);
+                    }
+                }
+                None => out.push_str(" – |"),
+            }
+        }
+        out.push_str(&format!(" {target} |\n"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_has_one_column_per_subject_and_marks_targets() {
+        let metrics = vec![
+            Metric::new("start_ms", "start → /event/next", "graceful-shutdown", "ms", Summary::of(&[0.4, 0.5, 0.6]).expect("s"))
+                .target(Target::at_most(1.0)),
+            Metric::new("start_ms", "start → /event/next", "restmachine-aws", "ms", Summary::of(&[150.0, 160.0, 170.0]).expect("s")),
+            Metric::new("zip", "layer zip", "graceful-shutdown", "KiB", Summary::single(500.0)).target(Target::at_most(400.0)),
+        ];
+        let t = table(&metrics);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines.len(), 4, "{t}");
+        assert_eq!(
+            lines[2],
+            "| start → /event/next | 0.50 ms (0.42–0.58) | – | 160 ms (152–168) | ≤ 1.00 ms: met |"
+        );
+        assert_eq!(lines[3], "| layer zip | 500 KiB | – | – | ≤ 400 KiB: MISSED |");
+    }
+
+    #[test]
+    fn targets_compare_the_median() {
+        assert!(Target::at_most(1.0).met_by(1.0));
+        assert!(!Target::at_most(1.0).met_by(1.01));
+        assert!(Target::at_least(30.0).met_by(31.0));
+        assert!(!Target::at_least(30.0).met_by(29.0));
+    }
+}

@@ -1,0 +1,135 @@
+//! What one emulated lifecycle says about an extension: pure functions of the
+//! emulator's [`Timeline`], so they can be checked on hand-made timelines.
+
+use anyhow::{anyhow, bail};
+use graceful_shutdown_emulator::{EventKind, Timeline, PLATFORM, RUNTIME};
+use graceful_shutdown_protocol::VERDICT_MARKER;
+
+/// The line the function library logs just before it runs the first handler.
+pub const HANDLERS_RUNNING: &str = "graceful-shutdown: running shutdown handlers";
+/// The line the function library logs once the last report (`allDone`) is sent.
+pub const HANDLERS_DONE: &str = "graceful-shutdown: shutdown handlers done";
+
+/// Timings of one run, in milliseconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timings {
+    /// Extension process started → its first `GET /event/next` (blocked, ready).
+    pub start_ms: f64,
+    /// `deadlineMs` minus the moment the extension exited.
+    pub exit_margin_ms: f64,
+    /// Only for the graceful-shutdown layer (the others log no verdict).
+    pub shutdown: Option<ShutdownTimings>,
+}
+
+/// What the function library and the graceful-shutdown extension did in the shutdown phase.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShutdownTimings {
+    /// SIGTERM sent to the runtime → the library starts the first handler.
+    pub sigterm_to_handler_ms: f64,
+    /// The library sent its last report → the extension logged the verdict.
+    pub last_report_to_verdict_ms: f64,
+    /// SHUTDOWN delivered to the extension → the extension logged the verdict.
+    pub shutdown_to_verdict_ms: f64,
+}
+
+fn at(t: &Timeline, source: &str, what: &str, pred: impl Fn(&EventKind) -> bool) -> anyhow::Result<f64> {
+    t.find(source, pred).map(|e| e.at_ms).ok_or_else(|| anyhow!("the timeline has no {what} for {source}"))
+}
+
+fn line_at(t: &Timeline, source: &str, needle: &str) -> anyhow::Result<f64> {
+    t.logs
+        .iter()
+        .find(|l| l.source == source && l.line.contains(needle))
+        .map(|l| l.at_ms)
+        .ok_or_else(|| anyhow!("{source} never logged a line containing {needle:?}"))
+}
+
+/// Timings of extension `ext` in `t`. `phase_ms` is the shutdown phase length
+/// (SHUTDOWN's `deadlineMs` is the phase start plus it). `verdict` asks for the
+/// graceful-shutdown timings, which need its verdict and the library's lines.
+pub fn timings(t: &Timeline, ext: &str, phase_ms: f64, verdict: bool) -> anyhow::Result<Timings> {
+    let started = at(t, ext, "process start", |k| matches!(k, EventKind::Started { .. }))?;
+    let ready = at(t, ext, "first /event/next", |k| matches!(k, EventKind::ExtensionReady))?;
+    let phase = at(t, PLATFORM, "shutdown phase", |k| matches!(k, EventKind::ShutdownPhase { .. }))?;
+    let exited = at(t, ext, "exit", |k| matches!(k, EventKind::Exited { .. }))?;
+    match t.exit_of(ext) {
+        Some((Some(0), None)) => {}
+        other => bail!("{ext} did not exit 0 on its own after SHUTDOWN: {other:?}"),
+    }
+    let shutdown = if verdict {
+        let sigterm =
+            at(t, RUNTIME, "SIGTERM", |k| matches!(k, EventKind::Signal { signal } if signal == "SIGTERM"))?;
+        let running = line_at(t, RUNTIME, HANDLERS_RUNNING)?;
+        let done = line_at(t, RUNTIME, HANDLERS_DONE)?;
+        let event = at(t, ext, "SHUTDOWN event", |k| matches!(k, EventKind::ShutdownEvent { .. }))?;
+        let verdict = line_at(t, ext, VERDICT_MARKER)?;
+        Some(ShutdownTimings {
+            sigterm_to_handler_ms: running - sigterm,
+            last_report_to_verdict_ms: verdict - done,
+            shutdown_to_verdict_ms: verdict - event,
+        })
+    } else {
+        None
+    };
+    Ok(Timings { start_ms: ready - started, exit_margin_ms: phase + phase_ms - exited, shutdown })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use graceful_shutdown_emulator::{Event, LogLine, Stream};
+
+    fn ev(at_ms: f64, source: &str, kind: EventKind) -> Event {
+        Event { at_ms, source: source.to_owned(), kind }
+    }
+
+    fn line(at_ms: f64, source: &str, text: &str) -> LogLine {
+        LogLine { at_ms, source: source.to_owned(), stream: Stream::Stdout, line: text.to_owned() }
+    }
+
+    fn sample() -> Timeline {
+        let ext = "graceful-shutdown";
+        Timeline {
+            events: vec![
+                ev(1.0, ext, EventKind::Started { pid: 10, path: "x".to_owned() }),
+                ev(1.6, ext, EventKind::ExtensionReady),
+                ev(100.0, PLATFORM, EventKind::ShutdownPhase { reason: "spindown".to_owned(), deadline_ms: 0, runtime_share_ms: 300 }),
+                ev(100.1, RUNTIME, EventKind::Signal { signal: "SIGTERM".to_owned() }),
+                ev(104.0, ext, EventKind::ShutdownEvent { reason: "spindown".to_owned(), deadline_ms: 0 }),
+                ev(106.0, ext, EventKind::Exited { code: Some(0), signal: None }),
+            ],
+            logs: vec![
+                line(100.4, RUNTIME, "INFO graceful-shutdown: running shutdown handlers signal=\"SIGTERM\""),
+                line(101.0, RUNTIME, "INFO graceful-shutdown: shutdown handlers done completed=1"),
+                line(105.0, ext, "graceful-shutdown verdict: outcome=completed"),
+            ],
+        }
+    }
+
+    #[test]
+    fn measures_start_shutdown_and_margin() {
+        let t = timings(&sample(), "graceful-shutdown", 2000.0, true).expect("timings");
+        assert!((t.start_ms - 0.6).abs() < 1e-9);
+        assert!((t.exit_margin_ms - 1994.0).abs() < 1e-9);
+        let s = t.shutdown.expect("shutdown timings");
+        assert!((s.sigterm_to_handler_ms - 0.3).abs() < 1e-9);
+        assert!((s.last_report_to_verdict_ms - 4.0).abs() < 1e-9);
+        assert!((s.shutdown_to_verdict_ms - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_killed_extension_is_an_error() {
+        let mut t = sample();
+        t.events[5].kind = EventKind::Exited { code: None, signal: Some("SIGKILL".to_owned()) };
+        let e = timings(&t, "graceful-shutdown", 2000.0, false).expect_err("killed");
+        assert!(e.to_string().contains("did not exit 0"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_verdict_is_named() {
+        let mut t = sample();
+        t.logs.pop();
+        let e = timings(&t, "graceful-shutdown", 2000.0, true).expect_err("no verdict");
+        assert!(e.to_string().contains(VERDICT_MARKER), "{e}");
+    }
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# `pnpm run bench`: builds what is measured, then runs the benchmark harness
+# (bench/harness), which prints one table and writes bench/results/latest.json.
+#
+#   bash bench/run.sh            full run (about 10 minutes, includes a cold build)
+#   bash bench/run.sh --quick    few repetitions, no cold build (BENCH_QUICK=1 too)
+#
+# Environment: BENCH_SYNTH overrides the synth command (default `pnpm run synth`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+
+quick="${BENCH_QUICK:-0}"
+[ "$quick" = "true" ] && quick=1
+for arg in "$@"; do
+  case "$arg" in
+    --quick) quick=1 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) echo "bench/run.sh: unknown argument '$arg'; use --quick or nothing" >&2; exit 2 ;;
+  esac
+done
+[ "$quick" = "1" ] || quick=0
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+TARGET="${CARGO_TARGET_DIR:-target}"
+
+# The harness and the probe function: debug in quick mode (already built by the
+# test pipeline); optimised without LTO for the full run, so that the emulator
+# doing the timing and the function's side of SIGTERM run at production speed.
+if [ "$quick" = "1" ]; then
+  profile_args=()
+  profile_dir=debug
+else
+  profile_args=(--profile bench-harness
+    --config 'profile.bench-harness.inherits="release"'
+    --config 'profile.bench-harness.lto=false'
+    --config 'profile.bench-harness.codegen-units=16'
+    --config 'profile.bench-harness.opt-level=2')
+  profile_dir=bench-harness
+fi
+
+step "shutdown layer (scripts/build-layers.sh)"
+bash scripts/build-layers.sh >&2
+
+step "baseline extension on the lambda-extension crate (bench/build-baseline.sh)"
+bash bench/build-baseline.sh >&2
+
+step "probe function and benchmark harness (${profile_dir})"
+cargo build -p graceful-shutdown --example probe ${profile_args[@]+"${profile_args[@]}"} >&2
+cargo build -p graceful-shutdown-bench ${profile_args[@]+"${profile_args[@]}"} >&2
+
+step "restmachine-aws layer (PyPI)"
+RM="$TARGET/bench/restmachine"
+REQ=bench/alternatives/restmachine/requirements.txt
+# The interpreter itself, not a version-manager shim in front of it: Lambda's
+# Python runtime starts /var/lang/bin/python3 directly.
+PY="$(python3 -c 'import os, sys; print(os.path.realpath(sys.executable))')"
+stamp="$(sha256sum "$REQ" | cut -c1-16)-$(basename "$PY")"
+if [ "$(cat "$RM/.stamp" 2>/dev/null)" != "$stamp" ]; then
+  rm -rf "$RM"
+  mkdir -p "$RM/layer/extensions"
+  "$PY" -m pip install --quiet --disable-pip-version-check --no-deps --target "$RM/layer/python" -r "$REQ" >&2
+  echo "$stamp" > "$RM/.stamp"
+fi
+# The extension script exactly as the package's own generator writes it
+# (`python -m restmachine_aws create-extension`), pointed at the interpreter.
+PYTHONPATH="$RM/layer/python" "$PY" -m restmachine_aws create-extension \
+  -o "$RM/layer/extensions/restmachine-shutdown" >/dev/null
+sed -i "1s|^#!.*|#!$PY|" "$RM/layer/extensions/restmachine-shutdown"
+"$PY" - "$RM" <<'PY'
+import os, sys, zipfile
+rm = sys.argv[1]
+layer = os.path.join(rm, "layer")
+with zipfile.ZipFile(os.path.join(rm, "restmachine-layer.zip"), "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+    for base, dirs, files in os.walk(layer):
+        dirs.sort()
+        for name in sorted(files):
+            path = os.path.join(base, name)
+            z.write(path, os.path.relpath(path, layer))
+PY
+
+step "benchmark ($([ "$quick" = "1" ] && echo quick || echo full))"
+cmd="pnpm run bench"
+harness_args=(--root "$ROOT"
+  --probe "$TARGET/$profile_dir/examples/probe"
+  --layer-dir "$TARGET/lambda"
+  --baseline-dir "$TARGET/bench"
+  --restmachine-dir "$RM"
+  --synth "${BENCH_SYNTH:-pnpm run synth}"
+  --out bench/results/latest.json
+  --date "$(date -u +%Y-%m-%dT%H:%M:%SZ)")
+if [ "$quick" = "1" ]; then
+  harness_args+=(--quick)
+  cmd="pnpm run bench -- --quick"
+else
+  harness_args+=(--cold-build "cargo lambda build --release --extension -p graceful-shutdown-extension --target x86_64-unknown-linux-musl")
+fi
+BENCH_QUICK= "$TARGET/$profile_dir/graceful-shutdown-bench" "${harness_args[@]}" --command "$cmd"
