@@ -1,0 +1,255 @@
+#![doc = include_str!("../README.md")]
+
+mod attach;
+mod config;
+mod handler;
+mod report;
+mod run;
+mod signals;
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use graceful_shutdown_protocol::Report;
+
+pub use config::{BadSetting, Config};
+pub use handler::BoxError;
+pub use run::{HandlerOutcome, HandlerStatus, Summary};
+
+use handler::Handler;
+use report::Reporter;
+
+/// Collects shutdown handlers, then [`install`](GracefulShutdown::install)s them.
+///
+/// ```no_run
+/// # async fn demo() {
+/// let shutdown = graceful_shutdown::GracefulShutdown::from_env()
+///     .on_shutdown("flush", || async { Ok::<(), std::io::Error>(()) })
+///     .install();
+/// # let _ = shutdown;
+/// # }
+/// ```
+#[derive(Debug)]
+#[must_use = "nothing happens until `install()` (or `build()` in tests) is called"]
+pub struct GracefulShutdown {
+    config: Config,
+    concurrent: bool,
+    handlers: Vec<Handler>,
+}
+
+impl GracefulShutdown {
+    /// Start with settings read from the environment ([`Config::from_env`]).
+    pub fn from_env() -> GracefulShutdown {
+        GracefulShutdown::new(Config::from_env())
+    }
+
+    /// Start with these settings (tests build the [`Config`] directly).
+    pub fn new(config: Config) -> GracefulShutdown {
+        GracefulShutdown {
+            config,
+            concurrent: false,
+            handlers: Vec::new(),
+        }
+    }
+
+    /// Register a handler to run once on shutdown.
+    ///
+    /// `name` appears in the logs and in the extension's verdict. `handler` is
+    /// called at shutdown, in its own tokio task; it usually captures state
+    /// (a pool, a client, a buffer behind an `Arc`). Its error can be anything
+    /// that converts into [`BoxError`]: `anyhow::Error`, `lambda_runtime::Error`,
+    /// `std::io::Error`, any `std::error::Error + Send + Sync`.
+    pub fn on_shutdown<F, Fut, E>(mut self, name: impl Into<String>, handler: F) -> GracefulShutdown
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<BoxError> + 'static,
+    {
+        self.handlers.push(Handler::new(name.into(), handler));
+        self
+    }
+
+    /// Run the handlers all at once (`true`) instead of one after another in
+    /// registration order (`false`, the default).
+    pub fn concurrent(mut self, concurrent: bool) -> GracefulShutdown {
+        self.concurrent = concurrent;
+        self
+    }
+
+    /// Check for the extension, and run the handlers once on the first SIGTERM
+    /// or SIGINT, then exit the process with status 0.
+    ///
+    /// Call it once, inside the tokio runtime, before `lambda_runtime::run`.
+    /// From the moment it returns, SIGTERM and SIGINT no longer kill the
+    /// process directly: they start the shutdown.
+    ///
+    /// # Panics
+    ///
+    /// If called outside a tokio runtime.
+    pub fn install(self) -> ShutdownHandle {
+        let handle = self.build();
+        signals::listen(handle.clone());
+        handle
+    }
+
+    /// Like [`install`](GracefulShutdown::install) but without listening for
+    /// signals: the handlers run only through [`ShutdownHandle::trigger`], and
+    /// the process does not exit. For tests.
+    pub fn build(self) -> ShutdownHandle {
+        let names: Vec<String> = self.handlers.iter().map(|h| h.name.clone()).collect();
+        let reporter = match attach::read_secret(&self.config.secret_file) {
+            Ok(secret) => {
+                let reporter = Reporter::spawn(self.config.port, secret);
+                reporter.send(Report::Hello {
+                    pid: std::process::id(),
+                    handlers: names.clone(),
+                    timeout_ms: u32::try_from(self.config.timeout.as_millis()).unwrap_or(u32::MAX),
+                    concurrent: self.concurrent,
+                });
+                reporter
+            }
+            Err(reason) => {
+                attach::warn_missing_once(&reason, &names);
+                Reporter::disabled()
+            }
+        };
+        tracing::debug!(
+            handlers = ?names,
+            port = self.config.port,
+            timeout_ms = u64::try_from(self.config.timeout.as_millis()).unwrap_or(u64::MAX),
+            concurrent = self.concurrent,
+            extension = reporter.is_enabled(),
+            "graceful-shutdown: shutdown handlers registered"
+        );
+        ShutdownHandle {
+            inner: Arc::new(Inner {
+                config: self.config,
+                concurrent: self.concurrent,
+                names,
+                handlers: Mutex::new(Some(self.handlers)),
+                summary: tokio::sync::OnceCell::new(),
+                reporter,
+            }),
+        }
+    }
+}
+
+/// The installed handlers. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ShutdownHandle {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: Config,
+    concurrent: bool,
+    names: Vec<String>,
+    handlers: Mutex<Option<Vec<Handler>>>,
+    summary: tokio::sync::OnceCell<Summary>,
+    reporter: Reporter,
+}
+
+impl ShutdownHandle {
+    /// Run the handlers now, as a signal would, but without exiting; returns
+    /// what happened. The handlers run once per process: later calls (and a
+    /// later signal) get the same [`Summary`] without running anything again.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use graceful_shutdown::{Config, GracefulShutdown, HandlerStatus};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let flushed = Arc::new(AtomicUsize::new(0));
+    /// let counter = flushed.clone();
+    /// let config = Config {
+    ///     timeout: Duration::from_millis(100),
+    ///     secret_file: "/nonexistent/secret".into(),
+    ///     ..Config::default()
+    /// };
+    /// let shutdown = GracefulShutdown::new(config)
+    ///     .on_shutdown("flush", move || async move {
+    ///         counter.fetch_add(1, Ordering::SeqCst);
+    ///         Ok::<(), std::io::Error>(())
+    ///     })
+    ///     .build();
+    ///
+    /// let summary = shutdown.trigger().await;
+    /// assert_eq!(summary.handler("flush").unwrap().status, HandlerStatus::Completed);
+    /// shutdown.trigger().await;
+    /// assert_eq!(flushed.load(Ordering::SeqCst), 1);
+    /// # }
+    /// ```
+    pub async fn trigger(&self) -> Summary {
+        let summary = self.run("trigger", Instant::now()).await;
+        let reporter = self.inner.reporter.clone();
+        // Give the reports the same short flush an exit would, off the runtime's threads.
+        let _ = tokio::task::spawn_blocking(move || reporter.flush(signals::FLUSH_LIMIT)).await;
+        summary
+    }
+
+    /// The names of the handlers, in registration order.
+    pub fn handler_names(&self) -> &[String] {
+        &self.inner.names
+    }
+
+    /// The settings in use.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Whether handlers run concurrently.
+    pub fn is_concurrent(&self) -> bool {
+        self.inner.concurrent
+    }
+
+    /// Whether the extension was found at cold start (so reports are sent).
+    pub fn extension_attached(&self) -> bool {
+        self.inner.reporter.is_enabled()
+    }
+
+    /// What happened, once the handlers have run.
+    pub fn summary(&self) -> Option<Summary> {
+        self.inner.summary.get().cloned()
+    }
+
+    /// Wait at most `limit` for the reports queued so far to reach the
+    /// extension; returns whether they all did. Blocks the calling thread.
+    pub fn flush_reports(&self, limit: Duration) -> bool {
+        self.inner.reporter.flush(limit)
+    }
+
+    pub(crate) fn reporter(&self) -> &Reporter {
+        &self.inner.reporter
+    }
+
+    /// Run the handlers once, with the budget counted from `start`.
+    pub(crate) async fn run(&self, signal: &str, start: Instant) -> Summary {
+        self.inner
+            .summary
+            .get_or_init(|| async {
+                let handlers = self
+                    .inner
+                    .handlers
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .take()
+                    .unwrap_or_default();
+                run::run_handlers(
+                    handlers,
+                    self.inner.concurrent,
+                    self.inner.config.timeout,
+                    start,
+                    signal,
+                    &self.inner.reporter,
+                )
+                .await
+            })
+            .await
+            .clone()
+    }
+}

@@ -1,0 +1,222 @@
+//! Running the handlers once: each in its own task, in order or all at once,
+//! inside one budget counted from the signal.
+//!
+//! Budget rules:
+//! - In order (the default), each handler gets whatever is left of the budget.
+//!   A handler still running when the budget is gone is abandoned (its task is
+//!   aborted at its next `.await`) and reported `timedOut`. Handlers that have
+//!   not started by then are **skipped**: they never run, are not reported
+//!   individually (the extension's verdict lists them as `not_started`, from
+//!   the names in `hello`), and count as skipped in the [`Summary`].
+//! - Concurrently, every handler starts at once and every one still running
+//!   when the budget is gone is abandoned and reported `timedOut`.
+
+use std::time::{Duration, Instant};
+
+use graceful_shutdown_protocol::Report;
+use tokio::task::JoinError;
+
+use crate::handler::{describe_error, describe_panic, Handler};
+use crate::report::Reporter;
+
+/// How one handler ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandlerStatus {
+    /// Returned `Ok(())` within the budget.
+    Completed,
+    /// Returned an error, or panicked (the text then starts with `panicked: `).
+    Failed(String),
+    /// Still running when the budget ran out; abandoned.
+    TimedOut,
+    /// Never started: the budget was gone before its turn (in-order mode only).
+    Skipped,
+}
+
+/// What happened to one handler.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandlerOutcome {
+    /// The name it was registered with.
+    pub name: String,
+    /// Its position in registration order, from 0.
+    pub index: usize,
+    pub status: HandlerStatus,
+    /// From its start to its end (or to the budget's end); zero if skipped.
+    pub duration: Duration,
+}
+
+/// What happened to all the handlers, in registration order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// `SIGTERM`, `SIGINT` or `trigger`.
+    pub signal: String,
+    pub handlers: Vec<HandlerOutcome>,
+    /// From the signal to the last handler's end.
+    pub total: Duration,
+}
+
+impl Summary {
+    fn count(&self, pick: impl Fn(&HandlerStatus) -> bool) -> usize {
+        self.handlers.iter().filter(|h| pick(&h.status)).count()
+    }
+    /// Handlers that returned `Ok`.
+    pub fn completed(&self) -> usize {
+        self.count(|s| *s == HandlerStatus::Completed)
+    }
+    /// Handlers that returned an error or panicked.
+    pub fn failed(&self) -> usize {
+        self.count(|s| matches!(s, HandlerStatus::Failed(_)))
+    }
+    /// Handlers abandoned at the end of the budget.
+    pub fn timed_out(&self) -> usize {
+        self.count(|s| *s == HandlerStatus::TimedOut)
+    }
+    /// Handlers that never started because the budget was gone.
+    pub fn skipped(&self) -> usize {
+        self.count(|s| *s == HandlerStatus::Skipped)
+    }
+    /// Whether every handler completed.
+    pub fn all_completed(&self) -> bool {
+        self.completed() == self.handlers.len()
+    }
+    /// The handler with this name, if one was registered.
+    pub fn handler(&self, name: &str) -> Option<&HandlerOutcome> {
+        self.handlers.iter().find(|h| h.name == name)
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Run every handler once within `budget` from `start`, reporting as it goes.
+pub(crate) async fn run_handlers(
+    handlers: Vec<Handler>,
+    concurrent: bool,
+    budget: Duration,
+    start: Instant,
+    signal: &str,
+    reporter: &Reporter,
+) -> Summary {
+    let deadline = start + budget;
+    reporter.send(Report::ShutdownStarted { signal: signal.to_owned() });
+    tracing::info!(
+        signal,
+        handlers = handlers.len(),
+        budget_ms = millis(budget),
+        concurrent,
+        "graceful-shutdown: running shutdown handlers"
+    );
+
+    let mut outcomes = Vec::with_capacity(handlers.len());
+    if concurrent {
+        let running: Vec<_> = handlers
+            .into_iter()
+            .enumerate()
+            .map(|(index, handler)| {
+                let name = handler.name.clone();
+                let reporter = reporter.clone();
+                (index, name, tokio::spawn(run_one(index, handler, deadline, reporter)))
+            })
+            .collect();
+        for (index, name, supervisor) in running {
+            // The supervisor is our own code and does not panic; if the
+            // runtime is shutting down under us, say so rather than lose it.
+            outcomes.push(supervisor.await.unwrap_or_else(|e| HandlerOutcome {
+                name,
+                index,
+                status: HandlerStatus::Failed(format!("supervisor task failed: {e}")),
+                duration: Duration::ZERO,
+            }));
+        }
+    } else {
+        for (index, handler) in handlers.into_iter().enumerate() {
+            if Instant::now() >= deadline {
+                tracing::warn!(
+                    handler = %handler.name,
+                    "graceful-shutdown: shutdown handler skipped: the {} ms budget was used up before its turn",
+                    millis(budget)
+                );
+                outcomes.push(HandlerOutcome {
+                    name: handler.name,
+                    index,
+                    status: HandlerStatus::Skipped,
+                    duration: Duration::ZERO,
+                });
+                continue;
+            }
+            outcomes.push(run_one(index, handler, deadline, reporter.clone()).await);
+        }
+    }
+
+    let summary = Summary {
+        signal: signal.to_owned(),
+        handlers: outcomes,
+        total: start.elapsed(),
+    };
+    reporter.send(Report::AllDone {
+        completed: summary.completed(),
+        failed: summary.failed(),
+        timed_out: summary.timed_out(),
+        total_ms: millis(summary.total),
+    });
+    tracing::info!(
+        completed = summary.completed(),
+        failed = summary.failed(),
+        timed_out = summary.timed_out(),
+        skipped = summary.skipped(),
+        total_ms = millis(summary.total),
+        "graceful-shutdown: shutdown handlers done"
+    );
+    summary
+}
+
+/// Run one handler in its own task until it ends or the deadline passes.
+async fn run_one(index: usize, handler: Handler, deadline: Instant, reporter: Reporter) -> HandlerOutcome {
+    let Handler { name, run } = handler;
+    reporter.send(Report::Started { handler: name.clone(), index });
+    tracing::debug!(handler = %name, index, "graceful-shutdown: shutdown handler started");
+    let began = Instant::now();
+    let mut task = tokio::spawn(async move { run().await });
+    let ended = tokio::time::timeout_at(deadline.into(), &mut task).await;
+    let duration = began.elapsed();
+    let duration_ms = millis(duration);
+    let status = match ended {
+        Ok(Ok(Ok(()))) => {
+            reporter.send(Report::Finished { handler: name.clone(), index, duration_ms });
+            tracing::info!(handler = %name, duration_ms, "graceful-shutdown: shutdown handler completed");
+            HandlerStatus::Completed
+        }
+        Ok(Ok(Err(error))) => failed(&name, index, duration_ms, describe_error(&error), &reporter),
+        Ok(Err(join_error)) => failed(&name, index, duration_ms, describe_join_error(join_error), &reporter),
+        Err(_elapsed) => {
+            task.abort();
+            reporter.send(Report::TimedOut { handler: name.clone(), index, duration_ms });
+            tracing::error!(
+                handler = %name,
+                duration_ms,
+                "graceful-shutdown: shutdown handler timed out: still running when the budget ran out; abandoned"
+            );
+            HandlerStatus::TimedOut
+        }
+    };
+    HandlerOutcome { name, index, status, duration }
+}
+
+fn failed(name: &str, index: usize, duration_ms: u64, error: String, reporter: &Reporter) -> HandlerStatus {
+    reporter.send(Report::Failed {
+        handler: name.to_owned(),
+        index,
+        duration_ms,
+        error: error.clone(),
+    });
+    tracing::error!(handler = %name, duration_ms, error = %error, "graceful-shutdown: shutdown handler failed");
+    HandlerStatus::Failed(error)
+}
+
+fn describe_join_error(error: JoinError) -> String {
+    if error.is_panic() {
+        describe_panic(&*error.into_panic())
+    } else {
+        String::from("cancelled: the runtime is shutting down")
+    }
+}

@@ -1,0 +1,364 @@
+//! Test support: loopback fakes of the Lambda Runtime and Extensions APIs and
+//! of the extension's report listener, and a handle on a real function
+//! process. Fakes stand in only for what Lambda provides; the function and
+//! the extension under test are the real binaries.
+
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use graceful_shutdown_protocol::{Report, SECRET_HEADER};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use tiny_http::{Header, Request, Response, Server};
+
+pub const SECRET: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+/// The cargo target profile dir (`target/debug`) this test executable lives in.
+pub fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    // target/debug/deps/<test>-<hash>
+    exe.parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .expect("test executable is not inside target/<profile>/deps")
+}
+
+/// A binary built by cargo next to this test, or a clear failure saying how to build it.
+pub fn built_binary(relative: &str, build_command: &str) -> PathBuf {
+    let path = profile_dir().join(relative);
+    assert!(
+        path.is_file(),
+        "{} is missing: run `{build_command}` first (scripts/test.d builds it before the tests)",
+        path.display()
+    );
+    path
+}
+
+pub fn probe_binary() -> PathBuf {
+    built_binary("examples/probe", "cargo build -p graceful-shutdown --examples")
+}
+
+fn header(name: &str, value: &str) -> Header {
+    Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("header")
+}
+
+fn header_value(request: &Request, name: &str) -> Option<String> {
+    request
+        .headers()
+        .iter()
+        .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
+        .map(|h| h.value.as_str().to_owned())
+}
+
+fn body(request: &mut Request) -> String {
+    let mut text = String::new();
+    let _ = request.as_reader().read_to_string(&mut text);
+    text
+}
+
+/// What the fake Lambda API has seen.
+#[derive(Debug, Default)]
+pub struct LambdaLog {
+    pub next_calls: usize,
+    pub responses: Vec<(String, String)>,
+    pub errors: Vec<(String, String)>,
+    pub registered: Vec<String>,
+}
+
+/// The Runtime API (`/2018-06-01/runtime/...`) and Extensions API
+/// (`/2020-01-01/extension/...`) on one loopback port, like Lambda's.
+/// `/invocation/next` serves queued events, then blocks; the extension's
+/// `/event/next` blocks until [`FakeLambdaApi::send_shutdown`].
+pub struct FakeLambdaApi {
+    pub addr: String,
+    pub log: Arc<Mutex<LambdaLog>>,
+    events: Arc<Mutex<VecDeque<String>>>,
+    shutdown: Arc<Mutex<Option<String>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FakeLambdaApi {
+    pub fn start(events: Vec<String>) -> FakeLambdaApi {
+        let server = Server::http("127.0.0.1:0").expect("bind fake Lambda API");
+        let addr = server.server_addr().to_ip().expect("ip addr").to_string();
+        let log = Arc::new(Mutex::new(LambdaLog::default()));
+        let events = Arc::new(Mutex::new(VecDeque::from(events)));
+        let shutdown = Arc::new(Mutex::new(None::<String>));
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (log, events, shutdown, stop) = (log.clone(), events.clone(), shutdown.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut held_invocations = Vec::new();
+                let mut held_extension_next = Vec::new();
+                let mut request_id = 0_u32;
+                while !stop.load(Ordering::SeqCst) {
+                    if let Some(payload) = shutdown.lock().expect("lock").clone() {
+                        for r in held_extension_next.drain(..) {
+                            let _ = Request::respond(r, Response::from_string(payload.clone()));
+                        }
+                    }
+                    let Ok(Some(mut request)) = server.recv_timeout(Duration::from_millis(5)) else {
+                        continue;
+                    };
+                    let url = request.url().to_owned();
+                    if url == "/2018-06-01/runtime/invocation/next" {
+                        log.lock().expect("lock").next_calls += 1;
+                        match events.lock().expect("lock").pop_front() {
+                            Some(event) => {
+                                request_id += 1;
+                                let deadline = std::time::SystemTime::now()
+                                    .duration_since(std::time::UNIX_EPOCH)
+                                    .expect("clock")
+                                    .as_millis()
+                                    + 30_000;
+                                let response = Response::from_string(event)
+                                    .with_header(header("Lambda-Runtime-Aws-Request-Id", &format!("req-{request_id}")))
+                                    .with_header(header("Lambda-Runtime-Deadline-Ms", &deadline.to_string()))
+                                    .with_header(header(
+                                        "Lambda-Runtime-Invoked-Function-Arn",
+                                        "arn:aws:lambda:us-east-1:123456789012:function:probe",
+                                    ))
+                                    .with_header(header("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000"))
+                                    .with_header(header("Content-Type", "application/json"));
+                                let _ = request.respond(response);
+                            }
+                            None => held_invocations.push(request),
+                        }
+                    } else if let Some(rest) = url.strip_prefix("/2018-06-01/runtime/invocation/") {
+                        let text = body(&mut request);
+                        let mut log = log.lock().expect("lock");
+                        if let Some(id) = rest.strip_suffix("/response") {
+                            log.responses.push((id.to_owned(), text));
+                        } else {
+                            log.errors.push((rest.to_owned(), text));
+                        }
+                        drop(log);
+                        let _ = request.respond(Response::empty(202));
+                    } else if url == "/2018-06-01/runtime/init/error" {
+                        let text = body(&mut request);
+                        log.lock().expect("lock").errors.push((url, text));
+                        let _ = request.respond(Response::empty(202));
+                    } else if url == "/2020-01-01/extension/register" {
+                        let name = header_value(&request, "Lambda-Extension-Name").unwrap_or_default();
+                        log.lock().expect("lock").registered.push(name);
+                        let response = Response::from_string(
+                            r#"{"functionName":"probe","functionVersion":"$LATEST","handler":"probe"}"#,
+                        )
+                        .with_header(header("Lambda-Extension-Identifier", "extension-id-1"))
+                        .with_header(header("Content-Type", "application/json"));
+                        let _ = request.respond(response);
+                    } else if url == "/2020-01-01/extension/event/next" {
+                        held_extension_next.push(request);
+                    } else {
+                        let _ = request.respond(Response::empty(404));
+                    }
+                }
+                drop(held_invocations);
+            })
+        };
+        FakeLambdaApi { addr, log, events, shutdown, stop, thread: Some(thread) }
+    }
+
+    /// Wait until the function has asked for its first invocation (so its
+    /// init, including `install()`, is over).
+    pub fn wait_for_next_calls(&self, n: usize, limit: Duration) {
+        let start = Instant::now();
+        while self.log.lock().expect("lock").next_calls < n {
+            assert!(start.elapsed() < limit, "the function did not call /invocation/next {n} time(s) within {limit:?}");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Answer the extension's pending `/event/next` with SHUTDOWN.
+    pub fn send_shutdown(&self, reason: &str, deadline_in: Duration) {
+        let deadline = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            + deadline_in;
+        *self.shutdown.lock().expect("lock") = Some(format!(
+            r#"{{"eventType":"SHUTDOWN","shutdownReason":"{reason}","deadlineMs":{}}}"#,
+            deadline.as_millis()
+        ));
+    }
+}
+
+impl Drop for FakeLambdaApi {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// One report as the fake extension listener received it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub at: Instant,
+    pub report: Report,
+}
+
+/// Stands in for the extension's report listener: checks the secret, keeps
+/// what it accepts, counts what it refuses.
+pub struct FakeReportListener {
+    pub port: u16,
+    pub received: Arc<Mutex<Vec<Received>>>,
+    pub refused: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FakeReportListener {
+    pub fn start() -> FakeReportListener {
+        let server = Server::http("127.0.0.1:0").expect("bind fake report listener");
+        let port = server.server_addr().to_ip().expect("ip addr").port();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let refused = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (received, refused, stop) = (received.clone(), refused.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    let Ok(Some(mut request)) = server.recv_timeout(Duration::from_millis(5)) else {
+                        continue;
+                    };
+                    let at = Instant::now();
+                    let secret_ok = header_value(&request, SECRET_HEADER).as_deref() == Some(SECRET);
+                    let text = body(&mut request);
+                    match (request.url() == "/v1/report", secret_ok, Report::parse(text.as_bytes())) {
+                        (true, true, Ok(report)) => {
+                            received.lock().expect("lock").push(Received { at, report });
+                            let _ = request.respond(Response::empty(202));
+                        }
+                        _ => {
+                            refused.fetch_add(1, Ordering::SeqCst);
+                            let _ = request.respond(Response::empty(401));
+                        }
+                    }
+                }
+            })
+        };
+        FakeReportListener { port, received, refused, stop, thread: Some(thread) }
+    }
+
+    pub fn reports(&self) -> Vec<Report> {
+        self.received.lock().expect("lock").iter().map(|r| r.report.clone()).collect()
+    }
+
+    /// Wait until a report matching `pick` has arrived; returns when it did.
+    pub fn wait_for(&self, what: &str, limit: Duration, pick: impl Fn(&Report) -> bool) -> Instant {
+        let start = Instant::now();
+        loop {
+            if let Some(r) = self.received.lock().expect("lock").iter().find(|r| pick(&r.report)) {
+                return r.at;
+            }
+            assert!(start.elapsed() < limit, "no {what} report within {limit:?}; got {:?}", self.reports());
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+impl Drop for FakeReportListener {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A function's private temporary directory: secret file, output file, logs.
+pub struct Scratch {
+    pub dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    pub fn new() -> Scratch {
+        Scratch { dir: tempfile::tempdir().expect("tempdir") }
+    }
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+    /// Write the secret file, as the extension would.
+    pub fn write_secret(&self) -> PathBuf {
+        let path = self.path("secret");
+        std::fs::write(&path, SECRET).expect("write secret");
+        path
+    }
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path(name)).unwrap_or_default()
+    }
+    pub fn lines(&self, name: &str) -> Vec<String> {
+        self.read(name).lines().map(str::to_owned).collect()
+    }
+}
+
+/// Environment every function process gets: the Lambda variables
+/// `lambda_runtime` needs, and nothing inherited from the test's environment.
+pub fn lambda_command(binary: &Path, api: &FakeLambdaApi, scratch: &Scratch, log_name: &str) -> Command {
+    let mut cmd = Command::new(binary);
+    cmd.env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", &api.addr)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "probe")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "test-stream")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/probe")
+        .env("AWS_LAMBDA_LOG_LEVEL", "debug")
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(scratch.path(&format!("{log_name}.out"))).expect("stdout file"))
+        .stderr(std::fs::File::create(scratch.path(&format!("{log_name}.err"))).expect("stderr file"));
+    cmd
+}
+
+/// A running process; killed on drop if still alive.
+pub struct Process {
+    pub child: Child,
+}
+
+impl Process {
+    pub fn spawn(mut cmd: Command) -> Process {
+        Process { child: cmd.spawn().expect("spawn") }
+    }
+
+    pub fn signal(&self, signal: Signal) {
+        let pid = Pid::from_raw(i32::try_from(self.child.id()).expect("pid"));
+        kill(pid, signal).expect("kill");
+    }
+
+    /// Wait for the exit; returns the status and when it was seen.
+    pub fn wait_exit(&mut self, limit: Duration) -> (ExitStatus, Instant) {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return (status, Instant::now());
+            }
+            assert!(start.elapsed() < limit, "the process did not exit within {limit:?}");
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_none()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if self.is_running() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
