@@ -1,0 +1,227 @@
+// `pnpm run demo`: the whole product, offline, in one command.
+//
+// 1. builds the local lifecycle emulator;
+// 2. starts moto (a local AWS) on a free loopback port;
+// 3. `cdk bootstrap` and `cdk deploy` the demo stack into it: cargo-lambda
+//    builds the function and the shutdown layer, and the CDK publishes them to
+//    moto's S3 and creates the stack with moto's CloudFormation;
+// 4. reads the deployed template and both code zips back from moto;
+// 5. runs the unpacked function and layer in the emulator (the function writes
+//    to moto's DynamoDB), sends a few invocations, runs the shutdown phase, and
+//    counts the writes that reached the table;
+// 6. does the same without the layer, to show what is lost.
+// Everything it starts is stopped when it ends, however it ends.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { codeLocation, Deployment, download, listZip, readDeployment, unzip, ZipFile } from './demo/deployed';
+import { ACCOUNT, clientConfig, Moto, motoEnv, REGION, sdkEnv, startMoto, stopAllMotoSync } from './demo/moto';
+import { killAllSync, REPO_ROOT, run, seconds } from './demo/run';
+import { countPersisted, Persisted } from './demo/table';
+
+export const STACK_NAME = 'GracefulShutdownDemo';
+export const EXTENSION_FILE = 'extensions/graceful-shutdown';
+const INVOCATIONS = 5;
+const WRITES_PER_INVOCATION = 3;
+
+export interface DemoOptions {
+  /** Where the demo keeps its files (cdk.out, zips, unpacked code, logs). */
+  readonly workDir: string;
+  /** Print progress and results. */
+  readonly verbose: boolean;
+}
+
+/** One emulated lifecycle of the deployed function. */
+export interface EmulatedRun {
+  readonly withLayer: boolean;
+  readonly sent: number;
+  readonly persisted: Persisted;
+  readonly timeline: string;
+  readonly verdict?: string;
+  readonly emulatorExitCode: number;
+}
+
+export interface DemoResult {
+  readonly deployment: Deployment;
+  readonly layerFiles: ZipFile[];
+  readonly functionFiles: ZipFile[];
+  readonly withLayer: EmulatedRun;
+  readonly withoutLayer: EmulatedRun;
+  readonly timings: Record<string, string>;
+}
+
+/** The Lambda architecture of this machine: the demo runs the built binaries here. */
+export function hostArchitecture(): 'x86_64' | 'arm64' {
+  if (process.arch === 'x64') return 'x86_64';
+  if (process.arch === 'arm64') return 'arm64';
+  throw new Error(`this machine is ${process.arch}; the local demo runs Lambda binaries and needs x86_64 or arm64`);
+}
+
+/** The `cdk` arguments that select the demo stack for local runs. */
+export function localContextArgs(): string[] {
+  return ['-c', `architecture=${hostArchitecture()}`, '-c', 'quickBuild=true'];
+}
+
+export async function runDemo(options: DemoOptions): Promise<DemoResult> {
+  const say = (text: string) => { if (options.verbose) process.stdout.write(`${text}\n`); };
+  const echo = options.verbose ? '    ' : undefined;
+  const started = Date.now();
+  const timings: Record<string, string> = {};
+  const step = async <T>(name: string, title: string, body: () => Promise<T>): Promise<T> => {
+    say(`\n==> ${title}`);
+    const t = Date.now();
+    const value = await body();
+    timings[name] = seconds(t);
+    say(`    (${timings[name]})`);
+    return value;
+  };
+  fs.mkdirSync(options.workDir, { recursive: true });
+
+  const emulator = await step('emulator', 'Building the local lifecycle emulator (cargo build -p graceful-shutdown-emulator)', async () => {
+    await run('cargo', ['build', '-p', 'graceful-shutdown-emulator', '--bin', 'lambda-emulator'], { echo });
+    return path.join(REPO_ROOT, 'target', 'debug', 'lambda-emulator');
+  });
+
+  const moto = await step('moto', 'Starting moto (a local AWS) on a free loopback port', async () => {
+    const m = await startMoto(options.workDir);
+    say(`    moto listening on ${m.endpoint} (log: ${path.relative(REPO_ROOT, m.logFile)})`);
+    return m;
+  });
+  try {
+    const env = motoEnv(moto.endpoint);
+    const outDir = path.join(options.workDir, 'cdk.out');
+    await step('bootstrap', `cdk bootstrap aws://${ACCOUNT}/${REGION} (into moto)`, () =>
+      // Run outside the app's directory: bootstrapping an explicit environment needs no synth.
+      run(path.join(REPO_ROOT, 'node_modules', '.bin', 'cdk'), ['bootstrap', `aws://${ACCOUNT}/${REGION}`], { env, echo, cwd: options.workDir }));
+    await step('deploy', 'cdk deploy (cargo-lambda builds the function and the layer; assets go to moto\'s S3)', () =>
+      run('cdk', ['deploy', STACK_NAME, '--require-approval', 'never', '--output', outDir, ...localContextArgs()], { env, echo }));
+
+    const s3 = new S3Client(clientConfig(moto.endpoint));
+    const cfn = new CloudFormationClient(clientConfig(moto.endpoint));
+    const ddb = new DynamoDBClient(clientConfig(moto.endpoint));
+    const { deployment, layerFiles, functionFiles, functionDir, layerDir } = await step('readback',
+      'Reading the deployed template and the code zips back from moto', async () => {
+        const d = await readDeployment(cfn, STACK_NAME);
+        say(`    stack ${STACK_NAME}: ${d.stackStatus}`);
+        if (d.layerIds.length !== 1) throw new Error(`the function has ${d.layerIds.length} layers in the deployed template; expected the shutdown layer`);
+        const fnLocation = codeLocation(d.template.Resources[d.functionId]);
+        const layerLocation = codeLocation(d.template.Resources[d.layerIds[0]]);
+        const fnZip = await download(s3, fnLocation);
+        const layerZip = await download(s3, layerLocation);
+        const fnDir = path.join(options.workDir, 'function');
+        const lDir = path.join(options.workDir, 'layer');
+        unzip(fnZip, fnDir);
+        unzip(layerZip, lDir);
+        const lf = listZip(layerZip);
+        const ff = listZip(fnZip);
+        say(`    function s3://${fnLocation.bucket}/${fnLocation.key}: ${describeZip(ff)}`);
+        say(`    layer    s3://${layerLocation.bucket}/${layerLocation.key}: ${describeZip(lf)}`);
+        say(`    environment: ${Object.entries(d.functionEnv).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+        return { deployment: d, layerFiles: lf, functionFiles: ff, functionDir: fnDir, layerDir: lDir };
+      });
+
+    const table = deployment.functionEnv.TABLE_NAME;
+    if (!table) throw new Error('the deployed function has no TABLE_NAME variable');
+    const emulate = async (withLayer: boolean): Promise<EmulatedRun> => {
+      const label = withLayer ? 'with-layer' : 'without-layer';
+      const events = writeEvents(path.join(options.workDir, 'events', label), label);
+      const envArgs = Object.entries({ ...deployment.functionEnv, ...sdkEnv(moto.endpoint), AWS_EC2_METADATA_DISABLED: 'true' })
+        .flatMap(([k, v]) => ['--env', `${k}=${v}`]);
+      const args = [
+        '--function-dir', functionDir,
+        ...(withLayer ? ['--layer-dir', layerDir] : []),
+        ...events.files.flatMap((f) => ['--event', f]),
+        ...envArgs,
+        '--function-name', deployment.outputs.FunctionName ?? 'demo',
+        '--timeout-ms', String(deployment.functionTimeoutSeconds * 1000),
+        '--memory-mb', String(deployment.functionMemoryMb),
+      ];
+      const ran = await run(emulator, args, { check: false, timeoutMs: 60_000 });
+      if (ran.code !== 0) throw new Error(`lambda-emulator exited with code ${ran.code}:\n${ran.stderr}\n${ran.stdout}`);
+      const persisted = await countPersisted(ddb, table, `${label}/`);
+      const verdict = ran.stdout.split('\n').find((l) => l.includes('graceful-shutdown verdict'));
+      return { withLayer, sent: events.writes, persisted, timeline: ran.stdout, verdict, emulatorExitCode: ran.code };
+    };
+
+    const withLayer = await step('with-layer', `Emulating the function WITH the shutdown layer: ${INVOCATIONS} invocations, then the shutdown phase`, async () => {
+      const r = await emulate(true);
+      say(indent(r.timeline));
+      say(`    extension's verdict: ${r.verdict ? r.verdict.replace(/^.*?(graceful-shutdown verdict)/, '$1') : '(none logged)'}`);
+      say(`    ${persistedLine(r)}`);
+      return r;
+    });
+    const withoutLayer = await step('without-layer', 'Emulating the same function WITHOUT the layer', async () => {
+      const r = await emulate(false);
+      say(indent(r.timeline));
+      say(`    ${persistedLine(r)}`);
+      return r;
+    });
+
+    timings.total = seconds(started);
+    say('\n==> Result');
+    say(`    with the layer:    ${persistedLine(withLayer)}`);
+    say(`    without the layer: ${persistedLine(withoutLayer)}`);
+    say(`    total time: ${timings.total} (${Object.entries(timings).filter(([k]) => k !== 'total').map(([k, v]) => `${k} ${v}`).join(', ')})`);
+    return { deployment, layerFiles, functionFiles, withLayer, withoutLayer, timings };
+  } finally {
+    await moto.stop();
+  }
+}
+
+/** The headline of a run: how many of the writes reached the table. */
+export function persistedLine(r: EmulatedRun): string {
+  const { total, byBatch, byShutdown } = r.persisted;
+  const how = `${byBatch} in full batches during invocations, ${byShutdown} by the shutdown handler`;
+  return total === r.sent
+    ? `${total} of ${r.sent} buffered writes persisted (${how})`
+    : `${total} of ${r.sent} buffered writes persisted (${how}): ${r.sent - total} LOST`;
+}
+
+function writeEvents(dir: string, label: string): { files: string[]; writes: number } {
+  fs.mkdirSync(dir, { recursive: true });
+  const files: string[] = [];
+  let n = 0;
+  for (let i = 1; i <= INVOCATIONS; i++) {
+    const writes = Array.from({ length: WRITES_PER_INVOCATION }, () => `${label}/write-${String(++n).padStart(3, '0')}`);
+    const file = path.join(dir, `invoke-${i}.json`);
+    fs.writeFileSync(file, JSON.stringify({ writes }));
+    files.push(file);
+  }
+  return { files, writes: n };
+}
+
+function describeZip(files: ZipFile[]): string {
+  return files.map((f) => `${f.name} (${(f.size / 1024).toFixed(0)} KiB, mode ${f.mode.toString(8)})`).join(', ');
+}
+
+function indent(text: string): string {
+  return text.trimEnd().split('\n').map((l) => `    ${l}`).join('\n');
+}
+
+/** Stops what the demo started, whichever way the process ends. */
+export function installCleanup(): void {
+  process.on('exit', () => { killAllSync(); stopAllMotoSync(); });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      process.stdout.write(`\n${signal}: stopping what the demo started\n`);
+      process.exit(130);
+    });
+  }
+}
+
+if (require.main === module) {
+  installCleanup();
+  const workDir = path.join(REPO_ROOT, '.cache', 'demo');
+  runDemo({ workDir, verbose: true }).then(
+    (r) => {
+      const ok = r.withLayer.persisted.total === r.withLayer.sent;
+      process.exitCode = ok ? 0 : 1;
+    },
+    (e: Error) => {
+      process.stderr.write(`\ndemo failed: ${e.message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
