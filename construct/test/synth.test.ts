@@ -14,7 +14,7 @@ import { HELLO, unbuiltStack } from './helpers';
 
 function nodeFunction(stack: Stack, id: string, architecture?: lambda.Architecture): lambda.Function {
   return new lambda.Function(stack, id, {
-    runtime: lambda.Runtime.NODEJS_20_X,
+    runtime: lambda.Runtime.NODEJS_22_X,
     handler: 'index.handler',
     code: lambda.Code.fromInline('exports.handler = async () => "ok";'),
     architecture,

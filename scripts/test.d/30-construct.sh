@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The CDK construct library: jsii compile, synth tests, real cargo-lambda
+# builds for arm64 and x86_64, jsii-pacmak packages, and a Python smoke test
+# of the built wheel.
+set -euo pipefail
+cd "$(dirname "$0")/../../construct"
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1
+t0=$SECONDS
+lap() { printf '[30-construct] %s (%ds)\n' "$1" $((SECONDS - t0)); }
+
+pnpm run build
+lap "jsii compiled the package"
+
+rm -rf .test-build
+pnpm exec tsc -p tsconfig.test.json
+node --test --test-concurrency=1 .test-build/limits.test.js .test-build/bundling.test.js .test-build/synth.test.js .test-build/build.test.js
+lap "node tests (synth and real cargo-lambda builds)"
+
+rm -rf dist
+pnpm exec jsii-pacmak --targets python
+lap "jsii-pacmak (python)"
+
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --force-reinstall dist/python/*.whl
+(cd test/python && ../../.venv/bin/python -m unittest -v test_smoke.py)
+lap "Python smoke test"
