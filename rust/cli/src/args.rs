@@ -13,7 +13,16 @@ Exit codes:
   0  success
   1  the work failed (the build, reading the binary, writing the layer)
   2  the command line is wrong (unknown option, bad value: the message names the option and the fix)
-  emulate exits with the emulator's own codes (see gracefulctl emulate --help)";
+  emulate: see gracefulctl emulate --help";
+
+pub const EMULATE_EXIT_CODES: &str = "\
+Example: gracefulctl emulate --function-dir fn/ --layer-dir graceful-shutdown-x86_64.zip \\
+           --env GRACEFUL_SHUTDOWN_TIMEOUT_MS=250 --invocations 2
+
+Exit codes:
+  0  init succeeded and every invocation was answered (read the verdict in the timeline)
+  1  init failed, an invocation was not answered, or the emulator could not run
+  2  the command line is wrong (the message names the option and the fix)";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -37,14 +46,27 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Write a ready layer (extensions/graceful-shutdown, mode 0755) as a directory or a zip,
-    /// and the settings to use it with.
+    /// Write the layer (a directory or a zip) and the settings to use it with.
+    ///
+    /// The layer holds extensions/graceful-shutdown, mode 0755: the extension binary given
+    /// with --binary, or built with cargo-lambda. The settings (GRACEFUL_SHUTDOWN_PORT,
+    /// GRACEFUL_SHUTDOWN_TIMEOUT_MS) are printed and written to <layer name>.env beside it.
     #[command(after_help = EXIT_CODES)]
     CreateExtension(CreateExtensionArgs),
-    /// Print a deployment snippet (SAM, CloudFormation, Terraform, or zip-upload commands)
-    /// that attaches the layer with its settings.
+    /// Print a SAM, CloudFormation, Terraform or zip-upload snippet that attaches the layer.
+    ///
+    /// The snippet publishes the layer zip (or uses --layer-arn), and gives the function the
+    /// same architecture and the GRACEFUL_SHUTDOWN_* variables, checked with the same rules
+    /// as the CDK construct. Redirect it to a file: gracefulctl render sam > template.yaml
     #[command(after_help = EXIT_CODES)]
     Render(RenderArgs),
+    /// Run a function with its layers through Lambda's lifecycle locally, with a timeline.
+    ///
+    /// Init, invocations, then the shutdown phase in Lambda's order: SIGTERM to the runtime,
+    /// SIGKILL after its share, then SHUTDOWN to the extensions. Takes the layer zip or
+    /// directory that create-extension writes.
+    #[command(after_help = EMULATE_EXIT_CODES)]
+    Emulate(graceful_shutdown_emulator::EmulateArgs),
 }
 
 /// Port, timeout and metrics: the settings shared by the extension and the

@@ -16,6 +16,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::CreateExtension(args) => create_extension(args),
         Command::Render(args) => render(args),
+        Command::Emulate(args) => return emulate(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -89,4 +90,25 @@ fn render(args: RenderArgs) -> Result<(), Failure> {
         .map_err(|e| anyhow::anyhow!("rendering the {} template: {e:?}", args.format.name()))?;
     print!("{text}");
     Ok(())
+}
+
+/// The emulator's command. Its arguments are checked first (without reading
+/// standard input), so that a bad command line exits 2 like everywhere else;
+/// then the emulator runs and its exit code is passed through.
+fn emulate(args: graceful_shutdown_emulator::EmulateArgs) -> ExitCode {
+    let mut check = args.clone();
+    check.events.retain(|e| e != "-");
+    if let Err(e) = check.scenario() {
+        let failure = Failure::Usage(format!("{e:#}"));
+        eprintln!("error: {failure}");
+        return failure.exit_code();
+    }
+    match graceful_shutdown_emulator::run_cli(args) {
+        Ok(code) => code,
+        Err(e) => {
+            let failure = Failure::Failed(e);
+            eprintln!("error: {failure}");
+            failure.exit_code()
+        }
+    }
 }
