@@ -1,0 +1,538 @@
+//! The end-to-end fault matrix: the real shutdown layer (`graceful-shutdown`
+//! extension) and the real function library (the `probe` example function),
+//! as real processes on the emulator. Each case asserts the timeline and the
+//! extension's verdict line.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::{built, free_port, official_extension, rt, serial, Staged};
+use graceful_shutdown_emulator::{
+    render, Emulator, EventKind, InvokeOutcome, RunReport, Scenario, ShutdownReason, Timeline, PLATFORM, RUNTIME,
+};
+use graceful_shutdown_protocol::{ENV_PORT, ENV_SECRET_FILE, ENV_TIMEOUT_MS, REPORT_PATH, SECRET_HEADER};
+
+const EXT: &str = "graceful-shutdown";
+
+fn extension_binary() -> PathBuf {
+    built("graceful-shutdown", "cargo build -p graceful-shutdown-extension")
+}
+
+fn probe_binary() -> PathBuf {
+    built("examples/probe", "cargo build -p graceful-shutdown --examples")
+}
+
+/// One staged case: the probe as `bootstrap`, the extension in the layer,
+/// a private port, secret file and probe output file.
+struct Case {
+    staged: Staged,
+    scenario: Scenario,
+    port: u16,
+    output: PathBuf,
+}
+
+fn case(handlers: &str) -> Case {
+    case_with_layer(handlers, true)
+}
+
+fn case_with_layer(handlers: &str, layer: bool) -> Case {
+    let mut staged = Staged::new().bootstrap(&probe_binary());
+    if layer {
+        staged = staged.extension(EXT, &extension_binary());
+    }
+    let port = free_port();
+    let output = staged.file("probe-output.txt");
+    let secret = staged.file("secret");
+    let mut scenario = Scenario::new(staged.function_dir())
+        .env("PROBE_HANDLERS", handlers)
+        .env("PROBE_OUTPUT", output.display().to_string())
+        .env(ENV_PORT, port.to_string())
+        .env(ENV_SECRET_FILE, secret.display().to_string());
+    if layer {
+        scenario = scenario.layer(staged.layer_dir());
+    }
+    Case { staged, scenario, port, output }
+}
+
+fn run(scenario: Scenario) -> (RunReport, String) {
+    let report = rt().block_on(Emulator::run(scenario)).expect("the emulator runs");
+    let text = render(&report.timeline);
+    (report, text)
+}
+
+fn output_lines(path: &PathBuf) -> Vec<String> {
+    std::fs::read_to_string(path).unwrap_or_default().lines().map(str::to_owned).collect()
+}
+
+/// The verdict line, or a failure that shows the whole timeline.
+fn verdict(t: &Timeline, text: &str) -> String {
+    t.verdict_line().unwrap_or_else(|| panic!("no verdict line:\n{text}")).to_owned()
+}
+
+/// `key=value` from the text verdict (before the ` -- ` summary).
+fn field<'a>(verdict: &'a str, key: &str) -> &'a str {
+    let head = verdict.split(" -- ").next().unwrap_or(verdict);
+    head.split_whitespace()
+        .find_map(|tok| tok.strip_prefix(key).and_then(|rest| rest.strip_prefix('=')))
+        .unwrap_or_else(|| panic!("no {key}= in {verdict:?}"))
+}
+
+fn pos(t: &Timeline, text: &str, source: &str, what: &str, pred: impl Fn(&EventKind) -> bool) -> usize {
+    t.position(source, pred).unwrap_or_else(|| panic!("no {what} event from {source}:\n{text}"))
+}
+
+/// Lambda's order: SIGTERM to the runtime, the runtime gone, then SHUTDOWN to
+/// the extension, which exits 0 on its own before the deadline.
+fn assert_lambda_order(t: &Timeline, text: &str) {
+    let phase = pos(t, text, PLATFORM, "shutdown phase", |k| matches!(k, EventKind::ShutdownPhase { .. }));
+    let sigterm = pos(t, text, RUNTIME, "SIGTERM", |k| matches!(k, EventKind::Signal { signal } if signal == "SIGTERM"));
+    let rt_exit = pos(t, text, RUNTIME, "exit", |k| matches!(k, EventKind::Exited { .. }));
+    let shutdown = pos(t, text, EXT, "SHUTDOWN", |k| matches!(k, EventKind::ShutdownEvent { .. }));
+    let ext_exit = pos(t, text, EXT, "exit", |k| matches!(k, EventKind::Exited { .. }));
+    assert!(phase < sigterm && sigterm < rt_exit && rt_exit < shutdown && shutdown < ext_exit, "order:\n{text}");
+    assert_eq!(t.exit_of(EXT), Some((Some(0), None)), "the extension exits 0 by itself:\n{text}");
+    assert!(t.signals(EXT).is_empty(), "the extension is never killed:\n{text}");
+    let verdict_at = t.line_containing(graceful_shutdown_protocol::VERDICT_MARKER).map(|l| l.at_ms).unwrap_or(f64::MAX);
+    assert!(t.events[shutdown].at_ms <= verdict_at, "the verdict comes after SHUTDOWN:\n{text}");
+}
+
+fn assert_runtime_exited_itself(t: &Timeline, text: &str) {
+    assert_eq!(t.signals(RUNTIME), vec!["SIGTERM"], "no SIGKILL needed:\n{text}");
+    assert_eq!(t.exit_of(RUNTIME), Some((Some(0), None)), "the library exits 0 after its handlers:\n{text}");
+}
+
+// ---------------------------------------------------------------- the cases
+
+#[test]
+fn clean_spindown_runs_every_handler_and_the_verdict_says_completed() {
+    let _g = serial();
+    let c = case("flush:ok,close-pool:sleep=20");
+    let (report, text) = run(c.scenario.invocations(3));
+    let t = &report.timeline;
+    assert!(report.lifecycle_ok(), "{text}");
+    assert_lambda_order(t, &text);
+    assert_runtime_exited_itself(t, &text);
+    let v = verdict(t, &text);
+    assert_eq!(field(&v, "outcome"), "completed", "{v}");
+    assert_eq!(field(&v, "reason"), "spindown", "{v}");
+    assert_eq!(field(&v, "handlers"), "2/2", "{v}");
+    assert!(field(&v, "close-pool").starts_with("ok("), "{v}");
+    let out = output_lines(&c.output);
+    assert_eq!(out, ["invoke 1", "invoke 2", "invoke 3", "start flush", "flush", "start close-pool", "close-pool"]);
+}
+
+#[test]
+fn a_shutdown_only_layer_adds_no_event_to_invocations() {
+    let _g = serial();
+    let c = case("flush:ok");
+    let (report, text) = run(c.scenario.invocations(5));
+    let t = &report.timeline;
+    assert_eq!(report.invocations.len(), 5);
+    assert!(t.find(EXT, |k| matches!(k, EventKind::Registered { events, internal: false } if events == &["SHUTDOWN"])).is_some(), "{text}");
+    assert_eq!(t.of(EXT).filter(|e| matches!(e.kind, EventKind::InvokeEvent { .. })).count(), 0, "{text}");
+    assert_eq!(field(&verdict(t, &text), "outcome"), "completed");
+}
+
+#[test]
+fn a_handler_error_fails_that_handler_only() {
+    let _g = serial();
+    let c = case("flush:error,close-pool:ok");
+    let (report, text) = run(c.scenario);
+    let t = &report.timeline;
+    assert_lambda_order(t, &text);
+    assert_runtime_exited_itself(t, &text);
+    let v = verdict(t, &text);
+    assert_eq!(field(&v, "outcome"), "handlers_failed", "{v}");
+    assert_eq!(field(&v, "handlers"), "1/2", "{v}");
+    assert!(field(&v, "flush").starts_with("failed"), "{v}");
+    assert!(field(&v, "close-pool").starts_with("ok"), "{v}");
+    assert!(output_lines(&c.output).contains(&"close-pool".to_owned()), "the next handler still ran");
+}
+
+#[test]
+fn a_handler_panic_is_isolated() {
+    let _g = serial();
+    let c = case("boom:panic,close-pool:ok");
+    // JSON logs: the verdict object carries each handler's error.
+    let (report, text) = run(c.scenario.env("AWS_LAMBDA_LOG_FORMAT", "JSON"));
+    let t = &report.timeline;
+    assert_lambda_order(t, &text);
+    assert_runtime_exited_itself(t, &text);
+    let line = verdict(t, &text);
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert_eq!(v["outcome"], "handlers_failed", "{line}");
+    assert_eq!(v["handlers"][0]["name"], "boom");
+    assert_eq!(v["handlers"][0]["status"], "failed");
+    let error = v["handlers"][0]["error"].as_str().unwrap_or_default();
+    assert!(error.starts_with("panicked: ") && error.contains("injected panic in boom"), "{line}");
+    assert_eq!(v["handlers"][1]["status"], "ok", "the next handler still ran: {line}");
+    assert!(output_lines(&c.output).contains(&"close-pool".to_owned()));
+}
+
+#[test]
+fn a_handler_over_its_budget_is_abandoned_and_the_runtime_still_exits_in_time() {
+    let _g = serial();
+    let c = case("slow:sleep=2000,after:ok");
+    let (report, text) = run(c.scenario.env(ENV_TIMEOUT_MS, "100"));
+    let t = &report.timeline;
+    assert_lambda_order(t, &text);
+    assert_runtime_exited_itself(t, &text);
+    let sigterm = t.find(RUNTIME, |k| matches!(k, EventKind::Signal { .. })).map(|e| e.at_ms).unwrap_or(0.0);
+    let exit = t.find(RUNTIME, |k| matches!(k, EventKind::Exited { .. })).map(|e| e.at_ms).unwrap_or(0.0);
+    assert!(exit - sigterm < 300.0, "the 100 ms budget keeps the runtime inside its 300 ms share:\n{text}");
+    let v = verdict(t, &text);
+    assert_eq!(field(&v, "outcome"), "handlers_failed", "{v}");
+    assert!(field(&v, "slow").starts_with("timed_out"), "{v}");
+    let out = output_lines(&c.output);
+    assert!(out.contains(&"start slow".to_owned()) && !out.contains(&"slow".to_owned()), "{out:?}");
+}
+
+#[test]
+fn a_runtime_that_ignores_sigterm_is_killed_after_its_share() {
+    let _g = serial();
+    let c = case("flush:ok");
+    let (report, text) = run(c.scenario.env("PROBE_IGNORE_SIGTERM", "1"));
+    let t = &report.timeline;
+    assert_eq!(t.signals(RUNTIME), vec!["SIGTERM", "SIGKILL"], "{text}");
+    let term = t.find(RUNTIME, |k| matches!(k, EventKind::Signal { signal } if signal == "SIGTERM")).map(|e| e.at_ms).unwrap_or(0.0);
+    let kill = t.find(RUNTIME, |k| matches!(k, EventKind::Signal { signal } if signal == "SIGKILL")).map(|e| e.at_ms).unwrap_or(0.0);
+    assert!((295.0..450.0).contains(&(kill - term)), "SIGKILL {} ms after SIGTERM, want ~300:\n{text}", kill - term);
+    assert_eq!(t.exit_of(RUNTIME), Some((None, Some("SIGKILL".to_owned()))), "{text}");
+    let shutdown = pos(t, &text, EXT, "SHUTDOWN", |k| matches!(k, EventKind::ShutdownEvent { .. }));
+    assert!(t.events[shutdown].at_ms >= kill, "SHUTDOWN only after the runtime is gone:\n{text}");
+    let v = verdict(t, &text);
+    assert_eq!(field(&v, "outcome"), "no_report", "the library is not installed in this mode: {v}");
+}
+
+#[test]
+fn a_runtime_crash_mid_invoke_shuts_down_with_reason_failure() {
+    let _g = serial();
+    let c = case("flush:ok");
+    // A first, slower invoke gives the library's cold-start hello time to arrive.
+    let s = c.scenario.event(r#"{"action":"sleep","ms":100}"#).event(r#"{"action":"crash"}"#).event("{}");
+    let (report, text) = run(s);
+    let t = &report.timeline;
+    assert!(matches!(report.invocations[..], [InvokeOutcome::Response(_), InvokeOutcome::RuntimeExited]), "{text}");
+    assert_eq!(report.reason, ShutdownReason::Failure);
+    assert_eq!(t.exit_of(RUNTIME), Some((None, Some("SIGABRT".to_owned()))), "{text}");
+    assert!(t.find(PLATFORM, |k| matches!(k, EventKind::InvokeFailed { error_type, .. } if error_type == "Runtime.ExitError")).is_some(), "{text}");
+    assert!(t.signals(RUNTIME).is_empty(), "a dead runtime gets no signal:\n{text}");
+    let v = verdict(t, &text);
+    assert_eq!(field(&v, "reason"), "failure", "{v}");
+    assert_eq!(field(&v, "outcome"), "runtime_killed", "hello arrived, the handlers never finished: {v}");
+    assert!(!output_lines(&c.output).contains(&"flush".to_owned()));
+}
+
+#[test]
+fn a_runtime_exit_mid_invoke_is_a_failure_too() {
+    let _g = serial();
+    let c = case("flush:ok");
+    let (report, text) = run(c.scenario.event(r#"{"action":"exit","code":3}"#));
+    let t = &report.timeline;
+    assert_eq!(report.reason, ShutdownReason::Failure, "{text}");
+    assert_eq!(t.exit_of(RUNTIME), Some((Some(3), None)), "{text}");
+    assert_eq!(field(&verdict(t, &text), "reason"), "failure");
+}
+
+#[test]
+fn an_invoke_timeout_shuts_down_with_reason_timeout_and_handlers_still_run() {
+    let _g = serial();
+    let c = case("flush:ok");
+    let mut s = c.scenario.event(r#"{"action":"sleep","ms":5000}"#);
+    s.timeout = Duration::from_millis(300);
+    let (report, text) = run(s);
+    let t = &report.timeline;
+    assert_eq!(report.invocations, vec![InvokeOutcome::Timeout], "{text}");
+    assert_lambda_order(t, &text);
+    assert_runtime_exited_itself(t, &text);
+    let v = verdict(t, &text);
+    assert_eq!(field(&v, "reason"), "timeout", "{v}");
+    assert_eq!(field(&v, "outcome"), "completed", "{v}");
+}
+
+#[test]
+fn without_the_layer_the_function_warns_at_cold_start_and_is_killed_without_sigterm() {
+    let _g = serial();
+    let c = case_with_layer("flush:ok,close-pool:ok", false);
+    let (report, text) = run(c.scenario);
+    let t = &report.timeline;
+    assert!(report.lifecycle_ok(), "{text}");
+    let warning = t
+        .lines_of(RUNTIME)
+        .find(|l| l.contains("extension is not attached"))
+        .unwrap_or_else(|| panic!("no cold-start warning:\n{text}"));
+    assert!(warning.contains("flush, close-pool"), "the warning names the handlers: {warning}");
+    assert_eq!(t.signals(RUNTIME), vec!["SIGKILL"], "no SIGTERM without an extension:\n{text}");
+    assert!(text.contains("no extension registered: Lambda kills the runtime without SIGTERM"), "{text}");
+    assert!(t.verdict_line().is_none(), "nobody is there to judge:\n{text}");
+    assert_eq!(output_lines(&c.output), ["invoke 1"], "the handlers are lost");
+}
+
+#[test]
+fn a_taken_port_fails_the_init_naming_the_variable() {
+    let _g = serial();
+    let c = case("flush:ok");
+    let _holder = std::net::TcpListener::bind(("127.0.0.1", c.port)).expect("hold the port");
+    let (report, text) = run(c.scenario);
+    let t = &report.timeline;
+    assert!(t.find(EXT, |k| matches!(k, EventKind::InitErrorReported { error_type } if error_type == "Extension.ListenFailed")).is_some(), "{text}");
+    assert_eq!(t.init_failure().map(|f| f.0), Some("Extension.ListenFailed"), "{text}");
+    assert!(t.lines_of(EXT).any(|l| l.contains(ENV_PORT) && l.contains("free port")), "the log names {ENV_PORT}:\n{text}");
+    assert!(t.find(PLATFORM, |k| matches!(k, EventKind::Invoke { .. })).is_none(), "no invocation after a failed init:\n{text}");
+    assert!(t.verdict_line().is_none(), "{text}");
+}
+
+#[test]
+fn a_bad_port_variable_is_an_init_error_naming_it() {
+    let _g = serial();
+    let c = case("flush:ok");
+    let (report, text) = run(c.scenario.env(ENV_PORT, "9001"));
+    let t = &report.timeline;
+    let (error_type, _) = t.init_failure().unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(error_type, "Extension.ConfigInvalid", "{text}");
+    assert!(t.lines_of(EXT).any(|l| l.contains(ENV_PORT) && l.contains("9001")), "{text}");
+    assert!(t.verdict_line().is_none());
+}
+
+#[test]
+fn a_bad_timeout_variable_is_an_init_error_naming_it() {
+    let _g = serial();
+    let c = case("flush:ok");
+    let (report, text) = run(c.scenario.env(ENV_TIMEOUT_MS, "5000"));
+    let t = &report.timeline;
+    let (error_type, _) = t.init_failure().unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(error_type, "Extension.ConfigInvalid", "{text}");
+    assert!(t.lines_of(EXT).any(|l| l.contains(ENV_TIMEOUT_MS)), "{text}");
+    assert!(t.verdict_line().is_none());
+}
+
+#[test]
+fn a_500_on_register_fails_the_init_loudly() {
+    let _g = serial();
+    let c = case("flush:ok");
+    let mut s = c.scenario;
+    s.faults.register_status = Some(500);
+    let (report, text) = run(s);
+    let t = &report.timeline;
+    assert!(t.find(EXT, |k| matches!(k, EventKind::RegisterRefused { status: 500, .. })).is_some(), "{text}");
+    assert!(t.lines_of(EXT).any(|l| l.contains("registration failed") && l.contains("500")), "{text}");
+    assert_eq!(t.exit_of(EXT).and_then(|e| e.0), Some(1), "{text}");
+    assert_eq!(t.init_failure().map(|f| f.0), Some("Extension.Crash"), "{text}");
+    assert!(t.verdict_line().is_none());
+}
+
+#[test]
+fn a_second_sigterm_does_not_run_the_handlers_twice() {
+    let _g = serial();
+    let c = case("slow:sleep=100");
+    let mut s = c.scenario;
+    s.faults.extra_sigterms = 2;
+    let (report, text) = run(s);
+    let t = &report.timeline;
+    assert_eq!(t.signals(RUNTIME), vec!["SIGTERM", "SIGTERM", "SIGTERM"], "{text}");
+    assert_eq!(t.exit_of(RUNTIME), Some((Some(0), None)), "{text}");
+    let out = output_lines(&c.output);
+    assert_eq!(out.iter().filter(|l| *l == "start slow").count(), 1, "{out:?}");
+    assert!(t.lines_of(RUNTIME).any(|l| l.contains("received again")), "{text}");
+    assert_eq!(field(&verdict(t, &text), "outcome"), "completed");
+}
+
+/// Sends raw HTTP to the extension's report port; returns the status code.
+fn http(port: u16, request: &str) -> u16 {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to the report port");
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok();
+    s.write_all(request.as_bytes()).expect("send");
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    answer.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
+/// Runs init and one invoke, lets `attack` talk to the extension, then shuts down.
+fn run_with_attack(c: Case, attack: impl FnOnce(u16) + Send + 'static) -> (Timeline, String) {
+    let port = c.port;
+    let t = rt().block_on(async move {
+        let mut em = Emulator::start(c.scenario).await.expect("start");
+        em.init().await.expect("init");
+        assert!(matches!(em.invoke(b"{}".to_vec()).await, InvokeOutcome::Response(_)));
+        tokio::task::spawn_blocking(move || attack(port)).await.expect("attack");
+        em.shutdown(ShutdownReason::Spindown).await;
+        em.finish().await
+    });
+    let text = render(&t);
+    (t, text)
+}
+
+#[test]
+fn a_forged_report_from_another_process_is_refused_and_changes_nothing() {
+    let _g = serial();
+    let c = case("flush:ok");
+    let (t, text) = run_with_attack(c, |port| {
+        let body = r#"{"type":"failed","handler":"flush","index":0,"durationMs":1,"error":"forged"}"#;
+        let wrong = format!(
+            "POST {REPORT_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n{SECRET_HEADER}: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            "0".repeat(64),
+            body.len()
+        );
+        assert_eq!(http(port, &wrong), 401, "a wrong secret is refused");
+        let missing = format!(
+            "POST {REPORT_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        assert_eq!(http(port, &missing), 401, "no secret is refused");
+    });
+    assert!(t.lines_of(EXT).filter(|l| l.contains("report refused")).count() >= 2, "{text}");
+    let v = verdict(&t, &text);
+    assert_eq!(field(&v, "outcome"), "completed", "the forged failure did not count: {v}");
+    assert!(!v.contains("forged"), "{v}");
+}
+
+#[test]
+fn a_loopback_request_like_a_server_side_request_forgery_is_refused() {
+    let _g = serial();
+    let c = case("flush:ok");
+    let (t, text) = run_with_attack(c, |port| {
+        // What an SSRF controls: a URL. A GET with no headers, no body.
+        let get = format!("GET {REPORT_PATH}?type=allDone HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+        assert_eq!(http(port, &get), 405);
+        let other = format!("GET /shutdown HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+        assert_eq!(http(port, &other), 404);
+    });
+    assert!(t.lines_of(EXT).filter(|l| l.contains("report refused")).count() >= 2, "{text}");
+    assert_lambda_order(&t, &text);
+    let v = verdict(&t, &text);
+    assert_eq!(field(&v, "outcome"), "completed", "{v}");
+}
+
+#[test]
+fn handlers_longer_than_the_runtimes_share_end_in_runtime_killed() {
+    let _g = serial();
+    let c = case("slow:sleep=2000");
+    let mut s = c.scenario.env(ENV_TIMEOUT_MS, "300");
+    s.shutdown_phase = Duration::from_millis(700);
+    s.runtime_share = Duration::from_millis(150);
+    let (report, text) = run(s);
+    let t = &report.timeline;
+    assert_eq!(t.signals(RUNTIME), vec!["SIGTERM", "SIGKILL"], "{text}");
+    let v = verdict(t, &text);
+    assert_eq!(field(&v, "outcome"), "runtime_killed", "{v}");
+    assert!(field(&v, "slow").starts_with("running"), "{v}");
+    assert_eq!(t.exit_of(EXT), Some((Some(0), None)), "the extension still exits before the deadline:\n{text}");
+}
+
+#[test]
+fn an_upper_case_shutdown_reason_is_read_case_insensitively() {
+    let _g = serial();
+    let c = case("flush:ok");
+    let mut s = c.scenario;
+    s.faults.shutdown_reason = Some("SPINDOWN".to_owned());
+    let (report, text) = run(s);
+    let t = &report.timeline;
+    assert!(t.find(EXT, |k| matches!(k, EventKind::ShutdownEvent { reason, .. } if reason == "SPINDOWN")).is_some(), "{text}");
+    let v = verdict(t, &text);
+    assert_eq!(field(&v, "reason"), "spindown", "{v}");
+    assert_eq!(field(&v, "outcome"), "completed", "{v}");
+}
+
+#[test]
+fn an_unknown_shutdown_reason_is_kept() {
+    let _g = serial();
+    let c = case("flush:ok");
+    let mut s = c.scenario;
+    s.faults.shutdown_reason = Some("Recycle".to_owned());
+    let (report, text) = run(s);
+    let t = &report.timeline;
+    assert_lambda_order(t, &text);
+    let v = verdict(t, &text);
+    assert_eq!(field(&v, "reason"), "recycle", "{v}");
+    assert_eq!(field(&v, "outcome"), "completed", "{v}");
+}
+
+#[test]
+fn two_extensions_in_the_layer_both_get_shutdown_after_the_runtime() {
+    let _g = serial();
+    let c = case("flush:ok");
+    let staged = c.staged.extension("official-extension-fixture", &official_extension());
+    let (report, text) = run(c.scenario.env("FIXTURE_EXIT_ON_SHUTDOWN", "1"));
+    let t = &report.timeline;
+    assert_lambda_order(t, &text);
+    let rt_exit = pos(t, &text, RUNTIME, "exit", |k| matches!(k, EventKind::Exited { .. }));
+    let other = pos(t, &text, "official-extension-fixture", "SHUTDOWN", |k| matches!(k, EventKind::ShutdownEvent { .. }));
+    assert!(rt_exit < other, "{text}");
+    assert_eq!(t.exit_of("official-extension-fixture"), Some((Some(0), None)), "{text}");
+    assert_eq!(field(&verdict(t, &text), "outcome"), "completed");
+    drop(staged);
+}
+
+#[test]
+fn a_renamed_layer_file_registers_under_its_file_name_and_still_works() {
+    let _g = serial();
+    // The extension registers with its own file name, so renaming the file
+    // keeps it external (a mismatch would make it internal: no SHUTDOWN).
+    let c = case_with_layer("flush:ok", false);
+    let staged = c.staged.extension("shutdown-layer", &extension_binary());
+    let scenario = c.scenario.layer(staged.layer_dir());
+    let (report, text) = run(scenario);
+    let t = &report.timeline;
+    assert!(t.find("shutdown-layer", |k| matches!(k, EventKind::Registered { internal: false, .. })).is_some(), "{text}");
+    assert!(t.find("shutdown-layer", |k| matches!(k, EventKind::ShutdownEvent { .. })).is_some(), "{text}");
+    assert_eq!(field(&verdict(t, &text), "outcome"), "completed");
+}
+
+#[test]
+fn a_name_mismatch_beside_the_layer_fails_the_init_as_lambda_does() {
+    let _g = serial();
+    // A second extension registering under a name that matches no file is
+    // internal; its SHUTDOWN subscription is refused with 403 and it exits.
+    let c = case("flush:ok");
+    let staged = c.staged.extension("telemetry", &official_extension());
+    let (report, text) = run(c.scenario.env("FIXTURE_EXTENSION_NAME", "telemetry-agent"));
+    let t = &report.timeline;
+    assert!(t.find("telemetry-agent", |k| matches!(k, EventKind::RegisterRefused { status: 403, .. })).is_some(), "{text}");
+    assert_eq!(t.init_failure().map(|f| f.0), Some("Extension.Crash"), "{text}");
+    assert_eq!(report.reason, ShutdownReason::Failure);
+    // The registered shutdown layer still gets its SHUTDOWN and says nobody reported.
+    assert_eq!(field(&verdict(t, &text), "reason"), "failure");
+    drop(staged);
+}
+
+#[test]
+fn concurrent_handlers_run_at_once() {
+    let _g = serial();
+    let c = case("a:sleep=120,b:sleep=120,c:sleep=120");
+    let (report, text) = run(c.scenario.env("PROBE_CONCURRENT", "1"));
+    let t = &report.timeline;
+    assert_runtime_exited_itself(t, &text);
+    let v = verdict(t, &text);
+    assert_eq!(field(&v, "outcome"), "completed", "{v}");
+    let total: u64 = field(&v, "total_ms").parse().expect("total_ms");
+    assert!(total < 250, "three 120 ms handlers at once take ~120 ms, not 360: {v}");
+}
+
+#[test]
+fn without_the_library_sigterm_kills_the_function_and_nothing_reports() {
+    let _g = serial();
+    let c = case("flush:ok");
+    let (report, text) = run(c.scenario.env("PROBE_NO_LIBRARY", "1"));
+    let t = &report.timeline;
+    assert_eq!(t.signals(RUNTIME), vec!["SIGTERM"], "{text}");
+    assert_eq!(t.exit_of(RUNTIME), Some((None, Some("SIGTERM".to_owned()))), "{text}");
+    assert_lambda_order(t, &text);
+    assert_eq!(field(&verdict(t, &text), "outcome"), "no_report");
+}
+
+#[test]
+fn json_logs_carry_the_verdict_as_one_object() {
+    let _g = serial();
+    let c = case("flush:ok");
+    let (report, text) = run(c.scenario.env("AWS_LAMBDA_LOG_FORMAT", "JSON"));
+    let t = &report.timeline;
+    let line = verdict(t, &text);
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert_eq!(v["message"], "graceful-shutdown verdict");
+    assert_eq!(v["outcome"], "completed");
+    assert_eq!(v["reason"], "spindown");
+}
