@@ -242,6 +242,8 @@ pub struct Run {
     pub api: FakeApi,
     pub port: u16,
     pub secret_file: PathBuf,
+    /// Just before the process was spawned.
+    pub started: Instant,
     child: Child,
     stdout: Arc<Mutex<String>>,
     shutdown_tx: Option<Sender<Reply>>,
@@ -296,6 +298,11 @@ impl Default for Options {
 
 impl Run {
     pub fn start(options: Options) -> Run {
+        Run::start_binary(Path::new(BIN), options)
+    }
+
+    /// Run `binary` (a release build, say) instead of the test build.
+    pub fn start_binary(binary: &Path, options: Options) -> Run {
         let dir = tempfile::tempdir().expect("tempdir");
         let secret_file = dir.path().join("graceful-shutdown.secret");
         let port = free_port();
@@ -308,7 +315,7 @@ impl Run {
             None
         };
         let api = FakeApi::start(options.register, next, port, &secret_file);
-        let mut cmd = Command::new(BIN);
+        let mut cmd = Command::new(binary);
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("AWS_LAMBDA_RUNTIME_API", &api.addr)
@@ -320,7 +327,8 @@ impl Run {
         for (k, v) in &options.env {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {BIN}: {e}"));
+        let started = Instant::now();
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
         let stdout = Arc::new(Mutex::new(String::new()));
         let mut pipe = child.stdout.take().expect("stdout");
         let sink = Arc::clone(&stdout);
@@ -337,6 +345,7 @@ impl Run {
             api,
             port,
             secret_file,
+            started,
             child,
             stdout,
             shutdown_tx,
@@ -356,6 +365,10 @@ impl Run {
         self.api
             .wait_for("/2020-01-01/extension/event/next", Duration::from_secs(10))
             .unwrap_or_else(|| panic!("the extension never asked for events; stdout:\n{}", self.stdout()));
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn secret(&self) -> String {
