@@ -36,7 +36,10 @@ impl Response {
 
     /// The body for a log line: UTF-8 (lossy), at most 200 characters.
     pub fn body_excerpt(&self) -> String {
-        String::from_utf8_lossy(&self.body).chars().take(200).collect()
+        String::from_utf8_lossy(&self.body)
+            .chars()
+            .take(200)
+            .collect()
     }
 }
 
@@ -57,7 +60,11 @@ pub enum ClientError {
 
 /// Send `request` and read the whole response. `timeout` bounds connecting
 /// and every read and write; `None` waits as long as it takes (`/event/next`).
-pub fn send(endpoint: &Endpoint, request: &Request, timeout: Option<Duration>) -> Result<Response, ClientError> {
+pub fn send(
+    endpoint: &Endpoint,
+    request: &Request,
+    timeout: Option<Duration>,
+) -> Result<Response, ClientError> {
     let mut stream = connect(endpoint.authority(), timeout)?;
     stream.set_read_timeout(timeout)?;
     stream.set_write_timeout(timeout)?;
@@ -124,7 +131,9 @@ pub fn parse_response(buf: &[u8], eof: bool) -> Result<Option<Response>, ClientE
     let version = parts.next().unwrap_or("");
     let code = parts.next().unwrap_or("");
     if !version.starts_with("HTTP/1.") {
-        return Err(ClientError::Malformed(format!("status line {status_line:?}")));
+        return Err(ClientError::Malformed(format!(
+            "status line {status_line:?}"
+        )));
     }
     let status: u16 = code
         .parse()
@@ -145,7 +154,8 @@ pub fn parse_response(buf: &[u8], eof: bool) -> Result<Option<Response>, ClientE
             .find(|(n, _): &&(String, String)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     };
-    let chunked = header("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
+    let chunked =
+        header("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
     let body = if chunked {
         match decode_chunked(rest)? {
             Some(body) => body,
@@ -157,10 +167,16 @@ pub fn parse_response(buf: &[u8], eof: bool) -> Result<Option<Response>, ClientE
             .parse()
             .map_err(|_| ClientError::Malformed(format!("Content-Length {len:?}")))?;
         if len > MAX_RESPONSE_BYTES {
-            return Err(ClientError::Malformed(format!("Content-Length {len} is too large")));
+            return Err(ClientError::Malformed(format!(
+                "Content-Length {len} is too large"
+            )));
         }
         if rest.len() < len {
-            return if eof { Err(ClientError::Closed(buf.len())) } else { Ok(None) };
+            return if eof {
+                Err(ClientError::Closed(buf.len()))
+            } else {
+                Ok(None)
+            };
         }
         rest[..len].to_vec()
     } else if status == 204 || status == 304 || (100..200).contains(&status) {
@@ -170,7 +186,11 @@ pub fn parse_response(buf: &[u8], eof: bool) -> Result<Option<Response>, ClientE
     } else {
         return Ok(None);
     };
-    Ok(Some(Response { status, headers, body }))
+    Ok(Some(Response {
+        status,
+        headers,
+        body,
+    }))
 }
 
 /// Decode a chunked body. `Ok(None)` while the terminating chunk has not arrived.
@@ -210,11 +230,25 @@ mod tests {
 
     #[test]
     fn content_length_body() {
-        let raw = b"HTTP/1.1 200 OK\r\nLambda-Extension-Identifier: abc\r\nContent-Length: 2\r\n\r\n{}";
+        let raw =
+            b"HTTP/1.1 200 OK\r\nLambda-Extension-Identifier: abc\r\nContent-Length: 2\r\n\r\n{}";
         let r = parse_response(raw, false).expect("ok").expect("complete");
-        assert_eq!((r.status, r.header("lambda-extension-identifier"), &r.body[..]), (200, Some("abc"), &b"{}"[..]));
-        assert_eq!(parse_response(&raw[..raw.len() - 1], false).expect("ok"), None);
-        assert!(matches!(parse_response(&raw[..raw.len() - 1], true), Err(ClientError::Closed(_))));
+        assert_eq!(
+            (
+                r.status,
+                r.header("lambda-extension-identifier"),
+                &r.body[..]
+            ),
+            (200, Some("abc"), &b"{}"[..])
+        );
+        assert_eq!(
+            parse_response(&raw[..raw.len() - 1], false).expect("ok"),
+            None
+        );
+        assert!(matches!(
+            parse_response(&raw[..raw.len() - 1], true),
+            Err(ClientError::Closed(_))
+        ));
     }
 
     #[test]
@@ -231,9 +265,18 @@ mod tests {
 
     #[test]
     fn garbage_is_malformed() {
-        assert!(matches!(parse_response(b"SSH-2.0\r\n\r\n", true), Err(ClientError::Malformed(_))));
-        assert!(matches!(parse_response(b"HTTP/1.1 2x0 OK\r\n\r\n", true), Err(ClientError::Malformed(_))));
-        assert!(matches!(parse_response(b"HTTP/1.1 200 OK\r\nnocolon\r\n\r\n", true), Err(ClientError::Malformed(_))));
+        assert!(matches!(
+            parse_response(b"SSH-2.0\r\n\r\n", true),
+            Err(ClientError::Malformed(_))
+        ));
+        assert!(matches!(
+            parse_response(b"HTTP/1.1 2x0 OK\r\n\r\n", true),
+            Err(ClientError::Malformed(_))
+        ));
+        assert!(matches!(
+            parse_response(b"HTTP/1.1 200 OK\r\nnocolon\r\n\r\n", true),
+            Err(ClientError::Malformed(_))
+        ));
         assert!(matches!(
             parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", true),
             Err(ClientError::Malformed(_))

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use graceful_shutdown_protocol::{
-    limits, parse_port, parse_timeout_ms, ConfigError, DEFAULT_SECRET_FILE, ENV_METRICS,
-    ENV_PORT, ENV_SECRET_FILE, ENV_TIMEOUT_MS,
+    limits, parse_port, parse_timeout_ms, ConfigError, DEFAULT_SECRET_FILE, ENV_METRICS, ENV_PORT,
+    ENV_SECRET_FILE, ENV_TIMEOUT_MS,
 };
 
 use crate::log::{LogFormat, LogLevel};
@@ -229,7 +229,11 @@ mod tests {
     fn timeout_beyond_the_runtime_share_says_so() {
         let err = Config::from_lookup(env(&[("GRACEFUL_SHUTDOWN_TIMEOUT_MS", "301")]))
             .expect_err("refused");
-        assert!(err.to_string().contains("the runtime's share of the shutdown phase"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("the runtime's share of the shutdown phase"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -263,8 +267,14 @@ mod tests {
             Ok(String::from("127.0.0.1:9001"))
         );
         let missing = runtime_api(env(&[])).expect_err("missing");
-        assert!(missing.starts_with("AWS_LAMBDA_RUNTIME_API is not set"), "{missing}");
+        assert!(
+            missing.starts_with("AWS_LAMBDA_RUNTIME_API is not set"),
+            "{missing}"
+        );
         let empty = runtime_api(env(&[("AWS_LAMBDA_RUNTIME_API", "")])).expect_err("empty");
-        assert!(empty.contains("AWS_LAMBDA_RUNTIME_API: expected host:port"), "{empty}");
+        assert!(
+            empty.contains("AWS_LAMBDA_RUNTIME_API: expected host:port"),
+            "{empty}"
+        );
     }
 }

@@ -91,7 +91,9 @@ impl Event {
         match &event {
             // A known type in an unusual case (`Shutdown`, `sHUTDOWN`): upper-case it and parse again.
             Event::Unknown { event_type }
-                if ["SHUTDOWN", "INVOKE"].iter().any(|t| t.eq_ignore_ascii_case(event_type)) =>
+                if ["SHUTDOWN", "INVOKE"]
+                    .iter()
+                    .any(|t| t.eq_ignore_ascii_case(event_type)) =>
             {
                 let mut obj: serde_json::Map<String, Value> =
                     serde_json::from_slice(body).map_err(|e| EventError(e.to_string()))?;
@@ -111,7 +113,15 @@ fn lenient_ms<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> 
         Value::Number(n) => n
             .as_u64()
             .or_else(|| n.as_i64().map(|i| i.max(0) as u64))
-            .or_else(|| n.as_f64().map(|f| if f.is_finite() && f > 0.0 { f as u64 } else { 0 })),
+            .or_else(|| {
+                n.as_f64().map(|f| {
+                    if f.is_finite() && f > 0.0 {
+                        f as u64
+                    } else {
+                        0
+                    }
+                })
+            }),
         _ => None,
     })
 }
@@ -138,7 +148,10 @@ mod tests {
     use proptest::prelude::*;
 
     fn shutdown(reason: ShutdownReason, deadline_ms: Option<u64>) -> Event {
-        Event::Shutdown { reason, deadline_ms }
+        Event::Shutdown {
+            reason,
+            deadline_ms,
+        }
     }
 
     #[test]
@@ -156,12 +169,23 @@ mod tests {
             ("Timeout", ShutdownReason::Timeout),
             ("failure", ShutdownReason::Failure),
             ("FAILURE", ShutdownReason::Failure),
-            ("Sandbox_Terminated", ShutdownReason::Other("Sandbox_Terminated".into())),
+            (
+                "Sandbox_Terminated",
+                ShutdownReason::Other("Sandbox_Terminated".into()),
+            ),
         ] {
-            let body = format!(r#"{{"eventType":"SHUTDOWN","shutdownReason":"{raw}","deadlineMs":5}}"#);
-            assert_eq!(Event::parse(body.as_bytes()), Ok(shutdown(want, Some(5))), "{raw}");
+            let body =
+                format!(r#"{{"eventType":"SHUTDOWN","shutdownReason":"{raw}","deadlineMs":5}}"#);
+            assert_eq!(
+                Event::parse(body.as_bytes()),
+                Ok(shutdown(want, Some(5))),
+                "{raw}"
+            );
         }
-        assert_eq!(ShutdownReason::Other("Sandbox_Terminated".into()).as_str(), "Sandbox_Terminated");
+        assert_eq!(
+            ShutdownReason::Other("Sandbox_Terminated".into()).as_str(),
+            "Sandbox_Terminated"
+        );
         assert_eq!(ShutdownReason::parse("TIMEOUT").as_str(), "timeout");
     }
 
@@ -176,7 +200,9 @@ mod tests {
             Ok(shutdown(ShutdownReason::Other("7".into()), None))
         );
         assert_eq!(
-            Event::parse(br#"{"eventType":"SHUTDOWN","shutdownReason":"timeout","deadlineMs":-40}"#),
+            Event::parse(
+                br#"{"eventType":"SHUTDOWN","shutdownReason":"timeout","deadlineMs":-40}"#
+            ),
             Ok(shutdown(ShutdownReason::Timeout, Some(0)))
         );
         assert_eq!(
@@ -185,7 +211,10 @@ mod tests {
         );
         assert_eq!(
             Event::parse(br#"{"eventType":"SHUTDOWN","deadlineMs":1e300}"#),
-            Ok(shutdown(ShutdownReason::Other("unknown".into()), Some(u64::MAX)))
+            Ok(shutdown(
+                ShutdownReason::Other("unknown".into()),
+                Some(u64::MAX)
+            ))
         );
     }
 
@@ -205,7 +234,9 @@ mod tests {
         );
         assert_eq!(
             Event::parse(br#"{"eventType":"RESTORE","x":1}"#),
-            Ok(Event::Unknown { event_type: "RESTORE".into() })
+            Ok(Event::Unknown {
+                event_type: "RESTORE".into()
+            })
         );
         assert_eq!(
             Event::parse(br#"{"eventType":"sHutDown","shutdownReason":"Spindown"}"#),
@@ -213,7 +244,9 @@ mod tests {
         );
         assert_eq!(
             Event::parse(br#"{"eventType":42}"#),
-            Ok(Event::Unknown { event_type: "42".into() })
+            Ok(Event::Unknown {
+                event_type: "42".into()
+            })
         );
     }
 
@@ -229,7 +262,11 @@ mod tests {
             b"{\"shutdownReason\":\"spindown\"}",
             b"\xff\xfe",
         ] {
-            assert!(Event::parse(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+            assert!(
+                Event::parse(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 

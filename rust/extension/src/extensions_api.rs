@@ -98,7 +98,13 @@ impl Endpoint {
         self.error_request("exit", identifier, error_type, message)
     }
 
-    fn error_request(&self, phase: &str, identifier: &str, error_type: &str, message: &str) -> Request {
+    fn error_request(
+        &self,
+        phase: &str,
+        identifier: &str,
+        error_type: &str,
+        message: &str,
+    ) -> Request {
         let body = json!({
             "errorMessage": message,
             "errorType": error_type,
@@ -167,7 +173,10 @@ mod tests {
         assert_eq!(r.method, Method::Post);
         assert_eq!(r.path, "/2020-01-01/extension/register");
         assert_eq!(r.header("lambda-extension-name"), Some("graceful-shutdown"));
-        assert_eq!(r.header("Lambda-Extension-Accept-Feature"), Some("accountId"));
+        assert_eq!(
+            r.header("Lambda-Extension-Accept-Feature"),
+            Some("accountId")
+        );
         assert_eq!(r.header("Lambda-Extension-Identifier"), None);
         assert_eq!(r.body.as_deref(), Some(r#"{"events":["SHUTDOWN"]}"#));
         assert_eq!(
@@ -193,14 +202,23 @@ mod tests {
              Lambda-Extension-Identifier: id-1\r\n\
              Connection: close\r\n\r\n"
         );
-        assert_eq!(api().url(&r), "http://127.0.0.1:9001/2020-01-01/extension/event/next");
+        assert_eq!(
+            api().url(&r),
+            "http://127.0.0.1:9001/2020-01-01/extension/event/next"
+        );
     }
 
     #[test]
     fn init_and_exit_errors_carry_type_header_and_body() {
         for (r, path) in [
-            (api().init_error("id-2", ERROR_CONFIG_INVALID, "GRACEFUL_SHUTDOWN_PORT: bad"), "/2020-01-01/extension/init/error"),
-            (api().exit_error("id-2", ERROR_CONFIG_INVALID, "GRACEFUL_SHUTDOWN_PORT: bad"), "/2020-01-01/extension/exit/error"),
+            (
+                api().init_error("id-2", ERROR_CONFIG_INVALID, "GRACEFUL_SHUTDOWN_PORT: bad"),
+                "/2020-01-01/extension/init/error",
+            ),
+            (
+                api().exit_error("id-2", ERROR_CONFIG_INVALID, "GRACEFUL_SHUTDOWN_PORT: bad"),
+                "/2020-01-01/extension/exit/error",
+            ),
         ] {
             assert_eq!(r.method, Method::Post);
             assert_eq!(r.path, path);
@@ -208,11 +226,15 @@ mod tests {
                 r.headers,
                 vec![
                     ("Lambda-Extension-Identifier", String::from("id-2")),
-                    ("Lambda-Extension-Function-Error-Type", String::from("Extension.ConfigInvalid")),
+                    (
+                        "Lambda-Extension-Function-Error-Type",
+                        String::from("Extension.ConfigInvalid")
+                    ),
                     ("Content-Type", String::from("application/json")),
                 ]
             );
-            let body: Value = serde_json::from_str(r.body.as_deref().unwrap_or("")).expect("json body");
+            let body: Value =
+                serde_json::from_str(r.body.as_deref().unwrap_or("")).expect("json body");
             assert_eq!(
                 body,
                 json!({"errorMessage":"GRACEFUL_SHUTDOWN_PORT: bad","errorType":"Extension.ConfigInvalid","stackTrace":[]})
@@ -224,6 +246,9 @@ mod tests {
     fn header_values_cannot_inject_lines() {
         let r = api().next_event("id\r\nX-Evil: 1");
         let wire = String::from_utf8(r.to_http(&api())).expect("utf8");
-        assert!(wire.contains("Lambda-Extension-Identifier: idX-Evil: 1\r\n"), "{wire}");
+        assert!(
+            wire.contains("Lambda-Extension-Identifier: idX-Evil: 1\r\n"),
+            "{wire}"
+        );
     }
 }

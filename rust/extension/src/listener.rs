@@ -27,7 +27,10 @@ pub struct Reports(Arc<Mutex<Vec<Report>>>);
 impl Reports {
     /// A copy of the list. A poisoned lock still holds good data: take it.
     pub fn snapshot(&self) -> Vec<Report> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Store `report`, unless the list is full.
@@ -47,7 +50,12 @@ pub fn bind(port: u16) -> std::io::Result<TcpListener> {
 }
 
 /// Serve reports on `listener` in a background thread for the rest of the process.
-pub fn spawn(listener: TcpListener, secret: Secret, reports: Reports, log: Logger) -> std::io::Result<()> {
+pub fn spawn(
+    listener: TcpListener,
+    secret: Secret,
+    reports: Reports,
+    log: Logger,
+) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name(String::from("report-listener"))
         .spawn(move || serve(&listener, &secret, &reports, log))
@@ -60,14 +68,23 @@ fn serve(listener: &TcpListener, secret: &Secret, reports: &Reports, log: Logger
             Ok((stream, peer)) => handle(stream, peer, secret, reports, log),
             Err(e) => {
                 // Out of file descriptors and the like: say so, and do not spin.
-                log.warn("report listener: accept failed", &[("error", json!(e.to_string()))]);
+                log.warn(
+                    "report listener: accept failed",
+                    &[("error", json!(e.to_string()))],
+                );
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
     }
 }
 
-fn handle(mut stream: TcpStream, peer: SocketAddr, secret: &Secret, reports: &Reports, log: Logger) {
+fn handle(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    secret: &Secret,
+    reports: &Reports,
+    log: Logger,
+) {
     let started = Instant::now();
     let mut buf: Vec<u8> = Vec::with_capacity(1024);
     let mut chunk = [0u8; 2048];
@@ -96,7 +113,10 @@ fn handle(mut stream: TcpStream, peer: SocketAddr, secret: &Secret, reports: &Re
         Step::Accept(report) => {
             let kind = report_type(&report);
             if reports.push(report) {
-                log.debug("report accepted", &[("type", json!(kind)), ("peer", json!(peer.to_string()))]);
+                log.debug(
+                    "report accepted",
+                    &[("type", json!(kind)), ("peer", json!(peer.to_string()))],
+                );
                 (202, String::from("accepted"))
             } else {
                 let reason = format!("more than {MAX_REPORTS} reports in this environment");

@@ -187,7 +187,10 @@ fn json_head(level: LogLevel, message: &str, epoch_ms: u64) -> Map<String, Value
 fn text_value(value: &Value) -> String {
     match value {
         Value::String(s)
-            if !s.is_empty() && !s.chars().any(|c| c.is_whitespace() || c == '"' || c.is_control()) =>
+            if !s.is_empty()
+                && !s
+                    .chars()
+                    .any(|c| c.is_whitespace() || c == '"' || c.is_control()) =>
         {
             s.clone()
         }
@@ -255,7 +258,11 @@ mod tests {
             l.format_line(
                 LogLevel::Warn,
                 "report refused",
-                &[("status", json!(401)), ("reason", json!("wrong secret")), ("path", json!("/v1/report"))],
+                &[
+                    ("status", json!(401)),
+                    ("reason", json!("wrong secret")),
+                    ("path", json!("/v1/report"))
+                ],
                 0
             ),
             r#"graceful-shutdown WARN: report refused status=401 reason="wrong secret" path=/v1/report"#
@@ -289,9 +296,23 @@ mod tests {
         let v = Verdict::decide(
             "SPINDOWN",
             &[
-                Report::Hello { pid: 1, handlers: vec!["flush".into()], timeout_ms: 250, concurrent: false },
-                Report::Finished { handler: "flush".into(), index: 0, duration_ms: 4 },
-                Report::AllDone { completed: 1, failed: 0, timed_out: 0, total_ms: 4 },
+                Report::Hello {
+                    pid: 1,
+                    handlers: vec!["flush".into()],
+                    timeout_ms: 250,
+                    concurrent: false,
+                },
+                Report::Finished {
+                    handler: "flush".into(),
+                    index: 0,
+                    duration_ms: 4,
+                },
+                Report::AllDone {
+                    completed: 1,
+                    failed: 0,
+                    timed_out: 0,
+                    total_ms: 4,
+                },
             ],
         );
         let text = Logger::new(LogFormat::Text, LogLevel::Fatal).verdict_line(&v, 0);
@@ -303,10 +324,17 @@ mod tests {
         assert_eq!(obj["outcome"], "completed");
         assert_eq!(obj["reason"], "spindown");
         assert_eq!(obj["totalMs"], 4);
-        assert_eq!(obj["handlers"], json!([{"name":"flush","status":"ok","durationMs":4}]));
+        assert_eq!(
+            obj["handlers"],
+            json!([{"name":"flush","status":"ok","durationMs":4}])
+        );
         assert_eq!(obj["summary"], "all 1 shutdown handlers completed in 4 ms");
-        let none = Logger::new(LogFormat::Json, LogLevel::Info).verdict_line(&Verdict::decide("timeout", &[]), 0);
+        let none = Logger::new(LogFormat::Json, LogLevel::Info)
+            .verdict_line(&Verdict::decide("timeout", &[]), 0);
         let obj: Value = serde_json::from_str(&none).expect("json");
-        assert_eq!((obj["level"].as_str(), obj["outcome"].as_str()), (Some("WARN"), Some("no_report")));
+        assert_eq!(
+            (obj["level"].as_str(), obj["outcome"].as_str()),
+            (Some("WARN"), Some("no_report"))
+        );
     }
 }

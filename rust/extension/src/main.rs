@@ -43,7 +43,10 @@ fn main() {
     let settings = LogSettings::from_env();
     let log = Logger::new(settings.format, settings.level);
     for (var, value) in &settings.ignored {
-        log.warn("unknown value, using the default", &[("variable", json!(var)), ("value", json!(value))]);
+        log.warn(
+            "unknown value, using the default",
+            &[("variable", json!(var)), ("value", json!(value))],
+        );
     }
 
     // 2. Find the Extensions API and the name to register with.
@@ -74,10 +77,13 @@ fn main() {
             fail_init(&api, &name, log, "Extension.ListenFailed", &message)
         }
     };
-    let secret = match Secret::generate().and_then(|s| s.write_to(&config.secret_file).map(|()| s)) {
+    let secret = match Secret::generate().and_then(|s| s.write_to(&config.secret_file).map(|()| s))
+    {
         Ok(secret) => secret,
         Err(e) => {
-            let message = format!("{ENV_SECRET_FILE}: {e}; set {ENV_SECRET_FILE} to a writable path under /tmp");
+            let message = format!(
+                "{ENV_SECRET_FILE}: {e}; set {ENV_SECRET_FILE} to a writable path under /tmp"
+            );
             fail_init(&api, &name, log, "Extension.SecretFileFailed", &message)
         }
     };
@@ -86,7 +92,13 @@ fn main() {
     let registration = match register(&api, &name) {
         Ok(r) => r,
         Err(e) => {
-            log.error("registration failed", &[("error", json!(e)), ("url", json!(api.url(&api.register(&name))))]);
+            log.error(
+                "registration failed",
+                &[
+                    ("error", json!(e)),
+                    ("url", json!(api.url(&api.register(&name)))),
+                ],
+            );
             secret::remove(&config.secret_file);
             process::exit(1);
         }
@@ -105,18 +117,33 @@ fn main() {
     // 6. Take the function's reports from now on.
     let reports = Reports::default();
     if let Err(e) = listener::spawn(port_listener, secret.clone(), reports.clone(), log) {
-        fail_exit(&api, &registration.id, log, "Extension.ListenFailed", &format!("cannot start the report listener: {e}"));
+        fail_exit(
+            &api,
+            &registration.id,
+            log,
+            "Extension.ListenFailed",
+            &format!("cannot start the report listener: {e}"),
+        );
     }
 
     // 7. Wait for SHUTDOWN. Lambda sends it after the runtime has exited or been killed.
     let (reason, deadline_ms) = loop {
         match next_event(&api, &registration.id) {
-            Ok(Event::Shutdown { reason, deadline_ms }) => break (reason, deadline_ms),
+            Ok(Event::Shutdown {
+                reason,
+                deadline_ms,
+            }) => break (reason, deadline_ms),
             Ok(Event::Invoke { request_id, .. }) => {
-                log.debug("ignoring INVOKE (not subscribed)", &[("requestId", json!(request_id))]);
+                log.debug(
+                    "ignoring INVOKE (not subscribed)",
+                    &[("requestId", json!(request_id))],
+                );
             }
             Ok(Event::Unknown { event_type }) => {
-                log.warn("ignoring an unknown event", &[("eventType", json!(event_type))]);
+                log.warn(
+                    "ignoring an unknown event",
+                    &[("eventType", json!(event_type))],
+                );
             }
             Err(e) => fail_exit(&api, &registration.id, log, "Extension.NextEventFailed", &e),
         }
@@ -133,11 +160,23 @@ fn main() {
         once: Mutex::new(()),
     });
     let exit_at = exit_time(deadline_ms, now_ms());
-    log.debug("SHUTDOWN", &[("deadlineMs", json!(deadline_ms)), ("exitAtMs", json!(exit_at))]);
+    log.debug(
+        "SHUTDOWN",
+        &[
+            ("deadlineMs", json!(deadline_ms)),
+            ("exitAtMs", json!(exit_at)),
+        ],
+    );
     start_watchdog(&finisher, exit_at, log);
-    let budget = exit_at.saturating_sub(now_ms()).saturating_sub(VERDICT_RESERVE_MS).min(DRAIN_MAX_MS);
+    let budget = exit_at
+        .saturating_sub(now_ms())
+        .saturating_sub(VERDICT_RESERVE_MS)
+        .min(DRAIN_MAX_MS);
     if budget > 0 && !listener::drain(config.port, &secret, Duration::from_millis(budget)) {
-        log.debug("reports still in flight were not all handled before the deadline", &[]);
+        log.debug(
+            "reports still in flight were not all handled before the deadline",
+            &[],
+        );
     }
     finisher.finish()
 }
@@ -146,7 +185,8 @@ fn main() {
 /// Without a usable deadline, assume the extensions' share of the phase from now.
 fn exit_time(deadline_ms: Option<u64>, now: u64) -> u64 {
     let timing = &limits().shutdown;
-    let deadline = deadline_ms.unwrap_or_else(|| now.saturating_add(timing.phase_ms - timing.runtime_share_ms));
+    let deadline = deadline_ms
+        .unwrap_or_else(|| now.saturating_add(timing.phase_ms - timing.runtime_share_ms));
     deadline.saturating_sub(timing.extension_exit_margin_ms)
 }
 
@@ -169,7 +209,8 @@ impl Finisher {
         let verdict = Verdict::decide(self.reason.as_str(), &self.reports.snapshot());
         self.log.verdict(&verdict);
         if self.metrics == Metrics::Emf {
-            self.log.raw(&metrics::emf_line(&verdict, &self.function_name, now_ms()));
+            self.log
+                .raw(&metrics::emf_line(&verdict, &self.function_name, now_ms()));
         }
         secret::remove(&self.secret_file);
         process::exit(0)
@@ -178,13 +219,18 @@ impl Finisher {
 
 fn start_watchdog(finisher: &Arc<Finisher>, exit_at: u64, log: Logger) {
     let finisher = Arc::clone(finisher);
-    let spawned = std::thread::Builder::new().name(String::from("deadline")).spawn(move || {
-        std::thread::sleep(Duration::from_millis(exit_at.saturating_sub(now_ms())));
-        finisher.finish()
-    });
+    let spawned = std::thread::Builder::new()
+        .name(String::from("deadline"))
+        .spawn(move || {
+            std::thread::sleep(Duration::from_millis(exit_at.saturating_sub(now_ms())));
+            finisher.finish()
+        });
     if let Err(e) = spawned {
         // The main thread still finishes on time; the watchdog is a backstop.
-        log.warn("cannot start the deadline watchdog", &[("error", json!(e.to_string()))]);
+        log.warn(
+            "cannot start the deadline watchdog",
+            &[("error", json!(e.to_string()))],
+        );
     }
 }
 
@@ -217,7 +263,8 @@ fn next_event(api: &Endpoint, id: &str) -> Result<Event, String> {
 
 /// Send `request`; anything but a 2xx answer is an error, described for the log.
 fn call(api: &Endpoint, request: &Request, timeout: Option<Duration>) -> Result<Response, String> {
-    let describe = |e: ClientError| format!("{} {}: {e}", request.method.as_str(), api.url(request));
+    let describe =
+        |e: ClientError| format!("{} {}: {e}", request.method.as_str(), api.url(request));
     let response = client::send(api, request, timeout).map_err(describe)?;
     if !(200..300).contains(&response.status) {
         return Err(format!(
@@ -237,7 +284,11 @@ fn fail_init(api: &Endpoint, name: &str, log: Logger, error_type: &str, message:
     log.error(message, &[("errorType", json!(error_type))]);
     match register(api, name) {
         Ok(registration) => {
-            if let Err(e) = call(api, &api.init_error(&registration.id, error_type, message), Some(API_TIMEOUT)) {
+            if let Err(e) = call(
+                api,
+                &api.init_error(&registration.id, error_type, message),
+                Some(API_TIMEOUT),
+            ) {
                 log.error("init/error failed", &[("error", json!(e))]);
             }
         }
@@ -249,7 +300,11 @@ fn fail_init(api: &Endpoint, name: &str, log: Logger, error_type: &str, message:
 /// An API failure after init: send `/exit/error`, exit non-zero.
 fn fail_exit(api: &Endpoint, id: &str, log: Logger, error_type: &str, message: &str) -> ! {
     log.error(message, &[("errorType", json!(error_type))]);
-    if let Err(e) = call(api, &api.exit_error(id, error_type, message), Some(API_TIMEOUT)) {
+    if let Err(e) = call(
+        api,
+        &api.exit_error(id, error_type, message),
+        Some(API_TIMEOUT),
+    ) {
         log.error("exit/error failed", &[("error", json!(e))]);
     }
     process::exit(1)

@@ -10,7 +10,13 @@ pub const NAMESPACE: &str = "GracefulShutdown";
 /// The EMF line for `verdict`. `function_name` is the dimension (from the
 /// registration answer); `epoch_ms` is the metric timestamp.
 pub fn emf_line(verdict: &Verdict, function_name: &str, epoch_ms: u64) -> String {
-    let count = |status: HandlerStatus| verdict.handlers.iter().filter(|h| h.status == status).count();
+    let count = |status: HandlerStatus| {
+        verdict
+            .handlers
+            .iter()
+            .filter(|h| h.status == status)
+            .count()
+    };
     let flag = |outcome: Outcome| u8::from(verdict.outcome == outcome);
     let mut metrics = vec![
         ("ShutdownCompleted", "Count"),
@@ -64,10 +70,28 @@ mod tests {
         let v = Verdict::decide(
             "spindown",
             &[
-                Report::Hello { pid: 1, handlers: vec!["a".into(), "b".into()], timeout_ms: 250, concurrent: false },
-                Report::Finished { handler: "a".into(), index: 0, duration_ms: 3 },
-                Report::TimedOut { handler: "b".into(), index: 1, duration_ms: 250 },
-                Report::AllDone { completed: 1, failed: 0, timed_out: 1, total_ms: 253 },
+                Report::Hello {
+                    pid: 1,
+                    handlers: vec!["a".into(), "b".into()],
+                    timeout_ms: 250,
+                    concurrent: false,
+                },
+                Report::Finished {
+                    handler: "a".into(),
+                    index: 0,
+                    duration_ms: 3,
+                },
+                Report::TimedOut {
+                    handler: "b".into(),
+                    index: 1,
+                    duration_ms: 250,
+                },
+                Report::AllDone {
+                    completed: 1,
+                    failed: 0,
+                    timed_out: 1,
+                    total_ms: 253,
+                },
             ],
         );
         let line: Value = serde_json::from_str(&emf_line(&v, "orders", 1_000)).expect("json");
@@ -83,13 +107,20 @@ mod tests {
         assert_eq!(line["Outcome"], "handlers_failed");
         assert_eq!(line["ShutdownHandlersFailed"], 1);
         assert_eq!(line["ShutdownCompleted"], 0);
-        assert_eq!((line["HandlersOk"].as_u64(), line["HandlersTimedOut"].as_u64()), (Some(1), Some(1)));
+        assert_eq!(
+            (
+                line["HandlersOk"].as_u64(),
+                line["HandlersTimedOut"].as_u64()
+            ),
+            (Some(1), Some(1))
+        );
         assert_eq!(line["HandlersTotalMs"], 253);
     }
 
     #[test]
     fn no_report_leaves_the_total_out() {
-        let line: Value = serde_json::from_str(&emf_line(&Verdict::decide("timeout", &[]), "f", 0)).expect("json");
+        let line: Value = serde_json::from_str(&emf_line(&Verdict::decide("timeout", &[]), "f", 0))
+            .expect("json");
         assert_eq!(line["ShutdownNoReport"], 1);
         assert_eq!(line["ShutdownReason"], "timeout");
         assert!(line.get("HandlersTotalMs").is_none());

@@ -78,14 +78,23 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<Head<'_>>, Refusal> {
         }
         return Ok(None);
     };
-    let bad = |what: String| Refusal { status: 400, reason: what };
-    let text = std::str::from_utf8(&buf[..end]).map_err(|_| bad(String::from("request head is not UTF-8")))?;
+    let bad = |what: String| Refusal {
+        status: 400,
+        reason: what,
+    };
+    let text = std::str::from_utf8(&buf[..end])
+        .map_err(|_| bad(String::from("request head is not UTF-8")))?;
     let mut lines = text.split("\r\n");
     let request_line = lines.next().unwrap_or("");
     let mut parts = request_line.split(' ');
     let (method, path, version) = match (parts.next(), parts.next(), parts.next(), parts.next()) {
         (Some(m), Some(p), Some(v), None) if !m.is_empty() && !p.is_empty() => (m, p, v),
-        _ => return Err(bad(format!("not an HTTP request line: {:?}", excerpt(request_line)))),
+        _ => {
+            return Err(bad(format!(
+                "not an HTTP request line: {:?}",
+                excerpt(request_line)
+            )))
+        }
     };
     if !matches!(version, "HTTP/1.1" | "HTTP/1.0") {
         return Err(bad(format!("unsupported protocol {:?}", excerpt(version))));
@@ -115,7 +124,10 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<Head<'_>>, Refusal> {
 pub fn evaluate(buf: &[u8], eof: bool, secret: &Secret) -> Step {
     if let Some(rest) = buf.strip_prefix(DRAIN_PREFIX) {
         let want = secret.as_str().len() + 2;
-        if rest.len() >= want && secret.matches(&rest[..want - 2]) && &rest[want - 2..want] == b"\r\n" {
+        if rest.len() >= want
+            && secret.matches(&rest[..want - 2])
+            && &rest[want - 2..want] == b"\r\n"
+        {
             return Step::Drained;
         }
         if rest.len() < want && !eof {
@@ -125,30 +137,59 @@ pub fn evaluate(buf: &[u8], eof: bool, secret: &Secret) -> Step {
     let head = match parse_head(buf) {
         Err(refusal) => return Step::Refuse(refusal),
         Ok(None) if eof => {
-            return refuse(400, format!("incomplete request head ({} bytes) before the connection ended", buf.len()))
+            return refuse(
+                400,
+                format!(
+                    "incomplete request head ({} bytes) before the connection ended",
+                    buf.len()
+                ),
+            )
         }
         Ok(None) => return Step::NeedMore,
         Ok(Some(head)) => head,
     };
     let path = head.path.split('?').next().unwrap_or("");
     if path != REPORT_PATH {
-        return refuse(404, format!("no such path {:?}; reports go to {REPORT_PATH}", excerpt(head.path)));
+        return refuse(
+            404,
+            format!(
+                "no such path {:?}; reports go to {REPORT_PATH}",
+                excerpt(head.path)
+            ),
+        );
     }
     if head.method != "POST" {
-        return refuse(405, format!("method {:?} on {REPORT_PATH}; only POST is allowed", excerpt(head.method)));
+        return refuse(
+            405,
+            format!(
+                "method {:?} on {REPORT_PATH}; only POST is allowed",
+                excerpt(head.method)
+            ),
+        );
     }
     match head.header(SECRET_HEADER) {
         None => return refuse(401, format!("missing {SECRET_HEADER} header")),
-        Some(v) if !secret.matches(v.as_bytes()) => return refuse(401, format!("wrong {SECRET_HEADER}")),
+        Some(v) if !secret.matches(v.as_bytes()) => {
+            return refuse(401, format!("wrong {SECRET_HEADER}"))
+        }
         Some(_) => {}
     }
     let content_type = head.header("content-type").unwrap_or("");
     let media_type = content_type.split(';').next().unwrap_or("").trim();
     if !media_type.eq_ignore_ascii_case("application/json") {
-        return refuse(415, format!("content type {:?}; expected application/json", excerpt(content_type)));
+        return refuse(
+            415,
+            format!(
+                "content type {:?}; expected application/json",
+                excerpt(content_type)
+            ),
+        );
     }
     if head.header("transfer-encoding").is_some() {
-        return refuse(400, "Transfer-Encoding is not supported; send Content-Length");
+        return refuse(
+            400,
+            "Transfer-Encoding is not supported; send Content-Length",
+        );
     }
     let Some(length) = head.header("content-length") else {
         return refuse(400, "missing Content-Length");
@@ -157,12 +198,18 @@ pub fn evaluate(buf: &[u8], eof: bool, secret: &Secret) -> Step {
         return refuse(400, format!("bad Content-Length {:?}", excerpt(length)));
     };
     if length > MAX_REPORT_BYTES {
-        return refuse(413, format!("body of {length} bytes; the limit is {MAX_REPORT_BYTES}"));
+        return refuse(
+            413,
+            format!("body of {length} bytes; the limit is {MAX_REPORT_BYTES}"),
+        );
     }
     let body = &buf[head.len.min(buf.len())..];
     if body.len() < length {
         if eof {
-            return refuse(400, format!("body ended after {} of {length} bytes", body.len()));
+            return refuse(
+                400,
+                format!("body ended after {} of {length} bytes", body.len()),
+            );
         }
         return Step::NeedMore;
     }
@@ -219,14 +266,22 @@ mod tests {
     }
 
     fn good() -> String {
-        encode_request(4471, secret().as_str(), &Report::ShutdownStarted { signal: "SIGTERM".into() })
+        encode_request(
+            4471,
+            secret().as_str(),
+            &Report::ShutdownStarted {
+                signal: "SIGTERM".into(),
+            },
+        )
     }
 
     #[test]
     fn the_library_request_is_accepted() {
         assert_eq!(
             evaluate(good().as_bytes(), false, &secret()),
-            Step::Accept(Report::ShutdownStarted { signal: "SIGTERM".into() })
+            Step::Accept(Report::ShutdownStarted {
+                signal: "SIGTERM".into()
+            })
         );
     }
 
@@ -234,7 +289,11 @@ mod tests {
     fn partial_requests_need_more_until_the_end() {
         let g = good();
         for cut in [0, 10, 60, g.len() - 1] {
-            assert_eq!(evaluate(&g.as_bytes()[..cut], false, &secret()), Step::NeedMore, "cut {cut}");
+            assert_eq!(
+                evaluate(&g.as_bytes()[..cut], false, &secret()),
+                Step::NeedMore,
+                "cut {cut}"
+            );
             assert_eq!(status(&g.as_bytes()[..cut]), 400, "truncated at {cut}");
         }
     }
@@ -244,29 +303,61 @@ mod tests {
         let s = secret();
         let g = good();
         let with = |from: &str, to: &str| g.replacen(from, to, 1);
-        assert_eq!(status(with("POST /v1/report", "POST /v2/report").as_bytes()), 404);
-        assert_eq!(status(with("POST /v1/report", "GET /v1/report").as_bytes()), 405);
-        assert_eq!(status(with("POST /v1/report", "PUT /v1/report").as_bytes()), 405);
+        assert_eq!(
+            status(with("POST /v1/report", "POST /v2/report").as_bytes()),
+            404
+        );
+        assert_eq!(
+            status(with("POST /v1/report", "GET /v1/report").as_bytes()),
+            405
+        );
+        assert_eq!(
+            status(with("POST /v1/report", "PUT /v1/report").as_bytes()),
+            405
+        );
         assert_eq!(status(with(s.as_str(), &"f".repeat(64)).as_bytes()), 401);
         assert_eq!(status(with(s.as_str(), "short").as_bytes()), 401);
-        assert_eq!(status(with("x-graceful-shutdown-secret", "x-other").as_bytes()), 401);
-        assert_eq!(status(with("application/json", "text/plain").as_bytes()), 415);
-        assert_eq!(status(with("Content-Type: application/json\r\n", "").as_bytes()), 415);
-        assert_eq!(status(with("Content-Length: 45", "Content-Length: 4097").as_bytes()), 413);
-        assert_eq!(status(with("Content-Length: 45", "Content-Length: x").as_bytes()), 400);
+        assert_eq!(
+            status(with("x-graceful-shutdown-secret", "x-other").as_bytes()),
+            401
+        );
+        assert_eq!(
+            status(with("application/json", "text/plain").as_bytes()),
+            415
+        );
+        assert_eq!(
+            status(with("Content-Type: application/json\r\n", "").as_bytes()),
+            415
+        );
+        assert_eq!(
+            status(with("Content-Length: 45", "Content-Length: 4097").as_bytes()),
+            413
+        );
+        assert_eq!(
+            status(with("Content-Length: 45", "Content-Length: x").as_bytes()),
+            400
+        );
         assert_eq!(status(with("Content-Length: 45\r\n", "").as_bytes()), 400);
         assert_eq!(status(with("SIGTERM", "SIGTERX").as_bytes()), 202);
         assert_eq!(status(with("\"signal\"", "\"signxl\"").as_bytes()), 400);
         assert_eq!(status(with("HTTP/1.1", "HTTP/2.0").as_bytes()), 400);
-        assert_eq!(status(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n"), 400);
+        assert_eq!(
+            status(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n"),
+            400
+        );
         assert_eq!(status(&[b'A'; MAX_HEAD_BYTES + 10]), 400);
-        assert_eq!(status(with("application/json", "Application/JSON; charset=utf-8").as_bytes()), 202);
+        assert_eq!(
+            status(with("application/json", "Application/JSON; charset=utf-8").as_bytes()),
+            202
+        );
     }
 
     #[test]
     fn unauthenticated_bodies_are_never_parsed() {
         // Wrong secret and a body that is not even JSON: the answer is 401, not 400.
-        let g = good().replacen(secret().as_str(), &"0".repeat(64), 1).replace("SIGTERM", "\u{1}\u{1}");
+        let g = good()
+            .replacen(secret().as_str(), &"0".repeat(64), 1)
+            .replace("SIGTERM", "\u{1}\u{1}");
         assert_eq!(status(g.as_bytes()), 401);
     }
 
@@ -284,7 +375,10 @@ mod tests {
         let r = String::from_utf8(response(405, "only POST")).expect("utf8");
         assert!(r.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"), "{r}");
         assert!(r.contains("Allow: POST\r\n"));
-        assert!(r.ends_with("Content-Length: 10\r\nConnection: close\r\n\r\nonly POST\n"), "{r}");
+        assert!(
+            r.ends_with("Content-Length: 10\r\nConnection: close\r\n\r\nonly POST\n"),
+            "{r}"
+        );
     }
 
     proptest! {

@@ -72,7 +72,10 @@ impl Secret {
             path: path.to_owned(),
             source,
         };
-        let mut tmp_name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+        let mut tmp_name = path
+            .file_name()
+            .map(|n| n.to_os_string())
+            .unwrap_or_default();
         tmp_name.push(format!(".tmp.{}", std::process::id()));
         let tmp = path.with_file_name(tmp_name);
         // A stale temporary file from an earlier process with the same pid.
@@ -122,7 +125,10 @@ mod tests {
         let a = Secret::generate().expect("random");
         let b = Secret::generate().expect("random");
         assert_eq!(a.as_str().len(), 64);
-        assert!(a.as_str().bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert!(a
+            .as_str()
+            .bytes()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
         assert_ne!(a, b);
         assert_eq!(format!("{a:?}"), "Secret(..)");
     }
@@ -160,6 +166,9 @@ mod tests {
             .expect("random")
             .write_to(Path::new("/nonexistent-dir/x/secret"))
             .expect_err("cannot write");
-        assert!(err.to_string().contains("/nonexistent-dir/x/secret"), "{err}");
+        assert!(
+            err.to_string().contains("/nonexistent-dir/x/secret"),
+            "{err}"
+        );
     }
 }

@@ -96,31 +96,51 @@ fn check(arch: &str, machine: Architecture) {
         "{arch}: dynamically linked (interpreter: {interp}, {needed} shared libraries) and needs glibc {too_new:?} > 2.26"
     );
     assert!(!interp && needed == 0, "{arch}: the layer binary must be static (musl); interpreter: {interp}, needs {needed} libraries");
-    assert!(too_new.is_empty(), "{arch}: glibc symbol versions above 2.26: {too_new:?}");
+    assert!(
+        too_new.is_empty(),
+        "{arch}: glibc symbol versions above 2.26: {too_new:?}"
+    );
 
     let mode = fs::metadata(&binary).expect("meta").permissions().mode() & 0o777;
     assert_eq!(mode, 0o755, "{arch}: binary mode");
 
     let zip_size = fs::metadata(&zip_path).expect("zip meta").len();
-    let mut archive = zip::ZipArchive::new(fs::File::open(&zip_path).expect("open zip")).expect("read zip");
+    let mut archive =
+        zip::ZipArchive::new(fs::File::open(&zip_path).expect("open zip")).expect("read zip");
     let files: Vec<String> = archive
         .file_names()
         .map(|n| n.expect("entry name").into_owned())
         .filter(|n| !n.ends_with('/'))
         .collect();
-    assert_eq!(files, vec![String::from("extensions/graceful-shutdown")], "{arch}: zip layout");
-    let mut entry = archive.by_name("extensions/graceful-shutdown").expect("entry");
-    assert_eq!(entry.unix_mode().map(|m| m & 0o777), Some(0o755), "{arch}: mode in the zip");
+    assert_eq!(
+        files,
+        vec![String::from("extensions/graceful-shutdown")],
+        "{arch}: zip layout"
+    );
+    let mut entry = archive
+        .by_name("extensions/graceful-shutdown")
+        .expect("entry");
+    assert_eq!(
+        entry.unix_mode().map(|m| m & 0o777),
+        Some(0o755),
+        "{arch}: mode in the zip"
+    );
     let mut zipped = Vec::new();
     entry.read_to_end(&mut zipped).expect("unzip");
-    assert!(zipped == data, "{arch}: the zip holds a different binary than extensions/graceful-shutdown");
+    assert!(
+        zipped == data,
+        "{arch}: the zip holds a different binary than extensions/graceful-shutdown"
+    );
     println!(
         "{arch}: binary {} bytes ({:.0} KiB), zipped layer {zip_size} bytes ({:.0} KiB)",
         data.len(),
         data.len() as f64 / 1024.0,
         zip_size as f64 / 1024.0
     );
-    assert!(zip_size <= MAX_ZIP_BYTES, "{arch}: zipped layer is {zip_size} bytes, budget {MAX_ZIP_BYTES}");
+    assert!(
+        zip_size <= MAX_ZIP_BYTES,
+        "{arch}: zipped layer is {zip_size} bytes, budget {MAX_ZIP_BYTES}"
+    );
 }
 
 #[test]
@@ -146,10 +166,16 @@ fn the_x86_64_release_binary_runs_here() {
 
 /// Started outside Lambda, the static binary runs, says why it cannot go on, and exits 1.
 fn run_without_lambda(binary: &Path) {
-    let out = Command::new(binary).env_clear().output().expect("run the release binary");
+    let out = Command::new(binary)
+        .env_clear()
+        .output()
+        .expect("run the release binary");
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("AWS_LAMBDA_RUNTIME_API is not set"), "{stdout}");
+    assert!(
+        stdout.contains("AWS_LAMBDA_RUNTIME_API is not set"),
+        "{stdout}"
+    );
 }
 
 /// `VmRSS` or `VmHWM` of `pid`, in KiB.
@@ -157,14 +183,21 @@ fn proc_kib(pid: u32, field: &str) -> u64 {
     let status = fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
     status
         .lines()
-        .find_map(|l| l.strip_prefix(field).and_then(|v| v.trim_start_matches(':').trim().strip_suffix("kB")))
+        .find_map(|l| {
+            l.strip_prefix(field)
+                .and_then(|v| v.trim_start_matches(':').trim().strip_suffix("kB"))
+        })
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
 }
 
 #[test]
 fn the_release_binary_starts_fast_and_stays_small() {
-    let arch = if std::env::consts::ARCH == "x86_64" { "x86_64" } else { "arm64" };
+    let arch = if std::env::consts::ARCH == "x86_64" {
+        "x86_64"
+    } else {
+        "arm64"
+    };
     let (binary, _) = layer(arch);
     let mut run = support::Run::start_binary(&binary, support::Options::default());
     let register = run.registered();
@@ -188,11 +221,17 @@ fn the_release_binary_starts_fast_and_stays_small() {
     assert_eq!(exit.status.code(), Some(0));
     exit.verdict_line();
     // Targets: about a millisecond and 2 MiB. The time bound leaves room for a busy shared build machine.
-    assert!(to_next < Duration::from_millis(250), "start-up took {to_next:?}");
+    assert!(
+        to_next < Duration::from_millis(250),
+        "start-up took {to_next:?}"
+    );
     assert!(hwm <= 2048, "peak RSS {hwm} KiB, target 2 MiB");
 }
 
 #[test]
 fn glibc_version_scan_finds_versions() {
-    assert_eq!(glibc_versions(b"xGLIBC_2.17\0GLIBC_2.28\0GLIBC_PRIVATE\0GLIBC_2.2.5"), vec![(2, 17), (2, 28), (2, 2)]);
+    assert_eq!(
+        glibc_versions(b"xGLIBC_2.17\0GLIBC_2.28\0GLIBC_PRIVATE\0GLIBC_2.2.5"),
+        vec![(2, 17), (2, 28), (2, 2)]
+    );
 }

@@ -24,30 +24,52 @@ fn hello(names: &[&str]) -> Report {
 }
 
 fn sigterm() -> Report {
-    Report::ShutdownStarted { signal: "SIGTERM".into() }
+    Report::ShutdownStarted {
+        signal: "SIGTERM".into(),
+    }
 }
 
 fn started(name: &str, index: usize) -> Report {
-    Report::Started { handler: name.into(), index }
+    Report::Started {
+        handler: name.into(),
+        index,
+    }
 }
 
 fn finished(name: &str, index: usize, ms: u64) -> Report {
-    Report::Finished { handler: name.into(), index, duration_ms: ms }
+    Report::Finished {
+        handler: name.into(),
+        index,
+        duration_ms: ms,
+    }
 }
 
 fn all_done(completed: usize, failed: usize, timed_out: usize, total_ms: u64) -> Report {
-    Report::AllDone { completed, failed, timed_out, total_ms }
+    Report::AllDone {
+        completed,
+        failed,
+        timed_out,
+        total_ms,
+    }
 }
 
 /// Start, send `reports` (all must be accepted), shut down, return the exit.
 fn run_with_reports(env: &[(&str, &str)], reports: &[Report], reason: &str) -> support::Exit {
     let mut run = Run::start(Options {
-        env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        env: env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         ..Options::default()
     });
     run.registered();
     for r in reports {
-        assert_eq!(run.report(r), 202, "report {r:?} refused; stdout:\n{}", run.stdout());
+        assert_eq!(
+            run.report(r),
+            202,
+            "report {r:?} refused; stdout:\n{}",
+            run.stdout()
+        );
     }
     run.waiting_for_events();
     run.shutdown(reason, now_ms() + 1500);
@@ -63,27 +85,54 @@ fn registers_for_shutdown_only_with_exact_headers_after_binding_and_writing_the_
     assert_eq!(reg.method, "POST");
     assert_eq!(reg.path, "/2020-01-01/extension/register");
     assert_eq!(reg.body, r#"{"events":["SHUTDOWN"]}"#);
-    assert_eq!(reg.header("lambda-extension-name"), Some("graceful-shutdown"));
-    assert_eq!(reg.header("lambda-extension-accept-feature"), Some("accountId"));
+    assert_eq!(
+        reg.header("lambda-extension-name"),
+        Some("graceful-shutdown")
+    );
+    assert_eq!(
+        reg.header("lambda-extension-accept-feature"),
+        Some("accountId")
+    );
     assert_eq!(reg.header("content-type"), Some("application/json"));
     assert_eq!(reg.header("content-length"), Some("23"));
-    assert!(reg.port_open, "the report port must be open before /register");
-    let (secret, mode) = reg.secret_file.clone().expect("the secret file must exist before /register");
+    assert!(
+        reg.port_open,
+        "the report port must be open before /register"
+    );
+    let (secret, mode) = reg
+        .secret_file
+        .clone()
+        .expect("the secret file must exist before /register");
     assert_eq!(mode, 0o600);
     assert_eq!(secret.len(), 64);
     assert!(secret.bytes().all(|b| b.is_ascii_hexdigit()));
 
     run.waiting_for_events();
-    let next = run.api.requests().into_iter().find(|r| r.path.ends_with("/event/next")).expect("next");
+    let next = run
+        .api
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/event/next"))
+        .expect("next");
     assert_eq!(next.method, "GET");
-    assert_eq!(next.header("lambda-extension-identifier"), Some("ext-id-42"));
-    assert!(run.stdout().contains("graceful-shutdown INFO: registered"), "{}", run.stdout());
+    assert_eq!(
+        next.header("lambda-extension-identifier"),
+        Some("ext-id-42")
+    );
+    assert!(
+        run.stdout().contains("graceful-shutdown INFO: registered"),
+        "{}",
+        run.stdout()
+    );
 
     run.shutdown("spindown", now_ms() + 1500);
     let secret_file = run.secret_file.clone();
     let exit = run.exit(EXIT_WAIT);
     assert_eq!(exit.status.code(), Some(0));
-    assert!(!secret_file.exists(), "the secret file is removed at the end");
+    assert!(
+        !secret_file.exists(),
+        "the secret file is removed at the end"
+    );
 }
 
 #[test]
@@ -116,8 +165,17 @@ fn verdict_names_failed_and_timed_out_handlers() {
             hello(&["a", "b", "c"]),
             sigterm(),
             finished("a", 0, 1),
-            Report::Failed { handler: "b".into(), index: 1, duration_ms: 2, error: "panicked: boom".into() },
-            Report::TimedOut { handler: "c".into(), index: 2, duration_ms: 250 },
+            Report::Failed {
+                handler: "b".into(),
+                index: 1,
+                duration_ms: 2,
+                error: "panicked: boom".into(),
+            },
+            Report::TimedOut {
+                handler: "c".into(),
+                index: 2,
+                duration_ms: 250,
+            },
             all_done(1, 1, 1, 253),
         ],
         "TIMEOUT",
@@ -133,7 +191,12 @@ fn verdict_names_failed_and_timed_out_handlers() {
 fn verdict_runtime_killed_says_how_far_it_got() {
     let exit = run_with_reports(
         &[],
-        &[hello(&["a", "b", "c"]), sigterm(), finished("a", 0, 1), started("b", 1)],
+        &[
+            hello(&["a", "b", "c"]),
+            sigterm(),
+            finished("a", 0, 1),
+            started("b", 1),
+        ],
         "spindown",
     );
     assert_eq!(
@@ -156,8 +219,16 @@ fn verdict_no_report_when_the_function_never_spoke() {
 #[test]
 fn json_log_format_and_emf_metric_line() {
     let exit = run_with_reports(
-        &[("AWS_LAMBDA_LOG_FORMAT", "JSON"), ("GRACEFUL_SHUTDOWN_METRICS", "emf")],
-        &[hello(&["flush"]), sigterm(), finished("flush", 0, 4), all_done(1, 0, 0, 4)],
+        &[
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+            ("GRACEFUL_SHUTDOWN_METRICS", "emf"),
+        ],
+        &[
+            hello(&["flush"]),
+            sigterm(),
+            finished("flush", 0, 4),
+            all_done(1, 0, 0, 4),
+        ],
         "Spindown",
     );
     let lines: Vec<Value> = exit
@@ -165,7 +236,10 @@ fn json_log_format_and_emf_metric_line() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
         .collect();
-    let verdicts: Vec<&Value> = lines.iter().filter(|v| v["message"] == "graceful-shutdown verdict").collect();
+    let verdicts: Vec<&Value> = lines
+        .iter()
+        .filter(|v| v["message"] == "graceful-shutdown verdict")
+        .collect();
     assert_eq!(verdicts.len(), 1, "{}", exit.stdout);
     let v = verdicts[0];
     assert_eq!(v["outcome"], "completed");
@@ -178,7 +252,10 @@ fn json_log_format_and_emf_metric_line() {
     assert_eq!(emf.len(), 1, "{}", exit.stdout);
     assert_eq!(emf[0]["FunctionName"], "orders");
     assert_eq!(emf[0]["ShutdownCompleted"], 1);
-    assert_eq!(emf[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"], "GracefulShutdown");
+    assert_eq!(
+        emf[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "GracefulShutdown"
+    );
 }
 
 #[test]
@@ -196,18 +273,37 @@ fn bad_config(var: &str, value: &str) {
     let err = run
         .api
         .wait_for("/2020-01-01/extension/init/error", EXIT_WAIT)
-        .unwrap_or_else(|| panic!("no /init/error for {var}={value:?}; stdout:\n{}", run.stdout()));
+        .unwrap_or_else(|| {
+            panic!(
+                "no /init/error for {var}={value:?}; stdout:\n{}",
+                run.stdout()
+            )
+        });
     assert_eq!(err.method, "POST");
     assert_eq!(err.header("lambda-extension-identifier"), Some("ext-id-42"));
-    assert_eq!(err.header("lambda-extension-function-error-type"), Some("Extension.ConfigInvalid"));
+    assert_eq!(
+        err.header("lambda-extension-function-error-type"),
+        Some("Extension.ConfigInvalid")
+    );
     let body: Value = serde_json::from_str(&err.body).expect("JSON error body");
     let message = body["errorMessage"].as_str().expect("errorMessage");
-    assert!(message.starts_with(&format!("{var}: expected ")), "{message}");
+    assert!(
+        message.starts_with(&format!("{var}: expected ")),
+        "{message}"
+    );
     assert!(message.contains(&format!("{value:?}")), "{message}");
     assert_eq!(body["errorType"], "Extension.ConfigInvalid");
     let exit = run.exit(EXIT_WAIT);
-    assert_ne!(exit.status.code(), Some(0), "a bad setting must fail the init");
-    assert!(exit.stdout.contains(var), "the error is logged too:\n{}", exit.stdout);
+    assert_ne!(
+        exit.status.code(),
+        Some(0),
+        "a bad setting must fail the init"
+    );
+    assert!(
+        exit.stdout.contains(var),
+        "the error is logged too:\n{}",
+        exit.stdout
+    );
 }
 
 #[test]
@@ -238,9 +334,18 @@ fn port_in_use_is_an_init_error() {
         wait_for_shutdown: false,
         ..Options::default()
     });
-    let err = run.api.wait_for("/2020-01-01/extension/init/error", EXIT_WAIT).expect("init/error");
+    let err = run
+        .api
+        .wait_for("/2020-01-01/extension/init/error", EXIT_WAIT)
+        .expect("init/error");
     let body: Value = serde_json::from_str(&err.body).expect("json");
-    assert!(body["errorMessage"].as_str().unwrap_or("").starts_with("GRACEFUL_SHUTDOWN_PORT: cannot listen"), "{body}");
+    assert!(
+        body["errorMessage"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("GRACEFUL_SHUTDOWN_PORT: cannot listen"),
+        "{body}"
+    );
     assert_ne!(run.exit(EXIT_WAIT).status.code(), Some(0));
 }
 
@@ -254,7 +359,9 @@ fn exits_zero_before_a_short_deadline_even_when_a_connection_hangs() {
     run.waiting_for_events();
     // A peer that sends half a request and then nothing occupies the listener.
     let mut hanging = TcpStream::connect(("127.0.0.1", run.port)).expect("connect");
-    hanging.write_all(b"POST /v1/report HTTP/1.1\r\n").expect("write");
+    hanging
+        .write_all(b"POST /v1/report HTTP/1.1\r\n")
+        .expect("write");
     std::thread::sleep(Duration::from_millis(20));
     let deadline = now_ms() + 400;
     let sent = Instant::now();
@@ -263,9 +370,19 @@ fn exits_zero_before_a_short_deadline_even_when_a_connection_hangs() {
     let took = exit.at.duration_since(sent);
     assert_eq!(exit.status.code(), Some(0), "{}", exit.stdout);
     // `sent` was taken after `deadline` was computed: exiting within 400 ms of it is exiting before the deadline.
-    assert!(took < Duration::from_millis(400), "exited {took:?} after SHUTDOWN, the deadline was 400 ms away");
-    assert!(took >= Duration::from_millis(150), "it should wait for the hanging connection until near the deadline, took {took:?}");
-    assert!(exit.verdict_line().contains("outcome=runtime_killed"), "{}", exit.stdout);
+    assert!(
+        took < Duration::from_millis(400),
+        "exited {took:?} after SHUTDOWN, the deadline was 400 ms away"
+    );
+    assert!(
+        took >= Duration::from_millis(150),
+        "it should wait for the hanging connection until near the deadline, took {took:?}"
+    );
+    assert!(
+        exit.verdict_line().contains("outcome=runtime_killed"),
+        "{}",
+        exit.stdout
+    );
     drop(hanging);
 }
 
@@ -279,8 +396,17 @@ fn exits_zero_at_once_when_the_deadline_is_already_past() {
         run.shutdown("timeout", deadline);
         let exit = run.exit(EXIT_WAIT);
         assert_eq!(exit.status.code(), Some(0));
-        assert!(exit.at.duration_since(sent) < Duration::from_millis(300), "{:?}", exit.at.duration_since(sent));
-        assert!(exit.verdict_line().contains("outcome=no_report reason=timeout"), "{}", exit.stdout);
+        assert!(
+            exit.at.duration_since(sent) < Duration::from_millis(300),
+            "{:?}",
+            exit.at.duration_since(sent)
+        );
+        assert!(
+            exit.verdict_line()
+                .contains("outcome=no_report reason=timeout"),
+            "{}",
+            exit.stdout
+        );
     }
 }
 
@@ -289,7 +415,9 @@ fn forged_and_broken_reports_are_refused_and_the_extension_keeps_working() {
     let mut run = Run::start(Options::default());
     run.registered();
     let secret = run.secret();
-    let good = |report: &Report| graceful_shutdown_protocol::report::encode_request(run.port, &secret, report);
+    let good = |report: &Report| {
+        graceful_shutdown_protocol::report::encode_request(run.port, &secret, report)
+    };
     let hello_req = good(&hello(&["flush"]));
 
     let wrong_secret = hello_req.replace(&secret, &"0".repeat(64));
@@ -309,13 +437,25 @@ fn forged_and_broken_reports_are_refused_and_the_extension_keeps_working() {
         ("wrong secret", wrong_secret.into_bytes(), 401),
         ("missing secret", no_secret.into_bytes(), 401),
         ("wrong method", get.into_bytes(), 405),
-        ("wrong path (the trap's /shutdown)", other_path.into_bytes(), 404),
+        (
+            "wrong path (the trap's /shutdown)",
+            other_path.into_bytes(),
+            404,
+        ),
         ("wrong content type", text.into_bytes(), 415),
         ("oversized body", oversized.into_bytes(), 413),
         ("body not a report", not_json.into_bytes(), 400),
         ("truncated body", truncated.as_bytes().to_vec(), 400),
-        ("garbage bytes", vec![0xde, 0xad, 0xbe, 0xef, b'\r', b'\n', b'\r', b'\n', 0, 1, 2], 400),
-        ("TLS hello", b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03".to_vec(), 400),
+        (
+            "garbage bytes",
+            vec![0xde, 0xad, 0xbe, 0xef, b'\r', b'\n', b'\r', b'\n', 0, 1, 2],
+            400,
+        ),
+        (
+            "TLS hello",
+            b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03".to_vec(),
+            400,
+        ),
         ("empty connection", Vec::new(), 400),
     ];
     for (what, bytes, want) in &cases {
@@ -331,11 +471,23 @@ fn forged_and_broken_reports_are_refused_and_the_extension_keeps_working() {
     run.shutdown("spindown", now_ms() + 1500);
     let exit = run.exit(EXIT_WAIT);
     assert_eq!(exit.status.code(), Some(0));
-    assert!(exit.verdict_line().contains("outcome=completed reason=spindown handlers=1/1"), "{}", exit.stdout);
+    assert!(
+        exit.verdict_line()
+            .contains("outcome=completed reason=spindown handlers=1/1"),
+        "{}",
+        exit.stdout
+    );
     let refusals = exit.lines_containing("report refused");
     // One more: the fake API's check, at /register, that the port was open (connect, close).
-    assert_eq!(refusals.len(), cases.len() + 1, "every refusal is logged once:\n{}", exit.stdout);
-    assert!(refusals.iter().any(|l| l.contains("status=401") && l.contains("wrong x-graceful-shutdown-secret")));
+    assert_eq!(
+        refusals.len(),
+        cases.len() + 1,
+        "every refusal is logged once:\n{}",
+        exit.stdout
+    );
+    assert!(refusals
+        .iter()
+        .any(|l| l.contains("status=401") && l.contains("wrong x-graceful-shutdown-secret")));
     assert!(refusals.iter().any(|l| l.contains("status=413")));
     assert!(!exit.stdout.contains(&secret), "the secret is never logged");
 }
@@ -343,7 +495,11 @@ fn forged_and_broken_reports_are_refused_and_the_extension_keeps_working() {
 #[test]
 fn register_failure_is_logged_and_exits_non_zero() {
     for (reply, expect) in [(Reply::status(500), "status 500"), (Reply::Close, "closed")] {
-        let run = Run::start(Options { register: reply, wait_for_shutdown: false, ..Options::default() });
+        let run = Run::start(Options {
+            register: reply,
+            wait_for_shutdown: false,
+            ..Options::default()
+        });
         let exit = run.exit(EXIT_WAIT);
         assert_eq!(exit.status.code(), Some(1), "{}", exit.stdout);
         let line = exit.lines_containing("registration failed");
@@ -361,7 +517,11 @@ fn register_without_identifier_is_a_failure() {
     });
     let exit = run.exit(EXIT_WAIT);
     assert_eq!(exit.status.code(), Some(1));
-    assert!(exit.stdout.contains("Lambda-Extension-Identifier"), "{}", exit.stdout);
+    assert!(
+        exit.stdout.contains("Lambda-Extension-Identifier"),
+        "{}",
+        exit.stdout
+    );
 }
 
 #[test]
@@ -383,9 +543,15 @@ fn event_next_failure_sends_exit_error_then_exits() {
             .unwrap_or_else(|| panic!("no /exit/error after {expect}; stdout:\n{}", exit.stdout));
         assert_eq!(err.method, "POST");
         assert_eq!(err.header("lambda-extension-identifier"), Some("ext-id-42"));
-        assert_eq!(err.header("lambda-extension-function-error-type"), Some("Extension.NextEventFailed"));
+        assert_eq!(
+            err.header("lambda-extension-function-error-type"),
+            Some("Extension.NextEventFailed")
+        );
         let body: Value = serde_json::from_str(&err.body).expect("json");
-        assert!(body["errorMessage"].as_str().unwrap_or("").contains(expect), "{body}");
+        assert!(
+            body["errorMessage"].as_str().unwrap_or("").contains(expect),
+            "{body}"
+        );
         assert!(exit.stdout.contains(expect), "{expect}: {}", exit.stdout);
         assert!(exit.request("/2020-01-01/extension/init/error").is_none());
     }
@@ -396,7 +562,9 @@ fn unknown_events_are_skipped_and_reason_case_does_not_matter() {
     let mut run = Run::start(Options {
         next_before: vec![
             Next::Now(Reply::ok_json(r#"{"eventType":"RESTORE","x":1}"#)),
-            Next::Now(Reply::ok_json(r#"{"eventType":"INVOKE","requestId":"r1","deadlineMs":1}"#)),
+            Next::Now(Reply::ok_json(
+                r#"{"eventType":"INVOKE","requestId":"r1","deadlineMs":1}"#,
+            )),
         ],
         ..Options::default()
     });
@@ -405,21 +573,35 @@ fn unknown_events_are_skipped_and_reason_case_does_not_matter() {
     run.shutdown("SpinDown", now_ms() + 1500);
     let exit = run.exit(EXIT_WAIT);
     assert_eq!(exit.status.code(), Some(0));
-    assert!(exit.verdict_line().contains("reason=spindown"), "{}", exit.stdout);
-    assert!(exit.stdout.contains("ignoring an unknown event eventType=RESTORE"), "{}", exit.stdout);
+    assert!(
+        exit.verdict_line().contains("reason=spindown"),
+        "{}",
+        exit.stdout
+    );
+    assert!(
+        exit.stdout
+            .contains("ignoring an unknown event eventType=RESTORE"),
+        "{}",
+        exit.stdout
+    );
 }
 
 #[test]
 fn unknown_reasons_are_kept() {
     let exit = run_with_reports(&[], &[], "Sandbox_Terminated");
-    assert!(exit.verdict_line().contains("reason=sandbox_terminated"), "{}", exit.stdout);
+    assert!(
+        exit.verdict_line().contains("reason=sandbox_terminated"),
+        "{}",
+        exit.stdout
+    );
 }
 
 #[test]
 fn the_answer_to_a_report_is_http() {
     let run = Run::start(Options::default());
     run.registered();
-    let req = graceful_shutdown_protocol::report::encode_request(run.port, &run.secret(), &sigterm());
+    let req =
+        graceful_shutdown_protocol::report::encode_request(run.port, &run.secret(), &sigterm());
     let mut s = TcpStream::connect(("127.0.0.1", run.port)).expect("connect");
     s.write_all(req.as_bytes()).expect("write");
     let mut answer = String::new();

@@ -30,13 +30,20 @@ impl Reply {
     }
 
     pub fn status(status: u16) -> Reply {
-        Reply::Respond(status, vec![], String::from("{\"errorMessage\":\"fake failure\"}"))
+        Reply::Respond(
+            status,
+            vec![],
+            String::from("{\"errorMessage\":\"fake failure\"}"),
+        )
     }
 
     pub fn registered() -> Reply {
         Reply::Respond(
             200,
-            vec![(String::from("Lambda-Extension-Identifier"), String::from("ext-id-42"))],
+            vec![(
+                String::from("Lambda-Extension-Identifier"),
+                String::from("ext-id-42"),
+            )],
             String::from(
                 r#"{"functionName":"orders","functionVersion":"$LATEST","handler":"bootstrap","accountId":"123456789012"}"#,
             ),
@@ -95,7 +102,12 @@ struct Script {
 }
 
 impl FakeApi {
-    pub fn start(register: Reply, next: Vec<Next>, report_port: u16, secret_file: &Path) -> FakeApi {
+    pub fn start(
+        register: Reply,
+        next: Vec<Next>,
+        report_port: u16,
+        secret_file: &Path,
+    ) -> FakeApi {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind fake API");
         let addr = listener.local_addr().expect("addr").to_string();
         let recorded = Arc::new(Mutex::new(Vec::new()));
@@ -225,16 +237,28 @@ fn read_request(stream: &mut TcpStream) -> Option<Parsed> {
     }
     let mut body = vec![0u8; length];
     reader.read_exact(&mut body).ok()?;
-    Some((method, path, headers, String::from_utf8_lossy(&body).into_owned()))
+    Some((
+        method,
+        path,
+        headers,
+        String::from_utf8_lossy(&body).into_owned(),
+    ))
 }
 
 pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// A loopback port that was free a moment ago.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 /// One run of the extension against a fake API.
@@ -271,7 +295,12 @@ impl Exit {
     /// The single verdict line; fails the test if there is not exactly one.
     pub fn verdict_line(&self) -> &str {
         let lines = self.lines_containing("graceful-shutdown verdict");
-        assert_eq!(lines.len(), 1, "exactly one verdict line expected; stdout:\n{}", self.stdout);
+        assert_eq!(
+            lines.len(),
+            1,
+            "exactly one verdict line expected; stdout:\n{}",
+            self.stdout
+        );
         lines[0]
     }
 }
@@ -328,7 +357,9 @@ impl Run {
             cmd.env(k, v);
         }
         let started = Instant::now();
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
         let stdout = Arc::new(Mutex::new(String::new()));
         let mut pipe = child.stdout.take().expect("stdout");
         let sink = Arc::clone(&stdout);
@@ -338,7 +369,9 @@ impl Run {
                 if n == 0 {
                     break;
                 }
-                sink.lock().expect("lock").push_str(&String::from_utf8_lossy(&buf[..n]));
+                sink.lock()
+                    .expect("lock")
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
             }
         });
         Run {
@@ -364,7 +397,12 @@ impl Run {
     pub fn waiting_for_events(&self) {
         self.api
             .wait_for("/2020-01-01/extension/event/next", Duration::from_secs(10))
-            .unwrap_or_else(|| panic!("the extension never asked for events; stdout:\n{}", self.stdout()));
+            .unwrap_or_else(|| {
+                panic!(
+                    "the extension never asked for events; stdout:\n{}",
+                    self.stdout()
+                )
+            });
     }
 
     pub fn pid(&self) -> u32 {
@@ -381,8 +419,10 @@ impl Run {
 
     /// Send raw bytes to the report port, half-close, read the whole answer.
     pub fn send_raw(&self, bytes: &[u8]) -> String {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to the report port");
-        s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+        let mut s =
+            TcpStream::connect(("127.0.0.1", self.port)).expect("connect to the report port");
+        s.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
         let _ = s.write_all(bytes);
         let _ = s.shutdown(Shutdown::Write);
         let mut answer = Vec::new();
@@ -392,7 +432,8 @@ impl Run {
 
     /// Send a report the way the function library does; return the status.
     pub fn report(&self, report: &graceful_shutdown_protocol::Report) -> u16 {
-        let req = graceful_shutdown_protocol::report::encode_request(self.port, &self.secret(), report);
+        let req =
+            graceful_shutdown_protocol::report::encode_request(self.port, &self.secret(), report);
         status_of(&self.send_raw(req.as_bytes()))
     }
 
@@ -427,7 +468,10 @@ impl Run {
             if Instant::now() > end {
                 let _ = self.child.kill();
                 let _ = self.child.wait();
-                panic!("the extension did not exit within {timeout:?}; stdout:\n{}", self.stdout());
+                panic!(
+                    "the extension did not exit within {timeout:?}; stdout:\n{}",
+                    self.stdout()
+                );
             }
             thread::sleep(Duration::from_millis(1));
         }
