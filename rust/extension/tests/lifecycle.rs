@@ -609,3 +609,31 @@ fn the_answer_to_a_report_is_http() {
     assert!(answer.starts_with("HTTP/1.1 202 Accepted\r\n"), "{answer}");
     assert!(answer.contains("Connection: close\r\n"), "{answer}");
 }
+
+#[test]
+fn unwritable_secret_file_is_an_init_error_naming_the_variable() {
+    let run = Run::start(Options {
+        env: vec![(
+            "GRACEFUL_SHUTDOWN_SECRET_FILE".into(),
+            "/nonexistent-dir/graceful-shutdown.secret".into(),
+        )],
+        wait_for_shutdown: false,
+        ..Options::default()
+    });
+    let err = run
+        .api
+        .wait_for("/2020-01-01/extension/init/error", EXIT_WAIT)
+        .unwrap_or_else(|| panic!("no /init/error; stdout:\n{}", run.stdout()));
+    assert_eq!(
+        err.header("lambda-extension-function-error-type"),
+        Some("Extension.SecretFileFailed")
+    );
+    let body: Value = serde_json::from_str(&err.body).expect("json");
+    let message = body["errorMessage"].as_str().unwrap_or("");
+    assert!(
+        message.starts_with("GRACEFUL_SHUTDOWN_SECRET_FILE: ")
+            && message.contains("/nonexistent-dir/graceful-shutdown.secret"),
+        "{message}"
+    );
+    assert_eq!(run.exit(EXIT_WAIT).status.code(), Some(1));
+}
