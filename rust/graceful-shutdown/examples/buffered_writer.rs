@@ -100,7 +100,11 @@ impl ConnectionPool {
 }
 
 async fn append(path: &PathBuf, text: &str) -> std::io::Result<()> {
-    let mut file = tokio::fs::OpenOptions::new().create(true).append(true).open(path).await?;
+    let mut file = tokio::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .await?;
     file.write_all(text.as_bytes()).await?;
     file.flush().await
 }

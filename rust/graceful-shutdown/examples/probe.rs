@@ -101,7 +101,10 @@ impl Output {
             .open(path.as_path())
             .and_then(|mut f| f.write_all(format!("{text}\n").as_bytes()));
         if let Err(e) = written {
-            eprintln!("probe: cannot append to PROBE_OUTPUT {}: {e}", path.display());
+            eprintln!(
+                "probe: cannot append to PROBE_OUTPUT {}: {e}",
+                path.display()
+            );
         }
     }
 }
@@ -118,7 +121,11 @@ async fn run_handler(name: String, behaviour: Behaviour, out: Output) -> Result<
     Ok(())
 }
 
-async fn invoke(event: LambdaEvent<Value>, count: Arc<AtomicUsize>, out: Output) -> Result<Value, Error> {
+async fn invoke(
+    event: LambdaEvent<Value>,
+    count: Arc<AtomicUsize>,
+    out: Output,
+) -> Result<Value, Error> {
     let n = count.fetch_add(1, Ordering::SeqCst) + 1;
     out.line(&format!("invoke {n}"));
     let payload = event.payload;
@@ -159,16 +166,21 @@ async fn main() -> Result<(), Error> {
             }
         });
     } else if !flag("PROBE_NO_LIBRARY") {
-        let mut shutdown = graceful_shutdown::GracefulShutdown::from_env().concurrent(flag("PROBE_CONCURRENT"));
+        let mut shutdown =
+            graceful_shutdown::GracefulShutdown::from_env().concurrent(flag("PROBE_CONCURRENT"));
         for (name, behaviour) in handlers {
             let out = out.clone();
-            shutdown = shutdown.on_shutdown(name.clone(), move || run_handler(name, behaviour, out));
+            shutdown =
+                shutdown.on_shutdown(name.clone(), move || run_handler(name, behaviour, out));
         }
         shutdown.install();
     }
 
     let count = Arc::new(AtomicUsize::new(0));
-    lambda_runtime::run(service_fn(move |event| invoke(event, count.clone(), out.clone()))).await
+    lambda_runtime::run(service_fn(move |event| {
+        invoke(event, count.clone(), out.clone())
+    }))
+    .await
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use graceful_shutdown_protocol::{EXTENSION_NAME, ENV_SECRET_FILE};
+use graceful_shutdown_protocol::{ENV_SECRET_FILE, EXTENSION_NAME};
 
 /// Longest secret accepted; the extension writes 64 hex characters.
 const MAX_SECRET_CHARS: usize = 512;
@@ -74,7 +74,9 @@ mod tests {
 
         let injected = dir.path().join("injected");
         std::fs::write(&injected, "abc\r\nx-evil: 1").expect("write");
-        assert!(read_secret(&injected).expect_err("injected").contains("does not hold a secret"));
+        assert!(read_secret(&injected)
+            .expect_err("injected")
+            .contains("does not hold a secret"));
 
         let empty = dir.path().join("empty");
         std::fs::write(&empty, "\n").expect("write");
@@ -83,10 +85,19 @@ mod tests {
 
     #[test]
     fn warning_says_why_and_how_to_fix() {
-        let w = missing_warning("/tmp/x does not exist", &["flush".into(), "close-pool".into()]);
-        assert!(w.contains("GRACEFUL_SHUTDOWN_SECRET_FILE: /tmp/x does not exist"), "{w}");
+        let w = missing_warning(
+            "/tmp/x does not exist",
+            &["flush".into(), "close-pool".into()],
+        );
+        assert!(
+            w.contains("GRACEFUL_SHUTDOWN_SECRET_FILE: /tmp/x does not exist"),
+            "{w}"
+        );
         assert!(w.contains("Lambda sends no SIGTERM"), "{w}");
-        assert!(w.contains("will NOT run when the environment is retired: flush, close-pool"), "{w}");
+        assert!(
+            w.contains("will NOT run when the environment is retired: flush, close-pool"),
+            "{w}"
+        );
         assert!(w.contains("attach the graceful-shutdown layer"), "{w}");
     }
 }

@@ -139,7 +139,10 @@ mod tests {
         assert!(problems.is_empty());
         assert_eq!(config.port, limits().port.default);
         assert_eq!(config.timeout, Duration::from_millis(250));
-        assert_eq!(config.secret_file, PathBuf::from("/tmp/.graceful-shutdown.secret"));
+        assert_eq!(
+            config.secret_file,
+            PathBuf::from("/tmp/.graceful-shutdown.secret")
+        );
     }
 
     #[test]
@@ -165,10 +168,29 @@ mod tests {
         assert_eq!(config, Config::default());
         let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
         assert_eq!(lines.len(), 3, "{lines:?}");
-        assert!(lines[0].starts_with(r#"GRACEFUL_SHUTDOWN_PORT: expected a port not used by the Lambda Runtime API"#), "{}", lines[0]);
-        assert!(lines[0].ends_with(r#"got "9001"; using the default 4471"#), "{}", lines[0]);
-        assert!(lines[1].starts_with("GRACEFUL_SHUTDOWN_TIMEOUT_MS: expected milliseconds from 1 to 300"), "{}", lines[1]);
-        assert!(lines[1].ends_with(r#"got "5000"; using the default 250"#), "{}", lines[1]);
+        assert!(
+            lines[0].starts_with(
+                r#"GRACEFUL_SHUTDOWN_PORT: expected a port not used by the Lambda Runtime API"#
+            ),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[0].ends_with(r#"got "9001"; using the default 4471"#),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[1]
+                .starts_with("GRACEFUL_SHUTDOWN_TIMEOUT_MS: expected milliseconds from 1 to 300"),
+            "{}",
+            lines[1]
+        );
+        assert!(
+            lines[1].ends_with(r#"got "5000"; using the default 250"#),
+            "{}",
+            lines[1]
+        );
         assert_eq!(problems[2].var(), ENV_SECRET_FILE);
     }
 }

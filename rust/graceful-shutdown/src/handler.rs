@@ -10,7 +10,8 @@ use std::pin::Pin;
 /// `std::error::Error + Send + Sync` convert into it.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
-pub(crate) type HandlerFuture = Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send + 'static>>;
+pub(crate) type HandlerFuture =
+    Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send + 'static>>;
 pub(crate) type HandlerFn = Box<dyn FnOnce() -> HandlerFuture + Send + 'static>;
 
 /// Longest error text carried in a report: keeps every report under the
@@ -24,7 +25,9 @@ pub(crate) struct Handler {
 
 impl std::fmt::Debug for Handler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Handler").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("Handler")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -114,6 +117,9 @@ mod tests {
     fn panic_payloads_become_text() {
         assert_eq!(describe_panic(&"boom"), "panicked: boom");
         assert_eq!(describe_panic(&String::from("bang")), "panicked: bang");
-        assert_eq!(describe_panic(&42_u8), "panicked: a non-string panic payload");
+        assert_eq!(
+            describe_panic(&42_u8),
+            "panicked: a non-string panic payload"
+        );
     }
 }

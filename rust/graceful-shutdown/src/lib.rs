@@ -9,7 +9,9 @@ mod signals;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use graceful_shutdown_protocol::Report;
 
@@ -251,5 +253,73 @@ impl ShutdownHandle {
             })
             .await
             .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn config() -> Config {
+        Config {
+            timeout: Duration::from_millis(100),
+            secret_file: "/nonexistent/graceful-shutdown.secret".into(),
+            ..Config::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn trigger_runs_the_handlers_once_even_when_called_concurrently() {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let counter = runs.clone();
+        let handle = GracefulShutdown::new(config())
+            .on_shutdown("count", move || async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                Ok::<(), anyhow::Error>(())
+            })
+            .build();
+        assert!(handle.summary().is_none());
+        assert!(!handle.extension_attached());
+        assert_eq!(handle.handler_names(), ["count"]);
+        let other = handle.clone();
+        let (first, second) = tokio::join!(handle.trigger(), other.trigger());
+        assert_eq!(first, second);
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        assert_eq!(handle.summary(), Some(first));
+    }
+
+    #[tokio::test]
+    async fn handlers_capture_state_and_accept_any_error_type() {
+        let buffer = Arc::new(tokio::sync::Mutex::new(vec![1, 2, 3]));
+        let flushed = Arc::new(AtomicUsize::new(0));
+        let (to_flush, count) = (buffer.clone(), flushed.clone());
+        let handle = GracefulShutdown::new(config())
+            .concurrent(true)
+            .on_shutdown("flush", move || async move {
+                let batch = std::mem::take(&mut *to_flush.lock().await);
+                count.fetch_add(batch.len(), Ordering::SeqCst);
+                Ok::<(), std::io::Error>(())
+            })
+            .on_shutdown("boxed", || async {
+                Err::<(), BoxError>("boxed error".into())
+            })
+            .on_shutdown("anyhow", || async {
+                Err::<(), _>(anyhow::anyhow!("anyhow error"))
+            })
+            .build();
+        assert!(handle.is_concurrent());
+        let summary = handle.trigger().await;
+        assert_eq!(flushed.load(Ordering::SeqCst), 3);
+        assert!(buffer.lock().await.is_empty());
+        assert_eq!(
+            summary.handler("boxed").map(|h| h.status.clone()),
+            Some(HandlerStatus::Failed("boxed error".into()))
+        );
+        assert_eq!(
+            summary.handler("anyhow").map(|h| h.status.clone()),
+            Some(HandlerStatus::Failed("anyhow error".into()))
+        );
     }
 }

@@ -71,6 +71,13 @@ impl Reporter {
         }
     }
 
+    /// A reporter whose reports land on a channel, for unit tests.
+    #[cfg(test)]
+    pub(crate) fn capture() -> (Reporter, Captured) {
+        let (tx, rx) = mpsc::channel();
+        (Reporter { queue: Some(tx) }, Captured(rx))
+    }
+
     /// Whether reports are sent anywhere.
     pub(crate) fn is_enabled(&self) -> bool {
         self.queue.is_some()
@@ -94,6 +101,24 @@ impl Reporter {
             return false;
         }
         done_rx.recv_timeout(limit).is_ok()
+    }
+}
+
+/// The reports a [`Reporter::capture`] reporter was given.
+#[cfg(test)]
+#[derive(Debug)]
+pub(crate) struct Captured(mpsc::Receiver<Message>);
+
+#[cfg(test)]
+impl Captured {
+    pub(crate) fn reports(&self) -> Vec<Report> {
+        self.0
+            .try_iter()
+            .filter_map(|m| match m {
+                Message::Report(r) => Some(r),
+                Message::Flush(_) => None,
+            })
+            .collect()
     }
 }
 
@@ -183,7 +208,10 @@ mod tests {
     #[test]
     fn status_lines() {
         assert_eq!(parse_status(b"HTTP/1.1 202 Accepted\r\n"), Some(202));
-        assert_eq!(parse_status(b"HTTP/1.0 401 Unauthorized\r\n\r\n"), Some(401));
+        assert_eq!(
+            parse_status(b"HTTP/1.0 401 Unauthorized\r\n\r\n"),
+            Some(401)
+        );
         assert_eq!(parse_status(b"SSH-2.0\r\n"), None);
         assert_eq!(parse_status(b""), None);
     }
@@ -214,31 +242,53 @@ mod tests {
                         }
                     }
                 }
-                conn.write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n").expect("write");
+                conn.write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
+                    .expect("write");
                 seen.push(String::from_utf8(buf).expect("utf8"));
             }
             seen
         });
         let reporter = Reporter::spawn(port, String::from("abc123"));
-        let first = Report::ShutdownStarted { signal: String::from("SIGTERM") };
-        let second = Report::Started { handler: String::from("flush"), index: 0 };
+        let first = Report::ShutdownStarted {
+            signal: String::from("SIGTERM"),
+        };
+        let second = Report::Started {
+            handler: String::from("flush"),
+            index: 0,
+        };
         reporter.send(first.clone());
         reporter.send(second.clone());
         assert!(reporter.flush(Duration::from_secs(5)));
         let seen = server.join().expect("server");
-        assert_eq!(seen, vec![encode_request(port, "abc123", &first), encode_request(port, "abc123", &second)]);
+        assert_eq!(
+            seen,
+            vec![
+                encode_request(port, "abc123", &first),
+                encode_request(port, "abc123", &second)
+            ]
+        );
     }
 
     #[test]
     fn an_absent_extension_costs_nothing_and_breaks_nothing() {
         // Bind then drop: nothing listens on this port now.
-        let port = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
         let reporter = Reporter::spawn(port, String::from("s"));
         let t = std::time::Instant::now();
         for i in 0..10 {
-            reporter.send(Report::Started { handler: format!("h{i}"), index: i });
+            reporter.send(Report::Started {
+                handler: format!("h{i}"),
+                index: i,
+            });
         }
-        assert!(t.elapsed() < Duration::from_millis(5), "queueing must not wait for the network");
+        assert!(
+            t.elapsed() < Duration::from_millis(5),
+            "queueing must not wait for the network"
+        );
         assert!(reporter.flush(Duration::from_secs(2)));
         assert!(Reporter::disabled().flush(Duration::ZERO));
     }

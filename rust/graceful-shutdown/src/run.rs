@@ -11,7 +11,9 @@
 //! - Concurrently, every handler starts at once and every one still running
 //!   when the budget is gone is abandoned and reported `timedOut`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use graceful_shutdown_protocol::Report;
 use tokio::task::JoinError;
@@ -98,7 +100,9 @@ pub(crate) async fn run_handlers(
     reporter: &Reporter,
 ) -> Summary {
     let deadline = start + budget;
-    reporter.send(Report::ShutdownStarted { signal: signal.to_owned() });
+    reporter.send(Report::ShutdownStarted {
+        signal: signal.to_owned(),
+    });
     tracing::info!(
         signal,
         handlers = handlers.len(),
@@ -115,7 +119,11 @@ pub(crate) async fn run_handlers(
             .map(|(index, handler)| {
                 let name = handler.name.clone();
                 let reporter = reporter.clone();
-                (index, name, tokio::spawn(run_one(index, handler, deadline, reporter)))
+                (
+                    index,
+                    name,
+                    tokio::spawn(run_one(index, handler, deadline, reporter)),
+                )
             })
             .collect();
         for (index, name, supervisor) in running {
@@ -171,26 +179,48 @@ pub(crate) async fn run_handlers(
 }
 
 /// Run one handler in its own task until it ends or the deadline passes.
-async fn run_one(index: usize, handler: Handler, deadline: Instant, reporter: Reporter) -> HandlerOutcome {
+async fn run_one(
+    index: usize,
+    handler: Handler,
+    deadline: Instant,
+    reporter: Reporter,
+) -> HandlerOutcome {
     let Handler { name, run } = handler;
-    reporter.send(Report::Started { handler: name.clone(), index });
+    reporter.send(Report::Started {
+        handler: name.clone(),
+        index,
+    });
     tracing::debug!(handler = %name, index, "graceful-shutdown: shutdown handler started");
     let began = Instant::now();
     let mut task = tokio::spawn(async move { run().await });
-    let ended = tokio::time::timeout_at(deadline.into(), &mut task).await;
+    let ended = tokio::time::timeout_at(deadline, &mut task).await;
     let duration = began.elapsed();
     let duration_ms = millis(duration);
     let status = match ended {
         Ok(Ok(Ok(()))) => {
-            reporter.send(Report::Finished { handler: name.clone(), index, duration_ms });
+            reporter.send(Report::Finished {
+                handler: name.clone(),
+                index,
+                duration_ms,
+            });
             tracing::info!(handler = %name, duration_ms, "graceful-shutdown: shutdown handler completed");
             HandlerStatus::Completed
         }
         Ok(Ok(Err(error))) => failed(&name, index, duration_ms, describe_error(&error), &reporter),
-        Ok(Err(join_error)) => failed(&name, index, duration_ms, describe_join_error(join_error), &reporter),
+        Ok(Err(join_error)) => failed(
+            &name,
+            index,
+            duration_ms,
+            describe_join_error(join_error),
+            &reporter,
+        ),
         Err(_elapsed) => {
             task.abort();
-            reporter.send(Report::TimedOut { handler: name.clone(), index, duration_ms });
+            reporter.send(Report::TimedOut {
+                handler: name.clone(),
+                index,
+                duration_ms,
+            });
             tracing::error!(
                 handler = %name,
                 duration_ms,
@@ -199,10 +229,21 @@ async fn run_one(index: usize, handler: Handler, deadline: Instant, reporter: Re
             HandlerStatus::TimedOut
         }
     };
-    HandlerOutcome { name, index, status, duration }
+    HandlerOutcome {
+        name,
+        index,
+        status,
+        duration,
+    }
 }
 
-fn failed(name: &str, index: usize, duration_ms: u64, error: String, reporter: &Reporter) -> HandlerStatus {
+fn failed(
+    name: &str,
+    index: usize,
+    duration_ms: u64,
+    error: String,
+    reporter: &Reporter,
+) -> HandlerStatus {
     reporter.send(Report::Failed {
         handler: name.to_owned(),
         index,
@@ -218,5 +259,196 @@ fn describe_join_error(error: JoinError) -> String {
         describe_panic(&*error.into_panic())
     } else {
         String::from("cancelled: the runtime is shutting down")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    type Log = Arc<Mutex<Vec<String>>>;
+
+    fn handler(name: &str, log: &Log, work: Duration, result: Result<(), &'static str>) -> Handler {
+        let (name_owned, log) = (name.to_owned(), log.clone());
+        Handler::new(name.to_owned(), move || async move {
+            log.lock()
+                .expect("lock")
+                .push(format!("start {name_owned}"));
+            tokio::time::sleep(work).await;
+            log.lock().expect("lock").push(format!("end {name_owned}"));
+            result.map_err(std::io::Error::other)
+        })
+    }
+
+    async fn run(
+        handlers: Vec<Handler>,
+        concurrent: bool,
+        budget_ms: u64,
+    ) -> (Summary, Vec<Report>) {
+        let (reporter, captured) = Reporter::capture();
+        let summary = run_handlers(
+            handlers,
+            concurrent,
+            Duration::from_millis(budget_ms),
+            Instant::now(),
+            "trigger",
+            &reporter,
+        )
+        .await;
+        (summary, captured.reports())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn in_order_with_errors_and_panics_isolated() {
+        let log = Log::default();
+        let panics = Handler::new("panics".into(), || async {
+            if true {
+                panic!("boom");
+            }
+            Ok::<(), std::io::Error>(())
+        });
+        let handlers = vec![
+            handler("a", &log, Duration::from_millis(10), Ok(())),
+            panics,
+            handler("b", &log, Duration::from_millis(10), Err("disk full")),
+            handler("c", &log, Duration::ZERO, Ok(())),
+        ];
+        let (summary, reports) = run(handlers, false, 250).await;
+        assert_eq!(
+            *log.lock().expect("lock"),
+            ["start a", "end a", "start b", "end b", "start c", "end c"]
+        );
+        let statuses: Vec<_> = summary.handlers.iter().map(|h| h.status.clone()).collect();
+        assert_eq!(
+            statuses,
+            [
+                HandlerStatus::Completed,
+                HandlerStatus::Failed("panicked: boom".into()),
+                HandlerStatus::Failed("disk full".into()),
+                HandlerStatus::Completed
+            ]
+        );
+        assert_eq!((summary.completed(), summary.failed()), (2, 2));
+        assert_eq!(
+            reports[0],
+            Report::ShutdownStarted {
+                signal: "trigger".into()
+            }
+        );
+        assert_eq!(
+            reports[1],
+            Report::Started {
+                handler: "a".into(),
+                index: 0
+            }
+        );
+        assert!(
+            matches!(&reports[2], Report::Finished { handler, index: 0, duration_ms: 10 } if handler == "a"),
+            "{reports:?}"
+        );
+        assert!(
+            matches!(&reports[4], Report::Failed { handler, index: 1, error, .. } if handler == "panics" && error == "panicked: boom")
+        );
+        assert!(
+            matches!(&reports[6], Report::Failed { handler, index: 2, error, .. } if handler == "b" && error == "disk full")
+        );
+        assert_eq!(
+            reports.last(),
+            Some(&Report::AllDone {
+                completed: 2,
+                failed: 2,
+                timed_out: 0,
+                total_ms: 20
+            })
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn in_order_the_budget_cuts_the_running_handler_and_skips_the_rest() {
+        let log = Log::default();
+        let handlers = vec![
+            handler("a", &log, Duration::from_millis(40), Ok(())),
+            handler("slow", &log, Duration::from_secs(10), Ok(())),
+            handler("late", &log, Duration::ZERO, Ok(())),
+        ];
+        let (summary, reports) = run(handlers, false, 100).await;
+        assert_eq!(
+            *log.lock().expect("lock"),
+            ["start a", "end a", "start slow"]
+        );
+        assert_eq!(summary.handlers[1].status, HandlerStatus::TimedOut);
+        assert_eq!(
+            summary.handlers[1].duration,
+            Duration::from_millis(60),
+            "slow got what was left of the budget"
+        );
+        assert_eq!(summary.handlers[2].status, HandlerStatus::Skipped);
+        assert_eq!(summary.total, Duration::from_millis(100));
+        assert!(reports.contains(&Report::TimedOut {
+            handler: "slow".into(),
+            index: 1,
+            duration_ms: 60
+        }));
+        assert!(!reports
+            .iter()
+            .any(|r| matches!(r, Report::Started { handler, .. } if handler == "late")));
+        assert_eq!(
+            reports.last(),
+            Some(&Report::AllDone {
+                completed: 1,
+                failed: 0,
+                timed_out: 1,
+                total_ms: 100
+            })
+        );
+        // The abandoned task is aborted: it never gets to finish.
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        assert!(!log.lock().expect("lock").contains(&"end slow".to_owned()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrently_all_start_at_once_and_overrunners_time_out() {
+        let log = Log::default();
+        let handlers = vec![
+            handler("a", &log, Duration::from_millis(80), Ok(())),
+            handler("b", &log, Duration::from_millis(80), Ok(())),
+            handler("slow", &log, Duration::from_secs(10), Ok(())),
+        ];
+        let (summary, reports) = run(handlers, true, 100).await;
+        let log = log.lock().expect("lock").clone();
+        assert_eq!(&log[..3], ["start a", "start b", "start slow"]);
+        assert!(!log.contains(&"end slow".to_owned()));
+        assert_eq!(summary.handlers[0].duration, Duration::from_millis(80));
+        assert_eq!(summary.handlers[2].status, HandlerStatus::TimedOut);
+        assert_eq!(
+            summary.total,
+            Duration::from_millis(100),
+            "not 80 + 80 + 100"
+        );
+        assert_eq!(
+            reports.last(),
+            Some(&Report::AllDone {
+                completed: 2,
+                failed: 0,
+                timed_out: 1,
+                total_ms: 100
+            })
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_handlers_is_all_done_at_once() {
+        let (summary, reports) = run(vec![], false, 100).await;
+        assert!(summary.all_completed());
+        assert_eq!(
+            reports.last(),
+            Some(&Report::AllDone {
+                completed: 0,
+                failed: 0,
+                timed_out: 0,
+                total_ms: 0
+            })
+        );
     }
 }

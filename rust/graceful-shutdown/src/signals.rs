@@ -9,16 +9,35 @@
 //! handler blocks its thread and the runtime can no longer notice the deadline.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokio::time::Instant as TokioInstant;
+
+use graceful_shutdown_protocol::limits;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use crate::ShutdownHandle;
 
-/// How long pending reports may delay the exit.
-pub(crate) const FLUSH_LIMIT: Duration = Duration::from_millis(10);
+/// The shortest wait for pending reports before the exit.
+pub(crate) const FLUSH_LIMIT: Duration = Duration::from_millis(20);
+/// Kept free before Lambda's SIGKILL when waiting for pending reports.
+const KILL_MARGIN: Duration = Duration::from_millis(10);
 /// How long after the budget the watchdog steps in.
 pub(crate) const WATCHDOG_GRACE: Duration = Duration::from_millis(30);
+
+/// How long pending reports may hold the exit, `since_signal` after the
+/// signal: until shortly before Lambda SIGKILLs the runtime (its share of the
+/// shutdown phase), and at least [`FLUSH_LIMIT`]. The wait ends as soon as
+/// the reports are out, usually well under a millisecond after the handlers;
+/// the bound matters only when the extension is slow to answer.
+pub(crate) fn flush_limit(since_signal: Duration) -> Duration {
+    let share = Duration::from_millis(limits().shutdown.runtime_share_ms);
+    share
+        .saturating_sub(KILL_MARGIN)
+        .saturating_sub(since_signal)
+        .max(FLUSH_LIMIT)
+}
 
 /// Register for SIGTERM and SIGINT now (so no signal is missed from here on)
 /// and spawn the task that waits for them.
@@ -52,10 +71,13 @@ async fn recv(signal: &mut Option<Signal>) {
     }
     // No listener, or the runtime's signal driver is gone: never fires.
     std::future::pending().await
-
 }
 
-async fn wait_for_signals(mut term: Option<Signal>, mut int: Option<Signal>, handle: ShutdownHandle) {
+async fn wait_for_signals(
+    mut term: Option<Signal>,
+    mut int: Option<Signal>,
+    handle: ShutdownHandle,
+) {
     let mut first = true;
     loop {
         let name = tokio::select! {
@@ -64,7 +86,7 @@ async fn wait_for_signals(mut term: Option<Signal>, mut int: Option<Signal>, han
         };
         if first {
             first = false;
-            let start = Instant::now();
+            let start = TokioInstant::now();
             let handle = handle.clone();
             tokio::spawn(shutdown_and_exit(handle, name, start));
         } else {
@@ -73,13 +95,22 @@ async fn wait_for_signals(mut term: Option<Signal>, mut int: Option<Signal>, han
     }
 }
 
-async fn shutdown_and_exit(handle: ShutdownHandle, signal: &'static str, start: Instant) {
+async fn shutdown_and_exit(handle: ShutdownHandle, signal: &'static str, start: TokioInstant) {
     let deadline = start + handle.config().timeout;
-    start_watchdog(handle.clone(), deadline + WATCHDOG_GRACE);
+    let handlers_done = Arc::new(AtomicBool::new(false));
+    start_watchdog(
+        handle.clone(),
+        (deadline + WATCHDOG_GRACE).into_std(),
+        handlers_done.clone(),
+    );
     let summary = handle.run(signal, start).await;
-    let flushed = handle.reporter().flush(FLUSH_LIMIT);
-    if !flushed {
-        tracing::warn!("graceful-shutdown: some reports were not delivered within {} ms", FLUSH_LIMIT.as_millis());
+    handlers_done.store(true, Ordering::SeqCst);
+    let limit = flush_limit(start.elapsed());
+    if !handle.reporter().flush(limit) {
+        tracing::warn!(
+            "graceful-shutdown: some reports were not delivered within {} ms",
+            limit.as_millis()
+        );
     }
     tracing::info!(
         total_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
@@ -89,11 +120,15 @@ async fn shutdown_and_exit(handle: ShutdownHandle, signal: &'static str, start: 
     exit_once();
 }
 
-fn start_watchdog(handle: ShutdownHandle, at: Instant) {
+fn start_watchdog(handle: ShutdownHandle, at: Instant, handlers_done: Arc<AtomicBool>) {
     let spawned = std::thread::Builder::new()
         .name(String::from("graceful-shutdown-watchdog"))
         .spawn(move || {
             std::thread::sleep(at.saturating_duration_since(Instant::now()));
+            if handlers_done.load(Ordering::SeqCst) {
+                // The shutdown task is flushing the reports and exits by itself.
+                return;
+            }
             tracing::error!(
                 "graceful-shutdown: the shutdown handlers did not give control back {} ms after the budget \
                  (does a handler block its thread? use tokio::task::spawn_blocking); exiting now",
@@ -115,5 +150,24 @@ fn exit_once() -> ! {
     }
     loop {
         std::thread::park();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_may_hold_the_exit_until_shortly_before_the_kill() {
+        assert_eq!(
+            flush_limit(Duration::from_millis(100)),
+            Duration::from_millis(190)
+        );
+        assert_eq!(
+            flush_limit(Duration::from_millis(250)),
+            Duration::from_millis(40)
+        );
+        assert_eq!(flush_limit(Duration::from_millis(280)), FLUSH_LIMIT);
+        assert_eq!(flush_limit(Duration::from_secs(5)), FLUSH_LIMIT);
     }
 }

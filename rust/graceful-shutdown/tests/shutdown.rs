@@ -22,11 +22,20 @@ struct Run {
 }
 
 /// Start the probe with these handlers and budget, and wait for its init to end.
-fn start_probe(handlers: &str, timeout_ms: u32, extra_env: &[(&str, &str)], attach_extension: bool) -> Run {
+fn start_probe(
+    handlers: &str,
+    timeout_ms: u32,
+    extra_env: &[(&str, &str)],
+    attach_extension: bool,
+) -> Run {
     let api = FakeLambdaApi::start(vec![]);
     let listener = FakeReportListener::start();
     let scratch = Scratch::new();
-    let secret_file = if attach_extension { scratch.write_secret() } else { scratch.path("no-such-secret") };
+    let secret_file = if attach_extension {
+        scratch.write_secret()
+    } else {
+        scratch.path("no-such-secret")
+    };
     let mut cmd = lambda_command(&probe_binary(), &api, &scratch, "probe");
     cmd.env("PROBE_HANDLERS", handlers)
         .env("PROBE_OUTPUT", scratch.path("output"))
@@ -38,7 +47,12 @@ fn start_probe(handlers: &str, timeout_ms: u32, extra_env: &[(&str, &str)], atta
     }
     let process = Process::spawn(cmd);
     api.wait_for_next_calls(1, Duration::from_secs(10));
-    Run { _api: api, listener, scratch, process }
+    Run {
+        _api: api,
+        listener,
+        scratch,
+        process,
+    }
 }
 
 impl Run {
@@ -57,11 +71,26 @@ impl Run {
         self.process.signal(Signal::SIGTERM);
         at
     }
+    /// Wait until `line` is in the probe's output file.
+    fn wait_for_line(&self, line: &str) {
+        let start = Instant::now();
+        while !self.output().iter().any(|l| l == line) {
+            assert!(
+                start.elapsed() < Duration::from_secs(2),
+                "no {line:?} in the output: {:?}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
     fn exit(&mut self) -> (std::process::ExitStatus, Instant) {
         self.process.wait_exit(Duration::from_secs(5))
     }
     fn wait_for_all_done(&self) -> Report {
-        self.listener.wait_for("allDone", Duration::from_secs(2), |r| matches!(r, Report::AllDone { .. }));
+        self.listener
+            .wait_for("allDone", Duration::from_secs(2), |r| {
+                matches!(r, Report::AllDone { .. })
+            });
         self.listener
             .reports()
             .into_iter()
@@ -76,37 +105,67 @@ fn lines(list: &[&str]) -> Vec<String> {
 
 #[test]
 fn sigterm_twice_runs_each_handler_once_and_exits_zero_within_budget() {
-    let mut run = start_probe("flush:ok,close-pool:sleep=30", 250, &[], true);
+    let mut run = start_probe("flush:ok,close-pool:sleep=100", 250, &[], true);
     let sent = run.sigterm();
-    std::thread::sleep(Duration::from_millis(5));
+    // A second SIGTERM while the handlers run (the first one has been seen:
+    // a handler has started), and a third right after it.
+    run.wait_for_line("start flush");
+    run.process.signal(Signal::SIGTERM);
     run.process.signal(Signal::SIGTERM);
     let (status, exited) = run.exit();
 
-    assert_eq!(status.code(), Some(0), "exit status {status:?}; stderr: {}", run.stderr());
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "exit status {status:?}; stderr: {}",
+        run.stderr()
+    );
     assert_eq!(
         run.output(),
         lines(&["start flush", "flush", "start close-pool", "close-pool"]),
         "each handler runs exactly once, in registration order"
     );
     let took = exited - sent;
-    assert!(took < Duration::from_millis(250) + EXIT_SLACK, "exit took {took:?}");
-    assert!(took >= Duration::from_millis(30), "exit before the 30 ms handler could finish: {took:?}");
-    assert!(run.stdout().contains("SIGTERM received again"), "{}", run.stdout());
+    assert!(
+        took < Duration::from_millis(250) + EXIT_SLACK,
+        "exit took {took:?}"
+    );
+    assert!(
+        took >= Duration::from_millis(100),
+        "exit before the 100 ms handler could finish: {took:?}"
+    );
+    assert!(
+        run.stdout().contains("SIGTERM received again"),
+        "{}",
+        run.stdout()
+    );
 
     let reports = run.listener.reports();
     assert_eq!(
-        reports.iter().filter(|r| matches!(r, Report::ShutdownStarted { .. })).count(),
+        reports
+            .iter()
+            .filter(|r| matches!(r, Report::ShutdownStarted { .. }))
+            .count(),
         1,
         "{reports:?}"
     );
-    assert!(reports.contains(&Report::ShutdownStarted { signal: "SIGTERM".into() }));
+    assert!(reports.contains(&Report::ShutdownStarted {
+        signal: "SIGTERM".into()
+    }));
     assert!(matches!(
         run.wait_for_all_done(),
-        Report::AllDone { completed: 2, failed: 0, timed_out: 0, .. }
+        Report::AllDone {
+            completed: 2,
+            failed: 0,
+            timed_out: 0,
+            ..
+        }
     ));
-    let first_started = run.listener.wait_for("started", Duration::ZERO, |r| matches!(r, Report::Started { .. }));
+    let first_started = run.listener.wait_for("started", Duration::ZERO, |r| {
+        matches!(r, Report::Started { .. })
+    });
     eprintln!(
-        "figure: SIGTERM -> first `started` report received: {:.2} ms; SIGTERM -> exit 0 seen: {:.2} ms (handlers: 0 ms + 30 ms)",
+        "figure: SIGTERM -> first `started` report received: {:.2} ms; SIGTERM -> exit 0 seen: {:.2} ms (handlers: 0 ms + 100 ms)",
         ms(first_started - sent),
         ms(took)
     );
@@ -119,10 +178,18 @@ fn a_panicking_or_failing_handler_does_not_stop_the_next() {
     let (status, _) = run.exit();
 
     assert_eq!(status.code(), Some(0), "stderr: {}", run.stderr());
-    assert_eq!(run.output(), lines(&["start boom", "start bad", "start after", "after"]));
+    assert_eq!(
+        run.output(),
+        lines(&["start boom", "start bad", "start after", "after"])
+    );
     assert!(matches!(
         run.wait_for_all_done(),
-        Report::AllDone { completed: 1, failed: 2, timed_out: 0, .. }
+        Report::AllDone {
+            completed: 1,
+            failed: 2,
+            timed_out: 0,
+            ..
+        }
     ));
     let reports = run.listener.reports();
     let failure = |name: &str| {
@@ -131,15 +198,35 @@ fn a_panicking_or_failing_handler_does_not_stop_the_next() {
             _ => None,
         })
     };
-    assert_eq!(failure("boom").as_deref(), Some("panicked: injected panic in boom"), "{reports:?}");
-    assert_eq!(failure("bad").as_deref(), Some("injected error in bad"), "{reports:?}");
-    assert!(reports.iter().any(|r| matches!(r, Report::Finished { handler, index: 2, .. } if handler == "after")));
+    assert_eq!(
+        failure("boom").as_deref(),
+        Some("panicked: injected panic in boom"),
+        "{reports:?}"
+    );
+    assert_eq!(
+        failure("bad").as_deref(),
+        Some("injected error in bad"),
+        "{reports:?}"
+    );
+    assert!(reports
+        .iter()
+        .any(|r| matches!(r, Report::Finished { handler, index: 2, .. } if handler == "after")));
     // Each failure is logged with the handler's name.
     let log = run.stdout();
-    let failed_lines: Vec<&str> = log.lines().filter(|l| l.contains("shutdown handler failed")).collect();
+    let failed_lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("shutdown handler failed"))
+        .collect();
     assert_eq!(failed_lines.len(), 2, "{log}");
-    assert!(failed_lines[0].contains("boom") && failed_lines[0].contains("panicked: injected panic in boom"), "{log}");
-    assert!(failed_lines[1].contains("bad") && failed_lines[1].contains("injected error in bad"), "{log}");
+    assert!(
+        failed_lines[0].contains("boom")
+            && failed_lines[0].contains("panicked: injected panic in boom"),
+        "{log}"
+    );
+    assert!(
+        failed_lines[1].contains("bad") && failed_lines[1].contains("injected error in bad"),
+        "{log}"
+    );
 }
 
 #[test]
@@ -151,32 +238,64 @@ fn a_slow_handler_is_cut_at_the_budget_and_reported_timed_out() {
     let took = exited - sent;
 
     assert_eq!(status.code(), Some(0), "stderr: {}", run.stderr());
-    assert!(took >= budget, "exited before the budget was used: {took:?}");
-    assert!(took < budget + EXIT_SLACK, "exit took {took:?}, budget {budget:?}");
+    assert!(
+        took >= budget,
+        "exited before the budget was used: {took:?}"
+    );
+    assert!(
+        took < budget + EXIT_SLACK,
+        "exit took {took:?}, budget {budget:?}"
+    );
     // `slow` never finished; `late` was never started: the budget was gone.
     assert_eq!(run.output(), lines(&["start quick", "quick", "start slow"]));
     let reports = run.listener.reports();
     let timed_out = reports
         .iter()
         .find_map(|r| match r {
-            Report::TimedOut { handler, index: 1, duration_ms } if handler == "slow" => Some(*duration_ms),
+            Report::TimedOut {
+                handler,
+                index: 1,
+                duration_ms,
+            } if handler == "slow" => Some(*duration_ms),
             _ => None,
         })
         .unwrap_or_else(|| panic!("no timedOut report for slow: {reports:?}"));
-    assert!((90..=150).contains(&timed_out), "slow ran {timed_out} ms before it was cut");
-    assert!(!reports.iter().any(|r| matches!(r, Report::Started { handler, .. } if handler == "late")));
+    assert!(
+        (90..=150).contains(&timed_out),
+        "slow ran {timed_out} ms before it was cut"
+    );
+    assert!(!reports
+        .iter()
+        .any(|r| matches!(r, Report::Started { handler, .. } if handler == "late")));
     assert!(matches!(
         run.wait_for_all_done(),
-        Report::AllDone { completed: 1, failed: 0, timed_out: 1, .. }
+        Report::AllDone {
+            completed: 1,
+            failed: 0,
+            timed_out: 1,
+            ..
+        }
     ));
-    assert!(run.stdout().contains("shutdown handler skipped"), "{}", run.stdout());
-    eprintln!("figure: budget 100 ms, slow handler cut; SIGTERM -> exit 0 seen: {:.2} ms", ms(took));
+    assert!(
+        run.stdout().contains("shutdown handler skipped"),
+        "{}",
+        run.stdout()
+    );
+    eprintln!(
+        "figure: budget 100 ms, slow handler cut; SIGTERM -> exit 0 seen: {:.2} ms",
+        ms(took)
+    );
 }
 
 #[test]
 fn concurrent_handlers_start_together_and_share_the_budget() {
     // In order these would need 450 ms; the budget is 300 ms.
-    let mut run = start_probe("a:sleep=150,b:sleep=150,c:sleep=150", 300, &[("PROBE_CONCURRENT", "1")], true);
+    let mut run = start_probe(
+        "a:sleep=150,b:sleep=150,c:sleep=150",
+        300,
+        &[("PROBE_CONCURRENT", "1")],
+        true,
+    );
     let sent = run.sigterm();
     let (status, exited) = run.exit();
     let took = exited - sent;
@@ -186,25 +305,56 @@ fn concurrent_handlers_start_together_and_share_the_budget() {
     assert_eq!(out.len(), 6, "{out:?}");
     let mut starts: Vec<&String> = out[..3].iter().collect();
     starts.sort();
-    assert_eq!(starts, ["start a", "start b", "start c"], "all start before any ends: {out:?}");
+    assert_eq!(
+        starts,
+        ["start a", "start b", "start c"],
+        "all start before any ends: {out:?}"
+    );
     let mut ends: Vec<&String> = out[3..].iter().collect();
     ends.sort();
     assert_eq!(ends, ["a", "b", "c"]);
-    assert!(took < Duration::from_millis(300), "concurrent handlers took {took:?}");
+    assert!(
+        took < Duration::from_millis(300),
+        "concurrent handlers took {took:?}"
+    );
     assert!(matches!(
         run.wait_for_all_done(),
-        Report::AllDone { completed: 3, failed: 0, timed_out: 0, .. }
+        Report::AllDone {
+            completed: 3,
+            failed: 0,
+            timed_out: 0,
+            ..
+        }
     ));
-    let hello = run.listener.reports().into_iter().find(|r| matches!(r, Report::Hello { .. }));
-    assert!(matches!(hello, Some(Report::Hello { concurrent: true, .. })), "{hello:?}");
-    eprintln!("figure: 3 concurrent 150 ms handlers; SIGTERM -> exit 0 seen: {:.2} ms", ms(took));
+    let hello = run
+        .listener
+        .reports()
+        .into_iter()
+        .find(|r| matches!(r, Report::Hello { .. }));
+    assert!(
+        matches!(
+            hello,
+            Some(Report::Hello {
+                concurrent: true,
+                ..
+            })
+        ),
+        "{hello:?}"
+    );
+    eprintln!(
+        "figure: 3 concurrent 150 ms handlers; SIGTERM -> exit 0 seen: {:.2} ms",
+        ms(took)
+    );
 }
 
 #[test]
 fn without_the_extension_one_warning_and_the_handlers_still_run() {
     let mut run = start_probe("flush:ok", 250, &[], false);
     let log = run.stdout();
-    let warnings = log.lines().filter(|l| l.contains("extension is not attached")).count();
+    let warnings = log
+        .lines()
+        .filter(|l| l.contains("extension is not attached"))
+        .count();
     assert_eq!(warnings, 1, "{log}");
     assert!(log.contains("Lambda sends no SIGTERM"), "{log}");
     assert!(log.contains("attach the graceful-shutdown layer"), "{log}");
@@ -214,16 +364,37 @@ fn without_the_extension_one_warning_and_the_handlers_still_run() {
     assert_eq!(status.code(), Some(0));
     assert_eq!(run.output(), lines(&["start flush", "flush"]));
     std::thread::sleep(Duration::from_millis(20));
-    assert!(run.listener.reports().is_empty(), "nothing is reported without the extension");
-    assert_eq!(run.listener.refused.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert!(
+        run.listener.reports().is_empty(),
+        "nothing is reported without the extension"
+    );
+    assert_eq!(
+        run.listener
+            .refused
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
     let log = run.stdout();
-    assert_eq!(log.lines().filter(|l| l.contains("extension is not attached")).count(), 1, "{log}");
+    assert_eq!(
+        log.lines()
+            .filter(|l| l.contains("extension is not attached"))
+            .count(),
+        1,
+        "{log}"
+    );
 }
 
 #[test]
 fn cold_start_says_hello_and_a_bad_setting_falls_back_to_the_default() {
-    let mut run = start_probe("flush:ok,close-pool:ok", 250, &[("GRACEFUL_SHUTDOWN_TIMEOUT_MS", "abc")], true);
-    let at = run.listener.wait_for("hello", Duration::from_secs(2), |r| matches!(r, Report::Hello { .. }));
+    let mut run = start_probe(
+        "flush:ok,close-pool:ok",
+        250,
+        &[("GRACEFUL_SHUTDOWN_TIMEOUT_MS", "abc")],
+        true,
+    );
+    let at = run.listener.wait_for("hello", Duration::from_secs(2), |r| {
+        matches!(r, Report::Hello { .. })
+    });
     let _ = at;
     let hello = run.listener.reports().remove(0);
     assert_eq!(
@@ -253,7 +424,9 @@ fn sigint_also_runs_the_handlers() {
     run.process.signal(Signal::SIGINT);
     assert_eq!(run.exit().0.code(), Some(0));
     assert_eq!(run.output(), lines(&["start flush", "flush"]));
-    assert!(run.listener.reports().contains(&Report::ShutdownStarted { signal: "SIGINT".into() }));
+    assert!(run.listener.reports().contains(&Report::ShutdownStarted {
+        signal: "SIGINT".into()
+    }));
 }
 
 // ---- the probe's own contract, which other end-to-end tests rely on ----
@@ -295,18 +468,29 @@ fn probe_invocations_echo_sleep_and_exit() {
     let mut process = Process::spawn(cmd);
     let (status, _) = process.wait_exit(Duration::from_secs(10));
     assert_eq!(status.code(), Some(3));
-    assert_eq!(scratch.lines("output"), lines(&["invoke 1", "invoke 2", "invoke 3"]));
+    assert_eq!(
+        scratch.lines("output"),
+        lines(&["invoke 1", "invoke 2", "invoke 3"])
+    );
     let log = api.log.lock().expect("lock");
     let responses: Vec<(String, serde_json::Value)> = log
         .responses
         .iter()
-        .map(|(id, body)| (id.clone(), serde_json::from_str(body).expect("json response")))
+        .map(|(id, body)| {
+            (
+                id.clone(),
+                serde_json::from_str(body).expect("json response"),
+            )
+        })
         .collect();
     assert_eq!(
         responses,
         vec![
             ("req-1".to_owned(), serde_json::json!({"hello":1})),
-            ("req-2".to_owned(), serde_json::json!({"action":"sleep","ms":30})),
+            (
+                "req-2".to_owned(),
+                serde_json::json!({"action":"sleep","ms":30})
+            ),
         ]
     );
 }
@@ -325,5 +509,8 @@ fn probe_crash_aborts_and_bad_handler_lists_are_refused() {
     let (status, _) = Process::spawn(cmd).wait_exit(Duration::from_secs(10));
     assert_eq!(status.code(), Some(2));
     let err = scratch.read("bad.err");
-    assert!(err.contains(r#"PROBE_HANDLERS: unknown behaviour in "flush:nap""#), "{err}");
+    assert!(
+        err.contains(r#"PROBE_HANDLERS: unknown behaviour in "flush:nap""#),
+        "{err}"
+    );
 }

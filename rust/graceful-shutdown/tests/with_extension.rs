@@ -13,11 +13,18 @@ use nix::sys::signal::Signal;
 use support::*;
 
 fn extension_binary() -> PathBuf {
-    built_binary("graceful-shutdown", "cargo build -p graceful-shutdown-extension")
+    built_binary(
+        "graceful-shutdown",
+        "cargo build -p graceful-shutdown-extension",
+    )
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 struct Environment {
@@ -50,8 +57,14 @@ fn start(handlers: &str, timeout_ms: u32) -> Environment {
         );
         std::thread::sleep(Duration::from_millis(2));
     }
-    assert_eq!(api.log.lock().expect("lock").registered, ["graceful-shutdown"]);
-    assert!(secret_file.is_file(), "the extension writes the secret before it registers");
+    assert_eq!(
+        api.log.lock().expect("lock").registered,
+        ["graceful-shutdown"]
+    );
+    assert!(
+        secret_file.is_file(),
+        "the extension writes the secret before it registers"
+    );
 
     let mut fun = lambda_command(&probe_binary(), &api, &scratch, "function");
     fun.env("PROBE_HANDLERS", handlers)
@@ -61,38 +74,85 @@ fn start(handlers: &str, timeout_ms: u32) -> Environment {
         .env("GRACEFUL_SHUTDOWN_SECRET_FILE", &secret_file);
     let function = Process::spawn(fun);
     api.wait_for_next_calls(1, Duration::from_secs(10));
-    Environment { api, scratch, extension, function }
+    Environment {
+        api,
+        scratch,
+        extension,
+        function,
+    }
 }
 
 impl Environment {
     /// Send SHUTDOWN to the extension and return its verdict line.
     fn shutdown_and_verdict(&mut self) -> String {
-        self.api.send_shutdown("spindown", Duration::from_millis(1700));
+        self.api
+            .send_shutdown("spindown", Duration::from_millis(1700));
         let (status, _) = self.extension.wait_exit(Duration::from_secs(3));
         let log = self.scratch.read("extension.out");
-        assert_eq!(status.code(), Some(0), "extension log: {log}{}", self.scratch.read("extension.err"));
-        let verdicts: Vec<&str> = log.lines().filter(|l| l.contains("graceful-shutdown verdict:")).collect();
-        assert_eq!(verdicts.len(), 1, "exactly one verdict line expected: {log}");
+        assert_eq!(
+            status.code(),
+            Some(0),
+            "extension log: {log}{}",
+            self.scratch.read("extension.err")
+        );
+        let verdicts: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("graceful-shutdown verdict:"))
+            .collect();
+        assert_eq!(
+            verdicts.len(),
+            1,
+            "exactly one verdict line expected: {log}"
+        );
         verdicts[0].to_owned()
     }
 }
 
 #[test]
 fn the_extension_verdict_names_each_handler_with_its_status() {
-    let mut env = start("flush:ok,boom:panic,close-pool:sleep=20,slow:sleep=5000", 150);
+    let mut env = start(
+        "flush:ok,boom:panic,close-pool:sleep=20,slow:sleep=5000",
+        150,
+    );
     env.function.signal(Signal::SIGTERM);
     let (status, _) = env.function.wait_exit(Duration::from_secs(3));
-    assert_eq!(status.code(), Some(0), "function: {}", env.scratch.read("function.out"));
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "function: {}",
+        env.scratch.read("function.out")
+    );
 
     let verdict = env.shutdown_and_verdict();
-    assert!(verdict.contains("outcome=handlers_failed reason=spindown handlers=2/4"), "{verdict}");
-    for expected in ["flush=ok(", "boom=failed(", "close-pool=ok(", "slow=timed_out("] {
-        assert!(verdict.contains(expected), "{expected} missing from: {verdict}");
+    assert!(
+        verdict.contains("outcome=handlers_failed reason=spindown handlers=2/4"),
+        "{verdict}"
+    );
+    for expected in [
+        "flush=ok(",
+        "boom=failed(",
+        "close-pool=ok(",
+        "slow=timed_out(",
+    ] {
+        assert!(
+            verdict.contains(expected),
+            "{expected} missing from: {verdict}"
+        );
     }
-    assert!(verdict.ends_with("2 of 4 shutdown handlers completed; boom failed, slow timed_out"), "{verdict}");
+    assert!(
+        verdict.ends_with("2 of 4 shutdown handlers completed; boom failed, slow timed_out"),
+        "{verdict}"
+    );
     assert_eq!(
         env.scratch.lines("output"),
-        ["start flush", "flush", "start boom", "start close-pool", "close-pool", "start slow"]
+        [
+            "start flush",
+            "flush",
+            "start boom",
+            "start close-pool",
+            "close-pool",
+            "start slow"
+        ]
     );
     eprintln!("verdict: {verdict}");
 }
@@ -102,24 +162,57 @@ fn the_verdict_stays_true_when_the_runtime_is_killed_halfway() {
     let mut env = start("flush:ok,slow:sleep=5000,never:ok", 300);
     env.function.signal(Signal::SIGTERM);
     // Lambda SIGKILLs a runtime that overruns its share; do it while `slow` runs.
-    std::thread::sleep(Duration::from_millis(60));
+    let started = std::time::Instant::now();
+    while !env
+        .scratch
+        .lines("output")
+        .iter()
+        .any(|l| l == "start slow")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "slow never started"
+        );
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    std::thread::sleep(Duration::from_millis(50));
     env.function.signal(Signal::SIGKILL);
     let (status, _) = env.function.wait_exit(Duration::from_secs(3));
     assert_eq!(status.code(), None, "killed by a signal");
 
     let verdict = env.shutdown_and_verdict();
     assert!(verdict.contains("outcome=runtime_killed"), "{verdict}");
-    assert!(verdict.contains("flush=ok(") && verdict.contains("slow=running") && verdict.contains("never=not_started"), "{verdict}");
-    assert!(verdict.ends_with("1 of 3 completed, cut off while running slow"), "{verdict}");
+    assert!(
+        verdict.contains("flush=ok(")
+            && verdict.contains("slow=running")
+            && verdict.contains("never=not_started"),
+        "{verdict}"
+    );
+    assert!(
+        verdict.ends_with("1 of 3 completed, cut off while running slow"),
+        "{verdict}"
+    );
 }
 
 #[test]
 fn all_handlers_completed() {
     let mut env = start("flush:ok,close-pool:sleep=10", 250);
     env.function.signal(Signal::SIGTERM);
-    assert_eq!(env.function.wait_exit(Duration::from_secs(3)).0.code(), Some(0));
+    assert_eq!(
+        env.function.wait_exit(Duration::from_secs(3)).0.code(),
+        Some(0)
+    );
     let verdict = env.shutdown_and_verdict();
-    assert!(verdict.contains("outcome=completed reason=spindown handlers=2/2"), "{verdict}");
-    assert!(verdict.contains("flush=ok(") && verdict.contains("close-pool=ok("), "{verdict}");
-    assert!(verdict.contains("-- all 2 shutdown handlers completed in"), "{verdict}");
+    assert!(
+        verdict.contains("outcome=completed reason=spindown handlers=2/2"),
+        "{verdict}"
+    );
+    assert!(
+        verdict.contains("flush=ok(") && verdict.contains("close-pool=ok("),
+        "{verdict}"
+    );
+    assert!(
+        verdict.contains("-- all 2 shutdown handlers completed in"),
+        "{verdict}"
+    );
 }

@@ -41,7 +41,10 @@ pub fn built_binary(relative: &str, build_command: &str) -> PathBuf {
 }
 
 pub fn probe_binary() -> PathBuf {
-    built_binary("examples/probe", "cargo build -p graceful-shutdown --examples")
+    built_binary(
+        "examples/probe",
+        "cargo build -p graceful-shutdown --examples",
+    )
 }
 
 fn header(name: &str, value: &str) -> Header {
@@ -93,7 +96,8 @@ impl FakeLambdaApi {
         let shutdown = Arc::new(Mutex::new(None::<String>));
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
-            let (log, events, shutdown, stop) = (log.clone(), events.clone(), shutdown.clone(), stop.clone());
+            let (log, events, shutdown, stop) =
+                (log.clone(), events.clone(), shutdown.clone(), stop.clone());
             std::thread::spawn(move || {
                 let mut held_invocations = Vec::new();
                 let mut held_extension_next = Vec::new();
@@ -104,7 +108,8 @@ impl FakeLambdaApi {
                             let _ = Request::respond(r, Response::from_string(payload.clone()));
                         }
                     }
-                    let Ok(Some(mut request)) = server.recv_timeout(Duration::from_millis(5)) else {
+                    let Ok(Some(mut request)) = server.recv_timeout(Duration::from_millis(5))
+                    else {
                         continue;
                     };
                     let url = request.url().to_owned();
@@ -119,13 +124,22 @@ impl FakeLambdaApi {
                                     .as_millis()
                                     + 30_000;
                                 let response = Response::from_string(event)
-                                    .with_header(header("Lambda-Runtime-Aws-Request-Id", &format!("req-{request_id}")))
-                                    .with_header(header("Lambda-Runtime-Deadline-Ms", &deadline.to_string()))
+                                    .with_header(header(
+                                        "Lambda-Runtime-Aws-Request-Id",
+                                        &format!("req-{request_id}"),
+                                    ))
+                                    .with_header(header(
+                                        "Lambda-Runtime-Deadline-Ms",
+                                        &deadline.to_string(),
+                                    ))
                                     .with_header(header(
                                         "Lambda-Runtime-Invoked-Function-Arn",
                                         "arn:aws:lambda:us-east-1:123456789012:function:probe",
                                     ))
-                                    .with_header(header("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000"))
+                                    .with_header(header(
+                                        "Lambda-Runtime-Trace-Id",
+                                        "Root=1-00000000-000000000000000000000000",
+                                    ))
                                     .with_header(header("Content-Type", "application/json"));
                                 let _ = request.respond(response);
                             }
@@ -146,7 +160,8 @@ impl FakeLambdaApi {
                         log.lock().expect("lock").errors.push((url, text));
                         let _ = request.respond(Response::empty(202));
                     } else if url == "/2020-01-01/extension/register" {
-                        let name = header_value(&request, "Lambda-Extension-Name").unwrap_or_default();
+                        let name =
+                            header_value(&request, "Lambda-Extension-Name").unwrap_or_default();
                         log.lock().expect("lock").registered.push(name);
                         let response = Response::from_string(
                             r#"{"functionName":"probe","functionVersion":"$LATEST","handler":"probe"}"#,
@@ -163,7 +178,14 @@ impl FakeLambdaApi {
                 drop(held_invocations);
             })
         };
-        FakeLambdaApi { addr, log, events, shutdown, stop, thread: Some(thread) }
+        FakeLambdaApi {
+            addr,
+            log,
+            events,
+            shutdown,
+            stop,
+            thread: Some(thread),
+        }
     }
 
     /// Wait until the function has asked for its first invocation (so its
@@ -171,7 +193,10 @@ impl FakeLambdaApi {
     pub fn wait_for_next_calls(&self, n: usize, limit: Duration) {
         let start = Instant::now();
         while self.log.lock().expect("lock").next_calls < n {
-            assert!(start.elapsed() < limit, "the function did not call /invocation/next {n} time(s) within {limit:?}");
+            assert!(
+                start.elapsed() < limit,
+                "the function did not call /invocation/next {n} time(s) within {limit:?}"
+            );
             std::thread::sleep(Duration::from_millis(2));
         }
     }
@@ -226,13 +251,19 @@ impl FakeReportListener {
             let (received, refused, stop) = (received.clone(), refused.clone(), stop.clone());
             std::thread::spawn(move || {
                 while !stop.load(Ordering::SeqCst) {
-                    let Ok(Some(mut request)) = server.recv_timeout(Duration::from_millis(5)) else {
+                    let Ok(Some(mut request)) = server.recv_timeout(Duration::from_millis(5))
+                    else {
                         continue;
                     };
                     let at = Instant::now();
-                    let secret_ok = header_value(&request, SECRET_HEADER).as_deref() == Some(SECRET);
+                    let secret_ok =
+                        header_value(&request, SECRET_HEADER).as_deref() == Some(SECRET);
                     let text = body(&mut request);
-                    match (request.url() == "/v1/report", secret_ok, Report::parse(text.as_bytes())) {
+                    match (
+                        request.url() == "/v1/report",
+                        secret_ok,
+                        Report::parse(text.as_bytes()),
+                    ) {
                         (true, true, Ok(report)) => {
                             received.lock().expect("lock").push(Received { at, report });
                             let _ = request.respond(Response::empty(202));
@@ -245,21 +276,42 @@ impl FakeReportListener {
                 }
             })
         };
-        FakeReportListener { port, received, refused, stop, thread: Some(thread) }
+        FakeReportListener {
+            port,
+            received,
+            refused,
+            stop,
+            thread: Some(thread),
+        }
     }
 
     pub fn reports(&self) -> Vec<Report> {
-        self.received.lock().expect("lock").iter().map(|r| r.report.clone()).collect()
+        self.received
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|r| r.report.clone())
+            .collect()
     }
 
     /// Wait until a report matching `pick` has arrived; returns when it did.
     pub fn wait_for(&self, what: &str, limit: Duration, pick: impl Fn(&Report) -> bool) -> Instant {
         let start = Instant::now();
         loop {
-            if let Some(r) = self.received.lock().expect("lock").iter().find(|r| pick(&r.report)) {
+            if let Some(r) = self
+                .received
+                .lock()
+                .expect("lock")
+                .iter()
+                .find(|r| pick(&r.report))
+            {
                 return r.at;
             }
-            assert!(start.elapsed() < limit, "no {what} report within {limit:?}; got {:?}", self.reports());
+            assert!(
+                start.elapsed() < limit,
+                "no {what} report within {limit:?}; got {:?}",
+                self.reports()
+            );
             std::thread::sleep(Duration::from_millis(1));
         }
     }
@@ -281,7 +333,9 @@ pub struct Scratch {
 
 impl Scratch {
     pub fn new() -> Scratch {
-        Scratch { dir: tempfile::tempdir().expect("tempdir") }
+        Scratch {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
     }
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
@@ -302,7 +356,12 @@ impl Scratch {
 
 /// Environment every function process gets: the Lambda variables
 /// `lambda_runtime` needs, and nothing inherited from the test's environment.
-pub fn lambda_command(binary: &Path, api: &FakeLambdaApi, scratch: &Scratch, log_name: &str) -> Command {
+pub fn lambda_command(
+    binary: &Path,
+    api: &FakeLambdaApi,
+    scratch: &Scratch,
+    log_name: &str,
+) -> Command {
     let mut cmd = Command::new(binary);
     cmd.env_clear()
         .env("AWS_LAMBDA_RUNTIME_API", &api.addr)
@@ -313,8 +372,12 @@ pub fn lambda_command(binary: &Path, api: &FakeLambdaApi, scratch: &Scratch, log
         .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/probe")
         .env("AWS_LAMBDA_LOG_LEVEL", "debug")
         .stdin(Stdio::null())
-        .stdout(std::fs::File::create(scratch.path(&format!("{log_name}.out"))).expect("stdout file"))
-        .stderr(std::fs::File::create(scratch.path(&format!("{log_name}.err"))).expect("stderr file"));
+        .stdout(
+            std::fs::File::create(scratch.path(&format!("{log_name}.out"))).expect("stdout file"),
+        )
+        .stderr(
+            std::fs::File::create(scratch.path(&format!("{log_name}.err"))).expect("stderr file"),
+        );
     cmd
 }
 
@@ -325,7 +388,9 @@ pub struct Process {
 
 impl Process {
     pub fn spawn(mut cmd: Command) -> Process {
-        Process { child: cmd.spawn().expect("spawn") }
+        Process {
+            child: cmd.spawn().expect("spawn"),
+        }
     }
 
     pub fn signal(&self, signal: Signal) {
@@ -340,7 +405,10 @@ impl Process {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
                 return (status, Instant::now());
             }
-            assert!(start.elapsed() < limit, "the process did not exit within {limit:?}");
+            assert!(
+                start.elapsed() < limit,
+                "the process did not exit within {limit:?}"
+            );
             std::thread::sleep(Duration::from_micros(200));
         }
     }
