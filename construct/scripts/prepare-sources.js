@@ -7,10 +7,12 @@
 //  2. `rust-src/`: the shutdown extension's Rust sources (`rust/extension`,
 //     `rust/protocol`, `spec/limits.json`, `Cargo.lock`) with a workspace
 //     `Cargo.toml` that holds only those two crates. The layout mirrors the
-//     repository, so `include_str!("../../../spec/limits.json")` still resolves.
+//     repository, so `include_str!("../../../spec/limits.json")` still resolves;
+//     its `Cargo.lock` is the repository's, pruned by cargo to those crates.
 //
 // Both outputs are generated, never edited by hand, and ignored by git.
 'use strict';
+const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -96,6 +98,11 @@ function bundleRustSources() {
   writeIfChanged(path.join(out, 'spec', 'limits.json'), fs.readFileSync(path.join(repoDir, 'spec', 'limits.json'), 'utf8'));
   writeIfChanged(path.join(out, 'Cargo.lock'), fs.readFileSync(path.join(repoDir, 'Cargo.lock'), 'utf8'));
   writeIfChanged(path.join(out, 'Cargo.toml'), workspaceManifest(fs.readFileSync(path.join(repoDir, 'Cargo.toml'), 'utf8')));
+  // Let cargo prune the lock file to the two crates now, so that a build from
+  // an installed package never rewrites it (package managers may hard-link
+  // installed files into a shared store).
+  execFileSync('cargo', ['metadata', '--format-version', '1', '--manifest-path', path.join(out, 'Cargo.toml')],
+    { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 generateLimits();

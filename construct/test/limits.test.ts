@@ -1,6 +1,7 @@
 // The package's copy of spec/limits.json (generated before every build) must
 // equal the repository's, and so must the Rust sources shipped with it.
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
@@ -60,4 +61,12 @@ test('the shipped workspace holds only the shipped crates, without their dev-dep
   assert.match(extension, /^name = "graceful-shutdown-extension"$/m);
   assert.match(extension, /^name = "graceful-shutdown"$/m);
   assert.doesNotMatch(extension, /dev-dependencies/);
+});
+
+test('the shipped Cargo.lock needs no change to build (cargo --locked accepts it)', () => {
+  execFileSync('cargo', ['metadata', '--locked', '--format-version', '1', '--manifest-path', path.join(PKG_DIR, 'rust-src', 'Cargo.toml')],
+    { stdio: ['ignore', 'ignore', 'pipe'] });
+  const lock = fs.readFileSync(path.join(PKG_DIR, 'rust-src', 'Cargo.lock'), 'utf8');
+  assert.match(lock, /^name = "graceful-shutdown-extension"$/m);
+  assert.doesNotMatch(lock, /^name = "graceful-shutdown-emulator"$/m);
 });

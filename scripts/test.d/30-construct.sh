@@ -18,7 +18,19 @@ lap "node tests (synth and real cargo-lambda builds)"
 
 rm -rf dist
 pnpm exec jsii-pacmak --targets python
+test -f dist/python/cdk_lambda_graceful_shutdown-*.whl
 lap "jsii-pacmak (python)"
+
+# Go and Java: the bindings are generated and Go's parse, but not compiled:
+# the registries reachable here do not serve aws-cdk-lib 2.273.0 for Go
+# (module proxy answers 403) nor its Maven jar, which both builds need.
+pnpm exec jsii-pacmak --targets go java --code-only
+gofmt -e -l dist/go >/dev/null
+for cls in GracefulShutdown GracefulShutdownAspect GracefulShutdownFunction GracefulShutdownLayer ShutdownLimits; do
+  test -f "dist/go/cdklambdagracefulshutdown/$cls.go"
+  test -f "dist/java/src/main/java/io/github/gracefulshutdown/cdk/$cls.java"
+done
+lap "jsii-pacmak (go, java: code only)"
 
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --force-reinstall dist/python/*.whl
 (cd test/python && ../../.venv/bin/python -m unittest -v test_smoke.py)
