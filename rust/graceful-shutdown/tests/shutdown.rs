@@ -260,22 +260,22 @@ fn a_slow_handler_is_cut_at_the_budget_and_reported_timed_out() {
             _ => None,
         })
         .unwrap_or_else(|| panic!("no timedOut report for slow: {reports:?}"));
+    // `slow` gets what `quick` left of the budget: it is cut at the budget's end.
     assert!(
-        (90..=150).contains(&timed_out),
+        (1..=105).contains(&timed_out),
         "slow ran {timed_out} ms before it was cut"
     );
     assert!(!reports
         .iter()
         .any(|r| matches!(r, Report::Started { handler, .. } if handler == "late")));
-    assert!(matches!(
-        run.wait_for_all_done(),
-        Report::AllDone {
-            completed: 1,
-            failed: 0,
-            timed_out: 1,
-            ..
-        }
-    ));
+    let done = run.wait_for_all_done();
+    assert!(
+        matches!(
+            done,
+            Report::AllDone { completed: 1, failed: 0, timed_out: 1, total_ms } if (100..=150).contains(&total_ms)
+        ),
+        "{done:?}"
+    );
     assert!(
         run.stdout().contains("shutdown handler skipped"),
         "{}",
