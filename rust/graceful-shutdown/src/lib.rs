@@ -322,4 +322,29 @@ mod tests {
             Some(HandlerStatus::Failed("anyhow error".into()))
         );
     }
+
+    #[tokio::test]
+    async fn cold_start_check_is_a_file_read_and_never_waits_for_the_extension() {
+        // An "extension" that accepts connections and never answers.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let secret_file = dir.path().join("secret");
+        std::fs::write(&secret_file, "ab".repeat(32)).expect("write");
+        let config = Config {
+            port: listener.local_addr().expect("addr").port(),
+            timeout: Duration::from_millis(50),
+            secret_file,
+        };
+        let started = std::time::Instant::now();
+        let handle = GracefulShutdown::new(config)
+            .on_shutdown("flush", || async { Ok::<(), std::io::Error>(()) })
+            .build();
+        let took = started.elapsed();
+        assert!(handle.extension_attached());
+        assert!(took < Duration::from_millis(15), "build() took {took:?}");
+        eprintln!("figure: cold-start check and hello queued in {took:?}");
+        // The hello really is on its way: the listener sees the connection.
+        listener.set_nonblocking(false).expect("blocking");
+        let (_conn, _) = listener.accept().expect("the hello connects");
+    }
 }

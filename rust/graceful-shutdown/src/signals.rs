@@ -2,8 +2,8 @@
 //!
 //! The first signal starts the shutdown; later ones are logged and otherwise
 //! ignored (the handlers run exactly once, and a second SIGTERM must not kill
-//! the process halfway through them). After the handlers, pending reports get
-//! a short bounded flush and the process exits with status 0.
+//! the process halfway through them). After the handlers, the process waits
+//! for the pending reports (bounded by [`flush_limit`]) and exits with status 0.
 //!
 //! A watchdog thread exits the process shortly after the budget in case a
 //! handler blocks its thread and the runtime can no longer notice the deadline.
@@ -12,10 +12,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::time::Instant as TokioInstant;
-
 use graceful_shutdown_protocol::limits;
 use tokio::signal::unix::{signal, Signal, SignalKind};
+use tokio::time::Instant as TokioInstant;
 
 use crate::ShutdownHandle;
 
