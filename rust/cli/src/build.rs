@@ -31,7 +31,9 @@ pub fn command_line(arch: Arch) -> String {
     format!("cargo {}", cargo_lambda_args(arch).join(" "))
 }
 
-/// Where cargo-lambda leaves an extension binary: `<target>/lambda/extensions/<name>`.
+/// Where cargo-lambda leaves the extension binary after this build (its
+/// default output format, the plain binary): `<target>/lambda/extensions/<name>`.
+/// It moves the binary there from cargo's `<target>/<triple>/release/`.
 pub fn built_binary(target_dir: &Path) -> PathBuf {
     target_dir
         .join("lambda")
