@@ -291,6 +291,7 @@ impl Emulator {
             let mut st = self.platform.lock();
             for agent in st.agents.iter_mut().filter(|a| a.invoke) {
                 agent.busy = true;
+                self.rec.event(&agent.name, EventKind::InvokeEvent { request_id: request_id.clone() });
                 agent.send(json!({
                     "eventType": "INVOKE",
                     "deadlineMs": deadline_ms,
@@ -298,7 +299,6 @@ impl Emulator {
                     "invokedFunctionArn": function_arn,
                     "tracing": { "type": "X-Amzn-Trace-Id", "value": "Root=1-00000000-000000000000000000000000;Parent=0000000000000000;Sampled=0" },
                 }));
-                self.rec.event(&agent.name, EventKind::InvokeEvent { request_id: request_id.clone() });
             }
         }
         self.platform.dispatch(Invocation { request_id: request_id.clone(), deadline_ms, function_arn, payload });
@@ -398,14 +398,14 @@ impl Emulator {
             if child.exited().is_some() {
                 continue;
             }
-            let subscribed = {
-                let st = self.platform.lock();
-                st.agent_by_name(&child.source).filter(|a| !a.internal && a.shutdown).map(|a| a.send(shutdown_event.clone())).is_some()
-            };
-            if subscribed {
-                self.rec.event(&child.source, EventKind::ShutdownEvent { reason: reason.clone(), deadline_ms });
-            } else {
-                child.signal(Signal::SIGKILL, &self.rec);
+            let st = self.platform.lock();
+            match st.agent_by_name(&child.source).filter(|a| !a.internal && a.shutdown) {
+                Some(agent) => {
+                    // Recorded first: the extension may log its answer before this thread runs again.
+                    self.rec.event(&child.source, EventKind::ShutdownEvent { reason: reason.clone(), deadline_ms });
+                    agent.send(shutdown_event.clone());
+                }
+                None => child.signal(Signal::SIGKILL, &self.rec),
             }
         }
         for child in &self.extensions {

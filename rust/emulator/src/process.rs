@@ -106,9 +106,13 @@ impl Child {
 
     /// Sends `signal` to the process group without recording it (clean-up).
     pub fn signal_quietly(&self, signal: Signal) {
-        if self.pid != 0 {
-            // The group may already be gone (ESRCH): nothing to do then.
-            let _ = killpg(Pid::from_raw(self.pid as i32), signal);
+        // Only while the leader is not reaped: after that, its id may be reused
+        // and name somebody else's group. Never 0 or 1 (our own group, init).
+        if self.pid > 1 && self.exited().is_none() {
+            if let Ok(pgid) = i32::try_from(self.pid) {
+                // The group may already be gone (ESRCH): nothing to do then.
+                let _ = killpg(Pid::from_raw(pgid), signal);
+            }
         }
     }
 
