@@ -12,8 +12,9 @@ export interface DemoStackProps extends StackProps {
   /** Architecture of the function and of the shutdown layer. */
   readonly architecture: Architecture;
   /**
-   * Environment of the `cargo lambda build` runs (for example
-   * `CARGO_PROFILE_RELEASE_LTO=false` for a quicker local build).
+   * Environment of the function's `cargo lambda build` (for example
+   * `CARGO_PROFILE_RELEASE_LTO=false` for a quicker local build). The layer is
+   * always built with the release profile, as it ships.
    *
    * @default - none
    */
@@ -55,7 +56,6 @@ export class DemoStack extends Stack {
         layerOptions: {
           // Build the layer from this workspace (shares its Cargo build cache).
           manifestPath: path.join(REPO_ROOT, 'rust', 'extension', 'Cargo.toml'),
-          buildEnvironment: props.buildEnvironment,
           description: 'graceful-shutdown: runs shutdown handlers on SIGTERM and reports the verdict',
         },
       },

@@ -134,7 +134,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         ...(withLayer ? ['--layer-dir', layerDir] : []),
         ...events.files.flatMap((f) => ['--event', f]),
         ...envArgs,
-        '--function-name', deployment.outputs.FunctionName ?? 'demo',
+        '--function-name', deployment.physicalIds[deployment.functionId] ?? STACK_NAME,
         '--timeout-ms', String(deployment.functionTimeoutSeconds * 1000),
         '--memory-mb', String(deployment.functionMemoryMb),
       ];

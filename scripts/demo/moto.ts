@@ -33,6 +33,17 @@ export function freePort(): Promise<number> {
 
 const running = new Set<ChildProcess>();
 
+// The AWS SDK for JavaScript warns on every start that its releases after
+// January 2027 need Node 22; the project supports Node 20, so keep the demo's
+// output to what it is about.
+const emitWarning = process.emitWarning.bind(process);
+process.emitWarning = ((warning: string | Error, ...rest: any[]) => {
+  const text = typeof warning === 'string' ? warning : `${warning.name} ${warning.message}`;
+  const type = typeof rest[0] === 'string' ? rest[0] : rest[0]?.type;
+  if (type === 'NodeVersionSupportWarning' || text.includes('NodeVersionSupportWarning')) return;
+  emitWarning(warning, ...rest);
+}) as typeof process.emitWarning;
+
 /** Stops every moto server this process started (for exit handlers). */
 export function stopAllMotoSync(): void {
   for (const child of running) {
