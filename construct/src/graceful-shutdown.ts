@@ -79,7 +79,8 @@ export class GracefulShutdown {
    */
   public static addTo(fn: LambdaFunction, options: GracefulShutdownOptions = {}): GracefulShutdownLayer {
     if (GracefulShutdown.isAdded(fn)) {
-      throw new Error(`Function ${fn.node.path} already has graceful shutdown: call GracefulShutdown.addTo() once per function.`);
+      throw new Error(`Function ${fn.node.path} already has graceful shutdown (added before, or ${ShutdownLimits.PORT_ENV} set in its environment): `
+        + 'add it once per function, and let GracefulShutdown.addTo() set the variables.');
     }
     const settings: Settings = {
       port: checkPort(options.port),
@@ -118,9 +119,14 @@ export class GracefulShutdown {
     return layer;
   }
 
-  /** Whether graceful shutdown was already added to `fn`. */
+  /**
+   * Whether `fn` already has graceful shutdown: added by this library, or
+   * wired by hand (its environment already sets `GRACEFUL_SHUTDOWN_PORT`).
+   */
   public static isAdded(fn: LambdaFunction): boolean {
-    return fn.node.tryFindChild(MARKER_ID) !== undefined;
+    if (fn.node.tryFindChild(MARKER_ID) !== undefined) return true;
+    const environment = Stack.of(fn).resolve((fn.node.defaultChild as CfnFunction).environment);
+    return environment?.variables?.[ShutdownLimits.PORT_ENV] !== undefined;
   }
 
   private static layerCount(fn: LambdaFunction): number {
@@ -146,7 +152,7 @@ export interface GracefulShutdownAspectProps extends GracefulShutdownOptions {
 /**
  * Adds graceful shutdown to every Lambda function in a scope, of any runtime,
  * with the layer for each function's architecture. Functions that already
- * have it are left as they are.
+ * have it (see `GracefulShutdown.isAdded`) are left as they are.
  *
  * `Aspects.of(scope).add(new GracefulShutdownAspect({ timeout: Duration.millis(200) }))`
  */

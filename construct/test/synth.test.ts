@@ -175,6 +175,7 @@ test('the Aspect adds graceful shutdown to every function in scope, and skips th
     architecture: lambda.Architecture.ARM_64,
   });
   new GracefulShutdownFunction(stack, 'Rust', { ...HELLO, gracefulShutdown: { port: 6000 } });
+  nodeFunction(stack, 'Manual').addEnvironment('GRACEFUL_SHUTDOWN_PORT', '5555');
   Aspects.of(stack).add(new GracefulShutdownAspect({ timeout: Duration.millis(100) }));
   const template = Template.fromStack(stack);
   template.resourceCountIs('AWS::Lambda::LayerVersion', 2);
@@ -185,6 +186,10 @@ test('the Aspect adds graceful shutdown to every function in scope, and skips th
     const fn = Object.entries(template.findResources('AWS::Lambda::Function')).find(([k]) => k.startsWith(id))!;
     assert.deepEqual(fn[1].Properties.Layers, [{ Ref: layer }], id);
   }
+  // Wired by hand: left alone.
+  assert.deepEqual(envOf(template, 'Manual'), { GRACEFUL_SHUTDOWN_PORT: '5555' });
+  const manual = Object.entries(template.findResources('AWS::Lambda::Function')).find(([k]) => k.startsWith('Manual'))!;
+  assert.equal(manual[1].Properties.Layers, undefined);
   // Already had it: its own settings stay, and the layer is not added twice.
   assert.deepEqual(envOf(template, 'Rust'), { GRACEFUL_SHUTDOWN_PORT: '6000', GRACEFUL_SHUTDOWN_TIMEOUT_MS: '250' });
   template.hasResourceProperties('AWS::Lambda::Function', { Handler: 'bootstrap', Layers: [{ Ref: arm }] });
@@ -305,5 +310,10 @@ test('a function that already runs 10 extensions', () => {
 test('adding twice is refused', () => {
   const fn = nodeFunction(unbuiltStack(), 'Fn');
   GracefulShutdown.addTo(fn);
-  assert.throws(() => GracefulShutdown.addTo(fn), { message: `Function ${fn.node.path} already has graceful shutdown: call GracefulShutdown.addTo() once per function.` });
+  const message = (path: string) => `Function ${path} already has graceful shutdown (added before, or GRACEFUL_SHUTDOWN_PORT set in its environment): `
+    + 'add it once per function, and let GracefulShutdown.addTo() set the variables.';
+  assert.throws(() => GracefulShutdown.addTo(fn), { message: message(fn.node.path) });
+  const manual = nodeFunction(unbuiltStack(), 'Manual');
+  manual.addEnvironment('GRACEFUL_SHUTDOWN_PORT', '4471');
+  assert.throws(() => GracefulShutdown.addTo(manual), { message: message(manual.node.path) });
 });
