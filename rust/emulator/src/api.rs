@@ -153,15 +153,23 @@ impl Platform {
 
     /// Hands an invocation to the runtime's `/invocation/next`.
     pub fn dispatch(&self, invocation: Invocation) {
-        self.lock().sent_at.insert(invocation.request_id.clone(), Instant::now());
+        self.lock()
+            .sent_at
+            .insert(invocation.request_id.clone(), Instant::now());
         let _ = self.runtime_tx.send(invocation);
     }
 
     pub fn router(self: &Arc<Self>) -> Router {
         Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(runtime_next))
-            .route("/2018-06-01/runtime/invocation/{id}/response", post(runtime_response))
-            .route("/2018-06-01/runtime/invocation/{id}/error", post(runtime_error))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/response",
+                post(runtime_response),
+            )
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/error",
+                post(runtime_error),
+            )
             .route("/2018-06-01/runtime/init/error", post(runtime_init_error))
             .route("/2020-01-01/extension/register", post(ext_register))
             .route("/2020-01-01/extension/event/next", get(ext_next))
@@ -171,7 +179,9 @@ impl Platform {
     }
 
     /// Serves the APIs on a free loopback port; returns the address.
-    pub async fn serve(self: &Arc<Self>) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    pub async fn serve(
+        self: &Arc<Self>,
+    ) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let app = self.router();
@@ -185,7 +195,11 @@ impl Platform {
 type Shared = AxState<Arc<Platform>>;
 
 fn error(status: StatusCode, error_type: &str, message: &str) -> Response {
-    (status, Json(json!({ "errorMessage": message, "errorType": error_type }))).into_response()
+    (
+        status,
+        Json(json!({ "errorMessage": message, "errorType": error_type })),
+    )
+        .into_response()
 }
 
 fn accepted() -> Response {
@@ -214,7 +228,11 @@ async fn runtime_next(AxState(p): Shared) -> Response {
     let rx = p.runtime_rx.clone();
     let mut rx = rx.lock().await;
     let Some(inv) = rx.recv().await else {
-        return error(StatusCode::INTERNAL_SERVER_ERROR, "Runtime.Unavailable", "the emulator is stopping");
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Runtime.Unavailable",
+            "the emulator is stopping",
+        );
     };
     let mut resp = (StatusCode::OK, inv.payload).into_response();
     let h = resp.headers_mut();
@@ -227,7 +245,10 @@ async fn runtime_next(AxState(p): Shared) -> Response {
     put("lambda-runtime-aws-request-id", &inv.request_id);
     put("lambda-runtime-deadline-ms", &inv.deadline_ms.to_string());
     put("lambda-runtime-invoked-function-arn", &inv.function_arn);
-    put("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000;Parent=0000000000000000;Sampled=0");
+    put(
+        "lambda-runtime-trace-id",
+        "Root=1-00000000-000000000000000000000000;Parent=0000000000000000;Sampled=0",
+    );
     resp
 }
 
@@ -235,7 +256,14 @@ async fn runtime_response(AxState(p): Shared, Path(id): Path<String>, body: Byte
     {
         let mut st = p.lock();
         let duration_ms = millis_since(st.sent_at.get(&id).copied());
-        p.rec.event(RUNTIME, EventKind::Response { request_id: id.clone(), bytes: body.len(), duration_ms });
+        p.rec.event(
+            RUNTIME,
+            EventKind::Response {
+                request_id: id.clone(),
+                bytes: body.len(),
+                duration_ms,
+            },
+        );
         st.answers.insert(id, Answer::Response(body.to_vec()));
     }
     p.bump();
@@ -243,10 +271,18 @@ async fn runtime_response(AxState(p): Shared, Path(id): Path<String>, body: Byte
 }
 
 async fn runtime_error(AxState(p): Shared, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let error_type = header(&headers, RUNTIME_ERROR_TYPE_HEADER).unwrap_or("Unhandled").to_owned();
+    let error_type = header(&headers, RUNTIME_ERROR_TYPE_HEADER)
+        .unwrap_or("Unhandled")
+        .to_owned();
     {
         let mut st = p.lock();
-        p.rec.event(RUNTIME, EventKind::FunctionError { request_id: id.clone(), error_type: error_type.clone() });
+        p.rec.event(
+            RUNTIME,
+            EventKind::FunctionError {
+                request_id: id.clone(),
+                error_type: error_type.clone(),
+            },
+        );
         st.answers.insert(id, Answer::Error(error_type));
     }
     p.bump();
@@ -254,9 +290,19 @@ async fn runtime_error(AxState(p): Shared, Path(id): Path<String>, headers: Head
 }
 
 async fn runtime_init_error(AxState(p): Shared, headers: HeaderMap) -> Response {
-    let error_type = header(&headers, RUNTIME_ERROR_TYPE_HEADER).unwrap_or("Runtime.Unknown").to_owned();
-    p.rec.event(RUNTIME, EventKind::InitErrorReported { error_type: error_type.clone() });
-    p.lock().init_errors.push(ReportedError { source: RUNTIME.to_owned(), error_type });
+    let error_type = header(&headers, RUNTIME_ERROR_TYPE_HEADER)
+        .unwrap_or("Runtime.Unknown")
+        .to_owned();
+    p.rec.event(
+        RUNTIME,
+        EventKind::InitErrorReported {
+            error_type: error_type.clone(),
+        },
+    );
+    p.lock().init_errors.push(ReportedError {
+        source: RUNTIME.to_owned(),
+        error_type,
+    });
     p.bump();
     accepted()
 }
@@ -270,9 +316,15 @@ struct RegisterBody {
 }
 
 async fn ext_register(AxState(p): Shared, headers: HeaderMap, body: Bytes) -> Response {
-    let name = header(&headers, EXTENSION_NAME_HEADER).unwrap_or("").to_owned();
+    let name = header(&headers, EXTENSION_NAME_HEADER)
+        .unwrap_or("")
+        .to_owned();
     let refuse = |status: StatusCode, error_type: &str, message: String| {
-        let source = if name.is_empty() { "(unnamed)" } else { name.as_str() };
+        let source = if name.is_empty() {
+            "(unnamed)"
+        } else {
+            name.as_str()
+        };
         p.rec.event(
             source,
             EventKind::RegisterRefused {
@@ -285,10 +337,18 @@ async fn ext_register(AxState(p): Shared, headers: HeaderMap, body: Bytes) -> Re
     };
     if let Some(code) = p.register_status {
         let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        return refuse(status, "Fault.Injected", format!("the emulator answers {code} to register (fault injection)"));
+        return refuse(
+            status,
+            "Fault.Injected",
+            format!("the emulator answers {code} to register (fault injection)"),
+        );
     }
     if name.is_empty() {
-        return refuse(StatusCode::FORBIDDEN, "Extension.InvalidExtensionName", "Empty extension name".to_owned());
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "Extension.InvalidExtensionName",
+            "Empty extension name".to_owned(),
+        );
     }
     let events = match serde_json::from_slice::<RegisterBody>(&body) {
         Ok(b) => b.events,
@@ -314,11 +374,19 @@ async fn ext_register(AxState(p): Shared, headers: HeaderMap, body: Bytes) -> Re
         let mut st = p.lock();
         if !st.registration_open {
             drop(st);
-            return refuse(StatusCode::FORBIDDEN, "Extension.RegistrationClosed", "Extension registration closed already".to_owned());
+            return refuse(
+                StatusCode::FORBIDDEN,
+                "Extension.RegistrationClosed",
+                "Extension registration closed already".to_owned(),
+            );
         }
         if st.agent_by_name(&name).is_some() {
             drop(st);
-            return refuse(StatusCode::FORBIDDEN, "Extension.InvalidState", format!("{name} is already registered"));
+            return refuse(
+                StatusCode::FORBIDDEN,
+                "Extension.InvalidState",
+                format!("{name} is already registered"),
+            );
         }
         // Lambda matches the name against the files in /opt/extensions: no match
         // means an internal extension, which may not subscribe to SHUTDOWN.
@@ -343,7 +411,13 @@ async fn ext_register(AxState(p): Shared, headers: HeaderMap, body: Bytes) -> Re
             tx,
             rx: Arc::new(tokio::sync::Mutex::new(rx)),
         });
-        p.rec.event(&name, EventKind::Registered { events: events.clone(), internal });
+        p.rec.event(
+            &name,
+            EventKind::Registered {
+                events: events.clone(),
+                internal,
+            },
+        );
     }
     p.bump();
     let mut body = json!({
@@ -351,7 +425,9 @@ async fn ext_register(AxState(p): Shared, headers: HeaderMap, body: Bytes) -> Re
         "functionVersion": p.info.version,
         "handler": p.info.handler,
     });
-    if header(&headers, EXTENSION_FEATURE_HEADER).is_some_and(|f| f.split(',').any(|f| f.trim() == "accountId")) {
+    if header(&headers, EXTENSION_FEATURE_HEADER)
+        .is_some_and(|f| f.split(',').any(|f| f.trim() == "accountId"))
+    {
         body["accountId"] = json!(ACCOUNT_ID);
     }
     let mut resp = (StatusCode::OK, Json(body)).into_response();
@@ -362,26 +438,40 @@ async fn ext_register(AxState(p): Shared, headers: HeaderMap, body: Bytes) -> Re
 }
 
 /// Finds the agent of the request's identifier, or the 403 Lambda answers.
-fn agent_of(p: &Platform, headers: &HeaderMap) -> Result<String, Response> {
+fn agent_of(p: &Platform, headers: &HeaderMap) -> Result<String, (&'static str, &'static str)> {
     let Some(id) = header(headers, EXTENSION_ID_HEADER) else {
-        return Err(error(StatusCode::FORBIDDEN, "Extension.MissingExtensionIdentifier", "Missing Lambda-Extension-Identifier header"));
+        return Err((
+            "Extension.MissingExtensionIdentifier",
+            "Missing Lambda-Extension-Identifier header",
+        ));
     };
     let st = p.lock();
     match st.agents.iter().find(|a| a.id == id) {
         Some(a) => Ok(a.name.clone()),
-        None => Err(error(StatusCode::FORBIDDEN, "Extension.UnknownExtensionIdentifier", "Unknown extension identifier")),
+        None => Err((
+            "Extension.UnknownExtensionIdentifier",
+            "Unknown extension identifier",
+        )),
     }
+}
+
+fn forbidden((error_type, message): (&str, &str)) -> Response {
+    error(StatusCode::FORBIDDEN, error_type, message)
 }
 
 async fn ext_next(AxState(p): Shared, headers: HeaderMap) -> Response {
     let name = match agent_of(&p, &headers) {
         Ok(n) => n,
-        Err(r) => return r,
+        Err(e) => return forbidden(e),
     };
     let rx = {
         let mut st = p.lock();
         let Some(agent) = st.agents.iter_mut().find(|a| a.name == name) else {
-            return error(StatusCode::FORBIDDEN, "Extension.UnknownExtensionIdentifier", "Unknown extension identifier");
+            return error(
+                StatusCode::FORBIDDEN,
+                "Extension.UnknownExtensionIdentifier",
+                "Unknown extension identifier",
+            );
         };
         if !agent.ready {
             agent.ready = true;
@@ -394,18 +484,32 @@ async fn ext_next(AxState(p): Shared, headers: HeaderMap) -> Response {
     let mut rx = rx.lock().await;
     match rx.recv().await {
         Some(event) => (StatusCode::OK, Json(event)).into_response(),
-        None => error(StatusCode::INTERNAL_SERVER_ERROR, "Extension.Unavailable", "the emulator is stopping"),
+        None => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Extension.Unavailable",
+            "the emulator is stopping",
+        ),
     }
 }
 
 async fn ext_init_error(AxState(p): Shared, headers: HeaderMap) -> Response {
     let name = match agent_of(&p, &headers) {
         Ok(n) => n,
-        Err(r) => return r,
+        Err(e) => return forbidden(e),
     };
-    let error_type = header(&headers, EXTENSION_ERROR_TYPE_HEADER).unwrap_or("Extension.Unknown").to_owned();
-    p.rec.event(&name, EventKind::InitErrorReported { error_type: error_type.clone() });
-    p.lock().init_errors.push(ReportedError { source: name, error_type });
+    let error_type = header(&headers, EXTENSION_ERROR_TYPE_HEADER)
+        .unwrap_or("Extension.Unknown")
+        .to_owned();
+    p.rec.event(
+        &name,
+        EventKind::InitErrorReported {
+            error_type: error_type.clone(),
+        },
+    );
+    p.lock().init_errors.push(ReportedError {
+        source: name,
+        error_type,
+    });
     p.bump();
     accepted()
 }
@@ -413,10 +517,13 @@ async fn ext_init_error(AxState(p): Shared, headers: HeaderMap) -> Response {
 async fn ext_exit_error(AxState(p): Shared, headers: HeaderMap) -> Response {
     let name = match agent_of(&p, &headers) {
         Ok(n) => n,
-        Err(r) => return r,
+        Err(e) => return forbidden(e),
     };
-    let error_type = header(&headers, EXTENSION_ERROR_TYPE_HEADER).unwrap_or("Extension.Unknown").to_owned();
-    p.rec.event(&name, EventKind::ExitErrorReported { error_type });
+    let error_type = header(&headers, EXTENSION_ERROR_TYPE_HEADER)
+        .unwrap_or("Extension.Unknown")
+        .to_owned();
+    p.rec
+        .event(&name, EventKind::ExitErrorReported { error_type });
     p.bump();
     accepted()
 }

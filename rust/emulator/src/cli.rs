@@ -68,10 +68,13 @@ impl EmulateArgs {
         for source in &self.events {
             let bytes = if source == "-" {
                 let mut buf = Vec::new();
-                std::io::stdin().read_to_end(&mut buf).context("--event -: reading standard input")?;
+                std::io::stdin()
+                    .read_to_end(&mut buf)
+                    .context("--event -: reading standard input")?;
                 buf
             } else {
-                std::fs::read(source).with_context(|| format!("--event {source}: cannot read the file"))?
+                std::fs::read(source)
+                    .with_context(|| format!("--event {source}: cannot read the file"))?
             };
             if serde_json::from_slice::<serde_json::Value>(&bytes).is_err() {
                 bail!("--event {source}: not valid JSON; Lambda payloads are JSON documents");
@@ -122,5 +125,9 @@ pub fn run_cli(args: EmulateArgs) -> anyhow::Result<ExitCode> {
     } else {
         print!("{}", render(&report.timeline));
     }
-    Ok(if report.lifecycle_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if report.lifecycle_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

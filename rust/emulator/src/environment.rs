@@ -18,9 +18,15 @@ pub fn common(scenario: &Scenario, api_address: &str) -> Env {
     set("AWS_LAMBDA_RUNTIME_API", api_address.to_owned());
     set("AWS_LAMBDA_FUNCTION_NAME", name.clone());
     set("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned());
-    set("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", scenario.memory_mb.to_string());
+    set(
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        scenario.memory_mb.to_string(),
+    );
     set("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"));
-    set("AWS_LAMBDA_LOG_STREAM_NAME", "2026/01/01/[$LATEST]00000000000000000000000000000000".to_owned());
+    set(
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "2026/01/01/[$LATEST]00000000000000000000000000000000".to_owned(),
+    );
     set("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".to_owned());
     set("AWS_REGION", "us-east-1".to_owned());
     set("AWS_DEFAULT_REGION", "us-east-1".to_owned());
@@ -28,7 +34,10 @@ pub fn common(scenario: &Scenario, api_address: &str) -> Env {
     set("TZ", ":UTC".to_owned());
     // Lambda's PATH, plus the host's so that scripts can find their interpreters.
     let host_path = std::env::var("PATH").unwrap_or_default();
-    set("PATH", format!("/usr/local/bin:/usr/bin:/bin:/opt/bin:{host_path}"));
+    set(
+        "PATH",
+        format!("/usr/local/bin:/usr/bin:/bin:/opt/bin:{host_path}"),
+    );
     for (k, v) in &scenario.env {
         env.insert(k.clone(), v.clone());
     }
@@ -39,17 +48,26 @@ pub fn common(scenario: &Scenario, api_address: &str) -> Env {
 pub fn runtime(scenario: &Scenario, api_address: &str) -> Env {
     let mut env = common(scenario, api_address);
     let task_root = scenario.function_dir.display().to_string();
-    env.entry("_HANDLER".to_owned()).or_insert_with(|| "bootstrap".to_owned());
+    env.entry("_HANDLER".to_owned())
+        .or_insert_with(|| "bootstrap".to_owned());
     env.insert("LAMBDA_TASK_ROOT".to_owned(), task_root);
     env.insert("LAMBDA_RUNTIME_DIR".to_owned(), "/var/runtime".to_owned());
-    env.insert("AWS_EXECUTION_ENV".to_owned(), "AWS_Lambda_provided.al2023".to_owned());
+    env.insert(
+        "AWS_EXECUTION_ENV".to_owned(),
+        "AWS_Lambda_provided.al2023".to_owned(),
+    );
     env
 }
 
 /// An external extension's environment.
 pub fn extension(scenario: &Scenario, api_address: &str) -> Env {
     let mut env = common(scenario, api_address);
-    for runtime_only in ["_HANDLER", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "AWS_EXECUTION_ENV"] {
+    for runtime_only in [
+        "_HANDLER",
+        "LAMBDA_TASK_ROOT",
+        "LAMBDA_RUNTIME_DIR",
+        "AWS_EXECUTION_ENV",
+    ] {
         env.remove(runtime_only);
     }
     env
@@ -61,14 +79,24 @@ mod tests {
 
     #[test]
     fn runtime_only_variables_stay_out_of_extensions() {
-        let s = Scenario::new("/var/task").env("_HANDLER", "custom").env("APP", "1");
+        let s = Scenario::new("/var/task")
+            .env("_HANDLER", "custom")
+            .env("APP", "1");
         let rt = runtime(&s, "127.0.0.1:9");
         let ext = extension(&s, "127.0.0.1:9");
         assert_eq!(rt["_HANDLER"], "custom");
         assert_eq!(rt["LAMBDA_TASK_ROOT"], "/var/task");
         assert!(rt.contains_key("AWS_EXECUTION_ENV"));
-        for k in ["_HANDLER", "LAMBDA_TASK_ROOT", "AWS_EXECUTION_ENV", "LAMBDA_RUNTIME_DIR"] {
-            assert!(!ext.contains_key(k), "{k} leaked into the extension environment");
+        for k in [
+            "_HANDLER",
+            "LAMBDA_TASK_ROOT",
+            "AWS_EXECUTION_ENV",
+            "LAMBDA_RUNTIME_DIR",
+        ] {
+            assert!(
+                !ext.contains_key(k),
+                "{k} leaked into the extension environment"
+            );
         }
         assert_eq!(ext["APP"], "1");
         assert_eq!(ext["AWS_LAMBDA_RUNTIME_API"], "127.0.0.1:9");

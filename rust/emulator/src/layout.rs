@@ -47,7 +47,10 @@ impl Layout {
             } else if layer.is_dir() {
                 std::path::absolute(layer)?
             } else {
-                bail!("--layer-dir: {} is neither a directory nor a .zip file", layer.display());
+                bail!(
+                    "--layer-dir: {} is neither a directory nor a .zip file",
+                    layer.display()
+                );
             };
             let ext_dir = root.join("extensions");
             if !ext_dir.is_dir() {
@@ -56,7 +59,8 @@ impl Layout {
                     layer.display()
                 );
             }
-            let entries = std::fs::read_dir(&ext_dir).with_context(|| format!("reading {}", ext_dir.display()))?;
+            let entries = std::fs::read_dir(&ext_dir)
+                .with_context(|| format!("reading {}", ext_dir.display()))?;
             for entry in entries {
                 let path = entry?.path();
                 if is_executable(&path) {
@@ -73,7 +77,11 @@ impl Layout {
                 max_extensions()
             );
         }
-        Ok(Layout { bootstrap, extensions: found.into_iter().collect(), _unpacked: unpacked })
+        Ok(Layout {
+            bootstrap,
+            extensions: found.into_iter().collect(),
+            _unpacked: unpacked,
+        })
     }
 }
 
@@ -82,10 +90,15 @@ fn is_executable(path: &Path) -> bool {
 }
 
 fn unzip(path: &Path) -> anyhow::Result<tempfile::TempDir> {
-    let file = std::fs::File::open(path).with_context(|| format!("opening layer {}", path.display()))?;
-    let mut archive =
-        zip::ZipArchive::new(file).with_context(|| format!("--layer-dir: {} is not a valid zip", path.display()))?;
-    let dir = tempfile::Builder::new().prefix("lambda-emulator-layer").tempdir()?;
-    archive.extract(dir.path()).with_context(|| format!("unpacking {}", path.display()))?;
+    let file =
+        std::fs::File::open(path).with_context(|| format!("opening layer {}", path.display()))?;
+    let mut archive = zip::ZipArchive::new(file)
+        .with_context(|| format!("--layer-dir: {} is not a valid zip", path.display()))?;
+    let dir = tempfile::Builder::new()
+        .prefix("lambda-emulator-layer")
+        .tempdir()?;
+    archive
+        .extract(dir.path())
+        .with_context(|| format!("unpacking {}", path.display()))?;
     Ok(dir)
 }

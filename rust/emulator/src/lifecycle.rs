@@ -62,10 +62,12 @@ impl RunReport {
     /// True when init succeeded and every invocation got a response or a function error.
     pub fn lifecycle_ok(&self) -> bool {
         self.init.is_ok()
-            && self
-                .invocations
-                .iter()
-                .all(|o| matches!(o, InvokeOutcome::Response(_) | InvokeOutcome::FunctionError(_)))
+            && self.invocations.iter().all(|o| {
+                matches!(
+                    o,
+                    InvokeOutcome::Response(_) | InvokeOutcome::FunctionError(_)
+                )
+            })
     }
 }
 
@@ -85,7 +87,9 @@ pub struct Emulator {
 }
 
 fn epoch_ms(at: SystemTime) -> u64 {
-    at.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    at.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 impl Emulator {
@@ -101,12 +105,21 @@ impl Emulator {
             .find(|(k, _)| k == "_HANDLER")
             .map(|(_, v)| v.clone())
             .unwrap_or_else(|| "bootstrap".to_owned());
-        let info = FunctionInfo { name: scenario.function_name.clone(), version: "$LATEST".to_owned(), handler };
+        let info = FunctionInfo {
+            name: scenario.function_name.clone(),
+            version: "$LATEST".to_owned(),
+            handler,
+        };
         let platform = Platform::new(rec.clone(), info, scenario.faults.register_status);
         platform.lock().expected = layout.extensions.iter().map(|(n, _)| n.clone()).collect();
         let (addr, server) = platform.serve().await?;
         let address = addr.to_string();
-        rec.event(PLATFORM, EventKind::Listening { address: address.clone() });
+        rec.event(
+            PLATFORM,
+            EventKind::Listening {
+                address: address.clone(),
+            },
+        );
         Ok(Emulator {
             scenario,
             rec,
@@ -132,15 +145,26 @@ impl Emulator {
 
     /// Process id of the runtime, while it runs.
     pub fn runtime_pid(&self) -> Option<u32> {
-        self.runtime.as_ref().filter(|c| c.exited().is_none()).map(|c| c.pid)
+        self.runtime
+            .as_ref()
+            .filter(|c| c.exited().is_none())
+            .map(|c| c.pid)
     }
 
     /// Process ids of the external extensions, by file name.
     pub fn extension_pids(&self) -> Vec<(String, u32)> {
-        self.extensions.iter().map(|c| (c.source.clone(), c.pid)).collect()
+        self.extensions
+            .iter()
+            .map(|c| (c.source.clone(), c.pid))
+            .collect()
     }
 
-    fn spawn(&self, source: &str, path: &std::path::Path, env: &environment::Env) -> anyhow::Result<Child> {
+    fn spawn(
+        &self,
+        source: &str,
+        path: &std::path::Path,
+        env: &environment::Env,
+    ) -> anyhow::Result<Child> {
         let child = Child::spawn(source, path, &self.scenario.function_dir, env, &self.rec)?;
         // Wake whoever waits on the platform when the process exits.
         let mut exit = child.exit_watch();
@@ -154,7 +178,11 @@ impl Emulator {
 
     /// Waits until `check` gives a value, re-checking on every state change or
     /// process exit, until `until`.
-    async fn wait_for<T>(&self, until: Instant, mut check: impl FnMut(&State, &Self) -> Option<T>) -> Option<T> {
+    async fn wait_for<T>(
+        &self,
+        until: Instant,
+        mut check: impl FnMut(&State, &Self) -> Option<T>,
+    ) -> Option<T> {
         let mut changes = self.platform.subscribe();
         loop {
             {
@@ -176,10 +204,17 @@ impl Emulator {
     }
 
     fn extension_crash(&self) -> Option<InitFailure> {
-        self.extensions.iter().find(|c| c.exited().is_some()).map(|c| InitFailure {
-            error_type: "Extension.Crash".to_owned(),
-            message: format!("extension {} exited during init ({})", c.source, describe_exit(c.exited())),
-        })
+        self.extensions
+            .iter()
+            .find(|c| c.exited().is_some())
+            .map(|c| InitFailure {
+                error_type: "Extension.Crash".to_owned(),
+                message: format!(
+                    "extension {} exited during init ({})",
+                    c.source,
+                    describe_exit(c.exited())
+                ),
+            })
     }
 
     fn reported_init_error(st: &State) -> Option<InitFailure> {
@@ -199,11 +234,16 @@ impl Emulator {
         match &result {
             Ok(()) => self.rec.event(
                 PLATFORM,
-                EventKind::InitDone { duration_ms: started.elapsed().as_millis() as u64 },
+                EventKind::InitDone {
+                    duration_ms: started.elapsed().as_millis() as u64,
+                },
             ),
             Err(f) => self.rec.event(
                 PLATFORM,
-                EventKind::InitFailed { error_type: f.error_type.clone(), message: f.message.clone() },
+                EventKind::InitFailed {
+                    error_type: f.error_type.clone(),
+                    message: f.message.clone(),
+                },
             ),
         }
         result
@@ -215,7 +255,10 @@ impl Emulator {
             match self.spawn(&name, &path, &ext_env) {
                 Ok(child) => self.extensions.push(child),
                 Err(e) => {
-                    return Err(InitFailure { error_type: "Extension.LaunchError".to_owned(), message: format!("{e:#}") })
+                    return Err(InitFailure {
+                        error_type: "Extension.LaunchError".to_owned(),
+                        message: format!("{e:#}"),
+                    })
                 }
             }
         }
@@ -241,7 +284,12 @@ impl Emulator {
         let bootstrap = self.layout.bootstrap.clone();
         match self.spawn(RUNTIME, &bootstrap, &rt_env) {
             Ok(child) => self.runtime = Some(child),
-            Err(e) => return Err(InitFailure { error_type: "Runtime.InvalidEntrypoint".to_owned(), message: format!("{e:#}") }),
+            Err(e) => {
+                return Err(InitFailure {
+                    error_type: "Runtime.InvalidEntrypoint".to_owned(),
+                    message: format!("{e:#}"),
+                })
+            }
         }
         let ready = self
             .wait_for(cap, |st, me| {
@@ -251,7 +299,10 @@ impl Emulator {
                 if let Some(rt) = me.runtime.as_ref().and_then(|c| c.exited()) {
                     return Some(Err(InitFailure {
                         error_type: "Runtime.ExitError".to_owned(),
-                        message: format!("the runtime exited during init ({})", describe_exit(Some(rt))),
+                        message: format!(
+                            "the runtime exited during init ({})",
+                            describe_exit(Some(rt))
+                        ),
                     }));
                 }
                 if let Some(e) = me.extension_crash() {
@@ -262,36 +313,55 @@ impl Emulator {
             .await;
         match ready {
             Some(r) => r,
-            None => Err(self.init_timeout("waiting for the runtime and the extensions to call next")),
+            None => {
+                Err(self.init_timeout("waiting for the runtime and the extensions to call next"))
+            }
         }
     }
 
     fn init_timeout(&self, what: &str) -> InitFailure {
         InitFailure {
             error_type: "Runtime.InitTimeout".to_owned(),
-            message: format!("init did not finish within {} ms ({what})", self.scenario.init_cap.as_millis()),
+            message: format!(
+                "init did not finish within {} ms ({what})",
+                self.scenario.init_cap.as_millis()
+            ),
         }
     }
 
     /// Sends one invocation and waits for the runtime's answer and for every
     /// INVOKE-subscribed extension to call `next` again, within the function timeout.
     pub async fn invoke(&mut self, payload: Vec<u8>) -> InvokeOutcome {
-        if self.runtime.as_ref().is_none_or(|c| c.exited().is_some()) {
+        if self.runtime.as_ref().map_or(true, |c| c.exited().is_some()) {
             return InvokeOutcome::RuntimeExited;
         }
         self.invoked += 1;
         let request_id = uuid::Uuid::new_v4().to_string();
         let timeout = self.scenario.timeout;
         let deadline_ms = epoch_ms(SystemTime::now() + timeout);
-        let function_arn =
-            format!("arn:aws:lambda:us-east-1:{}:function:{}", crate::api::ACCOUNT_ID, self.scenario.function_name);
+        let function_arn = format!(
+            "arn:aws:lambda:us-east-1:{}:function:{}",
+            crate::api::ACCOUNT_ID,
+            self.scenario.function_name
+        );
         let until = Instant::now() + timeout;
-        self.rec.event(PLATFORM, EventKind::Invoke { number: self.invoked, request_id: request_id.clone() });
+        self.rec.event(
+            PLATFORM,
+            EventKind::Invoke {
+                number: self.invoked,
+                request_id: request_id.clone(),
+            },
+        );
         {
             let mut st = self.platform.lock();
             for agent in st.agents.iter_mut().filter(|a| a.invoke) {
                 agent.busy = true;
-                self.rec.event(&agent.name, EventKind::InvokeEvent { request_id: request_id.clone() });
+                self.rec.event(
+                    &agent.name,
+                    EventKind::InvokeEvent {
+                        request_id: request_id.clone(),
+                    },
+                );
                 agent.send(json!({
                     "eventType": "INVOKE",
                     "deadlineMs": deadline_ms,
@@ -301,7 +371,12 @@ impl Emulator {
                 }));
             }
         }
-        self.platform.dispatch(Invocation { request_id: request_id.clone(), deadline_ms, function_arn, payload });
+        self.platform.dispatch(Invocation {
+            request_id: request_id.clone(),
+            deadline_ms,
+            function_arn,
+            payload,
+        });
         let id = request_id.clone();
         let outcome = self
             .wait_for(until, move |st, me| {
@@ -329,7 +404,10 @@ impl Emulator {
             Some(InvokeOutcome::RuntimeExited) => {
                 self.rec.event(
                     PLATFORM,
-                    EventKind::InvokeFailed { request_id, error_type: "Runtime.ExitError".to_owned() },
+                    EventKind::InvokeFailed {
+                        request_id,
+                        error_type: "Runtime.ExitError".to_owned(),
+                    },
                 );
                 InvokeOutcome::RuntimeExited
             }
@@ -337,7 +415,10 @@ impl Emulator {
             None => {
                 self.rec.event(
                     PLATFORM,
-                    EventKind::InvokeTimeout { request_id, timeout_ms: timeout.as_millis() as u64 },
+                    EventKind::InvokeTimeout {
+                        request_id,
+                        timeout_ms: timeout.as_millis() as u64,
+                    },
                 );
                 InvokeOutcome::Timeout
             }
@@ -354,25 +435,42 @@ impl Emulator {
         }
         self.shut_down = true;
         self.platform.lock().registration_open = false;
-        let reason = self.scenario.faults.shutdown_reason.clone().unwrap_or_else(|| reason.as_str().to_owned());
+        let reason = self
+            .scenario
+            .faults
+            .shutdown_reason
+            .clone()
+            .unwrap_or_else(|| reason.as_str().to_owned());
         let started = Instant::now();
         let deadline = started + self.scenario.shutdown_phase;
         let deadline_ms = epoch_ms(SystemTime::now() + self.scenario.shutdown_phase);
-        let share = self.scenario.runtime_share.min(self.scenario.shutdown_phase);
+        let share = self
+            .scenario
+            .runtime_share
+            .min(self.scenario.shutdown_phase);
         self.rec.event(
             PLATFORM,
-            EventKind::ShutdownPhase { reason: reason.clone(), deadline_ms, runtime_share_ms: share.as_millis() as u64 },
+            EventKind::ShutdownPhase {
+                reason: reason.clone(),
+                deadline_ms,
+                runtime_share_ms: share.as_millis() as u64,
+            },
         );
 
         let registered = self.platform.lock().agents.len();
         if let Some(rt) = self.runtime.as_ref() {
             if rt.exited().is_some() {
-                self.rec.event(PLATFORM, EventKind::Note { message: "the runtime had already exited".to_owned() });
+                self.rec.event(
+                    PLATFORM,
+                    EventKind::Note {
+                        message: "the runtime had already exited".to_owned(),
+                    },
+                );
             } else if registered == 0 {
                 self.rec.event(
                     PLATFORM,
                     EventKind::Note {
-                        message: "no extension registered: Lambda kills the runtime without SIGTERM".to_owned(),
+                        message: "no extension registered: Lambda kills the runtime without SIGTERM, so no shutdown handler in the function runs".to_owned(),
                     },
                 );
                 rt.signal(Signal::SIGKILL, &self.rec);
@@ -386,35 +484,56 @@ impl Emulator {
                     rt.signal(Signal::SIGTERM, &self.rec);
                 }
                 let until = started + share;
-                if !rt.wait_exit(until.saturating_duration_since(Instant::now())).await {
+                if !rt
+                    .wait_exit(until.saturating_duration_since(Instant::now()))
+                    .await
+                {
                     rt.signal(Signal::SIGKILL, &self.rec);
                     rt.wait_exit(Duration::from_secs(2)).await;
                 }
             }
         }
 
-        let shutdown_event = json!({ "eventType": "SHUTDOWN", "shutdownReason": reason, "deadlineMs": deadline_ms });
+        let shutdown_event =
+            json!({ "eventType": "SHUTDOWN", "shutdownReason": reason, "deadlineMs": deadline_ms });
         for child in &self.extensions {
             if child.exited().is_some() {
                 continue;
             }
             let st = self.platform.lock();
-            match st.agent_by_name(&child.source).filter(|a| !a.internal && a.shutdown) {
+            match st
+                .agent_by_name(&child.source)
+                .filter(|a| !a.internal && a.shutdown)
+            {
                 Some(agent) => {
                     // Recorded first: the extension may log its answer before this thread runs again.
-                    self.rec.event(&child.source, EventKind::ShutdownEvent { reason: reason.clone(), deadline_ms });
+                    self.rec.event(
+                        &child.source,
+                        EventKind::ShutdownEvent {
+                            reason: reason.clone(),
+                            deadline_ms,
+                        },
+                    );
                     agent.send(shutdown_event.clone());
                 }
                 None => child.signal(Signal::SIGKILL, &self.rec),
             }
         }
         for child in &self.extensions {
-            if !child.wait_exit(deadline.saturating_duration_since(Instant::now())).await {
+            if !child
+                .wait_exit(deadline.saturating_duration_since(Instant::now()))
+                .await
+            {
                 child.signal(Signal::SIGKILL, &self.rec);
                 child.wait_exit(Duration::from_secs(2)).await;
             }
         }
-        self.rec.event(PLATFORM, EventKind::ShutdownDone { duration_ms: started.elapsed().as_millis() as u64 });
+        self.rec.event(
+            PLATFORM,
+            EventKind::ShutdownDone {
+                duration_ms: started.elapsed().as_millis() as u64,
+            },
+        );
     }
 
     /// Stops everything that is left and returns the timeline.
@@ -456,7 +575,12 @@ impl Emulator {
         }
         em.shutdown(reason).await;
         let timeline = em.finish().await;
-        Ok(RunReport { init, invocations, reason, timeline })
+        Ok(RunReport {
+            init,
+            invocations,
+            reason,
+            timeline,
+        })
     }
 }
 

@@ -33,7 +33,13 @@ pub struct Child {
 }
 
 impl Child {
-    pub fn spawn(source: &str, path: &Path, cwd: &Path, env: &Env, rec: &Recorder) -> anyhow::Result<Child> {
+    pub fn spawn(
+        source: &str,
+        path: &Path,
+        cwd: &Path,
+        env: &Env,
+        rec: &Recorder,
+    ) -> anyhow::Result<Child> {
         let mut cmd = Command::new(path);
         cmd.env_clear()
             .envs(env)
@@ -45,16 +51,34 @@ impl Child {
             // reach the process and everything it started.
             .process_group(0)
             .kill_on_drop(true);
-        let mut child = cmd.spawn().with_context(|| format!("starting {} ({})", source, path.display()))?;
+        let mut child = cmd
+            .spawn()
+            .with_context(|| format!("starting {} ({})", source, path.display()))?;
         let pid = child.id().unwrap_or(0);
-        rec.event(source, EventKind::Started { pid, path: path.display().to_string() });
+        rec.event(
+            source,
+            EventKind::Started {
+                pid,
+                path: path.display().to_string(),
+            },
+        );
 
         let mut pumps = Vec::new();
         if let Some(out) = child.stdout.take() {
-            pumps.push(tokio::spawn(pump(out, source.to_owned(), Stream::Stdout, rec.clone())));
+            pumps.push(tokio::spawn(pump(
+                out,
+                source.to_owned(),
+                Stream::Stdout,
+                rec.clone(),
+            )));
         }
         if let Some(err) = child.stderr.take() {
-            pumps.push(tokio::spawn(pump(err, source.to_owned(), Stream::Stderr, rec.clone())));
+            pumps.push(tokio::spawn(pump(
+                err,
+                source.to_owned(),
+                Stream::Stderr,
+                rec.clone(),
+            )));
         }
         let (tx, exit) = watch::channel(None);
         let rec = rec.clone();
@@ -79,7 +103,12 @@ impl Child {
             rec.event(&name, EventKind::Exited { code, signal });
             let _ = tx.send(Some(exit));
         });
-        Ok(Child { source: source.to_owned(), pid, exit, pumps })
+        Ok(Child {
+            source: source.to_owned(),
+            pid,
+            exit,
+            pumps,
+        })
     }
 
     pub fn exited(&self) -> Option<Exit> {
@@ -100,7 +129,12 @@ impl Child {
 
     /// Sends `signal` to the process group, and records it.
     pub fn signal(&self, signal: Signal, rec: &Recorder) {
-        rec.event(&self.source, EventKind::Signal { signal: signal.as_str().to_owned() });
+        rec.event(
+            &self.source,
+            EventKind::Signal {
+                signal: signal.as_str().to_owned(),
+            },
+        );
         self.signal_quietly(signal);
     }
 
@@ -139,5 +173,7 @@ async fn pump(reader: impl AsyncRead + Unpin, source: String, stream: Stream, re
 }
 
 pub fn signal_name(sig: i32) -> String {
-    Signal::try_from(sig).map(|s| s.as_str().to_owned()).unwrap_or_else(|_| format!("signal {sig}"))
+    Signal::try_from(sig)
+        .map(|s| s.as_str().to_owned())
+        .unwrap_or_else(|_| format!("signal {sig}"))
 }

@@ -60,16 +60,25 @@ pub fn render(timeline: &Timeline) -> String {
         .unwrap_or(6)
         .max(6);
     // Merge by time; at equal times, events come before log lines.
-    let mut rows: Vec<(f64, u8, String)> = Vec::with_capacity(timeline.events.len() + timeline.logs.len());
+    let mut rows: Vec<(f64, u8, String)> =
+        Vec::with_capacity(timeline.events.len() + timeline.logs.len());
     for e in &timeline.events {
-        rows.push((e.at_ms, 0, format!("{:<width$}  {}", e.source, describe(&e.kind))));
+        rows.push((
+            e.at_ms,
+            0,
+            format!("{:<width$}  {}", e.source, describe(&e.kind)),
+        ));
     }
     for l in &timeline.logs {
         let bar = match l.stream {
             Stream::Stdout => '|',
             Stream::Stderr => '!',
         };
-        rows.push((l.at_ms, 1, format!("{:<width$}  {bar} {}", l.source, l.line)));
+        rows.push((
+            l.at_ms,
+            1,
+            format!("{:<width$}  {bar} {}", l.source, l.line),
+        ));
     }
     rows.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let mut out = String::new();

@@ -97,6 +97,7 @@ impl Scenario {
 
     /// How many invocations the run sends.
     pub fn invocation_count(&self) -> u64 {
-        self.invocations.unwrap_or_else(|| self.events.len().max(1) as u64)
+        self.invocations
+            .unwrap_or_else(|| self.events.len().max(1) as u64)
     }
 }

@@ -35,7 +35,11 @@ pub enum EventKind {
     /// `POST /extension/register` accepted.
     Registered { events: Vec<String>, internal: bool },
     /// `POST /extension/register` refused.
-    RegisterRefused { status: u16, error_type: String, message: String },
+    RegisterRefused {
+        status: u16,
+        error_type: String,
+        message: String,
+    },
     /// An extension called `/event/next` for the first time: it is ready.
     ExtensionReady,
     /// The runtime called `/invocation/next` for the first time: it is ready.
@@ -53,15 +57,29 @@ pub enum EventKind {
     /// An INVOKE event was delivered to a subscribed extension.
     InvokeEvent { request_id: String },
     /// The runtime posted a response.
-    Response { request_id: String, bytes: usize, duration_ms: u64 },
+    Response {
+        request_id: String,
+        bytes: usize,
+        duration_ms: u64,
+    },
     /// The runtime posted an error.
-    FunctionError { request_id: String, error_type: String },
+    FunctionError {
+        request_id: String,
+        error_type: String,
+    },
     /// The invocation did not complete within the function timeout.
     InvokeTimeout { request_id: String, timeout_ms: u64 },
     /// The runtime went away during the invocation.
-    InvokeFailed { request_id: String, error_type: String },
+    InvokeFailed {
+        request_id: String,
+        error_type: String,
+    },
     /// The shutdown phase began.
-    ShutdownPhase { reason: String, deadline_ms: u64, runtime_share_ms: u64 },
+    ShutdownPhase {
+        reason: String,
+        deadline_ms: u64,
+        runtime_share_ms: u64,
+    },
     /// A signal was sent to the source's process group.
     Signal { signal: String },
     /// A SHUTDOWN event was delivered to the extension.
@@ -106,7 +124,9 @@ pub struct Timeline {
 impl Timeline {
     /// Index of the first event from `source` for which `pred` holds.
     pub fn position(&self, source: &str, pred: impl Fn(&EventKind) -> bool) -> Option<usize> {
-        self.events.iter().position(|e| e.source == source && pred(&e.kind))
+        self.events
+            .iter()
+            .position(|e| e.source == source && pred(&e.kind))
     }
 
     /// The first event from `source` for which `pred` holds.
@@ -139,7 +159,10 @@ impl Timeline {
 
     /// Lines printed by `source`, in order.
     pub fn lines_of<'a>(&'a self, source: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.logs.iter().filter(move |l| l.source == source).map(|l| l.line.as_str())
+        self.logs
+            .iter()
+            .filter(move |l| l.source == source)
+            .map(|l| l.line.as_str())
     }
 
     /// The first log line, from any process, that contains `needle`.
@@ -156,7 +179,10 @@ impl Timeline {
     /// The init failure, if init failed.
     pub fn init_failure(&self) -> Option<(&str, &str)> {
         self.events.iter().find_map(|e| match &e.kind {
-            EventKind::InitFailed { error_type, message } => Some((error_type.as_str(), message.as_str())),
+            EventKind::InitFailed {
+                error_type,
+                message,
+            } => Some((error_type.as_str(), message.as_str())),
             _ => None,
         })
     }
@@ -219,12 +245,21 @@ impl Recorder {
             return;
         }
         let at_ms = self.now_ms();
-        self.lock().events.push(Event { at_ms, source: source.to_owned(), kind });
+        self.lock().events.push(Event {
+            at_ms,
+            source: source.to_owned(),
+            kind,
+        });
     }
 
     pub fn log(&self, source: &str, stream: Stream, line: String) {
         let at_ms = self.now_ms();
-        self.lock().logs.push(LogLine { at_ms, source: source.to_owned(), stream, line });
+        self.lock().logs.push(LogLine {
+            at_ms,
+            source: source.to_owned(),
+            stream,
+            line,
+        });
     }
 
     /// A copy of everything recorded so far.

@@ -12,18 +12,27 @@ use std::time::Duration;
 
 use common::{built, free_port, official_extension, rt, serial, Staged};
 use graceful_shutdown_emulator::{
-    render, Emulator, EventKind, InvokeOutcome, RunReport, Scenario, ShutdownReason, Timeline, PLATFORM, RUNTIME,
+    render, Emulator, EventKind, InvokeOutcome, RunReport, Scenario, ShutdownReason, Timeline,
+    PLATFORM, RUNTIME,
 };
-use graceful_shutdown_protocol::{ENV_PORT, ENV_SECRET_FILE, ENV_TIMEOUT_MS, REPORT_PATH, SECRET_HEADER};
+use graceful_shutdown_protocol::{
+    ENV_PORT, ENV_SECRET_FILE, ENV_TIMEOUT_MS, REPORT_PATH, SECRET_HEADER,
+};
 
 const EXT: &str = "graceful-shutdown";
 
 fn extension_binary() -> PathBuf {
-    built("graceful-shutdown", "cargo build -p graceful-shutdown-extension")
+    built(
+        "graceful-shutdown",
+        "cargo build -p graceful-shutdown-extension",
+    )
 }
 
 fn probe_binary() -> PathBuf {
-    built("examples/probe", "cargo build -p graceful-shutdown --examples")
+    built(
+        "examples/probe",
+        "cargo build -p graceful-shutdown --examples",
+    )
 }
 
 /// One staged case: the probe as `bootstrap`, the extension in the layer,
@@ -55,54 +64,115 @@ fn case_with_layer(handlers: &str, layer: bool) -> Case {
     if layer {
         scenario = scenario.layer(staged.layer_dir());
     }
-    Case { staged, scenario, port, output }
+    Case {
+        staged,
+        scenario,
+        port,
+        output,
+    }
 }
 
 fn run(scenario: Scenario) -> (RunReport, String) {
-    let report = rt().block_on(Emulator::run(scenario)).expect("the emulator runs");
+    let report = rt()
+        .block_on(Emulator::run(scenario))
+        .expect("the emulator runs");
     let text = render(&report.timeline);
     (report, text)
 }
 
 fn output_lines(path: &PathBuf) -> Vec<String> {
-    std::fs::read_to_string(path).unwrap_or_default().lines().map(str::to_owned).collect()
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The verdict line, or a failure that shows the whole timeline.
 fn verdict(t: &Timeline, text: &str) -> String {
-    t.verdict_line().unwrap_or_else(|| panic!("no verdict line:\n{text}")).to_owned()
+    t.verdict_line()
+        .unwrap_or_else(|| panic!("no verdict line:\n{text}"))
+        .to_owned()
 }
 
 /// `key=value` from the text verdict (before the ` -- ` summary).
 fn field<'a>(verdict: &'a str, key: &str) -> &'a str {
     let head = verdict.split(" -- ").next().unwrap_or(verdict);
     head.split_whitespace()
-        .find_map(|tok| tok.strip_prefix(key).and_then(|rest| rest.strip_prefix('=')))
+        .find_map(|tok| {
+            tok.strip_prefix(key)
+                .and_then(|rest| rest.strip_prefix('='))
+        })
         .unwrap_or_else(|| panic!("no {key}= in {verdict:?}"))
 }
 
-fn pos(t: &Timeline, text: &str, source: &str, what: &str, pred: impl Fn(&EventKind) -> bool) -> usize {
-    t.position(source, pred).unwrap_or_else(|| panic!("no {what} event from {source}:\n{text}"))
+fn pos(
+    t: &Timeline,
+    text: &str,
+    source: &str,
+    what: &str,
+    pred: impl Fn(&EventKind) -> bool,
+) -> usize {
+    t.position(source, pred)
+        .unwrap_or_else(|| panic!("no {what} event from {source}:\n{text}"))
 }
 
 /// Lambda's order: SIGTERM to the runtime, the runtime gone, then SHUTDOWN to
 /// the extension, which exits 0 on its own before the deadline.
 fn assert_lambda_order(t: &Timeline, text: &str) {
-    let phase = pos(t, text, PLATFORM, "shutdown phase", |k| matches!(k, EventKind::ShutdownPhase { .. }));
-    let sigterm = pos(t, text, RUNTIME, "SIGTERM", |k| matches!(k, EventKind::Signal { signal } if signal == "SIGTERM"));
-    let rt_exit = pos(t, text, RUNTIME, "exit", |k| matches!(k, EventKind::Exited { .. }));
-    let shutdown = pos(t, text, EXT, "SHUTDOWN", |k| matches!(k, EventKind::ShutdownEvent { .. }));
-    let ext_exit = pos(t, text, EXT, "exit", |k| matches!(k, EventKind::Exited { .. }));
-    assert!(phase < sigterm && sigterm < rt_exit && rt_exit < shutdown && shutdown < ext_exit, "order:\n{text}");
-    assert_eq!(t.exit_of(EXT), Some((Some(0), None)), "the extension exits 0 by itself:\n{text}");
-    assert!(t.signals(EXT).is_empty(), "the extension is never killed:\n{text}");
-    let verdict_at = t.line_containing(graceful_shutdown_protocol::VERDICT_MARKER).map(|l| l.at_ms).unwrap_or(f64::MAX);
-    assert!(t.events[shutdown].at_ms <= verdict_at, "the verdict comes after SHUTDOWN:\n{text}");
+    let phase = pos(t, text, PLATFORM, "shutdown phase", |k| {
+        matches!(k, EventKind::ShutdownPhase { .. })
+    });
+    let sigterm = pos(
+        t,
+        text,
+        RUNTIME,
+        "SIGTERM",
+        |k| matches!(k, EventKind::Signal { signal } if signal == "SIGTERM"),
+    );
+    let rt_exit = pos(t, text, RUNTIME, "exit", |k| {
+        matches!(k, EventKind::Exited { .. })
+    });
+    let shutdown = pos(t, text, EXT, "SHUTDOWN", |k| {
+        matches!(k, EventKind::ShutdownEvent { .. })
+    });
+    let ext_exit = pos(t, text, EXT, "exit", |k| {
+        matches!(k, EventKind::Exited { .. })
+    });
+    assert!(
+        phase < sigterm && sigterm < rt_exit && rt_exit < shutdown && shutdown < ext_exit,
+        "order:\n{text}"
+    );
+    assert_eq!(
+        t.exit_of(EXT),
+        Some((Some(0), None)),
+        "the extension exits 0 by itself:\n{text}"
+    );
+    assert!(
+        t.signals(EXT).is_empty(),
+        "the extension is never killed:\n{text}"
+    );
+    let verdict_at = t
+        .line_containing(graceful_shutdown_protocol::VERDICT_MARKER)
+        .map(|l| l.at_ms)
+        .unwrap_or(f64::MAX);
+    assert!(
+        t.events[shutdown].at_ms <= verdict_at,
+        "the verdict comes after SHUTDOWN:\n{text}"
+    );
 }
 
 fn assert_runtime_exited_itself(t: &Timeline, text: &str) {
-    assert_eq!(t.signals(RUNTIME), vec!["SIGTERM"], "no SIGKILL needed:\n{text}");
-    assert_eq!(t.exit_of(RUNTIME), Some((Some(0), None)), "the library exits 0 after its handlers:\n{text}");
+    assert_eq!(
+        t.signals(RUNTIME),
+        vec!["SIGTERM"],
+        "no SIGKILL needed:\n{text}"
+    );
+    assert_eq!(
+        t.exit_of(RUNTIME),
+        Some((Some(0), None)),
+        "the library exits 0 after its handlers:\n{text}"
+    );
 }
 
 // ---------------------------------------------------------------- the cases
@@ -122,7 +192,18 @@ fn clean_spindown_runs_every_handler_and_the_verdict_says_completed() {
     assert_eq!(field(&v, "handlers"), "2/2", "{v}");
     assert!(field(&v, "close-pool").starts_with("ok("), "{v}");
     let out = output_lines(&c.output);
-    assert_eq!(out, ["invoke 1", "invoke 2", "invoke 3", "start flush", "flush", "start close-pool", "close-pool"]);
+    assert_eq!(
+        out,
+        [
+            "invoke 1",
+            "invoke 2",
+            "invoke 3",
+            "start flush",
+            "flush",
+            "start close-pool",
+            "close-pool"
+        ]
+    );
 }
 
 #[test]
@@ -133,7 +214,13 @@ fn a_shutdown_only_layer_adds_no_event_to_invocations() {
     let t = &report.timeline;
     assert_eq!(report.invocations.len(), 5);
     assert!(t.find(EXT, |k| matches!(k, EventKind::Registered { events, internal: false } if events == &["SHUTDOWN"])).is_some(), "{text}");
-    assert_eq!(t.of(EXT).filter(|e| matches!(e.kind, EventKind::InvokeEvent { .. })).count(), 0, "{text}");
+    assert_eq!(
+        t.of(EXT)
+            .filter(|e| matches!(e.kind, EventKind::InvokeEvent { .. }))
+            .count(),
+        0,
+        "{text}"
+    );
     assert_eq!(field(&verdict(t, &text), "outcome"), "completed");
 }
 
@@ -150,7 +237,10 @@ fn a_handler_error_fails_that_handler_only() {
     assert_eq!(field(&v, "handlers"), "1/2", "{v}");
     assert!(field(&v, "flush").starts_with("failed"), "{v}");
     assert!(field(&v, "close-pool").starts_with("ok"), "{v}");
-    assert!(output_lines(&c.output).contains(&"close-pool".to_owned()), "the next handler still ran");
+    assert!(
+        output_lines(&c.output).contains(&"close-pool".to_owned()),
+        "the next handler still ran"
+    );
 }
 
 #[test]
@@ -163,13 +253,20 @@ fn a_handler_panic_is_isolated() {
     assert_lambda_order(t, &text);
     assert_runtime_exited_itself(t, &text);
     let line = verdict(t, &text);
-    let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    let v: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
     assert_eq!(v["outcome"], "handlers_failed", "{line}");
     assert_eq!(v["handlers"][0]["name"], "boom");
     assert_eq!(v["handlers"][0]["status"], "failed");
     let error = v["handlers"][0]["error"].as_str().unwrap_or_default();
-    assert!(error.starts_with("panicked: ") && error.contains("injected panic in boom"), "{line}");
-    assert_eq!(v["handlers"][1]["status"], "ok", "the next handler still ran: {line}");
+    assert!(
+        error.starts_with("panicked: ") && error.contains("injected panic in boom"),
+        "{line}"
+    );
+    assert_eq!(
+        v["handlers"][1]["status"], "ok",
+        "the next handler still ran: {line}"
+    );
     assert!(output_lines(&c.output).contains(&"close-pool".to_owned()));
 }
 
@@ -181,14 +278,26 @@ fn a_handler_over_its_budget_is_abandoned_and_the_runtime_still_exits_in_time() 
     let t = &report.timeline;
     assert_lambda_order(t, &text);
     assert_runtime_exited_itself(t, &text);
-    let sigterm = t.find(RUNTIME, |k| matches!(k, EventKind::Signal { .. })).map(|e| e.at_ms).unwrap_or(0.0);
-    let exit = t.find(RUNTIME, |k| matches!(k, EventKind::Exited { .. })).map(|e| e.at_ms).unwrap_or(0.0);
-    assert!(exit - sigterm < 300.0, "the 100 ms budget keeps the runtime inside its 300 ms share:\n{text}");
+    let sigterm = t
+        .find(RUNTIME, |k| matches!(k, EventKind::Signal { .. }))
+        .map(|e| e.at_ms)
+        .unwrap_or(0.0);
+    let exit = t
+        .find(RUNTIME, |k| matches!(k, EventKind::Exited { .. }))
+        .map(|e| e.at_ms)
+        .unwrap_or(0.0);
+    assert!(
+        exit - sigterm < 300.0,
+        "the 100 ms budget keeps the runtime inside its 300 ms share:\n{text}"
+    );
     let v = verdict(t, &text);
     assert_eq!(field(&v, "outcome"), "handlers_failed", "{v}");
     assert!(field(&v, "slow").starts_with("timed_out"), "{v}");
     let out = output_lines(&c.output);
-    assert!(out.contains(&"start slow".to_owned()) && !out.contains(&"slow".to_owned()), "{out:?}");
+    assert!(
+        out.contains(&"start slow".to_owned()) && !out.contains(&"slow".to_owned()),
+        "{out:?}"
+    );
 }
 
 #[test]
@@ -198,14 +307,43 @@ fn a_runtime_that_ignores_sigterm_is_killed_after_its_share() {
     let (report, text) = run(c.scenario.env("PROBE_IGNORE_SIGTERM", "1"));
     let t = &report.timeline;
     assert_eq!(t.signals(RUNTIME), vec!["SIGTERM", "SIGKILL"], "{text}");
-    let term = t.find(RUNTIME, |k| matches!(k, EventKind::Signal { signal } if signal == "SIGTERM")).map(|e| e.at_ms).unwrap_or(0.0);
-    let kill = t.find(RUNTIME, |k| matches!(k, EventKind::Signal { signal } if signal == "SIGKILL")).map(|e| e.at_ms).unwrap_or(0.0);
-    assert!((295.0..450.0).contains(&(kill - term)), "SIGKILL {} ms after SIGTERM, want ~300:\n{text}", kill - term);
-    assert_eq!(t.exit_of(RUNTIME), Some((None, Some("SIGKILL".to_owned()))), "{text}");
-    let shutdown = pos(t, &text, EXT, "SHUTDOWN", |k| matches!(k, EventKind::ShutdownEvent { .. }));
-    assert!(t.events[shutdown].at_ms >= kill, "SHUTDOWN only after the runtime is gone:\n{text}");
+    let term = t
+        .find(
+            RUNTIME,
+            |k| matches!(k, EventKind::Signal { signal } if signal == "SIGTERM"),
+        )
+        .map(|e| e.at_ms)
+        .unwrap_or(0.0);
+    let kill = t
+        .find(
+            RUNTIME,
+            |k| matches!(k, EventKind::Signal { signal } if signal == "SIGKILL"),
+        )
+        .map(|e| e.at_ms)
+        .unwrap_or(0.0);
+    assert!(
+        (295.0..450.0).contains(&(kill - term)),
+        "SIGKILL {} ms after SIGTERM, want ~300:\n{text}",
+        kill - term
+    );
+    assert_eq!(
+        t.exit_of(RUNTIME),
+        Some((None, Some("SIGKILL".to_owned()))),
+        "{text}"
+    );
+    let shutdown = pos(t, &text, EXT, "SHUTDOWN", |k| {
+        matches!(k, EventKind::ShutdownEvent { .. })
+    });
+    assert!(
+        t.events[shutdown].at_ms >= kill,
+        "SHUTDOWN only after the runtime is gone:\n{text}"
+    );
     let v = verdict(t, &text);
-    assert_eq!(field(&v, "outcome"), "no_report", "the library is not installed in this mode: {v}");
+    assert_eq!(
+        field(&v, "outcome"),
+        "no_report",
+        "the library is not installed in this mode: {v}"
+    );
 }
 
 #[test]
@@ -213,17 +351,38 @@ fn a_runtime_crash_mid_invoke_shuts_down_with_reason_failure() {
     let _g = serial();
     let c = case("flush:ok");
     // A first, slower invoke gives the library's cold-start hello time to arrive.
-    let s = c.scenario.event(r#"{"action":"sleep","ms":100}"#).event(r#"{"action":"crash"}"#).event("{}");
+    let s = c
+        .scenario
+        .event(r#"{"action":"sleep","ms":100}"#)
+        .event(r#"{"action":"crash"}"#)
+        .event("{}");
     let (report, text) = run(s);
     let t = &report.timeline;
-    assert!(matches!(report.invocations[..], [InvokeOutcome::Response(_), InvokeOutcome::RuntimeExited]), "{text}");
+    assert!(
+        matches!(
+            report.invocations[..],
+            [InvokeOutcome::Response(_), InvokeOutcome::RuntimeExited]
+        ),
+        "{text}"
+    );
     assert_eq!(report.reason, ShutdownReason::Failure);
-    assert_eq!(t.exit_of(RUNTIME), Some((None, Some("SIGABRT".to_owned()))), "{text}");
+    assert_eq!(
+        t.exit_of(RUNTIME),
+        Some((None, Some("SIGABRT".to_owned()))),
+        "{text}"
+    );
     assert!(t.find(PLATFORM, |k| matches!(k, EventKind::InvokeFailed { error_type, .. } if error_type == "Runtime.ExitError")).is_some(), "{text}");
-    assert!(t.signals(RUNTIME).is_empty(), "a dead runtime gets no signal:\n{text}");
+    assert!(
+        t.signals(RUNTIME).is_empty(),
+        "a dead runtime gets no signal:\n{text}"
+    );
     let v = verdict(t, &text);
     assert_eq!(field(&v, "reason"), "failure", "{v}");
-    assert_eq!(field(&v, "outcome"), "runtime_killed", "hello arrived, the handlers never finished: {v}");
+    assert_eq!(
+        field(&v, "outcome"),
+        "runtime_killed",
+        "hello arrived, the handlers never finished: {v}"
+    );
     assert!(!output_lines(&c.output).contains(&"flush".to_owned()));
 }
 
@@ -265,11 +424,28 @@ fn without_the_layer_the_function_warns_at_cold_start_and_is_killed_without_sigt
         .lines_of(RUNTIME)
         .find(|l| l.contains("extension is not attached"))
         .unwrap_or_else(|| panic!("no cold-start warning:\n{text}"));
-    assert!(warning.contains("flush, close-pool"), "the warning names the handlers: {warning}");
-    assert_eq!(t.signals(RUNTIME), vec!["SIGKILL"], "no SIGTERM without an extension:\n{text}");
-    assert!(text.contains("no extension registered: Lambda kills the runtime without SIGTERM"), "{text}");
-    assert!(t.verdict_line().is_none(), "nobody is there to judge:\n{text}");
-    assert_eq!(output_lines(&c.output), ["invoke 1"], "the handlers are lost");
+    assert!(
+        warning.contains("flush, close-pool"),
+        "the warning names the handlers: {warning}"
+    );
+    assert_eq!(
+        t.signals(RUNTIME),
+        vec!["SIGKILL"],
+        "no SIGTERM without an extension:\n{text}"
+    );
+    assert!(
+        text.contains("no extension registered: Lambda kills the runtime without SIGTERM"),
+        "{text}"
+    );
+    assert!(
+        t.verdict_line().is_none(),
+        "nobody is there to judge:\n{text}"
+    );
+    assert_eq!(
+        output_lines(&c.output),
+        ["invoke 1"],
+        "the handlers are lost"
+    );
 }
 
 #[test]
@@ -280,9 +456,21 @@ fn a_taken_port_fails_the_init_naming_the_variable() {
     let (report, text) = run(c.scenario);
     let t = &report.timeline;
     assert!(t.find(EXT, |k| matches!(k, EventKind::InitErrorReported { error_type } if error_type == "Extension.ListenFailed")).is_some(), "{text}");
-    assert_eq!(t.init_failure().map(|f| f.0), Some("Extension.ListenFailed"), "{text}");
-    assert!(t.lines_of(EXT).any(|l| l.contains(ENV_PORT) && l.contains("free port")), "the log names {ENV_PORT}:\n{text}");
-    assert!(t.find(PLATFORM, |k| matches!(k, EventKind::Invoke { .. })).is_none(), "no invocation after a failed init:\n{text}");
+    assert_eq!(
+        t.init_failure().map(|f| f.0),
+        Some("Extension.ListenFailed"),
+        "{text}"
+    );
+    assert!(
+        t.lines_of(EXT)
+            .any(|l| l.contains(ENV_PORT) && l.contains("free port")),
+        "the log names {ENV_PORT}:\n{text}"
+    );
+    assert!(
+        t.find(PLATFORM, |k| matches!(k, EventKind::Invoke { .. }))
+            .is_none(),
+        "no invocation after a failed init:\n{text}"
+    );
     assert!(t.verdict_line().is_none(), "{text}");
 }
 
@@ -294,7 +482,11 @@ fn a_bad_port_variable_is_an_init_error_naming_it() {
     let t = &report.timeline;
     let (error_type, _) = t.init_failure().unwrap_or_else(|| panic!("{text}"));
     assert_eq!(error_type, "Extension.ConfigInvalid", "{text}");
-    assert!(t.lines_of(EXT).any(|l| l.contains(ENV_PORT) && l.contains("9001")), "{text}");
+    assert!(
+        t.lines_of(EXT)
+            .any(|l| l.contains(ENV_PORT) && l.contains("9001")),
+        "{text}"
+    );
     assert!(t.verdict_line().is_none());
 }
 
@@ -306,7 +498,10 @@ fn a_bad_timeout_variable_is_an_init_error_naming_it() {
     let t = &report.timeline;
     let (error_type, _) = t.init_failure().unwrap_or_else(|| panic!("{text}"));
     assert_eq!(error_type, "Extension.ConfigInvalid", "{text}");
-    assert!(t.lines_of(EXT).any(|l| l.contains(ENV_TIMEOUT_MS)), "{text}");
+    assert!(
+        t.lines_of(EXT).any(|l| l.contains(ENV_TIMEOUT_MS)),
+        "{text}"
+    );
     assert!(t.verdict_line().is_none());
 }
 
@@ -318,10 +513,25 @@ fn a_500_on_register_fails_the_init_loudly() {
     s.faults.register_status = Some(500);
     let (report, text) = run(s);
     let t = &report.timeline;
-    assert!(t.find(EXT, |k| matches!(k, EventKind::RegisterRefused { status: 500, .. })).is_some(), "{text}");
-    assert!(t.lines_of(EXT).any(|l| l.contains("registration failed") && l.contains("500")), "{text}");
+    assert!(
+        t.find(EXT, |k| matches!(
+            k,
+            EventKind::RegisterRefused { status: 500, .. }
+        ))
+        .is_some(),
+        "{text}"
+    );
+    assert!(
+        t.lines_of(EXT)
+            .any(|l| l.contains("registration failed") && l.contains("500")),
+        "{text}"
+    );
     assert_eq!(t.exit_of(EXT).and_then(|e| e.0), Some(1), "{text}");
-    assert_eq!(t.init_failure().map(|f| f.0), Some("Extension.Crash"), "{text}");
+    assert_eq!(
+        t.init_failure().map(|f| f.0),
+        Some("Extension.Crash"),
+        "{text}"
+    );
     assert!(t.verdict_line().is_none());
 }
 
@@ -333,11 +543,22 @@ fn a_second_sigterm_does_not_run_the_handlers_twice() {
     s.faults.extra_sigterms = 2;
     let (report, text) = run(s);
     let t = &report.timeline;
-    assert_eq!(t.signals(RUNTIME), vec!["SIGTERM", "SIGTERM", "SIGTERM"], "{text}");
+    assert_eq!(
+        t.signals(RUNTIME),
+        vec!["SIGTERM", "SIGTERM", "SIGTERM"],
+        "{text}"
+    );
     assert_eq!(t.exit_of(RUNTIME), Some((Some(0), None)), "{text}");
     let out = output_lines(&c.output);
-    assert_eq!(out.iter().filter(|l| *l == "start slow").count(), 1, "{out:?}");
-    assert!(t.lines_of(RUNTIME).any(|l| l.contains("received again")), "{text}");
+    assert_eq!(
+        out.iter().filter(|l| *l == "start slow").count(),
+        1,
+        "{out:?}"
+    );
+    assert!(
+        t.lines_of(RUNTIME).any(|l| l.contains("received again")),
+        "{text}"
+    );
     assert_eq!(field(&verdict(t, &text), "outcome"), "completed");
 }
 
@@ -348,7 +569,11 @@ fn http(port: u16, request: &str) -> u16 {
     s.write_all(request.as_bytes()).expect("send");
     let mut answer = String::new();
     let _ = s.read_to_string(&mut answer);
-    answer.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+    answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Runs init and one invoke, lets `attack` talk to the extension, then shuts down.
@@ -357,8 +582,13 @@ fn run_with_attack(c: Case, attack: impl FnOnce(u16) + Send + 'static) -> (Timel
     let t = rt().block_on(async move {
         let mut em = Emulator::start(c.scenario).await.expect("start");
         em.init().await.expect("init");
-        assert!(matches!(em.invoke(b"{}".to_vec()).await, InvokeOutcome::Response(_)));
-        tokio::task::spawn_blocking(move || attack(port)).await.expect("attack");
+        assert!(matches!(
+            em.invoke(b"{}".to_vec()).await,
+            InvokeOutcome::Response(_)
+        ));
+        tokio::task::spawn_blocking(move || attack(port))
+            .await
+            .expect("attack");
         em.shutdown(ShutdownReason::Spindown).await;
         em.finish().await
     });
@@ -371,7 +601,8 @@ fn a_forged_report_from_another_process_is_refused_and_changes_nothing() {
     let _g = serial();
     let c = case("flush:ok");
     let (t, text) = run_with_attack(c, |port| {
-        let body = r#"{"type":"failed","handler":"flush","index":0,"durationMs":1,"error":"forged"}"#;
+        let body =
+            r#"{"type":"failed","handler":"flush","index":0,"durationMs":1,"error":"forged"}"#;
         let wrong = format!(
             "POST {REPORT_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n{SECRET_HEADER}: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             "0".repeat(64),
@@ -384,9 +615,19 @@ fn a_forged_report_from_another_process_is_refused_and_changes_nothing() {
         );
         assert_eq!(http(port, &missing), 401, "no secret is refused");
     });
-    assert!(t.lines_of(EXT).filter(|l| l.contains("report refused")).count() >= 2, "{text}");
+    assert!(
+        t.lines_of(EXT)
+            .filter(|l| l.contains("report refused"))
+            .count()
+            >= 2,
+        "{text}"
+    );
     let v = verdict(&t, &text);
-    assert_eq!(field(&v, "outcome"), "completed", "the forged failure did not count: {v}");
+    assert_eq!(
+        field(&v, "outcome"),
+        "completed",
+        "the forged failure did not count: {v}"
+    );
     assert!(!v.contains("forged"), "{v}");
 }
 
@@ -398,10 +639,18 @@ fn a_loopback_request_like_a_server_side_request_forgery_is_refused() {
         // What an SSRF controls: a URL. A GET with no headers, no body.
         let get = format!("GET {REPORT_PATH}?type=allDone HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
         assert_eq!(http(port, &get), 405);
-        let other = format!("GET /shutdown HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+        let other = format!(
+            "GET /shutdown HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+        );
         assert_eq!(http(port, &other), 404);
     });
-    assert!(t.lines_of(EXT).filter(|l| l.contains("report refused")).count() >= 2, "{text}");
+    assert!(
+        t.lines_of(EXT)
+            .filter(|l| l.contains("report refused"))
+            .count()
+            >= 2,
+        "{text}"
+    );
     assert_lambda_order(&t, &text);
     let v = verdict(&t, &text);
     assert_eq!(field(&v, "outcome"), "completed", "{v}");
@@ -420,7 +669,11 @@ fn handlers_longer_than_the_runtimes_share_end_in_runtime_killed() {
     let v = verdict(t, &text);
     assert_eq!(field(&v, "outcome"), "runtime_killed", "{v}");
     assert!(field(&v, "slow").starts_with("running"), "{v}");
-    assert_eq!(t.exit_of(EXT), Some((Some(0), None)), "the extension still exits before the deadline:\n{text}");
+    assert_eq!(
+        t.exit_of(EXT),
+        Some((Some(0), None)),
+        "the extension still exits before the deadline:\n{text}"
+    );
 }
 
 #[test]
@@ -431,7 +684,14 @@ fn an_upper_case_shutdown_reason_is_read_case_insensitively() {
     s.faults.shutdown_reason = Some("SPINDOWN".to_owned());
     let (report, text) = run(s);
     let t = &report.timeline;
-    assert!(t.find(EXT, |k| matches!(k, EventKind::ShutdownEvent { reason, .. } if reason == "SPINDOWN")).is_some(), "{text}");
+    assert!(
+        t.find(
+            EXT,
+            |k| matches!(k, EventKind::ShutdownEvent { reason, .. } if reason == "SPINDOWN")
+        )
+        .is_some(),
+        "{text}"
+    );
     let v = verdict(t, &text);
     assert_eq!(field(&v, "reason"), "spindown", "{v}");
     assert_eq!(field(&v, "outcome"), "completed", "{v}");
@@ -455,14 +715,24 @@ fn an_unknown_shutdown_reason_is_kept() {
 fn two_extensions_in_the_layer_both_get_shutdown_after_the_runtime() {
     let _g = serial();
     let c = case("flush:ok");
-    let staged = c.staged.extension("official-extension-fixture", &official_extension());
+    let staged = c
+        .staged
+        .extension("official-extension-fixture", &official_extension());
     let (report, text) = run(c.scenario.env("FIXTURE_EXIT_ON_SHUTDOWN", "1"));
     let t = &report.timeline;
     assert_lambda_order(t, &text);
-    let rt_exit = pos(t, &text, RUNTIME, "exit", |k| matches!(k, EventKind::Exited { .. }));
-    let other = pos(t, &text, "official-extension-fixture", "SHUTDOWN", |k| matches!(k, EventKind::ShutdownEvent { .. }));
+    let rt_exit = pos(t, &text, RUNTIME, "exit", |k| {
+        matches!(k, EventKind::Exited { .. })
+    });
+    let other = pos(t, &text, "official-extension-fixture", "SHUTDOWN", |k| {
+        matches!(k, EventKind::ShutdownEvent { .. })
+    });
     assert!(rt_exit < other, "{text}");
-    assert_eq!(t.exit_of("official-extension-fixture"), Some((Some(0), None)), "{text}");
+    assert_eq!(
+        t.exit_of("official-extension-fixture"),
+        Some((Some(0), None)),
+        "{text}"
+    );
     assert_eq!(field(&verdict(t, &text), "outcome"), "completed");
     drop(staged);
 }
@@ -477,8 +747,25 @@ fn a_renamed_layer_file_registers_under_its_file_name_and_still_works() {
     let scenario = c.scenario.layer(staged.layer_dir());
     let (report, text) = run(scenario);
     let t = &report.timeline;
-    assert!(t.find("shutdown-layer", |k| matches!(k, EventKind::Registered { internal: false, .. })).is_some(), "{text}");
-    assert!(t.find("shutdown-layer", |k| matches!(k, EventKind::ShutdownEvent { .. })).is_some(), "{text}");
+    assert!(
+        t.find("shutdown-layer", |k| matches!(
+            k,
+            EventKind::Registered {
+                internal: false,
+                ..
+            }
+        ))
+        .is_some(),
+        "{text}"
+    );
+    assert!(
+        t.find("shutdown-layer", |k| matches!(
+            k,
+            EventKind::ShutdownEvent { .. }
+        ))
+        .is_some(),
+        "{text}"
+    );
     assert_eq!(field(&verdict(t, &text), "outcome"), "completed");
 }
 
@@ -491,8 +778,19 @@ fn a_name_mismatch_beside_the_layer_fails_the_init_as_lambda_does() {
     let staged = c.staged.extension("telemetry", &official_extension());
     let (report, text) = run(c.scenario.env("FIXTURE_EXTENSION_NAME", "telemetry-agent"));
     let t = &report.timeline;
-    assert!(t.find("telemetry-agent", |k| matches!(k, EventKind::RegisterRefused { status: 403, .. })).is_some(), "{text}");
-    assert_eq!(t.init_failure().map(|f| f.0), Some("Extension.Crash"), "{text}");
+    assert!(
+        t.find("telemetry-agent", |k| matches!(
+            k,
+            EventKind::RegisterRefused { status: 403, .. }
+        ))
+        .is_some(),
+        "{text}"
+    );
+    assert_eq!(
+        t.init_failure().map(|f| f.0),
+        Some("Extension.Crash"),
+        "{text}"
+    );
     assert_eq!(report.reason, ShutdownReason::Failure);
     // The registered shutdown layer still gets its SHUTDOWN and says nobody reported.
     assert_eq!(field(&verdict(t, &text), "reason"), "failure");
@@ -509,7 +807,10 @@ fn concurrent_handlers_run_at_once() {
     let v = verdict(t, &text);
     assert_eq!(field(&v, "outcome"), "completed", "{v}");
     let total: u64 = field(&v, "total_ms").parse().expect("total_ms");
-    assert!(total < 250, "three 120 ms handlers at once take ~120 ms, not 360: {v}");
+    assert!(
+        total < 250,
+        "three 120 ms handlers at once take ~120 ms, not 360: {v}"
+    );
 }
 
 #[test]
@@ -519,7 +820,11 @@ fn without_the_library_sigterm_kills_the_function_and_nothing_reports() {
     let (report, text) = run(c.scenario.env("PROBE_NO_LIBRARY", "1"));
     let t = &report.timeline;
     assert_eq!(t.signals(RUNTIME), vec!["SIGTERM"], "{text}");
-    assert_eq!(t.exit_of(RUNTIME), Some((None, Some("SIGTERM".to_owned()))), "{text}");
+    assert_eq!(
+        t.exit_of(RUNTIME),
+        Some((None, Some("SIGTERM".to_owned()))),
+        "{text}"
+    );
     assert_lambda_order(t, &text);
     assert_eq!(field(&verdict(t, &text), "outcome"), "no_report");
 }
@@ -531,7 +836,8 @@ fn json_logs_carry_the_verdict_as_one_object() {
     let (report, text) = run(c.scenario.env("AWS_LAMBDA_LOG_FORMAT", "JSON"));
     let t = &report.timeline;
     let line = verdict(t, &text);
-    let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    let v: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
     assert_eq!(v["message"], "graceful-shutdown verdict");
     assert_eq!(v["outcome"], "completed");
     assert_eq!(v["reason"], "spindown");

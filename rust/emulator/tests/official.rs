@@ -14,15 +14,25 @@ use graceful_shutdown_emulator::{
 const EXT: &str = "official-extension-fixture";
 
 fn staged_with_extension() -> Staged {
-    Staged::new().bootstrap(&official_function()).extension(EXT, &official_extension())
+    Staged::new()
+        .bootstrap(&official_function())
+        .extension(EXT, &official_extension())
 }
 
 fn pos(t: &Timeline, source: &str, what: &str, pred: impl Fn(&EventKind) -> bool) -> usize {
-    t.position(source, pred).unwrap_or_else(|| panic!("no {what} event from {source}:\n{}", graceful_shutdown_emulator::render(t)))
+    t.position(source, pred).unwrap_or_else(|| {
+        panic!(
+            "no {what} event from {source}:\n{}",
+            graceful_shutdown_emulator::render(t)
+        )
+    })
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 #[test]
@@ -43,48 +53,112 @@ fn official_crates_run_through_init_invokes_and_shutdown_in_lambdas_order() {
     assert_eq!(report.reason, ShutdownReason::Spindown);
 
     // Init: extension started and registered before the runtime started.
-    let ext_started = pos(t, EXT, "started", |k| matches!(k, EventKind::Started { .. }));
-    let ext_registered = pos(t, EXT, "registered", |k| {
-        matches!(k, EventKind::Registered { events, internal: false } if events == &["INVOKE", "SHUTDOWN"])
+    let ext_started = pos(t, EXT, "started", |k| {
+        matches!(k, EventKind::Started { .. })
     });
-    let rt_started = pos(t, RUNTIME, "started", |k| matches!(k, EventKind::Started { .. }));
-    let rt_ready = pos(t, RUNTIME, "ready", |k| matches!(k, EventKind::RuntimeReady));
+    let ext_registered = pos(
+        t,
+        EXT,
+        "registered",
+        |k| matches!(k, EventKind::Registered { events, internal: false } if events == &["INVOKE", "SHUTDOWN"]),
+    );
+    let rt_started = pos(t, RUNTIME, "started", |k| {
+        matches!(k, EventKind::Started { .. })
+    });
+    let rt_ready = pos(t, RUNTIME, "ready", |k| {
+        matches!(k, EventKind::RuntimeReady)
+    });
     let ext_ready = pos(t, EXT, "ready", |k| matches!(k, EventKind::ExtensionReady));
-    let init_done = pos(t, PLATFORM, "init done", |k| matches!(k, EventKind::InitDone { .. }));
-    assert!(ext_started < ext_registered && ext_registered < rt_started, "{text}");
+    let init_done = pos(t, PLATFORM, "init done", |k| {
+        matches!(k, EventKind::InitDone { .. })
+    });
+    assert!(
+        ext_started < ext_registered && ext_registered < rt_started,
+        "{text}"
+    );
     assert!(rt_ready < init_done && ext_ready < init_done, "{text}");
 
     // Invocations: each one reaches the INVOKE-subscribed extension and gets a response.
-    let invokes: Vec<_> = t.events.iter().filter(|e| matches!(e.kind, EventKind::Invoke { .. })).collect();
+    let invokes: Vec<_> = t
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Invoke { .. }))
+        .collect();
     assert_eq!(invokes.len(), 2, "{text}");
-    assert_eq!(t.of(EXT).filter(|e| matches!(e.kind, EventKind::InvokeEvent { .. })).count(), 2, "{text}");
-    assert_eq!(t.of(RUNTIME).filter(|e| matches!(e.kind, EventKind::Response { .. })).count(), 2, "{text}");
-    let InvokeOutcome::Response(body) = &report.invocations[0] else { panic!("{:?}", report.invocations) };
+    assert_eq!(
+        t.of(EXT)
+            .filter(|e| matches!(e.kind, EventKind::InvokeEvent { .. }))
+            .count(),
+        2,
+        "{text}"
+    );
+    assert_eq!(
+        t.of(RUNTIME)
+            .filter(|e| matches!(e.kind, EventKind::Response { .. }))
+            .count(),
+        2,
+        "{text}"
+    );
+    let InvokeOutcome::Response(body) = &report.invocations[0] else {
+        panic!("{:?}", report.invocations)
+    };
     let body: serde_json::Value = serde_json::from_slice(body).expect("json response");
     assert_eq!(body["echo"]["hello"], "world");
     assert_eq!(body["functionName"], "emulated-function");
     assert_eq!(body["handler"], "bootstrap", "the runtime gets _HANDLER");
-    assert!(body["taskRoot"].as_str().is_some_and(|r| r.ends_with("/fn")), "the runtime gets LAMBDA_TASK_ROOT");
     assert!(
-        t.lines_of(EXT).any(|l| l == "fixture-extension: runtime-only variables seen: []"),
+        body["taskRoot"]
+            .as_str()
+            .is_some_and(|r| r.ends_with("/fn")),
+        "the runtime gets LAMBDA_TASK_ROOT"
+    );
+    assert!(
+        t.lines_of(EXT)
+            .any(|l| l == "fixture-extension: runtime-only variables seen: []"),
         "extensions must not get _HANDLER, LAMBDA_TASK_ROOT, AWS_EXECUTION_ENV:\n{text}"
     );
 
     // Shutdown: SIGTERM to the runtime, its exit, then SHUTDOWN to the extension, which exits 0.
-    let phase = pos(t, PLATFORM, "shutdown phase", |k| matches!(k, EventKind::ShutdownPhase { .. }));
-    let sigterm = pos(t, RUNTIME, "SIGTERM", |k| matches!(k, EventKind::Signal { signal } if signal == "SIGTERM"));
-    let rt_exit = pos(t, RUNTIME, "exit", |k| matches!(k, EventKind::Exited { .. }));
-    let shutdown = pos(t, EXT, "SHUTDOWN", |k| matches!(k, EventKind::ShutdownEvent { .. }));
+    let phase = pos(t, PLATFORM, "shutdown phase", |k| {
+        matches!(k, EventKind::ShutdownPhase { .. })
+    });
+    let sigterm = pos(
+        t,
+        RUNTIME,
+        "SIGTERM",
+        |k| matches!(k, EventKind::Signal { signal } if signal == "SIGTERM"),
+    );
+    let rt_exit = pos(t, RUNTIME, "exit", |k| {
+        matches!(k, EventKind::Exited { .. })
+    });
+    let shutdown = pos(t, EXT, "SHUTDOWN", |k| {
+        matches!(k, EventKind::ShutdownEvent { .. })
+    });
     let ext_exit = pos(t, EXT, "exit", |k| matches!(k, EventKind::Exited { .. }));
-    assert!(phase < sigterm && sigterm < rt_exit && rt_exit < shutdown && shutdown < ext_exit, "{text}");
+    assert!(
+        phase < sigterm && sigterm < rt_exit && rt_exit < shutdown && shutdown < ext_exit,
+        "{text}"
+    );
     assert_eq!(t.signals(RUNTIME), vec!["SIGTERM"], "{text}");
     assert_eq!(t.exit_of(EXT), Some((Some(0), None)), "{text}");
-    assert!(t.signals(EXT).is_empty(), "an extension that exits by itself is not killed:\n{text}");
+    assert!(
+        t.signals(EXT).is_empty(),
+        "an extension that exits by itself is not killed:\n{text}"
+    );
 
     // deadlineMs is absolute epoch milliseconds, about 2 s after the phase began, and the extension saw it.
-    let EventKind::ShutdownEvent { reason, deadline_ms } = &t.events[shutdown].kind else { unreachable!() };
+    let EventKind::ShutdownEvent {
+        reason,
+        deadline_ms,
+    } = &t.events[shutdown].kind
+    else {
+        unreachable!()
+    };
     assert_eq!(reason, "spindown");
-    assert!(*deadline_ms >= before + 2000 && *deadline_ms <= now_ms() + 2000, "deadlineMs {deadline_ms} is not epoch ms");
+    assert!(
+        *deadline_ms >= before + 2000 && *deadline_ms <= now_ms() + 2000,
+        "deadlineMs {deadline_ms} is not epoch ms"
+    );
     let seen = format!("fixture-extension: SHUTDOWN reason=spindown deadlineMs={deadline_ms}");
     assert!(t.lines_of(EXT).any(|l| l == seen), "{text}");
 }
@@ -93,21 +167,45 @@ fn official_crates_run_through_init_invokes_and_shutdown_in_lambdas_order() {
 fn a_shutdown_only_extension_hears_no_invokes_and_is_killed_at_the_deadline_if_it_stays() {
     let _g = serial();
     let staged = staged_with_extension();
-    let mut scenario = Scenario::new(staged.function_dir()).layer(staged.layer_dir()).invocations(3);
+    let mut scenario = Scenario::new(staged.function_dir())
+        .layer(staged.layer_dir())
+        .invocations(3);
     scenario.shutdown_phase = Duration::from_millis(600);
     let report = rt().block_on(Emulator::run(scenario)).expect("run");
     let t = &report.timeline;
     let text = graceful_shutdown_emulator::render(t);
     assert!(report.lifecycle_ok(), "{text}");
-    assert_eq!(t.of(EXT).filter(|e| matches!(e.kind, EventKind::InvokeEvent { .. })).count(), 0, "{text}");
+    assert_eq!(
+        t.of(EXT)
+            .filter(|e| matches!(e.kind, EventKind::InvokeEvent { .. }))
+            .count(),
+        0,
+        "{text}"
+    );
     // The official crate calls /event/next again after SHUTDOWN, which blocks: SIGKILL at the deadline.
-    let shutdown = t.find(EXT, |k| matches!(k, EventKind::ShutdownEvent { .. })).expect(&text);
-    let kill = t.find(EXT, |k| matches!(k, EventKind::Signal { signal } if signal == "SIGKILL")).expect(&text);
-    let phase = t.find(PLATFORM, |k| matches!(k, EventKind::ShutdownPhase { .. })).expect(&text);
+    let shutdown = t
+        .find(EXT, |k| matches!(k, EventKind::ShutdownEvent { .. }))
+        .expect(&text);
+    let kill = t
+        .find(
+            EXT,
+            |k| matches!(k, EventKind::Signal { signal } if signal == "SIGKILL"),
+        )
+        .expect(&text);
+    let phase = t
+        .find(PLATFORM, |k| matches!(k, EventKind::ShutdownPhase { .. }))
+        .expect(&text);
     let waited = kill.at_ms - phase.at_ms;
-    assert!((590.0..1000.0).contains(&waited), "SIGKILL {waited} ms after the phase began, want ~600:\n{text}");
+    assert!(
+        (590.0..1000.0).contains(&waited),
+        "SIGKILL {waited} ms after the phase began, want ~600:\n{text}"
+    );
     assert!(shutdown.at_ms < kill.at_ms);
-    assert_eq!(t.exit_of(EXT), Some((None, Some("SIGKILL".to_owned()))), "{text}");
+    assert_eq!(
+        t.exit_of(EXT),
+        Some((None, Some("SIGKILL".to_owned()))),
+        "{text}"
+    );
 }
 
 #[test]
@@ -120,7 +218,11 @@ fn without_extensions_the_runtime_is_killed_without_sigterm() {
     let text = graceful_shutdown_emulator::render(t);
     assert!(report.lifecycle_ok(), "{text}");
     assert_eq!(t.signals(RUNTIME), vec!["SIGKILL"], "{text}");
-    assert_eq!(t.exit_of(RUNTIME), Some((None, Some("SIGKILL".to_owned()))), "{text}");
+    assert_eq!(
+        t.exit_of(RUNTIME),
+        Some((None, Some("SIGKILL".to_owned()))),
+        "{text}"
+    );
     assert!(text.contains("no extension registered"), "{text}");
 }
 
@@ -137,10 +239,28 @@ fn an_invoke_timeout_ends_in_a_timeout_shutdown() {
     let report = rt().block_on(Emulator::run(scenario)).expect("run");
     let t = &report.timeline;
     let text = graceful_shutdown_emulator::render(t);
-    assert_eq!(report.invocations, vec![InvokeOutcome::Timeout], "the second invoke is not sent:\n{text}");
+    assert_eq!(
+        report.invocations,
+        vec![InvokeOutcome::Timeout],
+        "the second invoke is not sent:\n{text}"
+    );
     assert_eq!(report.reason, ShutdownReason::Timeout);
-    assert!(t.find(PLATFORM, |k| matches!(k, EventKind::InvokeTimeout { timeout_ms: 300, .. })).is_some(), "{text}");
-    assert!(t.lines_of(EXT).any(|l| l.starts_with("fixture-extension: SHUTDOWN reason=timeout ")), "{text}");
+    assert!(
+        t.find(PLATFORM, |k| matches!(
+            k,
+            EventKind::InvokeTimeout {
+                timeout_ms: 300,
+                ..
+            }
+        ))
+        .is_some(),
+        "{text}"
+    );
+    assert!(
+        t.lines_of(EXT)
+            .any(|l| l.starts_with("fixture-extension: SHUTDOWN reason=timeout ")),
+        "{text}"
+    );
     // The runtime was stuck in the handler: SIGTERM, and the official crate does not trap it.
     assert_eq!(t.signals(RUNTIME)[0], "SIGTERM", "{text}");
 }
@@ -149,11 +269,19 @@ fn an_invoke_timeout_ends_in_a_timeout_shutdown() {
 fn a_function_error_is_an_answer_not_a_crash() {
     let _g = serial();
     let staged = Staged::new().bootstrap(&official_function());
-    let scenario = Scenario::new(staged.function_dir()).event(r#"{"fail":true}"#).event("{}");
+    let scenario = Scenario::new(staged.function_dir())
+        .event(r#"{"fail":true}"#)
+        .event("{}");
     let report = rt().block_on(Emulator::run(scenario)).expect("run");
     let text = graceful_shutdown_emulator::render(&report.timeline);
-    assert!(matches!(report.invocations[0], InvokeOutcome::FunctionError(_)), "{text}");
-    assert!(matches!(report.invocations[1], InvokeOutcome::Response(_)), "{text}");
+    assert!(
+        matches!(report.invocations[0], InvokeOutcome::FunctionError(_)),
+        "{text}"
+    );
+    assert!(
+        matches!(report.invocations[1], InvokeOutcome::Response(_)),
+        "{text}"
+    );
     assert_eq!(report.reason, ShutdownReason::Spindown);
 }
 
@@ -162,24 +290,37 @@ fn a_name_that_matches_no_file_is_internal_and_shutdown_is_refused_with_403() {
     let _g = serial();
     // The file is official-extension-fixture; it registers as another name.
     let staged = staged_with_extension();
-    let scenario =
-        Scenario::new(staged.function_dir()).layer(staged.layer_dir()).env("FIXTURE_EXTENSION_NAME", "my-extension");
+    let scenario = Scenario::new(staged.function_dir())
+        .layer(staged.layer_dir())
+        .env("FIXTURE_EXTENSION_NAME", "my-extension");
     let report = rt().block_on(Emulator::run(scenario)).expect("run");
     let t = &report.timeline;
     let text = graceful_shutdown_emulator::render(t);
     let refused = t
-        .find("my-extension", |k| matches!(k, EventKind::RegisterRefused { status: 403, .. }))
+        .find("my-extension", |k| {
+            matches!(k, EventKind::RegisterRefused { status: 403, .. })
+        })
         .unwrap_or_else(|| panic!("no 403 for the internal extension:\n{text}"));
-    assert!(matches!(&refused.kind, EventKind::RegisterRefused { message, .. } if message.contains("ShutdownEventNotSupportedForInternalExtension")));
-    let (error_type, _) = t.init_failure().unwrap_or_else(|| panic!("init should fail:\n{text}"));
+    assert!(
+        matches!(&refused.kind, EventKind::RegisterRefused { message, .. } if message.contains("ShutdownEventNotSupportedForInternalExtension"))
+    );
+    let (error_type, _) = t
+        .init_failure()
+        .unwrap_or_else(|| panic!("init should fail:\n{text}"));
     assert_eq!(error_type, "Extension.Crash", "{text}");
-    assert!(t.position(RUNTIME, |k| matches!(k, EventKind::Started { .. })).is_none(), "the runtime never starts:\n{text}");
+    assert!(
+        t.position(RUNTIME, |k| matches!(k, EventKind::Started { .. }))
+            .is_none(),
+        "the runtime never starts:\n{text}"
+    );
 }
 
 #[test]
 fn an_extension_that_never_registers_hits_the_init_cap() {
     let _g = serial();
-    let staged = Staged::new().bootstrap(&official_function()).script_extension("silent", "#!/bin/sh\nexec sleep 30\n");
+    let staged = Staged::new()
+        .bootstrap(&official_function())
+        .script_extension("silent", "#!/bin/sh\nexec sleep 30\n");
     let mut scenario = Scenario::new(staged.function_dir()).layer(staged.layer_dir());
     scenario.init_cap = Duration::from_millis(400);
     let report = rt().block_on(Emulator::run(scenario)).expect("run");
@@ -203,16 +344,24 @@ fn a_zipped_layer_works_like_a_directory() {
         let file = std::fs::File::create(&zip_path).expect("zip file");
         let mut zip = zip::ZipWriter::new(file);
         let opts = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
-        zip.start_file(format!("extensions/{EXT}"), opts).expect("entry");
-        zip.write_all(&std::fs::read(official_extension()).expect("read")).expect("write");
+        zip.start_file(format!("extensions/{EXT}"), opts)
+            .expect("entry");
+        zip.write_all(&std::fs::read(official_extension()).expect("read"))
+            .expect("write");
         zip.finish().expect("finish");
     }
-    let scenario = Scenario::new(staged.function_dir()).layer(&zip_path).env("FIXTURE_EXIT_ON_SHUTDOWN", "1");
+    let scenario = Scenario::new(staged.function_dir())
+        .layer(&zip_path)
+        .env("FIXTURE_EXIT_ON_SHUTDOWN", "1");
     let report = rt().block_on(Emulator::run(scenario)).expect("run");
     let t = &report.timeline;
     let text = graceful_shutdown_emulator::render(t);
     assert!(report.lifecycle_ok(), "{text}");
-    assert!(t.find(EXT, |k| matches!(k, EventKind::ShutdownEvent { .. })).is_some(), "{text}");
+    assert!(
+        t.find(EXT, |k| matches!(k, EventKind::ShutdownEvent { .. }))
+            .is_some(),
+        "{text}"
+    );
     assert_eq!(t.exit_of(EXT), Some((Some(0), None)), "{text}");
 }
 
@@ -228,7 +377,12 @@ fn the_cli_prints_a_timeline_and_json() {
         c.arg("--function-dir").arg(staged.function_dir());
         c.arg("--layer-dir").arg(staged.layer_dir());
         c.arg("--event").arg(&event);
-        c.args(["--env", "FIXTURE_EXIT_ON_SHUTDOWN=1", "--shutdown-ms", "1000"]);
+        c.args([
+            "--env",
+            "FIXTURE_EXIT_ON_SHUTDOWN=1",
+            "--shutdown-ms",
+            "1000",
+        ]);
         if json {
             c.arg("--json");
         }
@@ -236,14 +390,30 @@ fn the_cli_prints_a_timeline_and_json() {
     };
     let out = base(false);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
-    for needle in ["registered for SHUTDOWN (external)", "invoke #1", "<- SIGTERM", "<- SHUTDOWN (shutdownReason spindown", "| fixture-extension: SHUTDOWN", "exited with code 0"] {
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for needle in [
+        "registered for SHUTDOWN (external)",
+        "invoke #1",
+        "<- SIGTERM",
+        "<- SHUTDOWN (shutdownReason spindown",
+        "| fixture-extension: SHUTDOWN",
+        "exited with code 0",
+    ] {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }
     let out = base(true);
     assert!(out.status.success());
     let t: Timeline = serde_json::from_slice(&out.stdout).expect("--json prints a Timeline");
-    assert!(t.find(EXT, |k| matches!(k, EventKind::ShutdownEvent { reason, .. } if reason == "spindown")).is_some());
+    assert!(t
+        .find(
+            EXT,
+            |k| matches!(k, EventKind::ShutdownEvent { reason, .. } if reason == "spindown")
+        )
+        .is_some());
 
     // Bad input names the flag and the fix.
     let out = std::process::Command::new(exe)
@@ -254,7 +424,16 @@ fn the_cli_prints_a_timeline_and_json() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--env \"NOEQUALS\": expected KEY=VALUE"), "{err}");
-    let out = std::process::Command::new(exe).args(["--function-dir", "/nonexistent-dir"]).output().expect("run");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--function-dir"), "names the flag");
+    assert!(
+        err.contains("--env \"NOEQUALS\": expected KEY=VALUE"),
+        "{err}"
+    );
+    let out = std::process::Command::new(exe)
+        .args(["--function-dir", "/nonexistent-dir"])
+        .output()
+        .expect("run");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--function-dir"),
+        "names the flag"
+    );
 }

@@ -26,7 +26,9 @@ fn rie_binary() -> PathBuf {
         .map(PathBuf::from)
         .into_iter()
         .chain(std::env::var_os("PATH").into_iter().flat_map(|p| {
-            std::env::split_paths(&p).map(|d| d.join("aws-lambda-rie")).collect::<Vec<_>>()
+            std::env::split_paths(&p)
+                .map(|d| d.join("aws-lambda-rie"))
+                .collect::<Vec<_>>()
         }))
         .chain(std::env::var_os("GOPATH").map(|g| PathBuf::from(g).join("bin/aws-lambda-rie")))
         .chain(std::env::var_os("HOME").map(|h| PathBuf::from(h).join("go/bin/aws-lambda-rie")));
@@ -69,7 +71,9 @@ fn step_of_log(line: &str) -> Option<Step> {
 
 /// The RIE's own (debug) log lines for the platform's steps.
 fn step_of_rie_line(line: &str) -> Option<Step> {
-    if line.contains("(rapid) External agent graceful-shutdown (") && line.contains(") registered, subscribed to [SHUTDOWN]") {
+    if line.contains("(rapid) External agent graceful-shutdown (")
+        && line.contains(") registered, subscribed to [SHUTDOWN]")
+    {
         Some(Step::ExtensionRegistered)
     } else if line.contains("(rapid) Shutting down the runtime.") {
         Some(Step::SigtermToRuntime)
@@ -88,10 +92,15 @@ fn steps_of_timeline(t: &Timeline) -> Vec<Step> {
     let mut shutdown_sent = false;
     for e in &t.events {
         let step = match &e.kind {
-            EventKind::Registered { events, internal: false } if e.source == "graceful-shutdown" && events == &["SHUTDOWN"] => {
+            EventKind::Registered {
+                events,
+                internal: false,
+            } if e.source == "graceful-shutdown" && events == &["SHUTDOWN"] => {
                 Some(Step::ExtensionRegistered)
             }
-            EventKind::Signal { signal } if e.source == RUNTIME && signal == "SIGTERM" => Some(Step::SigtermToRuntime),
+            EventKind::Signal { signal } if e.source == RUNTIME && signal == "SIGTERM" => {
+                Some(Step::SigtermToRuntime)
+            }
             EventKind::Note { message } if message.starts_with("no extension registered") => {
                 Some(Step::KillRuntimeWithoutSigterm)
             }
@@ -126,19 +135,35 @@ struct Setup {
 }
 
 fn setup(with_layer: bool) -> Setup {
-    let mut staged = Staged::new().bootstrap(&built("examples/probe", "cargo build -p graceful-shutdown --examples"));
+    let mut staged = Staged::new().bootstrap(&built(
+        "examples/probe",
+        "cargo build -p graceful-shutdown --examples",
+    ));
     if with_layer {
         staged = staged.extension(
             "graceful-shutdown",
-            &built("graceful-shutdown", "cargo build -p graceful-shutdown-extension"),
+            &built(
+                "graceful-shutdown",
+                "cargo build -p graceful-shutdown-extension",
+            ),
         );
     }
     let env = vec![
-        ("PROBE_HANDLERS".to_owned(), "flush:ok,close-pool:ok".to_owned()),
+        (
+            "PROBE_HANDLERS".to_owned(),
+            "flush:ok,close-pool:ok".to_owned(),
+        ),
         (ENV_PORT.to_owned(), free_port().to_string()),
-        (ENV_SECRET_FILE.to_owned(), staged.file("secret").display().to_string()),
+        (
+            ENV_SECRET_FILE.to_owned(),
+            staged.file("secret").display().to_string(),
+        ),
     ];
-    Setup { staged, env, with_layer }
+    Setup {
+        staged,
+        env,
+        with_layer,
+    }
 }
 
 fn post(port: u16, body: &str) -> String {
@@ -157,7 +182,10 @@ fn post(port: u16, body: &str) -> String {
 fn wait_for_port(port: u16, limit: Duration) {
     let until = Instant::now() + limit;
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < until, "the RIE did not listen on {port} within {limit:?}");
+        assert!(
+            Instant::now() < until,
+            "the RIE did not listen on {port} within {limit:?}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -169,7 +197,10 @@ fn run_rie(s: &Setup, ending: Ending, payload: &str) -> Vec<String> {
     let api_port = free_port();
     let script = s.staged.file("rie.sh");
     let mount_layer = if s.with_layer {
-        format!("mount --bind '{}' /opt/extensions\n", s.staged.layer_dir().join("extensions").display())
+        format!(
+            "mount --bind '{}' /opt/extensions\n",
+            s.staged.layer_dir().join("extensions").display()
+        )
     } else {
         String::new()
     };
@@ -188,17 +219,28 @@ fn run_rie(s: &Setup, ending: Ending, payload: &str) -> Vec<String> {
     let mut cmd = Command::new("unshare");
     // Private mount and PID namespaces: /opt is replaced only in there, and the
     // RIE's signals can reach nothing outside (it runs as PID 1 of its own).
-    cmd.args(["--mount", "--propagation", "private", "--pid", "--fork", "--kill-child=SIGTERM", "--mount-proc", "sh"])
-        .arg(&script)
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("AWS_LAMBDA_FUNCTION_TIMEOUT", "1")
-        .envs(s.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("dup"))
-        .stderr(log)
-        .process_group(0);
-    let mut child = cmd.spawn().expect("unshare (util-linux) is needed, and root for mount");
+    cmd.args([
+        "--mount",
+        "--propagation",
+        "private",
+        "--pid",
+        "--fork",
+        "--kill-child=SIGTERM",
+        "--mount-proc",
+        "sh",
+    ])
+    .arg(&script)
+    .env_clear()
+    .env("PATH", "/usr/bin:/bin")
+    .env("AWS_LAMBDA_FUNCTION_TIMEOUT", "1")
+    .envs(s.env.iter().map(|(k, v)| (k, v)))
+    .stdin(Stdio::null())
+    .stdout(log.try_clone().expect("dup"))
+    .stderr(log)
+    .process_group(0);
+    let mut child = cmd
+        .spawn()
+        .expect("unshare (util-linux) is needed, and root for mount");
     wait_for_port(port, Duration::from_secs(10));
     // unshare --fork ignores SIGTERM while it waits: signal the RIE itself (its child).
     let rie_pid = child_of(child.id());
@@ -215,7 +257,9 @@ fn run_rie(s: &Setup, ending: Ending, payload: &str) -> Vec<String> {
     let until = Instant::now() + Duration::from_secs(4);
     loop {
         let text = std::fs::read_to_string(&log_path).unwrap_or_default();
-        if text.contains("Waiting for runtime domain processes termination") || Instant::now() > until {
+        if text.contains("Waiting for runtime domain processes termination")
+            || Instant::now() > until
+        {
             break;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -233,7 +277,11 @@ fn run_rie(s: &Setup, ending: Ending, payload: &str) -> Vec<String> {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    std::fs::read_to_string(&log_path).expect("read log").lines().map(str::to_owned).collect()
+    std::fs::read_to_string(&log_path)
+        .expect("read log")
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }
 
 fn run_ours(s: &Setup, faults: Faults, payload: &str, timeout: Duration) -> Timeline {
@@ -244,11 +292,16 @@ fn run_ours(s: &Setup, faults: Faults, payload: &str, timeout: Duration) -> Time
     scenario.env = s.env.clone();
     scenario.timeout = timeout;
     scenario.faults = faults;
-    rt().block_on(Emulator::run(scenario)).expect("run").timeline
+    rt().block_on(Emulator::run(scenario))
+        .expect("run")
+        .timeline
 }
 
 fn compare(rie_lines: &[String], ours: &Timeline) -> Vec<Step> {
-    let theirs: Vec<Step> = rie_lines.iter().filter_map(|l| step_of_rie_line(l)).collect();
+    let theirs: Vec<Step> = rie_lines
+        .iter()
+        .filter_map(|l| step_of_rie_line(l))
+        .collect();
     let mine = steps_of_timeline(ours);
     assert_eq!(
         mine,
@@ -293,7 +346,10 @@ fn an_invoke_timeout_shuts_down_in_the_same_order_as_the_rie() {
     let payload = r#"{"action":"sleep","ms":3000}"#;
     let rie = run_rie(&s, Ending::InvokeTimeout, payload);
     // The RIE sends its reset reason as is (`Timeout`); so do we, through the fault knob.
-    let faults = Faults { shutdown_reason: Some("Timeout".to_owned()), ..Faults::default() };
+    let faults = Faults {
+        shutdown_reason: Some("Timeout".to_owned()),
+        ..Faults::default()
+    };
     let ours = run_ours(&s, faults, payload, Duration::from_millis(1000));
     let steps = compare(&rie, &ours);
     assert_eq!(
@@ -303,7 +359,9 @@ fn an_invoke_timeout_shuts_down_in_the_same_order_as_the_rie() {
             Step::SigtermToRuntime,
             Step::HandlersStarted,
             Step::ShutdownToExtensions,
-            Step::Verdict("outcome=completed reason=timeout handlers=2/2 flush=ok close-pool=ok".to_owned()),
+            Step::Verdict(
+                "outcome=completed reason=timeout handlers=2/2 flush=ok close-pool=ok".to_owned()
+            ),
         ],
         "in {}",
         dir_of(s.staged.path())
@@ -315,13 +373,19 @@ fn a_terminated_sandbox_shuts_down_in_the_same_order_as_the_rie() {
     let _g = serial();
     let s = setup(true);
     let rie = run_rie(&s, Ending::Terminate, "{}");
-    let faults = Faults { shutdown_reason: Some("SandboxTerminated".to_owned()), ..Faults::default() };
+    let faults = Faults {
+        shutdown_reason: Some("SandboxTerminated".to_owned()),
+        ..Faults::default()
+    };
     let ours = run_ours(&s, faults, "{}", Duration::from_secs(3));
     let steps = compare(&rie, &ours);
     assert_eq!(steps.first(), Some(&Step::ExtensionRegistered));
     assert_eq!(
         steps.last(),
-        Some(&Step::Verdict("outcome=completed reason=sandboxterminated handlers=2/2 flush=ok close-pool=ok".to_owned()))
+        Some(&Step::Verdict(
+            "outcome=completed reason=sandboxterminated handlers=2/2 flush=ok close-pool=ok"
+                .to_owned()
+        ))
     );
 }
 
@@ -332,5 +396,9 @@ fn without_an_extension_both_kill_the_runtime_without_sigterm() {
     let rie = run_rie(&s, Ending::Terminate, "{}");
     let ours = run_ours(&s, Faults::default(), "{}", Duration::from_secs(3));
     let steps = compare(&rie, &ours);
-    assert_eq!(steps, vec![Step::KillRuntimeWithoutSigterm], "no handler ran under either");
+    assert_eq!(
+        steps,
+        vec![Step::KillRuntimeWithoutSigterm],
+        "no handler ran under either"
+    );
 }

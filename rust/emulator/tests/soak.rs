@@ -7,7 +7,9 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{built, free_port, rt, Staged};
-use graceful_shutdown_emulator::{render, Emulator, EventKind, InvokeOutcome, Scenario, ShutdownReason, RUNTIME};
+use graceful_shutdown_emulator::{
+    render, Emulator, EventKind, InvokeOutcome, Scenario, ShutdownReason, RUNTIME,
+};
 use graceful_shutdown_protocol::{ENV_PORT, ENV_SECRET_FILE};
 
 const INVOCATIONS: u64 = 10_000;
@@ -32,8 +34,17 @@ fn rss_kib(pid: &str) -> u64 {
 #[test]
 fn ten_thousand_invocations_then_shutdown_with_flat_memory() {
     let staged = Staged::new()
-        .bootstrap(&built("examples/probe", "cargo build -p graceful-shutdown --examples"))
-        .extension("graceful-shutdown", &built("graceful-shutdown", "cargo build -p graceful-shutdown-extension"));
+        .bootstrap(&built(
+            "examples/probe",
+            "cargo build -p graceful-shutdown --examples",
+        ))
+        .extension(
+            "graceful-shutdown",
+            &built(
+                "graceful-shutdown",
+                "cargo build -p graceful-shutdown-extension",
+            ),
+        );
     let scenario = Scenario::new(staged.function_dir())
         .layer(staged.layer_dir())
         .env("PROBE_HANDLERS", "flush:ok")
@@ -49,7 +60,10 @@ fn ten_thousand_invocations_then_shutdown_with_flat_memory() {
         let started = Instant::now();
         let mut samples: Vec<(u64, u64, u64)> = Vec::new();
         for i in 1..=INVOCATIONS {
-            assert!(started.elapsed() < TIME_BOUND, "soak exceeded {TIME_BOUND:?} after {i} invocations");
+            assert!(
+                started.elapsed() < TIME_BOUND,
+                "soak exceeded {TIME_BOUND:?} after {i} invocations"
+            );
             let payload = format!(r#"{{"n":{i}}}"#).into_bytes();
             match em.invoke(payload).await {
                 InvokeOutcome::Response(_) => {}
@@ -87,8 +101,25 @@ fn ten_thousand_invocations_then_shutdown_with_flat_memory() {
     );
     // The shutdown after the soak is still Lambda's, and the verdict still right.
     assert_eq!(timeline.signals(RUNTIME), vec!["SIGTERM"], "{text}");
-    assert!(timeline.find("graceful-shutdown", |k| matches!(k, EventKind::ShutdownEvent { .. })).is_some(), "{text}");
-    let verdict = timeline.verdict_line().unwrap_or_else(|| panic!("no verdict:\n{text}"));
-    assert!(verdict.contains("outcome=completed reason=spindown handlers=1/1"), "{verdict}");
-    assert!(timeline.events.len() < 100, "quiet invocations keep the timeline flat: {} events", timeline.events.len());
+    assert!(
+        timeline
+            .find("graceful-shutdown", |k| matches!(
+                k,
+                EventKind::ShutdownEvent { .. }
+            ))
+            .is_some(),
+        "{text}"
+    );
+    let verdict = timeline
+        .verdict_line()
+        .unwrap_or_else(|| panic!("no verdict:\n{text}"));
+    assert!(
+        verdict.contains("outcome=completed reason=spindown handlers=1/1"),
+        "{verdict}"
+    );
+    assert!(
+        timeline.events.len() < 100,
+        "quiet invocations keep the timeline flat: {} events",
+        timeline.events.len()
+    );
 }

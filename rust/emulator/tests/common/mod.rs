@@ -18,7 +18,10 @@ pub fn serial() -> MutexGuard<'static, ()> {
 pub fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
     exe.ancestors()
-        .find(|p| p.file_name().is_some_and(|n| n == "debug" || n == "release"))
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n == "debug" || n == "release")
+        })
         .expect("the test executable is not under target/debug")
         .to_path_buf()
 }
@@ -35,11 +38,17 @@ pub fn built(relative: &str, build_command: &str) -> PathBuf {
 }
 
 pub fn official_function() -> PathBuf {
-    built("official-function-fixture", "cargo build -p official-function-fixture")
+    built(
+        "official-function-fixture",
+        "cargo build -p official-function-fixture",
+    )
 }
 
 pub fn official_extension() -> PathBuf {
-    built("official-extension-fixture", "cargo build -p official-extension-fixture")
+    built(
+        "official-extension-fixture",
+        "cargo build -p official-extension-fixture",
+    )
 }
 
 /// A staged execution environment: `fn/bootstrap` and `layer/extensions/*`.
@@ -54,7 +63,10 @@ impl Staged {
     pub fn new() -> Staged {
         let root = target_dir().join("emulator-tests");
         std::fs::create_dir_all(&root).expect("create staging root");
-        let dir = tempfile::Builder::new().prefix("case").tempdir_in(&root).expect("tempdir");
+        let dir = tempfile::Builder::new()
+            .prefix("case")
+            .tempdir_in(&root)
+            .expect("tempdir");
         std::fs::create_dir_all(dir.path().join("fn")).expect("fn dir");
         std::fs::create_dir_all(dir.path().join("layer/extensions")).expect("layer dir");
         Staged { dir }
@@ -84,7 +96,8 @@ impl Staged {
 
     /// An extension file that is a symbolic link: the process sees the target's name.
     pub fn extension_symlink(self, name: &str, binary: &Path) -> Self {
-        std::os::unix::fs::symlink(binary, self.layer_dir().join("extensions").join(name)).expect("symlink");
+        std::os::unix::fs::symlink(binary, self.layer_dir().join("extensions").join(name))
+            .expect("symlink");
         self
     }
 
@@ -116,5 +129,9 @@ pub fn free_port() -> u16 {
 }
 
 pub fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
 }
