@@ -85,7 +85,9 @@ fn write_zip(binary: &[u8], file: &Path) -> anyhow::Result<()> {
     let dir_options = SimpleFileOptions::default()
         .last_modified_time(DateTime::default())
         .unix_permissions(MODE);
-    let file_options = dir_options.compression_method(CompressionMethod::Deflated);
+    let file_options = dir_options
+        .compression_method(CompressionMethod::Deflated)
+        .compression_level(Some(9));
     write_atomically(file, |f| {
         let mut zip = ZipWriter::new(f);
         zip.add_directory("extensions/", dir_options)?;
