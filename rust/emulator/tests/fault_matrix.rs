@@ -677,6 +677,34 @@ fn handlers_longer_than_the_runtimes_share_end_in_runtime_killed() {
 }
 
 #[test]
+fn a_deadline_shorter_than_the_handlers_still_gets_a_verdict_before_it() {
+    let _g = serial();
+    // 400 ms of shutdown phase, handlers that want 2 s: the runtime is killed at
+    // 300 ms, and the extension has 100 ms left to judge and leave.
+    let c = case("slow:sleep=2000");
+    let mut s = c.scenario.env(ENV_TIMEOUT_MS, "300");
+    s.shutdown_phase = Duration::from_millis(400);
+    let (report, text) = run(s);
+    let t = &report.timeline;
+    assert_eq!(t.signals(RUNTIME), vec!["SIGTERM", "SIGKILL"], "{text}");
+    let EventKind::ShutdownPhase { deadline_ms, .. } =
+        t.find(PLATFORM, |k| matches!(k, EventKind::ShutdownPhase { .. })).map(|e| e.kind.clone()).expect(&text)
+    else {
+        unreachable!()
+    };
+    let EventKind::ShutdownEvent { deadline_ms: sent, .. } =
+        t.find(EXT, |k| matches!(k, EventKind::ShutdownEvent { .. })).map(|e| e.kind.clone()).expect(&text)
+    else {
+        unreachable!()
+    };
+    assert_eq!(sent, deadline_ms, "SHUTDOWN carries the phase's absolute deadline");
+    let v = verdict(t, &text);
+    assert_eq!(field(&v, "outcome"), "runtime_killed", "{v}");
+    assert_eq!(t.exit_of(EXT), Some((Some(0), None)), "the extension leaves before the deadline:\n{text}");
+    assert!(t.signals(EXT).is_empty(), "{text}");
+}
+
+#[test]
 fn an_upper_case_shutdown_reason_is_read_case_insensitively() {
     let _g = serial();
     let c = case("flush:ok");

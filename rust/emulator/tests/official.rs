@@ -437,3 +437,30 @@ fn the_cli_prints_a_timeline_and_json() {
         "names the flag"
     );
 }
+
+#[test]
+fn an_invoke_subscribed_extension_holds_each_invocation_until_it_calls_next() {
+    let _g = serial();
+    let staged = staged_with_extension();
+    let scenario = Scenario::new(staged.function_dir())
+        .layer(staged.layer_dir())
+        .env("FIXTURE_EVENTS", "INVOKE,SHUTDOWN")
+        .env("FIXTURE_EXIT_ON_SHUTDOWN", "1")
+        .env("FIXTURE_INVOKE_DELAY_MS", "300")
+        .invocations(2);
+    let report = rt().block_on(Emulator::run(scenario)).expect("run");
+    let t = &report.timeline;
+    let text = graceful_shutdown_emulator::render(t);
+    assert!(report.lifecycle_ok(), "{text}");
+    let at = |pred: &dyn Fn(&EventKind) -> bool, source: &str| {
+        t.of(source).filter(|e| pred(&e.kind)).map(|e| e.at_ms).collect::<Vec<_>>()
+    };
+    let invokes = at(&|k| matches!(k, EventKind::Invoke { .. }), PLATFORM);
+    let responses = at(&|k| matches!(k, EventKind::Response { .. }), RUNTIME);
+    assert_eq!((invokes.len(), responses.len()), (2, 2), "{text}");
+    // The runtime answers at once, but the next invocation waits for the extension.
+    assert!(responses[0] - invokes[0] < 150.0, "{text}");
+    assert!(invokes[1] - invokes[0] >= 300.0, "invoke #2 only after the extension's next:\n{text}");
+    let phase = t.find(PLATFORM, |k| matches!(k, EventKind::ShutdownPhase { .. })).map(|e| e.at_ms).unwrap_or(0.0);
+    assert!(phase - invokes[1] >= 300.0, "{text}");
+}
