@@ -95,6 +95,8 @@ pub struct Snippet {
     pub arch: Arch,
     pub layer: Layer,
     pub settings_env: Vec<EnvVar>,
+    /// Length of the longest variable name, to align `=` as `terraform fmt` does.
+    pub env_name_width: usize,
     /// `NAME=value,NAME=value`, the AWS CLI's shorthand for a map.
     pub env_csv: String,
     pub port: u16,
@@ -121,6 +123,12 @@ impl Snippet {
             arch,
             layer,
             settings_env: settings.env_vars(),
+            env_name_width: settings
+                .env_vars()
+                .iter()
+                .map(|v| v.name.len())
+                .max()
+                .unwrap_or(0),
             env_csv: settings
                 .env_vars()
                 .iter()
@@ -154,6 +162,7 @@ pub fn render(format: Format, snippet: &Snippet) -> tera::Result<String> {
     tera.register_filter("yaml", filter(yaml_string));
     tera.register_filter("hcl", filter(hcl_string));
     tera.register_filter("sh", filter(shell_word));
+    tera.register_filter("pad", pad);
     tera.add_raw_template(name, source)?;
     let mut text = tera.render(name, &Context::from_serialize(snippet)?)?;
     // Templates end without a newline (tera drops the last one); files end with one.
@@ -172,6 +181,13 @@ fn filter(
         };
         Ok(Value::String(quote(&text)))
     }
+}
+
+/// `pad(width=N)`: the text followed by spaces up to N characters.
+fn pad(value: &Value, args: &HashMap<String, Value>) -> tera::Result<Value> {
+    let text = value.as_str().unwrap_or_default();
+    let width = args.get("width").and_then(Value::as_u64).unwrap_or(0) as usize;
+    Ok(Value::String(format!("{text:<width$}")))
 }
 
 /// A double-quoted YAML scalar: JSON string syntax is valid YAML.
