@@ -257,6 +257,22 @@ fn create_extension_values() {
         &["error: --out /: the layer needs a name of its own; use for example --out layer or --out layer.zip"],
     );
     refused(
+        &[
+            "create-extension",
+            "--arch",
+            native,
+            "--binary",
+            path_str(&ext),
+            "--out",
+            "..",
+        ],
+        &["error: --out ..: the layer needs a name of its own;"],
+    );
+    refused(
+        &["create-extension", "--out="],
+        &["a value is required for '--out <DIR|FILE.zip>' but none was supplied"],
+    );
+    refused(
         &["create-extension", "--source", path_str(dir.path()), "--out", out],
         &["there is no Cargo.toml there; pass the repository root with --source, or a built extension with --binary"],
     );
