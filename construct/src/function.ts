@@ -24,7 +24,11 @@ export class GracefulShutdownFunction extends RustFunction {
   public readonly gracefulShutdownLayer: GracefulShutdownLayer;
 
   constructor(scope: Construct, id: string, props: GracefulShutdownFunctionProps = {}) {
-    const architecture = props.bundling?.architecture ?? props.architecture ?? Architecture.ARM_64;
+    if (props.architecture && props.bundling?.architecture && props.architecture.name !== props.bundling.architecture.name) {
+      throw new Error(`\`architecture\` is ${props.architecture.name} but \`bundling.architecture\` is ${props.bundling.architecture.name}: `
+        + 'set only `architecture` (the function is built for it).');
+    }
+    const architecture = props.architecture ?? props.bundling?.architecture ?? Architecture.ARM_64;
     const { gracefulShutdown, ...rest } = props;
     super(scope, id, {
       ...rest,

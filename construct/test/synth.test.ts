@@ -115,6 +115,14 @@ test('the bundling architecture alone picks the function architecture', () => {
   assert.equal(fn.gracefulShutdownLayer.architecture.name, 'x86_64');
 });
 
+test('architecture and bundling architecture must agree', () => {
+  assert.throws(() => new GracefulShutdownFunction(unbuiltStack(), 'Fn', {
+    ...HELLO,
+    architecture: lambda.Architecture.X86_64,
+    bundling: { architecture: lambda.Architecture.ARM_64 },
+  }), { message: '`architecture` is x86_64 but `bundling.architecture` is arm64: set only `architecture` (the function is built for it).' });
+});
+
 test('many functions of both architectures share one layer per architecture', () => {
   const stack = unbuiltStack();
   for (let i = 0; i < 3; i++) new GracefulShutdownFunction(stack, `Rust${i}`, { ...HELLO });
