@@ -19,6 +19,17 @@ lap "node tests (synth and real cargo-lambda builds)"
 rm -rf dist
 pnpm exec jsii-pacmak --targets python
 test -f dist/python/cdk_lambda_graceful_shutdown-*.whl
+# The package is self-contained: it ships the extension crate it builds the layer from.
+contents=$(python3 -c '
+import glob, io, tarfile, zipfile
+wheel = zipfile.ZipFile(glob.glob("dist/python/*.whl")[0])
+tgz = next(n for n in wheel.namelist() if n.endswith(".jsii.tgz"))
+print("\n".join(tarfile.open(fileobj=io.BytesIO(wheel.read(tgz))).getnames()))')
+for f in lib/index.js rust-src/Cargo.toml rust-src/Cargo.lock rust-src/spec/limits.json \
+         rust-src/rust/extension/Cargo.toml rust-src/rust/extension/src/main.rs rust-src/rust/protocol/src/lib.rs; do
+  grep -qx "package/$f" <<<"$contents" || { echo "the packaged library lacks $f" >&2; exit 1; }
+done
+if grep -q '^package/rust-src/target/' <<<"$contents"; then echo "the packaged library holds a Cargo build (rust-src/target)" >&2; exit 1; fi
 lap "jsii-pacmak (python)"
 
 # Go and Java: the bindings are generated and Go's parse, but not compiled:
