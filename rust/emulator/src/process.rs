@@ -166,9 +166,22 @@ impl Drop for Child {
 }
 
 async fn pump(reader: impl AsyncRead + Unpin, source: String, stream: Stream, rec: Recorder) {
-    let mut lines = BufReader::new(reader).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        rec.log(&source, stream, line);
+    let mut reader = BufReader::new(reader);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match reader.read_until(b'\n', &mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {
+                // Bytes that are not UTF-8 are shown, not a reason to stop reading.
+                let line = String::from_utf8_lossy(&buf);
+                rec.log(
+                    &source,
+                    stream,
+                    line.trim_end_matches(['\n', '\r']).to_owned(),
+                );
+            }
+        }
     }
 }
 

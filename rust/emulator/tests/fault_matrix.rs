@@ -689,20 +689,33 @@ fn a_deadline_shorter_than_the_handlers_still_gets_a_verdict_before_it() {
     let (report, text) = run(s);
     let t = &report.timeline;
     assert_eq!(t.signals(RUNTIME), vec!["SIGTERM", "SIGKILL"], "{text}");
-    let EventKind::ShutdownPhase { deadline_ms, .. } =
-        t.find(PLATFORM, |k| matches!(k, EventKind::ShutdownPhase { .. })).map(|e| e.kind.clone()).expect(&text)
+    let EventKind::ShutdownPhase { deadline_ms, .. } = t
+        .find(PLATFORM, |k| matches!(k, EventKind::ShutdownPhase { .. }))
+        .map(|e| e.kind.clone())
+        .expect(&text)
     else {
         unreachable!()
     };
-    let EventKind::ShutdownEvent { deadline_ms: sent, .. } =
-        t.find(EXT, |k| matches!(k, EventKind::ShutdownEvent { .. })).map(|e| e.kind.clone()).expect(&text)
+    let EventKind::ShutdownEvent {
+        deadline_ms: sent, ..
+    } = t
+        .find(EXT, |k| matches!(k, EventKind::ShutdownEvent { .. }))
+        .map(|e| e.kind.clone())
+        .expect(&text)
     else {
         unreachable!()
     };
-    assert_eq!(sent, deadline_ms, "SHUTDOWN carries the phase's absolute deadline");
+    assert_eq!(
+        sent, deadline_ms,
+        "SHUTDOWN carries the phase's absolute deadline"
+    );
     let v = verdict(t, &text);
     assert_eq!(field(&v, "outcome"), "runtime_killed", "{v}");
-    assert_eq!(t.exit_of(EXT), Some((Some(0), None)), "the extension leaves before the deadline:\n{text}");
+    assert_eq!(
+        t.exit_of(EXT),
+        Some((Some(0), None)),
+        "the extension leaves before the deadline:\n{text}"
+    );
     assert!(t.signals(EXT).is_empty(), "{text}");
 }
 

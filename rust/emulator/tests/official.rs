@@ -415,6 +415,33 @@ fn the_cli_prints_a_timeline_and_json() {
         )
         .is_some());
 
+    // An event from standard input.
+    let mut child = std::process::Command::new(exe)
+        .arg("--function-dir")
+        .arg(staged.function_dir())
+        .args(["--event", "-", "--json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(br#"{"from":"stdin"}"#).expect("write");
+    }
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success());
+    let t: Timeline = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(t
+        .find(
+            RUNTIME,
+            |k| matches!(k, EventKind::Response { bytes, .. } if *bytes > 0)
+        )
+        .is_some());
+    assert!(t
+        .lines_of(RUNTIME)
+        .any(|l| l.starts_with("fixture-function: handled ")));
+
     // Bad input names the flag and the fix.
     let out = std::process::Command::new(exe)
         .arg("--function-dir")
@@ -453,14 +480,23 @@ fn an_invoke_subscribed_extension_holds_each_invocation_until_it_calls_next() {
     let text = graceful_shutdown_emulator::render(t);
     assert!(report.lifecycle_ok(), "{text}");
     let at = |pred: &dyn Fn(&EventKind) -> bool, source: &str| {
-        t.of(source).filter(|e| pred(&e.kind)).map(|e| e.at_ms).collect::<Vec<_>>()
+        t.of(source)
+            .filter(|e| pred(&e.kind))
+            .map(|e| e.at_ms)
+            .collect::<Vec<_>>()
     };
     let invokes = at(&|k| matches!(k, EventKind::Invoke { .. }), PLATFORM);
     let responses = at(&|k| matches!(k, EventKind::Response { .. }), RUNTIME);
     assert_eq!((invokes.len(), responses.len()), (2, 2), "{text}");
     // The runtime answers at once, but the next invocation waits for the extension.
     assert!(responses[0] - invokes[0] < 150.0, "{text}");
-    assert!(invokes[1] - invokes[0] >= 300.0, "invoke #2 only after the extension's next:\n{text}");
-    let phase = t.find(PLATFORM, |k| matches!(k, EventKind::ShutdownPhase { .. })).map(|e| e.at_ms).unwrap_or(0.0);
+    assert!(
+        invokes[1] - invokes[0] >= 300.0,
+        "invoke #2 only after the extension's next:\n{text}"
+    );
+    let phase = t
+        .find(PLATFORM, |k| matches!(k, EventKind::ShutdownPhase { .. }))
+        .map(|e| e.at_ms)
+        .unwrap_or(0.0);
     assert!(phase - invokes[1] >= 300.0, "{text}");
 }
