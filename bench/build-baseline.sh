@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the benchmark's baseline extension (bench/lambda-extension-baseline,
 # on the official lambda-extension crate) exactly as the shutdown layer is
-# built: cargo-lambda, release profile of the workspace, static musl, one
-# binary per architecture, zipped as a layer (extensions/<name>).
+# built (same flags as scripts/build-layers.sh): cargo-lambda, release profile
+# of the workspace, static musl, one binary per architecture, zipped as a
+# layer by cargo-lambda (extensions/<name>).
 #
 #   target/bench/<arch>/extensions/lambda-extension-baseline
 #   target/bench/<arch>/lambda-extension-baseline-layer.zip
@@ -22,21 +23,10 @@ for arch in "${archs[@]}"; do
     arm64) triple=aarch64-unknown-linux-musl ;;
     *) echo "build-baseline.sh: unknown architecture '$arch'; use x86_64 or arm64" >&2; exit 2 ;;
   esac
-  cargo lambda build --release --extension -p "$NAME" --target "$triple" >&2
   out="$TARGET_DIR/bench/$arch"
-  mkdir -p "$out/extensions"
-  cp "$TARGET_DIR/lambda/extensions/$NAME" "$out/extensions/$NAME"
-  chmod 755 "$out/extensions/$NAME"
-  python3 - "$out" "$NAME" <<'PY'
-import os, sys, zipfile
-out, name = sys.argv[1], sys.argv[2]
-zip_path = os.path.join(out, f"{name}-layer.zip")
-with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
-    info = zipfile.ZipInfo(f"extensions/{name}", date_time=(1980, 1, 1, 0, 0, 0))
-    info.external_attr = 0o100755 << 16
-    info.compress_type = zipfile.ZIP_DEFLATED
-    with open(os.path.join(out, "extensions", name), "rb") as f:
-        z.writestr(info, f.read(), compresslevel=9)
-print(zip_path)
-PY
+  rm -rf "$out"
+  cargo lambda build --release --extension -p "$NAME" \
+    --target "$triple" --lambda-dir "$out" --output-format zip >&2
+  mv "$out/extensions/$NAME.zip" "$out/$NAME-layer.zip"
+  install -m 0755 "$TARGET_DIR/$triple/release/$NAME" "$out/extensions/$NAME"
 done

@@ -59,7 +59,7 @@ stamp="$(sha256sum "$REQ" | cut -c1-16)-$(basename "$PY")"
 if [ "$(cat "$RM/.stamp" 2>/dev/null)" != "$stamp" ]; then
   rm -rf "$RM"
   mkdir -p "$RM/layer/extensions"
-  "$PY" -m pip install --quiet --disable-pip-version-check --no-deps --target "$RM/layer/python" -r "$REQ" >&2
+  "$PY" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-deps --compile --target "$RM/layer/python" -r "$REQ" >&2
   echo "$stamp" > "$RM/.stamp"
 fi
 # The extension script exactly as the package's own generator writes it
@@ -79,6 +79,17 @@ with zipfile.ZipFile(os.path.join(rm, "restmachine-layer.zip"), "w", zipfile.ZIP
             z.write(path, os.path.relpath(path, layer))
 PY
 
+# Warm synth: what a user types. Quick mode synthesizes the way the demo test
+# does (this machine's architecture, quick release builds), whose cargo
+# builds that suite has already made warm.
+host_arch=x86_64
+[ "$(uname -m)" = "aarch64" ] && host_arch=arm64
+if [ "$quick" = "1" ]; then
+  synth="${BENCH_SYNTH:-pnpm exec cdk synth --quiet -c architecture=$host_arch -c quickBuild=true}"
+else
+  synth="${BENCH_SYNTH:-pnpm run synth}"
+fi
+
 step "benchmark ($([ "$quick" = "1" ] && echo quick || echo full))"
 cmd="pnpm run bench"
 harness_args=(--root "$ROOT"
@@ -86,13 +97,13 @@ harness_args=(--root "$ROOT"
   --layer-dir "$TARGET/lambda"
   --baseline-dir "$TARGET/bench"
   --restmachine-dir "$RM"
-  --synth "${BENCH_SYNTH:-pnpm run synth}"
+  --synth "$synth"
   --out bench/results/latest.json
   --date "$(date -u +%Y-%m-%dT%H:%M:%SZ)")
 if [ "$quick" = "1" ]; then
   harness_args+=(--quick)
   cmd="pnpm run bench -- --quick"
 else
-  harness_args+=(--cold-build "cargo lambda build --release --extension -p graceful-shutdown-extension --target x86_64-unknown-linux-musl")
+  harness_args+=(--cold-build "bash scripts/build-layers.sh")
 fi
 BENCH_QUICK= "$TARGET/$profile_dir/graceful-shutdown-bench" "${harness_args[@]}" --command "$cmd"

@@ -310,6 +310,8 @@ async fn main() -> anyhow::Result<()> {
             "synthRuns": synth_runs,
             "hostArch": arch,
             "shutdownPhaseMs": PHASE_MS,
+            "synthCommand": args.synth,
+            "coldBuildCommand": args.cold_build,
             "function": "graceful-shutdown example `probe` (lambda_runtime + library), one handler flush:ok",
         }),
         metrics,

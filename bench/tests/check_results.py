@@ -1,0 +1,116 @@
+"""Checks that a benchmark results file (bench/results/latest.json) has every
+metric, for every extension it applies to, with sane values. It checks the
+shape and the sanity of the numbers, never a timing target: the benchmark is
+not a timed test.
+
+Usage: python3 bench/tests/check_results.py bench/results/latest.json [quick|full]
+"""
+
+import json
+import math
+import sys
+
+SUBJECTS = ["graceful-shutdown", "lambda-extension", "restmachine-aws"]
+OURS = ["graceful-shutdown"]
+RUST = ["graceful-shutdown", "lambda-extension"]
+
+# id -> (subjects, lowest sane value, highest sane value, target op or None)
+EXPECTED = {
+    "start_ms": (SUBJECTS, 0.0, 10_000.0, "<="),
+    "start_speedup_vs_restmachine": (RUST, 0.0, 1e6, ">="),
+    "peak_rss_mib": (SUBJECTS, 0.1, 4096.0, "<="),
+    "binary_kib_x86_64": (RUST, 10.0, 100_000.0, None),
+    "binary_kib_arm64": (RUST, 10.0, 100_000.0, None),
+    "layer_zip_kib_x86_64": (SUBJECTS, 1.0, 100_000.0, "<="),
+    "layer_zip_kib_arm64": (SUBJECTS, 1.0, 100_000.0, "<="),
+    "invoke_ms_with_layer": (OURS, 0.0, 3_000.0, None),
+    "invoke_ms_without_layer": (OURS, 0.0, 3_000.0, None),
+    "invoke_ratio": (OURS, 0.05, 20.0, "<="),
+    "sigterm_to_handler_ms": (OURS, 0.0, 300.0, "<="),
+    "shutdown_to_verdict_ms": (OURS, 0.0, 2_000.0, "<="),
+    "last_report_to_verdict_ms": (OURS, 0.0, 2_300.0, None),
+    "exit_margin_ms": (SUBJECTS, 0.0, 2_000.0, None),
+    "synth_warm_s": (OURS, 0.0, 3_600.0, "<="),
+    "cold_build_s": (OURS, 0.0, 7_200.0, None),
+}
+FULL_ONLY = {"cold_build_s"}
+# Repeated measurements: n must equal the configured count.
+REPEATED = {
+    "start_ms": "runsPerExtension",
+    "peak_rss_mib": "runsPerExtension",
+    "exit_margin_ms": "runsPerExtension",
+    "start_speedup_vs_restmachine": "runsPerExtension",
+    "sigterm_to_handler_ms": "runsPerExtension",
+    "shutdown_to_verdict_ms": "runsPerExtension",
+    "last_report_to_verdict_ms": "runsPerExtension",
+    "invoke_ratio": "invokePairs",
+    "synth_warm_s": "synthRuns",
+}
+
+
+def check(results, mode):
+    problems = []
+    if results.get("schema") != 1:
+        problems.append(f"schema is {results.get('schema')!r}, expected 1")
+    if results.get("mode") != mode:
+        problems.append(f"mode is {results.get('mode')!r}, expected {mode!r}")
+    for key in ("date", "command"):
+        if not results.get(key):
+            problems.append(f"{key} is empty")
+    config = results.get("config", {})
+    metrics = results.get("metrics", [])
+    seen = {(m.get("id"), m.get("subject")) for m in metrics}
+    if len(seen) != len(metrics):
+        problems.append("a metric appears twice for the same subject")
+    for mid, (subjects, low, high, op) in EXPECTED.items():
+        if mode == "quick" and mid in FULL_ONLY:
+            if any(m["id"] == mid for m in metrics):
+                problems.append(f"{mid} present in quick mode, which skips it")
+            continue
+        for subject in subjects:
+            found = [m for m in metrics if m.get("id") == mid and m.get("subject") == subject]
+            if not found:
+                problems.append(f"missing metric {mid} for {subject}")
+                continue
+            m = found[0]
+            where = f"{mid}/{subject}"
+            stats = [m.get(k) for k in ("median", "p10", "p90", "min", "max", "iqr")]
+            if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in stats):
+                problems.append(f"{where}: non-finite statistics {stats}")
+                continue
+            median, p10, p90, lo, hi, iqr = stats
+            if not (lo <= p10 <= median <= p90 <= hi) or iqr < 0:
+                problems.append(f"{where}: statistics out of order {stats}")
+            if not (low < median <= high) and not (low == 0.0 and median == 0.0 and mid.endswith("_ms")):
+                problems.append(f"{where}: median {median} outside the sane range ({low}, {high}]")
+            if mid in REPEATED:
+                want = config.get(REPEATED[mid])
+                if m.get("n") != want:
+                    problems.append(f"{where}: n = {m.get('n')}, expected {REPEATED[mid]} = {want}")
+            if not m.get("label") or not m.get("unit"):
+                problems.append(f"{where}: no label or unit")
+            if subject == "graceful-shutdown" and op is not None:
+                target = m.get("target")
+                if not target or target.get("op") != op or not isinstance(m.get("met"), bool):
+                    problems.append(f"{where}: expected a target {op} with met true/false, got {target!r}")
+                elif m["met"] != ((median <= target["value"]) if op == "<=" else (median >= target["value"])):
+                    problems.append(f"{where}: met={m['met']} disagrees with median {median} {op} {target['value']}")
+    return problems
+
+
+def main():
+    path = sys.argv[1]
+    mode = sys.argv[2] if len(sys.argv) > 2 else "quick"
+    with open(path, encoding="utf-8") as f:
+        results = json.load(f)
+    problems = check(results, mode)
+    for p in problems:
+        print(f"bench results: {p}", file=sys.stderr)
+    if problems:
+        print(f"bench results: {len(problems)} problem(s) in {path}", file=sys.stderr)
+        sys.exit(1)
+    print(f"bench results: {len(results['metrics'])} metrics present and sane in {path}")
+
+
+if __name__ == "__main__":
+    main()
