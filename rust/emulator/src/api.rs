@@ -100,6 +100,9 @@ pub struct FunctionInfo {
     pub name: String,
     pub version: String,
     pub handler: String,
+    /// Lambda Managed Instances (`AWS_LAMBDA_INITIALIZATION_TYPE=lambda-managed-instances`):
+    /// external extensions may subscribe to SHUTDOWN only.
+    pub managed_instances: bool,
 }
 
 #[derive(Debug)]
@@ -391,6 +394,14 @@ async fn ext_register(AxState(p): Shared, headers: HeaderMap, body: Bytes) -> Re
         // Lambda matches the name against the files in /opt/extensions: no match
         // means an internal extension, which may not subscribe to SHUTDOWN.
         let internal = !st.expected.iter().any(|n| n == &name);
+        if p.info.managed_instances && !internal && invoke {
+            drop(st);
+            return refuse(
+                StatusCode::FORBIDDEN,
+                "Extension.InvalidEventType",
+                "INVOKE: ErrorInvalidEventType (Lambda Managed Instances allow external extensions SHUTDOWN only)".to_owned(),
+            );
+        }
         if internal && shutdown {
             drop(st);
             return refuse(

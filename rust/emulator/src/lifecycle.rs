@@ -105,10 +105,17 @@ impl Emulator {
             .find(|(k, _)| k == "_HANDLER")
             .map(|(_, v)| v.clone())
             .unwrap_or_else(|| "bootstrap".to_owned());
+        let managed_instances = scenario
+            .env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "AWS_LAMBDA_INITIALIZATION_TYPE")
+            .is_some_and(|(_, v)| v == "lambda-managed-instances");
         let info = FunctionInfo {
             name: scenario.function_name.clone(),
             version: "$LATEST".to_owned(),
             handler,
+            managed_instances,
         };
         let platform = Platform::new(rec.clone(), info, scenario.faults.register_status);
         platform.lock().expected = layout.extensions.iter().map(|(n, _)| n.clone()).collect();

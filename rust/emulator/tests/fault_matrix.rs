@@ -885,3 +885,36 @@ fn json_logs_carry_the_verdict_as_one_object() {
     assert_eq!(v["outcome"], "completed");
     assert_eq!(v["reason"], "spindown");
 }
+
+#[test]
+fn on_lambda_managed_instances_the_shutdown_only_layer_works_unchanged() {
+    let _g = serial();
+    const LMI: (&str, &str) = ("AWS_LAMBDA_INITIALIZATION_TYPE", "lambda-managed-instances");
+    let c = case("flush:ok");
+    let (report, text) = run(c.scenario.env(LMI.0, LMI.1));
+    let t = &report.timeline;
+    assert!(report.lifecycle_ok(), "{text}");
+    assert_lambda_order(t, &text);
+    assert_eq!(field(&verdict(t, &text), "outcome"), "completed");
+
+    // There, external extensions may subscribe to SHUTDOWN only: INVOKE is refused.
+    let c = case("flush:ok");
+    let staged = c
+        .staged
+        .extension("official-extension-fixture", &official_extension());
+    let (report, text) = run(c
+        .scenario
+        .env(LMI.0, LMI.1)
+        .env("FIXTURE_EVENTS", "INVOKE,SHUTDOWN"));
+    let t = &report.timeline;
+    let refused = t.find("official-extension-fixture", |k| {
+        matches!(k, EventKind::RegisterRefused { status: 403, error_type, .. } if error_type == "Extension.InvalidEventType")
+    });
+    assert!(refused.is_some(), "{text}");
+    assert_eq!(
+        t.init_failure().map(|f| f.0),
+        Some("Extension.Crash"),
+        "{text}"
+    );
+    drop(staged);
+}
