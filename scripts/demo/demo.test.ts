@@ -21,7 +21,8 @@ describe('cdk-assets', () => {
       const env = motoEnv(moto.endpoint);
       const outDir = path.join(workRoot, 'assets', 'cdk.out');
       await run('cdk', ['bootstrap', `aws://${ACCOUNT}/${REGION}`], { env, cwd: path.join(workRoot, 'assets') });
-      await run('cdk', ['synth', STACK_NAME, '--quiet', '--output', outDir, ...localContextArgs()], { env });
+      // cargo-lambda's progress stays visible: a cold build takes minutes.
+      await run('cdk', ['synth', STACK_NAME, '--quiet', '--output', outDir, ...localContextArgs()], { env, echo: '    [synth] ' });
       const manifestPath = path.join(outDir, `${STACK_NAME}.assets.json`);
       const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
       const files = Object.values<any>(manifest.files);
