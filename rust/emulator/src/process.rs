@@ -51,12 +51,16 @@ impl Child {
             // reach the process and everything it started.
             .process_group(0)
             .kill_on_drop(true);
+        // The process starts at the spawn call: by the time spawn returns, it
+        // may already have registered, so the event gets this instant.
+        let spawning = std::time::Instant::now();
         let mut child = cmd
             .spawn()
             .with_context(|| format!("starting {} ({})", source, path.display()))?;
         let pid = child.id().unwrap_or(0);
-        rec.event(
+        rec.event_at(
             source,
+            spawning,
             EventKind::Started {
                 pid,
                 path: path.display().to_string(),

@@ -218,7 +218,12 @@ impl Recorder {
     }
 
     fn now_ms(&self) -> f64 {
-        (self.start.elapsed().as_micros() as f64 / 100.0).round() / 10.0
+        self.ms_at(Instant::now())
+    }
+
+    /// Milliseconds from the start of the run to `at`, to a tenth of a millisecond.
+    fn ms_at(&self, at: Instant) -> f64 {
+        (at.saturating_duration_since(self.start).as_micros() as f64 / 100.0).round() / 10.0
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Timeline> {
@@ -252,6 +257,23 @@ impl Recorder {
         });
     }
 
+    /// Records an event that happened at `at`, taken before it could be
+    /// recorded (a process is started before its pid is known, and may
+    /// already have called the API by then), keeping the events in time order.
+    pub fn event_at(&self, source: &str, at: Instant, kind: EventKind) {
+        let at_ms = self.ms_at(at);
+        let mut timeline = self.lock();
+        let index = timeline.events.partition_point(|e| e.at_ms <= at_ms);
+        timeline.events.insert(
+            index,
+            Event {
+                at_ms,
+                source: source.to_owned(),
+                kind,
+            },
+        );
+    }
+
     pub fn log(&self, source: &str, stream: Stream, line: String) {
         let at_ms = self.now_ms();
         self.lock().logs.push(LogLine {
@@ -265,5 +287,29 @@ impl Recorder {
     /// A copy of everything recorded so far.
     pub fn snapshot(&self) -> Timeline {
         self.lock().clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_recorded_late_takes_its_place_in_time() {
+        let rec = Recorder::new();
+        let spawning = Instant::now();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        rec.event("ext", EventKind::ExtensionReady);
+        rec.event_at(
+            "ext",
+            spawning,
+            EventKind::Started {
+                pid: 1,
+                path: "ext".to_owned(),
+            },
+        );
+        let t = rec.snapshot();
+        assert!(matches!(t.events[0].kind, EventKind::Started { .. }), "{t:?}");
+        assert!(t.events[0].at_ms < t.events[1].at_ms, "{t:?}");
     }
 }
