@@ -121,7 +121,8 @@ impl Budget {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let budget = Budget { until: Instant::now() + Duration::from_secs(args.time_limit_s), limit_s: args.time_limit_s };
-    let root = args.root.clone();
+    // Absolute: paths are handed to processes that run in other directories.
+    let root = args.root.canonicalize().with_context(|| format!("--root {}", args.root.display()))?;
     let at = |p: &Path| if p.is_absolute() { p.to_owned() } else { root.join(p) };
     let quick = args.quick;
     let runs = args.runs.unwrap_or(if quick { 3 } else { 30 }).max(1);
