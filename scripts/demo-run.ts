@@ -196,8 +196,11 @@ function describeZip(files: ZipFile[]): string {
   return files.map((f) => `${f.name} (${(f.size / 1024).toFixed(0)} KiB, mode ${f.mode.toString(8)})`).join(', ');
 }
 
+/** The timeline as shown: indented, and without the runtime crate's per-invoke span prefix. */
 function indent(text: string): string {
-  return text.trimEnd().split('\n').map((l) => `    ${l}`).join('\n');
+  return text.trimEnd().split('\n')
+    .map((l) => `    ${l.replace(/ Lambda runtime invoke\{requestId="[^"]*"(?: xrayTraceId="[^"]*")?\}:/, '')}`)
+    .join('\n');
 }
 
 /** Stops what the demo started, whichever way the process ends. */
