@@ -5,6 +5,12 @@
 //   -c architecture=arm64|x86_64  architecture of the function and the layer (default arm64)
 //   -c quickBuild=true            release builds without LTO: much quicker to compile,
 //                                 slightly bigger binaries (the local demo uses it)
+//
+// `cdk-lambda-graceful-shutdown` is the construct library of this repository,
+// used from its TypeScript sources (tsconfig.json maps the name to
+// construct/src; tsx follows the mapping), so the app needs no jsii build.
+// cdk.json runs construct/scripts/prepare-sources.js first, which generates
+// the limits module those sources import.
 import { App } from 'aws-cdk-lib';
 import { Architecture } from 'aws-cdk-lib/aws-lambda';
 import { DemoStack } from '../lib/demo-stack';

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The offline deploy round trip: bootstrap, deploy and cdk-assets publish
-# against moto on loopback, then the deployed function and layer run in the
-# local lifecycle emulator, with and without the layer.
+# The demo app and the offline deploy round trip: type-check the CDK app and
+# the demo runner, then bootstrap, deploy and cdk-assets publish against moto
+# on loopback, and run the deployed function and layer in the local lifecycle
+# emulator, with and without the layer (scripts/demo/demo.test.ts).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export NODE_NO_WARNINGS=1
+node construct/scripts/prepare-sources.js
+pnpm exec tsc -p tsconfig.json
 node --import tsx --test --test-reporter=spec scripts/demo/demo.test.ts
