@@ -18,6 +18,8 @@ RUST = ["graceful-shutdown", "lambda-extension"]
 EXPECTED = {
     "start_ms": (SUBJECTS, 0.0, 10_000.0, "<="),
     "start_speedup_vs_restmachine": (RUST, 0.0, 1e6, ">="),
+    "init_cpu_ms": (SUBJECTS, 0.0, 10_000.0, None),
+    "init_runqueue_wait_ms": (SUBJECTS, 0.0, 10_000.0, None),
     "peak_rss_mib": (SUBJECTS, 0.1, 4096.0, "<="),
     "binary_kib_x86_64": (RUST, 10.0, 100_000.0, None),
     "binary_kib_arm64": (RUST, 10.0, 100_000.0, None),
@@ -39,6 +41,8 @@ REPEATED = {
     "start_ms": "runsPerExtension",
     "peak_rss_mib": "runsPerExtension",
     "exit_margin_ms": "runsPerExtension",
+    "init_cpu_ms": "runsPerExtension",
+    "init_runqueue_wait_ms": "runsPerExtension",
     "start_speedup_vs_restmachine": "runsPerExtension",
     "sigterm_to_handler_ms": "runsPerExtension",
     "shutdown_to_verdict_ms": "runsPerExtension",

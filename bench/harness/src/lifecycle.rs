@@ -9,7 +9,7 @@ use anyhow::{anyhow, bail, Context};
 use graceful_shutdown_emulator::{Emulator, InvokeOutcome, Scenario, ShutdownReason, Timeline};
 use graceful_shutdown_protocol::{ENV_PORT, ENV_SECRET_FILE};
 
-use crate::proc_status::vm_hwm_kib;
+use crate::proc_status::{sched_ms, vm_hwm_kib};
 
 /// The function every extension is measured beside: the `probe` example of
 /// the function library (the official `lambda_runtime` crate plus the library),
@@ -46,8 +46,20 @@ pub struct Run {
     pub timeline: Timeline,
     /// Wall time of each invocation, as the platform saw it, in milliseconds.
     pub invoke_ms: Vec<f64>,
-    /// `(extension, VmHWM KiB)` read just before the shutdown phase.
-    pub peak_rss_kib: Vec<(String, u64)>,
+    /// Per extension, read just before the shutdown phase.
+    pub extensions: Vec<ExtensionProbe>,
+}
+
+/// What the kernel says about one extension process before the shutdown phase.
+#[derive(Debug, Clone)]
+pub struct ExtensionProbe {
+    pub name: String,
+    /// `VmHWM`, KiB.
+    pub peak_rss_kib: u64,
+    /// Time on a CPU so far (all threads), ms: its own cost, whatever the load.
+    pub cpu_ms: f64,
+    /// Time runnable but waiting for a CPU so far, ms: the machine's load.
+    pub runqueue_wait_ms: f64,
 }
 
 /// A free loopback port for the extension's report listener, so that runs
@@ -98,11 +110,13 @@ pub async fn run(
             bail!("invocation {i} did not answer: {outcome:?}");
         }
     }
-    let mut peak_rss_kib = Vec::new();
+    let mut extensions = Vec::new();
     for (name, pid) in em.extension_pids() {
-        peak_rss_kib.push((name.clone(), vm_hwm_kib(pid).with_context(|| format!("peak memory of {name}"))?));
+        let peak_rss_kib = vm_hwm_kib(pid).with_context(|| format!("peak memory of {name}"))?;
+        let (cpu_ms, runqueue_wait_ms) = sched_ms(pid).with_context(|| format!("scheduler times of {name}"))?;
+        extensions.push(ExtensionProbe { name, peak_rss_kib, cpu_ms, runqueue_wait_ms });
     }
     em.shutdown(ShutdownReason::Spindown).await;
     let timeline = em.finish().await;
-    Ok(Run { timeline, invoke_ms, peak_rss_kib })
+    Ok(Run { timeline, invoke_ms, extensions })
 }

@@ -172,6 +172,8 @@ async fn main() -> anyhow::Result<()> {
     let mut start: Vec<Vec<f64>> = vec![Vec::new(); subjects.len()];
     let mut rss: Vec<Vec<f64>> = vec![Vec::new(); subjects.len()];
     let mut margin: Vec<Vec<f64>> = vec![Vec::new(); subjects.len()];
+    let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); subjects.len()];
+    let mut waited: Vec<Vec<f64>> = vec![Vec::new(); subjects.len()];
     let (mut to_handler, mut to_verdict, mut report_to_verdict) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..runs as usize {
         for k in 0..subjects.len() {
@@ -181,14 +183,16 @@ async fn main() -> anyhow::Result<()> {
             let run = lifecycle::run(&function, Some(&s.layer), &s.env, 1, PHASE_MS)
                 .await
                 .with_context(|| format!("{} run {}", s.key, round + 1))?;
-            let (ext, kib) = match run.peak_rss_kib.as_slice() {
+            let probe = match run.extensions.as_slice() {
                 [one] => one.clone(),
                 other => bail!("{}: expected one extension, found {other:?}", s.key),
             };
-            let t = timings::timings(&run.timeline, &ext, PHASE_MS as f64, s.verdict)
+            let t = timings::timings(&run.timeline, &probe.name, PHASE_MS as f64, s.verdict)
                 .with_context(|| format!("{} run {}", s.key, round + 1))?;
             start[i].push(t.start_ms);
-            rss[i].push(kib as f64 / 1024.0);
+            rss[i].push(probe.peak_rss_kib as f64 / 1024.0);
+            cpu[i].push(probe.cpu_ms);
+            waited[i].push(probe.runqueue_wait_ms);
             margin[i].push(t.exit_margin_ms);
             if let Some(sh) = t.shutdown {
                 to_handler.push(sh.sigterm_to_handler_ms);
@@ -204,6 +208,18 @@ async fn main() -> anyhow::Result<()> {
             m = m.target(Target::at_most(1.0));
         }
         metrics.push(m);
+    }
+    for (i, s) in subjects.iter().enumerate() {
+        metrics.push(Metric::new("init_cpu_ms", "CPU time before SHUTDOWN (schedstat, all threads)", s.key, "ms", summary(&cpu[i])?));
+    }
+    for (i, s) in subjects.iter().enumerate() {
+        metrics.push(Metric::new(
+            "init_runqueue_wait_ms",
+            "run-queue wait before SHUTDOWN (machine load)",
+            s.key,
+            "ms",
+            summary(&waited[i])?,
+        ));
     }
     // Speed-up over restmachine-aws, per round (the same round ran all three back to back).
     let rm = subjects.iter().position(|s| s.key == "restmachine-aws").unwrap_or(2);
