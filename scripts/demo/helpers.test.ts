@@ -1,0 +1,72 @@
+// Fast checks of the demo runner's pure parts (no moto, no build).
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import AdmZip from 'adm-zip';
+import { codeLocation, listZip, unzip } from './deployed';
+import { freePort, motoEnv } from './moto';
+import { EmulatedRun, persistedLine } from '../demo-run';
+
+test('motoEnv drops every inherited AWS_ and CDK_ variable, so a real account is never reached', () => {
+  const env = motoEnv('http://127.0.0.1:5000', {
+    PATH: '/bin',
+    AWS_PROFILE: 'production',
+    AWS_ACCESS_KEY_ID: 'AKIAREAL',
+    AWS_ENDPOINT_URL_DYNAMODB: 'https://dynamodb.example',
+    CDK_DEFAULT_ACCOUNT: '999999999999',
+  });
+  assert.equal(env.PATH, '/bin');
+  assert.equal(env.AWS_PROFILE, undefined);
+  assert.equal(env.AWS_ENDPOINT_URL_DYNAMODB, undefined);
+  assert.equal(env.CDK_DEFAULT_ACCOUNT, undefined);
+  assert.equal(env.AWS_ACCESS_KEY_ID, 'testing');
+  assert.equal(env.AWS_ENDPOINT_URL, 'http://127.0.0.1:5000');
+  assert.equal(env.AWS_ENDPOINT_URL_S3_FOR_CLOUDFORMATION, 'http://localhost:5000');
+  assert.equal(env.AWS_REGION, 'us-east-1');
+});
+
+test('freePort gives a loopback port that can be bound', async () => {
+  const port = await freePort();
+  assert.ok(port > 0 && port < 65536);
+});
+
+test('codeLocation resolves the CDK staging bucket of a function and of a layer', () => {
+  const bucket = { 'Fn::Sub': 'cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}' };
+  assert.deepEqual(
+    codeLocation({ Type: 'AWS::Lambda::Function', Properties: { Code: { S3Bucket: bucket, S3Key: 'abc.zip' } } }),
+    { bucket: 'cdk-hnb659fds-assets-123456789012-us-east-1', key: 'abc.zip' },
+  );
+  assert.equal(codeLocation({ Type: 'AWS::Lambda::LayerVersion', Properties: { Content: { S3Bucket: 'b', S3Key: 'k.zip' } } }).key, 'k.zip');
+  assert.throws(() => codeLocation({ Type: 'AWS::Lambda::Function', Properties: { Code: { ZipFile: 'x' } } }), /no S3 code location/);
+});
+
+test('unzip keeps the executable bit, as Lambda does, and refuses entries outside the directory', () => {
+  const zip = new AdmZip();
+  zip.addFile('extensions/graceful-shutdown', Buffer.from('#!/bin/sh\n'), '', 0o755);
+  zip.addFile('README', Buffer.from('text'), '', 0o644);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unzip-'));
+  try {
+    unzip(zip.toBuffer(), dir);
+    assert.equal(fs.statSync(path.join(dir, 'extensions/graceful-shutdown')).mode & 0o777, 0o755);
+    assert.equal(fs.statSync(path.join(dir, 'README')).mode & 0o777, 0o644);
+    assert.deepEqual(listZip(zip.toBuffer()).map((f) => [f.name, f.mode]), [['extensions/graceful-shutdown', 0o755], ['README', 0o644]]);
+
+    const evil = new AdmZip();
+    evil.addFile('a', Buffer.from('x'));
+    evil.getEntries()[0].entryName = '../escaped';
+    assert.throws(() => unzip(evil.toBuffer(), path.join(dir, 'evil')), /outside/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('persistedLine says how many writes were lost', () => {
+  const run = (total: number, byShutdown: number): EmulatedRun => ({
+    withLayer: true, sent: 15, timeline: '', emulatorExitCode: 0,
+    persisted: { total, byBatch: total - byShutdown, byShutdown },
+  });
+  assert.equal(persistedLine(run(15, 5)), '15 of 15 buffered writes persisted (10 in full batches during invocations, 5 by the shutdown handler)');
+  assert.match(persistedLine(run(10, 0)), /^10 of 15 buffered writes persisted .*: 5 LOST$/);
+});
