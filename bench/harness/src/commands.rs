@@ -1,5 +1,6 @@
 //! Timing whole commands (`cdk synth`, a cold build of the layer).
 
+use std::ffi::OsStr;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -8,7 +9,12 @@ use anyhow::{bail, Context};
 
 /// Runs `script` with `bash -c` in `dir`, its output appended to `log`, and
 /// returns its wall time in seconds. `env` is added to the inherited environment.
-pub fn time_shell(script: &str, dir: &Path, env: &[(&str, &Path)], log: &Path) -> anyhow::Result<f64> {
+pub fn time_shell(
+    script: &str,
+    dir: &Path,
+    env: &[(&str, &OsStr)],
+    log: &Path,
+) -> anyhow::Result<f64> {
     let out = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -16,15 +22,25 @@ pub fn time_shell(script: &str, dir: &Path, env: &[(&str, &Path)], log: &Path) -
         .with_context(|| format!("opening {}", log.display()))?;
     let err = out.try_clone()?;
     let mut cmd = Command::new("bash");
-    cmd.arg("-c").arg(script).current_dir(dir).stdin(Stdio::null()).stdout(out).stderr(err);
+    cmd.arg("-c")
+        .arg(script)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err);
     for (k, v) in env {
         cmd.env(k, v);
     }
     let began = Instant::now();
-    let status = cmd.status().with_context(|| format!("starting `{script}`"))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("starting `{script}`"))?;
     let secs = began.elapsed().as_secs_f64();
     if !status.success() {
-        bail!("`{script}` failed ({status}); its output is in {}", log.display());
+        bail!(
+            "`{script}` failed ({status}); its output is in {}",
+            log.display()
+        );
     }
     Ok(secs)
 }

@@ -23,14 +23,19 @@ impl Function {
     /// A function directory holding `probe` as `bootstrap`, plus `extra_files`
     /// (files some alternatives look for in the working directory).
     pub fn new(probe: &Path, extra_files: &[PathBuf]) -> anyhow::Result<Function> {
-        let dir = tempfile::Builder::new().prefix("bench-function").tempdir()?;
+        let dir = tempfile::Builder::new()
+            .prefix("bench-function")
+            .tempdir()?;
         let bootstrap = dir.path().join("bootstrap");
         std::fs::copy(probe, &bootstrap).with_context(|| {
             format!("--probe: cannot copy {}; build it with `cargo build -p graceful-shutdown --example probe`", probe.display())
         })?;
         for file in extra_files {
-            let name = file.file_name().ok_or_else(|| anyhow!("{} has no file name", file.display()))?;
-            std::fs::copy(file, dir.path().join(name)).with_context(|| format!("copying {}", file.display()))?;
+            let name = file
+                .file_name()
+                .ok_or_else(|| anyhow!("{} has no file name", file.display()))?;
+            std::fs::copy(file, dir.path().join(name))
+                .with_context(|| format!("copying {}", file.display()))?;
         }
         Ok(Function { dir })
     }
@@ -65,7 +70,8 @@ pub struct ExtensionProbe {
 /// A free loopback port for the extension's report listener, so that runs
 /// never collide with another process using the default port.
 fn free_port() -> anyhow::Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free loopback port")?;
+    let listener =
+        std::net::TcpListener::bind("127.0.0.1:0").context("finding a free loopback port")?;
     Ok(listener.local_addr()?.port())
 }
 
@@ -83,7 +89,10 @@ pub async fn run(
     let scratch = tempfile::Builder::new().prefix("bench-run").tempdir()?;
     let mut scenario = Scenario::new(function.dir())
         .env(ENV_PORT, free_port()?.to_string())
-        .env(ENV_SECRET_FILE, scratch.path().join("secret").display().to_string())
+        .env(
+            ENV_SECRET_FILE,
+            scratch.path().join("secret").display().to_string(),
+        )
         .env("PROBE_HANDLERS", "flush:ok");
     scenario.shutdown_phase = std::time::Duration::from_millis(phase_ms);
     if let Some(layer) = layer {
@@ -96,8 +105,17 @@ pub async fn run(
     let mut em = Emulator::start(scenario).await?;
     if let Err(f) = em.init().await {
         let timeline = em.finish().await;
-        let logs: Vec<String> = timeline.logs.iter().map(|l| format!("{}: {}", l.source, l.line)).collect();
-        bail!("init failed: {} {}\n{}", f.error_type, f.message, logs.join("\n"));
+        let logs: Vec<String> = timeline
+            .logs
+            .iter()
+            .map(|l| format!("{}: {}", l.source, l.line))
+            .collect();
+        bail!(
+            "init failed: {} {}\n{}",
+            f.error_type,
+            f.message,
+            logs.join("\n")
+        );
     }
     let mut invoke_ms = Vec::with_capacity(invocations as usize);
     for i in 0..invocations {
@@ -113,10 +131,20 @@ pub async fn run(
     let mut extensions = Vec::new();
     for (name, pid) in em.extension_pids() {
         let peak_rss_kib = vm_hwm_kib(pid).with_context(|| format!("peak memory of {name}"))?;
-        let (cpu_ms, runqueue_wait_ms) = sched_ms(pid).with_context(|| format!("scheduler times of {name}"))?;
-        extensions.push(ExtensionProbe { name, peak_rss_kib, cpu_ms, runqueue_wait_ms });
+        let (cpu_ms, runqueue_wait_ms) =
+            sched_ms(pid).with_context(|| format!("scheduler times of {name}"))?;
+        extensions.push(ExtensionProbe {
+            name,
+            peak_rss_kib,
+            cpu_ms,
+            runqueue_wait_ms,
+        });
     }
     em.shutdown(ShutdownReason::Spindown).await;
     let timeline = em.finish().await;
-    Ok(Run { timeline, invoke_ms, extensions })
+    Ok(Run {
+        timeline,
+        invoke_ms,
+        extensions,
+    })
 }

@@ -24,7 +24,9 @@ use crate::report::{Host, Metric, Results, Target};
 use crate::stats::Summary;
 
 #[derive(Debug, Parser)]
-#[command(about = "Benchmarks the graceful-shutdown layer beside the alternatives, under the lifecycle emulator")]
+#[command(
+    about = "Benchmarks the graceful-shutdown layer beside the alternatives, under the lifecycle emulator"
+)]
 struct Args {
     /// Few repetitions, no cold build: proves the benchmark still runs.
     #[arg(long, env = "BENCH_QUICK", value_parser = clap::builder::FalseyValueParser::new())]
@@ -45,7 +47,10 @@ struct Args {
     #[arg(long, default_value = "target/bench/restmachine")]
     restmachine_dir: PathBuf,
     /// The application restmachine-aws's extension imports (`lambda_function.app`).
-    #[arg(long, default_value = "bench/alternatives/restmachine/lambda_function.py")]
+    #[arg(
+        long,
+        default_value = "bench/alternatives/restmachine/lambda_function.py"
+    )]
     restmachine_app: PathBuf,
     /// The warm synth command, timed after one warm-up run.
     #[arg(long, default_value = "pnpm run synth")]
@@ -111,7 +116,10 @@ struct Budget {
 impl Budget {
     fn check(&self, what: &str) -> anyhow::Result<()> {
         if Instant::now() > self.until {
-            bail!("the benchmark went over --time-limit-s {} s ({what} not done)", self.limit_s);
+            bail!(
+                "the benchmark went over --time-limit-s {} s ({what} not done)",
+                self.limit_s
+            );
         }
         Ok(())
     }
@@ -120,14 +128,29 @@ impl Budget {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let budget = Budget { until: Instant::now() + Duration::from_secs(args.time_limit_s), limit_s: args.time_limit_s };
+    let budget = Budget {
+        until: Instant::now() + Duration::from_secs(args.time_limit_s),
+        limit_s: args.time_limit_s,
+    };
     // Absolute: paths are handed to processes that run in other directories.
-    let root = args.root.canonicalize().with_context(|| format!("--root {}", args.root.display()))?;
-    let at = |p: &Path| if p.is_absolute() { p.to_owned() } else { root.join(p) };
+    let root = args
+        .root
+        .canonicalize()
+        .with_context(|| format!("--root {}", args.root.display()))?;
+    let at = |p: &Path| {
+        if p.is_absolute() {
+            p.to_owned()
+        } else {
+            root.join(p)
+        }
+    };
     let quick = args.quick;
     let runs = args.runs.unwrap_or(if quick { 3 } else { 30 }).max(1);
     let pairs = args.pairs.unwrap_or(if quick { 3 } else { 20 }).max(1);
-    let invocations = args.invocations.unwrap_or(if quick { 30 } else { 400 }).max(1);
+    let invocations = args
+        .invocations
+        .unwrap_or(if quick { 30 } else { 400 })
+        .max(1);
     let synth_runs = args.synth_runs.unwrap_or(if quick { 1 } else { 5 }).max(1);
     let arch = host_arch()?;
 
@@ -143,20 +166,29 @@ async fn main() -> anyhow::Result<()> {
         },
         Subject {
             key: "lambda-extension",
-            layer: baseline_dir.join(arch).join("lambda-extension-baseline-layer.zip"),
+            layer: baseline_dir
+                .join(arch)
+                .join("lambda-extension-baseline-layer.zip"),
             env: vec![],
             verdict: false,
         },
         Subject {
             key: "restmachine-aws",
             layer: rm_dir.join("layer"),
-            env: vec![("PYTHONPATH".to_owned(), rm_dir.join("layer/python").display().to_string())],
+            env: vec![(
+                "PYTHONPATH".to_owned(),
+                rm_dir.join("layer/python").display().to_string(),
+            )],
             verdict: false,
         },
     ];
     for s in &subjects {
         if !s.layer.exists() {
-            bail!("{} layer {} is missing; run `bash bench/run.sh`, which builds it", s.key, s.layer.display());
+            bail!(
+                "{} layer {} is missing; run `bash bench/run.sh`, which builds it",
+                s.key,
+                s.layer.display()
+            );
         }
     }
     let function = Function::new(&at(&args.probe), &[at(&args.restmachine_app)])?;
@@ -174,7 +206,8 @@ async fn main() -> anyhow::Result<()> {
     let mut margin: Vec<Vec<f64>> = vec![Vec::new(); subjects.len()];
     let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); subjects.len()];
     let mut waited: Vec<Vec<f64>> = vec![Vec::new(); subjects.len()];
-    let (mut to_handler, mut to_verdict, mut report_to_verdict) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut to_handler, mut to_verdict, mut report_to_verdict) =
+        (Vec::new(), Vec::new(), Vec::new());
     for round in 0..runs as usize {
         for k in 0..subjects.len() {
             let i = (round + k) % subjects.len();
@@ -210,7 +243,13 @@ async fn main() -> anyhow::Result<()> {
         metrics.push(m);
     }
     for (i, s) in subjects.iter().enumerate() {
-        metrics.push(Metric::new("init_cpu_ms", "CPU time before SHUTDOWN (schedstat, all threads)", s.key, "ms", summary(&cpu[i])?));
+        metrics.push(Metric::new(
+            "init_cpu_ms",
+            "CPU time before SHUTDOWN (schedstat, all threads)",
+            s.key,
+            "ms",
+            summary(&cpu[i])?,
+        ));
     }
     for (i, s) in subjects.iter().enumerate() {
         metrics.push(Metric::new(
@@ -222,17 +261,36 @@ async fn main() -> anyhow::Result<()> {
         ));
     }
     // Speed-up over restmachine-aws, per round (the same round ran all three back to back).
-    let rm = subjects.iter().position(|s| s.key == "restmachine-aws").unwrap_or(2);
+    let rm = subjects
+        .iter()
+        .position(|s| s.key == "restmachine-aws")
+        .unwrap_or(2);
     for (i, s) in subjects.iter().enumerate().filter(|(i, _)| *i != rm) {
-        let ratios: Vec<f64> = start[rm].iter().zip(&start[i]).map(|(r, o)| r / o).collect();
-        let mut m = Metric::new("start_speedup_vs_restmachine", "start speed-up over restmachine-aws", s.key, "x", summary(&ratios)?);
+        let ratios: Vec<f64> = start[rm]
+            .iter()
+            .zip(&start[i])
+            .map(|(r, o)| r / o)
+            .collect();
+        let mut m = Metric::new(
+            "start_speedup_vs_restmachine",
+            "start speed-up over restmachine-aws",
+            s.key,
+            "x",
+            summary(&ratios)?,
+        );
         if s.key == "graceful-shutdown" {
             m = m.target(Target::at_least(30.0));
         }
         metrics.push(m);
     }
     for (i, s) in subjects.iter().enumerate() {
-        let mut m = Metric::new("peak_rss_mib", "peak RSS (VmHWM before SHUTDOWN)", s.key, "MiB", summary(&rss[i])?);
+        let mut m = Metric::new(
+            "peak_rss_mib",
+            "peak RSS (VmHWM before SHUTDOWN)",
+            s.key,
+            "MiB",
+            summary(&rss[i])?,
+        );
         if s.key == "graceful-shutdown" {
             m = m.target(Target::at_most(2.0));
         }
@@ -250,28 +308,62 @@ async fn main() -> anyhow::Result<()> {
             // Alternate which one goes first, so that drift hits both alike.
             let layered = (j + p as usize) % 2 == 0;
             let layer = layered.then_some(ours.layer.as_path());
-            let run = lifecycle::run(&function, layer, &[], invocations, PHASE_MS).await.context("per-invoke run")?;
-            per_invoke[usize::from(!layered)] = Summary::of(&run.invoke_ms).map(|s| s.median).unwrap_or(f64::NAN);
+            let run = lifecycle::run(&function, layer, &[], invocations, PHASE_MS)
+                .await
+                .context("per-invoke run")?;
+            per_invoke[usize::from(!layered)] = Summary::of(&run.invoke_ms)
+                .map(|s| s.median)
+                .unwrap_or(f64::NAN);
         }
         with.push(per_invoke[0]);
         without.push(per_invoke[1]);
         ratio.push(per_invoke[0] / per_invoke[1]);
     }
-    metrics.push(Metric::new("invoke_ms_with_layer", "per-invoke latency, layer attached", ours.key, "ms", summary(&with)?));
-    metrics.push(Metric::new("invoke_ms_without_layer", "per-invoke latency, no layer", ours.key, "ms", summary(&without)?));
+    metrics.push(Metric::new(
+        "invoke_ms_with_layer",
+        "per-invoke latency, layer attached",
+        ours.key,
+        "ms",
+        summary(&with)?,
+    ));
+    metrics.push(Metric::new(
+        "invoke_ms_without_layer",
+        "per-invoke latency, no layer",
+        ours.key,
+        "ms",
+        summary(&without)?,
+    ));
     metrics.push(
-        Metric::new("invoke_ratio", "per-invoke latency ratio (with / without)", ours.key, "x", summary(&ratio)?)
-            .target(Target::at_most(1.01)),
+        Metric::new(
+            "invoke_ratio",
+            "per-invoke latency ratio (with / without)",
+            ours.key,
+            "x",
+            summary(&ratio)?,
+        )
+        .target(Target::at_most(1.01)),
     );
 
     // The shutdown phase.
     metrics.push(
-        Metric::new("sigterm_to_handler_ms", "SIGTERM → first handler running", ours.key, "ms", summary(&to_handler)?)
-            .target(Target::at_most(1.0)),
+        Metric::new(
+            "sigterm_to_handler_ms",
+            "SIGTERM → first handler running",
+            ours.key,
+            "ms",
+            summary(&to_handler)?,
+        )
+        .target(Target::at_most(1.0)),
     );
     metrics.push(
-        Metric::new("shutdown_to_verdict_ms", "SHUTDOWN → verdict logged", ours.key, "ms", summary(&to_verdict)?)
-            .target(Target::at_most(5.0)),
+        Metric::new(
+            "shutdown_to_verdict_ms",
+            "SHUTDOWN → verdict logged",
+            ours.key,
+            "ms",
+            summary(&to_verdict)?,
+        )
+        .target(Target::at_most(5.0)),
     );
     metrics.push(Metric::new(
         "last_report_to_verdict_ms",
@@ -281,13 +373,22 @@ async fn main() -> anyhow::Result<()> {
         summary(&report_to_verdict)?,
     ));
     for (i, s) in subjects.iter().enumerate() {
-        metrics.push(Metric::new("exit_margin_ms", "extension exit before deadlineMs", s.key, "ms", summary(&margin[i])?));
+        metrics.push(Metric::new(
+            "exit_margin_ms",
+            "extension exit before deadlineMs",
+            s.key,
+            "ms",
+            summary(&margin[i])?,
+        ));
     }
 
     // Tooling: warm synth, cold build.
     let logs = at(Path::new("target/bench/logs"));
     std::fs::create_dir_all(&logs)?;
-    eprintln!("bench: warm `{}` ({synth_runs} timed after one warm-up)", args.synth);
+    eprintln!(
+        "bench: warm `{}` ({synth_runs} timed after one warm-up)",
+        args.synth
+    );
     let synth_log = logs.join("synth.log");
     let _ = std::fs::remove_file(&synth_log);
     budget.check("synth")?;
@@ -298,16 +399,53 @@ async fn main() -> anyhow::Result<()> {
         synth.push(commands::time_shell(&args.synth, &root, &[], &synth_log).context("synth")?);
     }
     metrics.push(
-        Metric::new("synth_warm_s", "warm `cdk synth`, no Rust change", ours.key, "s", summary(&synth)?)
-            .target(Target::at_most(5.0)),
+        Metric::new(
+            "synth_warm_s",
+            "warm `cdk synth`, no Rust change",
+            ours.key,
+            "s",
+            summary(&synth)?,
+        )
+        .target(Target::at_most(5.0)),
     );
+    // The same without aws-cdk-lib's default synth-time CloudFormation
+    // validation (a WebAssembly engine), to show what that step costs.
+    let mut unvalidated = Vec::new();
+    for _ in 0..synth_runs {
+        budget.check("synth")?;
+        let off = [("CDK_VALIDATION", std::ffi::OsStr::new("false"))];
+        unvalidated.push(
+            commands::time_shell(&args.synth, &root, &off, &synth_log)
+                .context("synth, CDK_VALIDATION=false")?,
+        );
+    }
+    metrics.push(Metric::new(
+        "synth_warm_no_validation_s",
+        "warm `cdk synth`, CDK_VALIDATION=false",
+        ours.key,
+        "s",
+        summary(&unvalidated)?,
+    ));
     if let Some(cmd) = &args.cold_build {
         eprintln!("bench: cold build `{cmd}` in a fresh target directory");
         budget.check("cold build")?;
-        let fresh = tempfile::Builder::new().prefix("cold-build").tempdir_in(at(Path::new("target")))?;
-        let secs = commands::time_shell(cmd, &root, &[("CARGO_TARGET_DIR", fresh.path())], &logs.join("cold-build.log"))
-            .context("cold build")?;
-        metrics.push(Metric::new("cold_build_s", "cold build of the layer (fresh target dir)", ours.key, "s", Summary::single(secs)));
+        let fresh = tempfile::Builder::new()
+            .prefix("cold-build")
+            .tempdir_in(at(Path::new("target")))?;
+        let secs = commands::time_shell(
+            cmd,
+            &root,
+            &[("CARGO_TARGET_DIR", fresh.path().as_os_str())],
+            &logs.join("cold-build.log"),
+        )
+        .context("cold build")?;
+        metrics.push(Metric::new(
+            "cold_build_s",
+            "cold build of the layer (fresh target dir)",
+            ours.key,
+            "s",
+            Summary::single(secs),
+        ));
     } else {
         notes.push("cold build not measured (quick mode)".to_owned());
     }
@@ -338,7 +476,8 @@ async fn main() -> anyhow::Result<()> {
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    std::fs::write(&out, serde_json::to_string_pretty(&results)? + "\n").with_context(|| format!("writing {}", out.display()))?;
+    std::fs::write(&out, serde_json::to_string_pretty(&results)? + "\n")
+        .with_context(|| format!("writing {}", out.display()))?;
     std::fs::write(out.with_file_name("table.md"), &table)?;
     eprintln!("bench: wrote {}", out.display());
     Ok(())
@@ -349,31 +488,83 @@ fn summary(samples: &[f64]) -> anyhow::Result<Summary> {
 }
 
 /// Stripped binary and zipped layer sizes, per architecture.
-fn sizes(layer_dir: &Path, baseline_dir: &Path, rm_dir: &Path, metrics: &mut Vec<Metric>) -> anyhow::Result<()> {
+fn sizes(
+    layer_dir: &Path,
+    baseline_dir: &Path,
+    rm_dir: &Path,
+    metrics: &mut Vec<Metric>,
+) -> anyhow::Result<()> {
     let kib = |b: u64| b as f64 / 1024.0;
     let ours_how = "build the layers with `bash scripts/build-layers.sh`";
     let base_how = "build the baseline with `bash bench/build-baseline.sh`";
     for arch in ARCHS {
         let bin_label = format!("stripped binary, {arch}");
         let zip_label = format!("layer zip, {arch}");
-        let ours_bin = sizes::stripped_binary_size(&layer_dir.join(arch).join("extensions/graceful-shutdown"), ours_how)?;
+        let ours_bin = sizes::stripped_binary_size(
+            &layer_dir.join(arch).join("extensions/graceful-shutdown"),
+            ours_how,
+        )?;
         let base_bin = sizes::stripped_binary_size(
-            &baseline_dir.join(arch).join("extensions/lambda-extension-baseline"),
+            &baseline_dir
+                .join(arch)
+                .join("extensions/lambda-extension-baseline"),
             base_how,
         )?;
         let id = format!("binary_kib_{arch}");
-        metrics.push(Metric::new(&id, &bin_label, "graceful-shutdown", "KiB", Summary::single(kib(ours_bin))));
-        metrics.push(Metric::new(&id, &bin_label, "lambda-extension", "KiB", Summary::single(kib(base_bin))));
+        metrics.push(Metric::new(
+            &id,
+            &bin_label,
+            "graceful-shutdown",
+            "KiB",
+            Summary::single(kib(ours_bin)),
+        ));
+        metrics.push(Metric::new(
+            &id,
+            &bin_label,
+            "lambda-extension",
+            "KiB",
+            Summary::single(kib(base_bin)),
+        ));
         let id = format!("layer_zip_kib_{arch}");
-        let ours_zip = sizes::file_size(&layer_dir.join(arch).join("graceful-shutdown-layer.zip"), ours_how)?;
-        let base_zip = sizes::file_size(&baseline_dir.join(arch).join("lambda-extension-baseline-layer.zip"), base_how)?;
+        let ours_zip = sizes::file_size(
+            &layer_dir.join(arch).join("graceful-shutdown-layer.zip"),
+            ours_how,
+        )?;
+        let base_zip = sizes::file_size(
+            &baseline_dir
+                .join(arch)
+                .join("lambda-extension-baseline-layer.zip"),
+            base_how,
+        )?;
         // Pure Python: the same zip serves both architectures.
-        let rm_zip = sizes::file_size(&rm_dir.join("restmachine-layer.zip"), "run `bash bench/run.sh`, which packs it")?;
+        let rm_zip = sizes::file_size(
+            &rm_dir.join("restmachine-layer.zip"),
+            "run `bash bench/run.sh`, which packs it",
+        )?;
         metrics.push(
-            Metric::new(&id, &zip_label, "graceful-shutdown", "KiB", Summary::single(kib(ours_zip))).target(Target::at_most(400.0)),
+            Metric::new(
+                &id,
+                &zip_label,
+                "graceful-shutdown",
+                "KiB",
+                Summary::single(kib(ours_zip)),
+            )
+            .target(Target::at_most(400.0)),
         );
-        metrics.push(Metric::new(&id, &zip_label, "lambda-extension", "KiB", Summary::single(kib(base_zip))));
-        metrics.push(Metric::new(&id, &zip_label, "restmachine-aws", "KiB", Summary::single(kib(rm_zip))));
+        metrics.push(Metric::new(
+            &id,
+            &zip_label,
+            "lambda-extension",
+            "KiB",
+            Summary::single(kib(base_zip)),
+        ));
+        metrics.push(Metric::new(
+            &id,
+            &zip_label,
+            "restmachine-aws",
+            "KiB",
+            Summary::single(kib(rm_zip)),
+        ));
     }
     Ok(())
 }

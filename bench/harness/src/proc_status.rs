@@ -13,8 +13,10 @@ pub fn parse_vm_hwm_kib(status: &str) -> Option<u64> {
 /// `VmHWM` of process `pid` in KiB, or an error naming the process.
 pub fn vm_hwm_kib(pid: u32) -> anyhow::Result<u64> {
     let path = format!("/proc/{pid}/status");
-    let status = std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("reading {path}: {e}"))?;
-    parse_vm_hwm_kib(&status).ok_or_else(|| anyhow::anyhow!("{path} has no VmHWM line (process gone?)"))
+    let status =
+        std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("reading {path}: {e}"))?;
+    parse_vm_hwm_kib(&status)
+        .ok_or_else(|| anyhow::anyhow!("{path} has no VmHWM line (process gone?)"))
 }
 
 /// Nanoseconds on a CPU and waiting on a run queue, from a `schedstat` line
@@ -36,8 +38,11 @@ pub fn sched_ms(pid: u32) -> anyhow::Result<(f64, f64)> {
     for task in std::fs::read_dir(&dir).map_err(|e| anyhow::anyhow!("reading {dir}: {e}"))? {
         let path = task?.path().join("schedstat");
         // A thread may end between the listing and the read: skip it.
-        let Ok(line) = std::fs::read_to_string(&path) else { continue };
-        let (c, w) = parse_schedstat(&line).ok_or_else(|| anyhow::anyhow!("{}: unexpected {line:?}", path.display()))?;
+        let Ok(line) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let (c, w) = parse_schedstat(&line)
+            .ok_or_else(|| anyhow::anyhow!("{}: unexpected {line:?}", path.display()))?;
         cpu += c;
         wait += w;
     }
@@ -52,7 +57,10 @@ mod tests {
     fn reads_the_high_water_mark() {
         let status = "Name:\tgraceful-shutdo\nVmPeak:\t    3000 kB\nVmHWM:\t     1234 kB\nVmRSS:\t    1200 kB\n";
         assert_eq!(parse_vm_hwm_kib(status), Some(1234));
-        assert_eq!(parse_vm_hwm_kib("Name:\tzombie\nState:\tZ (zombie)\n"), None);
+        assert_eq!(
+            parse_vm_hwm_kib("Name:\tzombie\nState:\tZ (zombie)\n"),
+            None
+        );
     }
 
     #[test]
@@ -65,7 +73,10 @@ mod tests {
 
     #[test]
     fn reads_scheduler_times() {
-        assert_eq!(parse_schedstat("77971935 64677634 36\n"), Some((77_971_935, 64_677_634)));
+        assert_eq!(
+            parse_schedstat("77971935 64677634 36\n"),
+            Some((77_971_935, 64_677_634))
+        );
         assert_eq!(parse_schedstat("garbage"), None);
     }
 }

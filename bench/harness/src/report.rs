@@ -97,10 +97,23 @@ impl Host {
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
         let cpu_model = cpuinfo
             .lines()
-            .find_map(|l| l.strip_prefix("model name").and_then(|r| r.split_once(':')).map(|(_, m)| m.trim().to_owned()))
+            .find_map(|l| {
+                l.strip_prefix("model name")
+                    .and_then(|r| r.split_once(':'))
+                    .map(|(_, m)| m.trim().to_owned())
+            })
             .unwrap_or_else(|| "unknown".to_owned());
-        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_owned();
-        Host { cpus: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1), cpu_model, kernel }
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        Host {
+            cpus: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            cpu_model,
+            kernel,
+        }
     }
 }
 
@@ -118,11 +131,20 @@ fn number(v: f64) -> String {
 /// `median (p10–p90)`, or the value alone when it was measured once.
 pub fn cell(m: &Metric) -> String {
     let s = &m.stats;
-    let unit = if m.unit == "x" { "×".to_owned() } else { format!(" {}", m.unit) };
+    let unit = if m.unit == "x" {
+        "×".to_owned()
+    } else {
+        format!(" {}", m.unit)
+    };
     if s.n <= 1 || s.p10 == s.p90 {
         format!("{}{unit}", number(s.median))
     } else {
-        format!("{}{unit} ({}–{})", number(s.median), number(s.p10), number(s.p90))
+        format!(
+            "{}{unit} ({}–{})",
+            number(s.median),
+            number(s.p10),
+            number(s.p90)
+        )
     }
 }
 
@@ -131,7 +153,11 @@ fn target_text(m: &Metric) -> String {
         None => String::new(),
         Some(t) => {
             let op = if t.op == "<=" { "≤" } else { "≥" };
-            let unit = if m.unit == "x" { "×".to_owned() } else { format!(" {}", m.unit) };
+            let unit = if m.unit == "x" {
+                "×".to_owned()
+            } else {
+                format!(" {}", m.unit)
+            };
             let met = if m.met == Some(true) { "met" } else { "MISSED" };
             format!("{op} {}{unit}: {met}", number(t.value))
         }
@@ -160,7 +186,10 @@ pub fn table(metrics: &[Metric]) -> String {
         out.push_str(&format!("| {label} |"));
         let mut target = String::new();
         for (key, _) in SUBJECTS {
-            match metrics.iter().find(|m| m.label == label && m.subject == key) {
+            match metrics
+                .iter()
+                .find(|m| m.label == label && m.subject == key)
+            {
                 Some(m) => {
                     out.push_str(&format!(" {} |", cell(m)));
                     if m.target.is_some() {
@@ -182,10 +211,29 @@ mod tests {
     #[test]
     fn the_table_has_one_column_per_subject_and_marks_targets() {
         let metrics = vec![
-            Metric::new("start_ms", "start → /event/next", "graceful-shutdown", "ms", Summary::of(&[0.4, 0.5, 0.6]).expect("s"))
-                .target(Target::at_most(1.0)),
-            Metric::new("start_ms", "start → /event/next", "restmachine-aws", "ms", Summary::of(&[150.0, 160.0, 170.0]).expect("s")),
-            Metric::new("zip", "layer zip", "graceful-shutdown", "KiB", Summary::single(500.0)).target(Target::at_most(400.0)),
+            Metric::new(
+                "start_ms",
+                "start → /event/next",
+                "graceful-shutdown",
+                "ms",
+                Summary::of(&[0.4, 0.5, 0.6]).expect("s"),
+            )
+            .target(Target::at_most(1.0)),
+            Metric::new(
+                "start_ms",
+                "start → /event/next",
+                "restmachine-aws",
+                "ms",
+                Summary::of(&[150.0, 160.0, 170.0]).expect("s"),
+            ),
+            Metric::new(
+                "zip",
+                "layer zip",
+                "graceful-shutdown",
+                "KiB",
+                Summary::single(500.0),
+            )
+            .target(Target::at_most(400.0)),
         ];
         let t = table(&metrics);
         let lines: Vec<&str> = t.lines().collect();
@@ -194,7 +242,10 @@ mod tests {
             lines[2],
             "| start → /event/next | 0.50 ms (0.42–0.58) | – | 160 ms (152–168) | ≤ 1.00 ms: met |"
         );
-        assert_eq!(lines[3], "| layer zip | 500 KiB | – | – | ≤ 400 KiB: MISSED |");
+        assert_eq!(
+            lines[3],
+            "| layer zip | 500 KiB | – | – | ≤ 400 KiB: MISSED |"
+        );
     }
 
     #[test]

@@ -17,7 +17,10 @@ pub fn file_size(path: &Path, how: &str) -> anyhow::Result<u64> {
 pub fn is_stripped(elf: &[u8]) -> anyhow::Result<bool> {
     let file = object::File::parse(elf).context("not an ELF file")?;
     let has = |name: &str| file.section_by_name(name).is_some();
-    Ok(!has(".symtab") && !file.sections().any(|s| s.name().is_ok_and(|n| n.starts_with(".debug_"))))
+    Ok(!has(".symtab")
+        && !file
+            .sections()
+            .any(|s| s.name().is_ok_and(|n| n.starts_with(".debug_"))))
 }
 
 /// Size of the binary at `path`, which must be stripped (the workspace's
@@ -25,7 +28,10 @@ pub fn is_stripped(elf: &[u8]) -> anyhow::Result<bool> {
 pub fn stripped_binary_size(path: &Path, how: &str) -> anyhow::Result<u64> {
     let data = std::fs::read(path).map_err(|e| anyhow!("{}: {e}; {how}", path.display()))?;
     if !is_stripped(&data).with_context(|| path.display().to_string())? {
-        anyhow::bail!("{} is not stripped; build it with the workspace release profile (strip = true)", path.display());
+        anyhow::bail!(
+            "{} is not stripped; build it with the workspace release profile (strip = true)",
+            path.display()
+        );
     }
     Ok(data.len() as u64)
 }

@@ -36,7 +36,15 @@ impl Summary {
 
     /// A single value (a size, or a measurement taken once).
     pub fn single(value: f64) -> Summary {
-        Summary { n: 1, median: value, p10: value, p90: value, min: value, max: value, iqr: 0.0 }
+        Summary {
+            n: 1,
+            median: value,
+            p10: value,
+            p90: value,
+            min: value,
+            max: value,
+            iqr: 0.0,
+        }
     }
 }
 
@@ -68,7 +76,10 @@ mod tests {
 
     #[test]
     fn median_of_an_even_series_interpolates() {
-        assert_eq!(Summary::of(&[1.0, 2.0, 3.0, 10.0]).expect("summary").median, 2.5);
+        assert_eq!(
+            Summary::of(&[1.0, 2.0, 3.0, 10.0]).expect("summary").median,
+            2.5
+        );
     }
 
     #[test]

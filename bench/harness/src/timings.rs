@@ -32,8 +32,15 @@ pub struct ShutdownTimings {
     pub shutdown_to_verdict_ms: f64,
 }
 
-fn at(t: &Timeline, source: &str, what: &str, pred: impl Fn(&EventKind) -> bool) -> anyhow::Result<f64> {
-    t.find(source, pred).map(|e| e.at_ms).ok_or_else(|| anyhow!("the timeline has no {what} for {source}"))
+fn at(
+    t: &Timeline,
+    source: &str,
+    what: &str,
+    pred: impl Fn(&EventKind) -> bool,
+) -> anyhow::Result<f64> {
+    t.find(source, pred)
+        .map(|e| e.at_ms)
+        .ok_or_else(|| anyhow!("the timeline has no {what} for {source}"))
 }
 
 fn line_at(t: &Timeline, source: &str, needle: &str) -> anyhow::Result<f64> {
@@ -48,20 +55,32 @@ fn line_at(t: &Timeline, source: &str, needle: &str) -> anyhow::Result<f64> {
 /// (SHUTDOWN's `deadlineMs` is the phase start plus it). `verdict` asks for the
 /// graceful-shutdown timings, which need its verdict and the library's lines.
 pub fn timings(t: &Timeline, ext: &str, phase_ms: f64, verdict: bool) -> anyhow::Result<Timings> {
-    let started = at(t, ext, "process start", |k| matches!(k, EventKind::Started { .. }))?;
-    let ready = at(t, ext, "first /event/next", |k| matches!(k, EventKind::ExtensionReady))?;
-    let phase = at(t, PLATFORM, "shutdown phase", |k| matches!(k, EventKind::ShutdownPhase { .. }))?;
+    let started = at(t, ext, "process start", |k| {
+        matches!(k, EventKind::Started { .. })
+    })?;
+    let ready = at(t, ext, "first /event/next", |k| {
+        matches!(k, EventKind::ExtensionReady)
+    })?;
+    let phase = at(t, PLATFORM, "shutdown phase", |k| {
+        matches!(k, EventKind::ShutdownPhase { .. })
+    })?;
     let exited = at(t, ext, "exit", |k| matches!(k, EventKind::Exited { .. }))?;
     match t.exit_of(ext) {
         Some((Some(0), None)) => {}
         other => bail!("{ext} did not exit 0 on its own after SHUTDOWN: {other:?}"),
     }
     let shutdown = if verdict {
-        let sigterm =
-            at(t, RUNTIME, "SIGTERM", |k| matches!(k, EventKind::Signal { signal } if signal == "SIGTERM"))?;
+        let sigterm = at(
+            t,
+            RUNTIME,
+            "SIGTERM",
+            |k| matches!(k, EventKind::Signal { signal } if signal == "SIGTERM"),
+        )?;
         let running = line_at(t, RUNTIME, HANDLERS_RUNNING)?;
         let done = line_at(t, RUNTIME, HANDLERS_DONE)?;
-        let event = at(t, ext, "SHUTDOWN event", |k| matches!(k, EventKind::ShutdownEvent { .. }))?;
+        let event = at(t, ext, "SHUTDOWN event", |k| {
+            matches!(k, EventKind::ShutdownEvent { .. })
+        })?;
         let verdict = line_at(t, ext, VERDICT_MARKER)?;
         Some(ShutdownTimings {
             sigterm_to_handler_ms: running - sigterm,
@@ -71,7 +90,11 @@ pub fn timings(t: &Timeline, ext: &str, phase_ms: f64, verdict: bool) -> anyhow:
     } else {
         None
     };
-    Ok(Timings { start_ms: ready - started, exit_margin_ms: phase + phase_ms - exited, shutdown })
+    Ok(Timings {
+        start_ms: ready - started,
+        exit_margin_ms: phase + phase_ms - exited,
+        shutdown,
+    })
 }
 
 #[cfg(test)]
@@ -80,27 +103,79 @@ mod tests {
     use graceful_shutdown_emulator::{Event, LogLine, Stream};
 
     fn ev(at_ms: f64, source: &str, kind: EventKind) -> Event {
-        Event { at_ms, source: source.to_owned(), kind }
+        Event {
+            at_ms,
+            source: source.to_owned(),
+            kind,
+        }
     }
 
     fn line(at_ms: f64, source: &str, text: &str) -> LogLine {
-        LogLine { at_ms, source: source.to_owned(), stream: Stream::Stdout, line: text.to_owned() }
+        LogLine {
+            at_ms,
+            source: source.to_owned(),
+            stream: Stream::Stdout,
+            line: text.to_owned(),
+        }
     }
 
     fn sample() -> Timeline {
         let ext = "graceful-shutdown";
         Timeline {
             events: vec![
-                ev(1.0, ext, EventKind::Started { pid: 10, path: "x".to_owned() }),
+                ev(
+                    1.0,
+                    ext,
+                    EventKind::Started {
+                        pid: 10,
+                        path: "x".to_owned(),
+                    },
+                ),
                 ev(1.6, ext, EventKind::ExtensionReady),
-                ev(100.0, PLATFORM, EventKind::ShutdownPhase { reason: "spindown".to_owned(), deadline_ms: 0, runtime_share_ms: 300 }),
-                ev(100.1, RUNTIME, EventKind::Signal { signal: "SIGTERM".to_owned() }),
-                ev(104.0, ext, EventKind::ShutdownEvent { reason: "spindown".to_owned(), deadline_ms: 0 }),
-                ev(106.0, ext, EventKind::Exited { code: Some(0), signal: None }),
+                ev(
+                    100.0,
+                    PLATFORM,
+                    EventKind::ShutdownPhase {
+                        reason: "spindown".to_owned(),
+                        deadline_ms: 0,
+                        runtime_share_ms: 300,
+                    },
+                ),
+                ev(
+                    100.1,
+                    RUNTIME,
+                    EventKind::Signal {
+                        signal: "SIGTERM".to_owned(),
+                    },
+                ),
+                ev(
+                    104.0,
+                    ext,
+                    EventKind::ShutdownEvent {
+                        reason: "spindown".to_owned(),
+                        deadline_ms: 0,
+                    },
+                ),
+                ev(
+                    106.0,
+                    ext,
+                    EventKind::Exited {
+                        code: Some(0),
+                        signal: None,
+                    },
+                ),
             ],
             logs: vec![
-                line(100.4, RUNTIME, "INFO graceful-shutdown: running shutdown handlers signal=\"SIGTERM\""),
-                line(101.0, RUNTIME, "INFO graceful-shutdown: shutdown handlers done completed=1"),
+                line(
+                    100.4,
+                    RUNTIME,
+                    "INFO graceful-shutdown: running shutdown handlers signal=\"SIGTERM\"",
+                ),
+                line(
+                    101.0,
+                    RUNTIME,
+                    "INFO graceful-shutdown: shutdown handlers done completed=1",
+                ),
                 line(105.0, ext, "graceful-shutdown verdict: outcome=completed"),
             ],
         }
@@ -120,7 +195,10 @@ mod tests {
     #[test]
     fn a_killed_extension_is_an_error() {
         let mut t = sample();
-        t.events[5].kind = EventKind::Exited { code: None, signal: Some("SIGKILL".to_owned()) };
+        t.events[5].kind = EventKind::Exited {
+            code: None,
+            signal: Some("SIGKILL".to_owned()),
+        };
         let e = timings(&t, "graceful-shutdown", 2000.0, false).expect_err("killed");
         assert!(e.to_string().contains("did not exit 0"), "{e}");
     }
