@@ -3,6 +3,7 @@
 //! memory read just before the shutdown phase.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context};
@@ -68,11 +69,20 @@ pub struct ExtensionProbe {
 }
 
 /// A free loopback port for the extension's report listener, so that runs
-/// never collide with another process using the default port.
+/// never collide with another process using the default port. Taken below the
+/// kernel's ephemeral range (32768 and up), which the emulator's own API
+/// listener draws from: a port freed there could be handed straight back to it.
 fn free_port() -> anyhow::Result<u16> {
-    let listener =
-        std::net::TcpListener::bind("127.0.0.1:0").context("finding a free loopback port")?;
-    Ok(listener.local_addr()?.port())
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let seed = std::process::id().wrapping_mul(7919);
+    for _ in 0..50 {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = 20_000 + (seed.wrapping_add(n.wrapping_mul(104_729)) % 10_000) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    anyhow::bail!("no free loopback port found in 20000-29999 after 50 tries")
 }
 
 /// Starts an environment with `layer` (none: the function alone), sends
