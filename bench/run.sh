@@ -107,3 +107,6 @@ else
   harness_args+=(--cold-build "bash scripts/build-layers.sh")
 fi
 BENCH_QUICK= "$TARGET/$profile_dir/graceful-shutdown-bench" "${harness_args[@]}" --command "$cmd"
+if [ "$quick" = "0" ]; then
+  python3 bench/publish.py bench/results/latest.json bench/results/table.md bench/README.md >&2
+fi
