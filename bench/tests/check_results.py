@@ -18,6 +18,7 @@ RUST = ["graceful-shutdown", "lambda-extension"]
 EXPECTED = {
     "start_ms": (SUBJECTS, 0.0, 10_000.0, "<="),
     "start_speedup_vs_restmachine": (RUST, 0.0, 1e6, ">="),
+    "start_to_register_ms": (SUBJECTS, 0.0, 10_000.0, None),
     "init_cpu_ms": (SUBJECTS, 0.0, 10_000.0, None),
     "init_runqueue_wait_ms": (SUBJECTS, 0.0, 10_000.0, None),
     "peak_rss_mib": (SUBJECTS, 0.1, 4096.0, "<="),
@@ -42,6 +43,7 @@ REPEATED = {
     "start_ms": "runsPerExtension",
     "peak_rss_mib": "runsPerExtension",
     "exit_margin_ms": "runsPerExtension",
+    "start_to_register_ms": "runsPerExtension",
     "init_cpu_ms": "runsPerExtension",
     "init_runqueue_wait_ms": "runsPerExtension",
     "start_speedup_vs_restmachine": "runsPerExtension",

@@ -204,6 +204,7 @@ async fn main() -> anyhow::Result<()> {
     let mut start: Vec<Vec<f64>> = vec![Vec::new(); subjects.len()];
     let mut rss: Vec<Vec<f64>> = vec![Vec::new(); subjects.len()];
     let mut margin: Vec<Vec<f64>> = vec![Vec::new(); subjects.len()];
+    let mut register: Vec<Vec<f64>> = vec![Vec::new(); subjects.len()];
     let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); subjects.len()];
     let mut waited: Vec<Vec<f64>> = vec![Vec::new(); subjects.len()];
     let (mut to_handler, mut to_verdict, mut report_to_verdict) =
@@ -223,6 +224,7 @@ async fn main() -> anyhow::Result<()> {
             let t = timings::timings(&run.timeline, &probe.name, PHASE_MS as f64, s.verdict)
                 .with_context(|| format!("{} run {}", s.key, round + 1))?;
             start[i].push(t.start_ms);
+            register[i].push(t.register_ms);
             rss[i].push(probe.peak_rss_kib as f64 / 1024.0);
             cpu[i].push(probe.cpu_ms);
             waited[i].push(probe.runqueue_wait_ms);
@@ -241,6 +243,15 @@ async fn main() -> anyhow::Result<()> {
             m = m.target(Target::at_most(1.0));
         }
         metrics.push(m);
+    }
+    for (i, s) in subjects.iter().enumerate() {
+        metrics.push(Metric::new(
+            "start_to_register_ms",
+            "process start → /register received",
+            s.key,
+            "ms",
+            summary(&register[i])?,
+        ));
     }
     for (i, s) in subjects.iter().enumerate() {
         metrics.push(Metric::new(

@@ -15,6 +15,8 @@ pub const HANDLERS_DONE: &str = "graceful-shutdown: shutdown handlers done";
 pub struct Timings {
     /// Extension process started → its first `GET /event/next` (blocked, ready).
     pub start_ms: f64,
+    /// Extension process started → its `POST /register` received.
+    pub register_ms: f64,
     /// `deadlineMs` minus the moment the extension exited.
     pub exit_margin_ms: f64,
     /// Only for the graceful-shutdown layer (the others log no verdict).
@@ -58,6 +60,9 @@ pub fn timings(t: &Timeline, ext: &str, phase_ms: f64, verdict: bool) -> anyhow:
     let started = at(t, ext, "process start", |k| {
         matches!(k, EventKind::Started { .. })
     })?;
+    let registered = at(t, ext, "registration", |k| {
+        matches!(k, EventKind::Registered { .. })
+    })?;
     let ready = at(t, ext, "first /event/next", |k| {
         matches!(k, EventKind::ExtensionReady)
     })?;
@@ -92,6 +97,7 @@ pub fn timings(t: &Timeline, ext: &str, phase_ms: f64, verdict: bool) -> anyhow:
     };
     Ok(Timings {
         start_ms: ready - started,
+        register_ms: registered - started,
         exit_margin_ms: phase + phase_ms - exited,
         shutdown,
     })
@@ -129,6 +135,22 @@ mod tests {
                     EventKind::Started {
                         pid: 10,
                         path: "x".to_owned(),
+                    },
+                ),
+                ev(
+                    1.2,
+                    ext,
+                    EventKind::Registered {
+                        events: vec!["SHUTDOWN".to_owned()],
+                        internal: false,
+                    },
+                ),
+                ev(
+                    1.2,
+                    ext,
+                    EventKind::Registered {
+                        events: vec!["SHUTDOWN".to_owned()],
+                        internal: false,
                     },
                 ),
                 ev(1.6, ext, EventKind::ExtensionReady),
@@ -185,6 +207,7 @@ mod tests {
     fn measures_start_shutdown_and_margin() {
         let t = timings(&sample(), "graceful-shutdown", 2000.0, true).expect("timings");
         assert!((t.start_ms - 0.6).abs() < 1e-9);
+        assert!((t.register_ms - 0.2).abs() < 1e-9);
         assert!((t.exit_margin_ms - 1994.0).abs() < 1e-9);
         let s = t.shutdown.expect("shutdown timings");
         assert!((s.sigterm_to_handler_ms - 0.3).abs() < 1e-9);
@@ -195,7 +218,7 @@ mod tests {
     #[test]
     fn a_killed_extension_is_an_error() {
         let mut t = sample();
-        t.events[5].kind = EventKind::Exited {
+        t.events[6].kind = EventKind::Exited {
             code: None,
             signal: Some("SIGKILL".to_owned()),
         };
