@@ -15,6 +15,7 @@ quick="${BENCH_QUICK:-0}"
 for arg in "$@"; do
   case "$arg" in
     --quick) quick=1 ;;
+    --) ;; # `pnpm run bench -- --quick` passes the separator through
     -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument '$arg'; use --quick or nothing" >&2; exit 2 ;;
   esac
@@ -102,7 +103,7 @@ harness_args=(--root "$ROOT"
   --date "$(date -u +%Y-%m-%dT%H:%M:%SZ)")
 if [ "$quick" = "1" ]; then
   harness_args+=(--quick)
-  cmd="pnpm run bench -- --quick"
+  cmd="pnpm run bench --quick"
 else
   harness_args+=(--cold-build "bash scripts/build-layers.sh")
 fi
