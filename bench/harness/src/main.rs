@@ -199,6 +199,55 @@ async fn main() -> anyhow::Result<()> {
     eprintln!("bench: sizes");
     sizes(&layer_dir, &baseline_dir, &rm_dir, &mut metrics)?;
 
+    metrics.extend(lifecycle_phase(&subjects, &function, runs, &budget).await?);
+    metrics.extend(invoke_phase(&subjects[0], &function, pairs, invocations, &budget).await?);
+    metrics.extend(tooling_phase(
+        &args, &root, synth_runs, &budget, &mut notes,
+    )?);
+
+    let table = report::table(&metrics);
+    println!("{table}");
+    let results = Results {
+        schema: 1,
+        date: args.date.clone(),
+        command: args.command.clone(),
+        mode: if quick { "quick" } else { "full" }.to_owned(),
+        host: Host::detect(),
+        config: serde_json::json!({
+            "runsPerExtension": runs,
+            "invokePairs": pairs,
+            "invocationsPerRun": invocations,
+            "synthRuns": synth_runs,
+            "hostArch": arch,
+            "shutdownPhaseMs": PHASE_MS,
+            "synthCommand": args.synth,
+            "coldBuildCommand": args.cold_build,
+            "function": "graceful-shutdown example `probe` (lambda_runtime + library), one handler flush:ok",
+        }),
+        metrics,
+        notes,
+    };
+    let out = at(&args.out);
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&out, serde_json::to_string_pretty(&results)? + "\n")
+        .with_context(|| format!("writing {}", out.display()))?;
+    std::fs::write(out.with_file_name("table.md"), &table)?;
+    eprintln!("bench: wrote {}", out.display());
+    Ok(())
+}
+
+/// Start, memory and the shutdown phase: `runs` rounds, each running every
+/// extension once (one invocation), in rotating order.
+async fn lifecycle_phase(
+    subjects: &[Subject],
+    function: &Function,
+    runs: u32,
+    budget: &Budget,
+) -> anyhow::Result<Vec<Metric>> {
+    let mut metrics = Vec::new();
+    let ours = &subjects[0];
     // Start, memory, shutdown: one invocation per run, subjects interleaved.
     eprintln!("bench: {runs} lifecycle runs per extension");
     let mut start: Vec<Vec<f64>> = vec![Vec::new(); subjects.len()];
@@ -214,7 +263,7 @@ async fn main() -> anyhow::Result<()> {
             let i = (round + k) % subjects.len();
             let s = &subjects[i];
             budget.check("lifecycle runs")?;
-            let run = lifecycle::run(&function, Some(&s.layer), &s.env, 1, PHASE_MS)
+            let run = lifecycle::run(function, Some(&s.layer), &s.env, 1, PHASE_MS)
                 .await
                 .with_context(|| format!("{} run {}", s.key, round + 1))?;
             let probe = match run.extensions.as_slice() {
@@ -308,53 +357,6 @@ async fn main() -> anyhow::Result<()> {
         metrics.push(m);
     }
 
-    // Per-invoke latency with the layer and without, interleaved pairs.
-    eprintln!("bench: {pairs} pairs of {invocations} invocations with and without the layer");
-    let ours = &subjects[0];
-    let (mut with, mut without, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
-    for p in 0..pairs {
-        budget.check("per-invoke pairs")?;
-        let mut per_invoke = [0.0; 2];
-        for j in 0..2 {
-            // Alternate which one goes first, so that drift hits both alike.
-            let layered = (j + p as usize) % 2 == 0;
-            let layer = layered.then_some(ours.layer.as_path());
-            let run = lifecycle::run(&function, layer, &[], invocations, PHASE_MS)
-                .await
-                .context("per-invoke run")?;
-            per_invoke[usize::from(!layered)] = Summary::of(&run.invoke_ms)
-                .map(|s| s.median)
-                .unwrap_or(f64::NAN);
-        }
-        with.push(per_invoke[0]);
-        without.push(per_invoke[1]);
-        ratio.push(per_invoke[0] / per_invoke[1]);
-    }
-    metrics.push(Metric::new(
-        "invoke_ms_with_layer",
-        "per-invoke latency, layer attached",
-        ours.key,
-        "ms",
-        summary(&with)?,
-    ));
-    metrics.push(Metric::new(
-        "invoke_ms_without_layer",
-        "per-invoke latency, no layer",
-        ours.key,
-        "ms",
-        summary(&without)?,
-    ));
-    metrics.push(
-        Metric::new(
-            "invoke_ratio",
-            "per-invoke latency ratio (with / without)",
-            ours.key,
-            "x",
-            summary(&ratio)?,
-        )
-        .target(Target::at_most(1.01)),
-    );
-
     // The shutdown phase.
     metrics.push(
         Metric::new(
@@ -393,8 +395,80 @@ async fn main() -> anyhow::Result<()> {
         ));
     }
 
+    Ok(metrics)
+}
+
+/// Per-invoke latency with the layer and without: `pairs` pairs of runs of
+/// `invocations` invocations each.
+async fn invoke_phase(
+    ours: &Subject,
+    function: &Function,
+    pairs: u32,
+    invocations: u64,
+    budget: &Budget,
+) -> anyhow::Result<Vec<Metric>> {
+    let mut metrics = Vec::new();
+    // Per-invoke latency with the layer and without, interleaved pairs.
+    eprintln!("bench: {pairs} pairs of {invocations} invocations with and without the layer");
+    let (mut with, mut without, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
+    for p in 0..pairs {
+        budget.check("per-invoke pairs")?;
+        let mut per_invoke = [0.0; 2];
+        for j in 0..2 {
+            // Alternate which one goes first, so that drift hits both alike.
+            let layered = (j + p as usize) % 2 == 0;
+            let layer = layered.then_some(ours.layer.as_path());
+            let run = lifecycle::run(function, layer, &[], invocations, PHASE_MS)
+                .await
+                .context("per-invoke run")?;
+            per_invoke[usize::from(!layered)] = Summary::of(&run.invoke_ms)
+                .map(|s| s.median)
+                .unwrap_or(f64::NAN);
+        }
+        with.push(per_invoke[0]);
+        without.push(per_invoke[1]);
+        ratio.push(per_invoke[0] / per_invoke[1]);
+    }
+    metrics.push(Metric::new(
+        "invoke_ms_with_layer",
+        "per-invoke latency, layer attached",
+        ours.key,
+        "ms",
+        summary(&with)?,
+    ));
+    metrics.push(Metric::new(
+        "invoke_ms_without_layer",
+        "per-invoke latency, no layer",
+        ours.key,
+        "ms",
+        summary(&without)?,
+    ));
+    metrics.push(
+        Metric::new(
+            "invoke_ratio",
+            "per-invoke latency ratio (with / without)",
+            ours.key,
+            "x",
+            summary(&ratio)?,
+        )
+        .target(Target::at_most(1.01)),
+    );
+
+    Ok(metrics)
+}
+
+/// Warm synth (with and without validation) and, when asked, a cold build.
+fn tooling_phase(
+    args: &Args,
+    root: &Path,
+    synth_runs: u32,
+    budget: &Budget,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<Vec<Metric>> {
+    let mut metrics = Vec::new();
+    let ours = "graceful-shutdown";
     // Tooling: warm synth, cold build.
-    let logs = at(Path::new("target/bench/logs"));
+    let logs = root.join("target/bench/logs");
     std::fs::create_dir_all(&logs)?;
     eprintln!(
         "bench: warm `{}` ({synth_runs} timed after one warm-up)",
@@ -403,17 +477,17 @@ async fn main() -> anyhow::Result<()> {
     let synth_log = logs.join("synth.log");
     let _ = std::fs::remove_file(&synth_log);
     budget.check("synth")?;
-    commands::time_shell(&args.synth, &root, &[], &synth_log).context("synth warm-up")?;
+    commands::time_shell(&args.synth, root, &[], &synth_log).context("synth warm-up")?;
     let mut synth = Vec::new();
     for _ in 0..synth_runs {
         budget.check("synth")?;
-        synth.push(commands::time_shell(&args.synth, &root, &[], &synth_log).context("synth")?);
+        synth.push(commands::time_shell(&args.synth, root, &[], &synth_log).context("synth")?);
     }
     metrics.push(
         Metric::new(
             "synth_warm_s",
             "warm `cdk synth`, no Rust change",
-            ours.key,
+            ours,
             "s",
             summary(&synth)?,
         )
@@ -426,14 +500,14 @@ async fn main() -> anyhow::Result<()> {
         budget.check("synth")?;
         let off = [("CDK_VALIDATION", std::ffi::OsStr::new("false"))];
         unvalidated.push(
-            commands::time_shell(&args.synth, &root, &off, &synth_log)
+            commands::time_shell(&args.synth, root, &off, &synth_log)
                 .context("synth, CDK_VALIDATION=false")?,
         );
     }
     metrics.push(Metric::new(
         "synth_warm_no_validation_s",
         "warm `cdk synth`, CDK_VALIDATION=false",
-        ours.key,
+        ours,
         "s",
         summary(&unvalidated)?,
     ));
@@ -442,10 +516,10 @@ async fn main() -> anyhow::Result<()> {
         budget.check("cold build")?;
         let fresh = tempfile::Builder::new()
             .prefix("cold-build")
-            .tempdir_in(at(Path::new("target")))?;
+            .tempdir_in(root.join("target"))?;
         let secs = commands::time_shell(
             cmd,
-            &root,
+            root,
             &[("CARGO_TARGET_DIR", fresh.path().as_os_str())],
             &logs.join("cold-build.log"),
         )
@@ -453,7 +527,7 @@ async fn main() -> anyhow::Result<()> {
         metrics.push(Metric::new(
             "cold_build_s",
             "cold build of the layer (fresh target dir)",
-            ours.key,
+            ours,
             "s",
             Summary::single(secs),
         ));
@@ -461,37 +535,7 @@ async fn main() -> anyhow::Result<()> {
         notes.push("cold build not measured (quick mode)".to_owned());
     }
 
-    let table = report::table(&metrics);
-    println!("{table}");
-    let results = Results {
-        schema: 1,
-        date: args.date.clone(),
-        command: args.command.clone(),
-        mode: if quick { "quick" } else { "full" }.to_owned(),
-        host: Host::detect(),
-        config: serde_json::json!({
-            "runsPerExtension": runs,
-            "invokePairs": pairs,
-            "invocationsPerRun": invocations,
-            "synthRuns": synth_runs,
-            "hostArch": arch,
-            "shutdownPhaseMs": PHASE_MS,
-            "synthCommand": args.synth,
-            "coldBuildCommand": args.cold_build,
-            "function": "graceful-shutdown example `probe` (lambda_runtime + library), one handler flush:ok",
-        }),
-        metrics,
-        notes,
-    };
-    let out = at(&args.out);
-    if let Some(dir) = out.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(&out, serde_json::to_string_pretty(&results)? + "\n")
-        .with_context(|| format!("writing {}", out.display()))?;
-    std::fs::write(out.with_file_name("table.md"), &table)?;
-    eprintln!("bench: wrote {}", out.display());
-    Ok(())
+    Ok(metrics)
 }
 
 fn summary(samples: &[f64]) -> anyhow::Result<Summary> {
