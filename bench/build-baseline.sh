@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # Builds the benchmark's baseline extension (bench/lambda-extension-baseline,
-# on the official lambda-extension crate) exactly as the shutdown layer is
+# on the official lambda-extension crate) and its floor (bench/minimal-extension,
+# register and wait on the standard library alone) exactly as the shutdown layer is
 # built (same flags as scripts/build-layers.sh): cargo-lambda, release profile
 # of the workspace, static musl, one binary per architecture, zipped as a
 # layer by cargo-lambda (extensions/<name>).
 #
-#   target/bench/<arch>/extensions/lambda-extension-baseline
-#   target/bench/<arch>/lambda-extension-baseline-layer.zip
+#   target/bench/<arch>/extensions/<name>
+#   target/bench/<arch>/<name>-layer.zip
 #
 # Usage: bash bench/build-baseline.sh [x86_64|arm64 ...]   (default: both)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-NAME=lambda-extension-baseline
+NAMES=(lambda-extension-baseline minimal-extension)
 TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 archs=("$@")
 [ ${#archs[@]} -gt 0 ] || archs=(x86_64 arm64)
@@ -25,8 +26,12 @@ for arch in "${archs[@]}"; do
   esac
   out="$TARGET_DIR/bench/$arch"
   rm -rf "$out"
-  cargo lambda build --release --extension -p "$NAME" \
-    --target "$triple" --lambda-dir "$out" --output-format zip >&2
-  mv "$out/extensions/$NAME.zip" "$out/$NAME-layer.zip"
-  install -m 0755 "$TARGET_DIR/$triple/release/$NAME" "$out/extensions/$NAME"
+  mkdir -p "$out/extensions"
+  for NAME in "${NAMES[@]}"; do
+    cargo lambda build --release --extension -p "$NAME" \
+      --target "$triple" --lambda-dir "$out/.build-$NAME" --output-format zip >&2
+    mv "$out/.build-$NAME/extensions/$NAME.zip" "$out/$NAME-layer.zip"
+    rm -rf "$out/.build-$NAME"
+    install -m 0755 "$TARGET_DIR/$triple/release/$NAME" "$out/extensions/$NAME"
+  done
 done

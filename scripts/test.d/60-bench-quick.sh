@@ -10,6 +10,6 @@ mkdir -p "$(dirname "$log")"
 rm -f bench/results/latest.json
 BENCH_QUICK=1 bash bench/run.sh > "$log"
 cat "$log"
-grep -q '^| metric | graceful-shutdown (this layer) | lambda-extension crate (Rust) | restmachine-aws (Python) | target |$' "$log" \
+grep -q '^| metric | graceful-shutdown (this layer) | lambda-extension crate (Rust) | restmachine-aws (Python) | floor: register + wait, std only | target |$' "$log" \
   || { echo "60-bench-quick: the printed table has no header row (see $log)" >&2; exit 1; }
 python3 bench/tests/check_results.py bench/results/latest.json quick

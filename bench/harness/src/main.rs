@@ -181,6 +181,12 @@ async fn main() -> anyhow::Result<()> {
             )],
             verdict: false,
         },
+        Subject {
+            key: "floor",
+            layer: baseline_dir.join(arch).join("minimal-extension-layer.zip"),
+            env: vec![],
+            verdict: false,
+        },
     ];
     for s in &subjects {
         if !s.layer.exists() {

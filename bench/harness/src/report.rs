@@ -5,10 +5,11 @@ use serde::Serialize;
 use crate::stats::Summary;
 
 /// The extensions compared, in table order: `(key, column title)`.
-pub const SUBJECTS: [(&str, &str); 3] = [
+pub const SUBJECTS: [(&str, &str); 4] = [
     ("graceful-shutdown", "graceful-shutdown (this layer)"),
     ("lambda-extension", "lambda-extension crate (Rust)"),
     ("restmachine-aws", "restmachine-aws (Python)"),
+    ("floor", "floor: register + wait, std only"),
 ];
 
 /// A target from the issue: `median <= value` or `median >= value`.
@@ -240,11 +241,11 @@ mod tests {
         assert_eq!(lines.len(), 4, "{t}");
         assert_eq!(
             lines[2],
-            "| start → /event/next | 0.50 ms (0.42–0.58) | – | 160 ms (152–168) | ≤ 1.00 ms: met |"
+            "| start → /event/next | 0.50 ms (0.42–0.58) | – | 160 ms (152–168) | – | ≤ 1.00 ms: met |"
         );
         assert_eq!(
             lines[3],
-            "| layer zip | 500 KiB | – | – | ≤ 400 KiB: MISSED |"
+            "| layer zip | 500 KiB | – | – | – | ≤ 400 KiB: MISSED |"
         );
     }
 
