@@ -28,10 +28,10 @@ for arch in "${archs[@]}"; do
   rm -rf "$out"
   mkdir -p "$out/extensions"
   for NAME in "${NAMES[@]}"; do
-    cargo lambda build --release --extension -p "$NAME" \
+    cargo lambda build --profile extension --extension -p "$NAME" \
       --target "$triple" --lambda-dir "$out/.build-$NAME" --output-format zip >&2
     mv "$out/.build-$NAME/extensions/$NAME.zip" "$out/$NAME-layer.zip"
     rm -rf "$out/.build-$NAME"
-    install -m 0755 "$TARGET_DIR/$triple/release/$NAME" "$out/extensions/$NAME"
+    install -m 0755 "$TARGET_DIR/$triple/extension/$NAME" "$out/extensions/$NAME"
   done
 done

@@ -21,10 +21,10 @@ for arch in "${arches[@]}"; do
   out="$target_dir/lambda/$arch"
   printf '==> shutdown layer for %s (%s)\n' "$arch" "$triple"
   rm -rf "$out"
-  cargo lambda build --release --extension -p graceful-shutdown-extension \
+  cargo lambda build --profile extension --extension -p graceful-shutdown-extension \
     --target "$triple" --lambda-dir "$out" --output-format zip
   mv "$out/extensions/graceful-shutdown.zip" "$out/graceful-shutdown-layer.zip"
-  install -m 0755 "$target_dir/$triple/release/graceful-shutdown" "$out/extensions/graceful-shutdown"
+  install -m 0755 "$target_dir/$triple/extension/graceful-shutdown" "$out/extensions/graceful-shutdown"
   printf '    binary %s bytes, zipped layer %s bytes\n' \
     "$(wc -c < "$out/extensions/graceful-shutdown")" "$(wc -c < "$out/graceful-shutdown-layer.zip")"
 done

@@ -5,4 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# pip may put console scripts (cargo-lambda, moto_server) in the user's base.
+PATH="$PATH:$(python3 -m site --user-base)/bin"; export PATH
 pnpm run demo

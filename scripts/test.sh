@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# pip may put console scripts (cargo-lambda, moto_server) in the user's base.
+PATH="$PATH:$(python3 -m site --user-base)/bin"; export PATH
 export CARGO_TERM_COLOR=never
 passed=0
 for suite in scripts/test.d/*.sh; do

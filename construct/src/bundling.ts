@@ -22,9 +22,20 @@ export function muslTarget(architecture: Architecture): string {
   }
 }
 
+/**
+ * Cargo profile of the layer build: the size-tuned `[profile.extension]` of the
+ * shipped workspace (opt-level "z", LTO, panic = "abort", stripped).
+ */
+export const EXTENSION_PROFILE = 'extension';
+
 /** Extra flags given to `cargo lambda build` for the shutdown layer. */
 export function extensionCargoLambdaFlags(architecture: Architecture): string[] {
   return ['--target', muslTarget(architecture)];
+}
+
+/** The bundling options given to cargo-lambda-cdk's `RustExtension` for the layer. */
+export function extensionBundlingOptions(architecture: Architecture): { profile: string; cargoLambdaFlags: string[] } {
+  return { profile: EXTENSION_PROFILE, cargoLambdaFlags: extensionCargoLambdaFlags(architecture) };
 }
 
 /**
@@ -32,7 +43,7 @@ export function extensionCargoLambdaFlags(architecture: Architecture): string[] 
  * bundler writes it (for reading and for tests; the bundler builds its own).
  */
 export function extensionBuildCommand(architecture: Architecture, binaryName: string, outputDir: string): string {
-  return ['cargo', 'lambda', 'build', '--lambda-dir', outputDir, '--release', '--extension', '--bin', binaryName,
+  return ['cargo', 'lambda', 'build', '--lambda-dir', outputDir, '--profile', EXTENSION_PROFILE, '--extension', '--bin', binaryName,
     ...extensionCargoLambdaFlags(architecture)].join(' ');
 }
 

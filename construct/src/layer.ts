@@ -2,7 +2,7 @@ import { Stack } from 'aws-cdk-lib';
 import { Architecture, LayerVersionOptions } from 'aws-cdk-lib/aws-lambda';
 import { RustExtension } from 'cargo-lambda-cdk';
 import { Construct, IConstruct } from 'constructs';
-import { bundledExtensionManifest, extensionCargoLambdaFlags, muslTarget } from './bundling';
+import { bundledExtensionManifest, extensionBundlingOptions, muslTarget } from './bundling';
 import { ShutdownLimits } from './limits';
 
 /** Options of the shutdown layer, apart from its architecture. */
@@ -83,7 +83,7 @@ export class GracefulShutdownLayer extends RustExtension {
       binaryName: ShutdownLimits.EXTENSION_NAME,
       bundling: {
         architecture,
-        cargoLambdaFlags: extensionCargoLambdaFlags(architecture),
+        ...extensionBundlingOptions(architecture),
         environment: props.buildEnvironment,
       },
     });

@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AssetStaging } from 'aws-cdk-lib';
 import { Architecture } from 'aws-cdk-lib/aws-lambda';
-import { extensionBuildCommand, extensionCargoLambdaFlags, muslTarget } from '../lib/bundling';
+import { EXTENSION_PROFILE, extensionBuildCommand, extensionBundlingOptions, extensionCargoLambdaFlags, muslTarget } from '../lib/bundling';
 import { PKG_DIR } from './helpers';
 import * as path from 'node:path';
 
@@ -23,13 +23,16 @@ test('musl targets per architecture', () => {
 test('cargo lambda flags of the layer', () => {
   assert.deepEqual(extensionCargoLambdaFlags(Architecture.ARM_64), ['--target', 'aarch64-unknown-linux-musl']);
   assert.deepEqual(extensionCargoLambdaFlags(Architecture.X86_64), ['--target', 'x86_64-unknown-linux-musl']);
+  assert.deepEqual(extensionBundlingOptions(Architecture.ARM_64),
+    { profile: 'extension', cargoLambdaFlags: ['--target', 'aarch64-unknown-linux-musl'] });
+  assert.equal(EXTENSION_PROFILE, 'extension');
 });
 
 test('the layer build command, exactly', () => {
   assert.equal(extensionBuildCommand(Architecture.ARM_64, 'graceful-shutdown', '/asset-output'),
-    'cargo lambda build --lambda-dir /asset-output --release --extension --bin graceful-shutdown --target aarch64-unknown-linux-musl');
+    'cargo lambda build --lambda-dir /asset-output --profile extension --extension --bin graceful-shutdown --target aarch64-unknown-linux-musl');
   assert.equal(extensionBuildCommand(Architecture.X86_64, 'graceful-shutdown', '/tmp/out'),
-    'cargo lambda build --lambda-dir /tmp/out --release --extension --bin graceful-shutdown --target x86_64-unknown-linux-musl');
+    'cargo lambda build --lambda-dir /tmp/out --profile extension --extension --bin graceful-shutdown --target x86_64-unknown-linux-musl');
 });
 
 for (const architecture of [Architecture.ARM_64, Architecture.X86_64]) {
@@ -40,7 +43,7 @@ for (const architecture of [Architecture.ARM_64, Architecture.X86_64]) {
       binaryName: 'graceful-shutdown',
       lambdaExtension: true,
       architecture,
-      cargoLambdaFlags: extensionCargoLambdaFlags(architecture),
+      ...extensionBundlingOptions(architecture),
     });
     assert.deepEqual(bundling.command, ['bash', '-c',
       extensionBuildCommand(architecture, 'graceful-shutdown', AssetStaging.BUNDLING_OUTPUT_DIR)]);

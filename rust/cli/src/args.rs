@@ -114,7 +114,7 @@ pub struct CreateExtensionArgs {
     pub binary: Option<PathBuf>,
 
     /// Repository root to build the extension from, with
-    /// `cargo lambda build --release --extension -p graceful-shutdown-extension
+    /// `cargo lambda build --profile extension --extension -p graceful-shutdown-extension
     /// --target <arch>-unknown-linux-musl` (needs cargo-lambda: pip install cargo-lambda).
     /// Used when --binary is not given.
     #[arg(long, value_name = "DIR", default_value = ".")]

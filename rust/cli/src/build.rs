@@ -9,13 +9,17 @@ use std::process::Command;
 /// Package of the extension crate in this repository.
 pub const EXTENSION_PACKAGE: &str = "graceful-shutdown-extension";
 
-/// Arguments to `cargo`: a release build of the extension as a static musl
+/// The size-tuned cargo profile of the extension (the workspace's `Cargo.toml`).
+pub const EXTENSION_PROFILE: &str = "extension";
+
+/// Arguments to `cargo`: a size-tuned build of the extension as a static musl
 /// binary, which runs on Amazon Linux 2 (glibc 2.26) and 2023 alike.
 pub fn cargo_lambda_args(arch: Arch) -> Vec<String> {
     [
         "lambda",
         "build",
-        "--release",
+        "--profile",
+        EXTENSION_PROFILE,
         "--extension",
         "-p",
         EXTENSION_PACKAGE,
@@ -33,7 +37,7 @@ pub fn command_line(arch: Arch) -> String {
 
 /// Where cargo-lambda leaves the extension binary after this build (its
 /// default output format, the plain binary): `<target>/lambda/extensions/<name>`.
-/// It moves the binary there from cargo's `<target>/<triple>/release/`.
+/// It moves the binary there from cargo's `<target>/<triple>/extension/`.
 pub fn built_binary(target_dir: &Path) -> PathBuf {
     target_dir
         .join("lambda")
@@ -70,11 +74,11 @@ mod tests {
     fn builds_a_static_release_extension_for_each_architecture() {
         assert_eq!(
             command_line(Arch::Arm64),
-            "cargo lambda build --release --extension -p graceful-shutdown-extension --target aarch64-unknown-linux-musl"
+            "cargo lambda build --profile extension --extension -p graceful-shutdown-extension --target aarch64-unknown-linux-musl"
         );
         assert_eq!(
             command_line(Arch::X86_64),
-            "cargo lambda build --release --extension -p graceful-shutdown-extension --target x86_64-unknown-linux-musl"
+            "cargo lambda build --profile extension --extension -p graceful-shutdown-extension --target x86_64-unknown-linux-musl"
         );
     }
 

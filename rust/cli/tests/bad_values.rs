@@ -226,7 +226,7 @@ fn create_extension_values() {
         ],
         &[
             "error: --binary /no/such/extension: No such file or directory (os error 2); pass the \
-             extension built by `cargo lambda build --release --extension -p \
+             extension built by `cargo lambda build --profile extension --extension -p \
              graceful-shutdown-extension --target aarch64-unknown-linux-musl`",
             "or leave out --binary to build it",
         ],

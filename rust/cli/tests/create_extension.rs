@@ -160,7 +160,7 @@ fn a_failed_build_exits_1_and_says_what_to_install() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains(
-            "error: `cargo lambda build --release --extension -p graceful-shutdown-extension \
+            "error: `cargo lambda build --profile extension --extension -p graceful-shutdown-extension \
              --target aarch64-unknown-linux-musl` failed in"
         ),
         "{stderr}"
@@ -179,7 +179,7 @@ fn help_explains_every_option_and_the_exit_codes() {
         "--arch <ARCH>",
         "--binary <PATH>",
         "--source <DIR>",
-        "cargo lambda build --release --extension -p graceful-shutdown-extension",
+        "cargo lambda build --profile extension --extension -p graceful-shutdown-extension",
         "--out <DIR|FILE.zip>",
         "[default: graceful-shutdown-<arch>.zip]",
         "--port <N>",

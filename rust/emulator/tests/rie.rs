@@ -4,7 +4,7 @@
 //! `AWS_LAMBDA_RIE`, `PATH` or `$GOPATH/bin`), `unshare` and root: the RIE scans
 //! `/opt/extensions`, so it runs in a private mount namespace with the staged
 //! layer bind-mounted there. Built only with `--features rie`
-//! (`scripts/test.d/40-rie.sh` runs it when the RIE is installed).
+//! (`scripts/rie-compare.sh` installs the RIE and runs it).
 
 mod common;
 
@@ -37,7 +37,7 @@ fn rie_binary() -> PathBuf {
             return c;
         }
     }
-    panic!("aws-lambda-rie not found: run scripts/setup.d/20-rie.sh, or set AWS_LAMBDA_RIE to the binary");
+    panic!("aws-lambda-rie not found: run scripts/rie-compare.sh, or set AWS_LAMBDA_RIE to the binary");
 }
 
 /// What both emulators must agree on, in order.
