@@ -6,5 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # pip may put console scripts (cargo-lambda, moto_server) in the user's base.
-PATH="$PATH:$(python3 -m site --user-base)/bin"; export PATH
+PATH="$PATH:$(python3 -c 'import site; print(site.getuserbase())')/bin"; export PATH
 pnpm run demo

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # pip may put console scripts (cargo-lambda, moto_server) in the user's base.
-PATH="$PATH:$(python3 -m site --user-base)/bin"; export PATH
+PATH="$PATH:$(python3 -c 'import site; print(site.getuserbase())')/bin"; export PATH
 export CARGO_TERM_COLOR=never
 passed=0
 for suite in scripts/test.d/*.sh; do
