@@ -348,3 +348,9 @@ mod tests {
         let (_conn, _) = listener.accept().expect("the hello connects");
     }
 }
+
+// The repository's README shows this crate next to `lambda_runtime`; its Rust
+// snippet is compiled as a doctest so that it cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct RepositoryReadme;
