@@ -93,13 +93,17 @@ fi
 
 step "benchmark ($([ "$quick" = "1" ] && echo quick || echo full))"
 cmd="pnpm run bench"
+# A quick run (the test suite's) writes under the target directory, so that it
+# never replaces the published results of a full run.
+if [ "$quick" = "1" ]; then out="$TARGET/bench/results/latest.json"; else out=bench/results/latest.json; fi
+mkdir -p "$(dirname "$out")"
 harness_args=(--root "$ROOT"
   --probe "$TARGET/$profile_dir/examples/probe"
   --layer-dir "$TARGET/lambda"
   --baseline-dir "$TARGET/bench"
   --restmachine-dir "$RM"
   --synth "$synth"
-  --out bench/results/latest.json
+  --out "$out"
   --date "$(date -u +%Y-%m-%dT%H:%M:%SZ)")
 if [ "$quick" = "1" ]; then
   harness_args+=(--quick)
