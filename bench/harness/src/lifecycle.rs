@@ -50,8 +50,6 @@ impl Function {
 #[derive(Debug)]
 pub struct Run {
     pub timeline: Timeline,
-    /// Wall time of each invocation, as the platform saw it, in milliseconds.
-    pub invoke_ms: Vec<f64>,
     /// Per extension, read just before the shutdown phase.
     pub extensions: Vec<ExtensionProbe>,
 }
@@ -85,6 +83,101 @@ fn free_port() -> anyhow::Result<u16> {
     anyhow::bail!("no free loopback port found in 20000-29999 after 50 tries")
 }
 
+/// An execution environment started and initialised, ready for invocations.
+pub struct Env {
+    em: Emulator,
+    // Holds the secret file's directory for as long as the environment lives.
+    _scratch: tempfile::TempDir,
+}
+
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Env").finish_non_exhaustive()
+    }
+}
+
+impl Env {
+    /// Starts an environment with `layer` (none: the function alone) and runs
+    /// its init. Bounded by the emulator's own caps (10 s init).
+    pub async fn start(
+        function: &Function,
+        layer: Option<&Path>,
+        env: &[(String, String)],
+        phase_ms: u64,
+    ) -> anyhow::Result<Env> {
+        let scratch = tempfile::Builder::new().prefix("bench-run").tempdir()?;
+        let mut scenario = Scenario::new(function.dir())
+            .env(ENV_PORT, free_port()?.to_string())
+            .env(
+                ENV_SECRET_FILE,
+                scratch.path().join("secret").display().to_string(),
+            )
+            .env("PROBE_HANDLERS", "flush:ok");
+        scenario.shutdown_phase = std::time::Duration::from_millis(phase_ms);
+        if let Some(layer) = layer {
+            scenario = scenario.layer(layer);
+        }
+        for (k, v) in env {
+            scenario = scenario.env(k.clone(), v.clone());
+        }
+
+        let mut em = Emulator::start(scenario).await?;
+        if let Err(f) = em.init().await {
+            let timeline = em.finish().await;
+            let logs: Vec<String> = timeline
+                .logs
+                .iter()
+                .map(|l| format!("{}: {}", l.source, l.line))
+                .collect();
+            bail!(
+                "init failed: {} {}\n{}",
+                f.error_type,
+                f.message,
+                logs.join("\n")
+            );
+        }
+        Ok(Env {
+            em,
+            _scratch: scratch,
+        })
+    }
+
+    /// Sends invocation number `i` and returns its wall time as the platform
+    /// sees it (request dispatched to response received), in milliseconds.
+    pub async fn invoke(&mut self, i: u64) -> anyhow::Result<f64> {
+        let began = Instant::now();
+        let outcome = self.em.invoke(format!("{{\"n\":{i}}}").into_bytes()).await;
+        let ms = began.elapsed().as_secs_f64() * 1000.0;
+        match outcome {
+            InvokeOutcome::Response(_) => Ok(ms),
+            other => bail!("invocation {i} did not answer: {other:?}"),
+        }
+    }
+
+    /// Every extension's peak memory and scheduler times, read now.
+    pub fn probe_extensions(&self) -> anyhow::Result<Vec<ExtensionProbe>> {
+        let mut extensions = Vec::new();
+        for (name, pid) in self.em.extension_pids() {
+            let peak_rss_kib = vm_hwm_kib(pid).with_context(|| format!("peak memory of {name}"))?;
+            let (cpu_ms, runqueue_wait_ms) =
+                sched_ms(pid).with_context(|| format!("scheduler times of {name}"))?;
+            extensions.push(ExtensionProbe {
+                name,
+                peak_rss_kib,
+                cpu_ms,
+                runqueue_wait_ms,
+            });
+        }
+        Ok(extensions)
+    }
+
+    /// Runs the shutdown phase (bounded by its deadline) and returns the timeline.
+    pub async fn shutdown(mut self, reason: ShutdownReason) -> Timeline {
+        self.em.shutdown(reason).await;
+        self.em.finish().await
+    }
+}
+
 /// Starts an environment with `layer` (none: the function alone), sends
 /// `invocations` invocations, reads the extensions' peak memory, runs the
 /// shutdown phase and returns the timeline. Every step is bounded by the
@@ -96,65 +189,17 @@ pub async fn run(
     invocations: u64,
     phase_ms: u64,
 ) -> anyhow::Result<Run> {
-    let scratch = tempfile::Builder::new().prefix("bench-run").tempdir()?;
-    let mut scenario = Scenario::new(function.dir())
-        .env(ENV_PORT, free_port()?.to_string())
-        .env(
-            ENV_SECRET_FILE,
-            scratch.path().join("secret").display().to_string(),
-        )
-        .env("PROBE_HANDLERS", "flush:ok");
-    scenario.shutdown_phase = std::time::Duration::from_millis(phase_ms);
-    if let Some(layer) = layer {
-        scenario = scenario.layer(layer);
-    }
-    for (k, v) in env {
-        scenario = scenario.env(k.clone(), v.clone());
-    }
-
-    let mut em = Emulator::start(scenario).await?;
-    if let Err(f) = em.init().await {
-        let timeline = em.finish().await;
-        let logs: Vec<String> = timeline
-            .logs
-            .iter()
-            .map(|l| format!("{}: {}", l.source, l.line))
-            .collect();
-        bail!(
-            "init failed: {} {}\n{}",
-            f.error_type,
-            f.message,
-            logs.join("\n")
-        );
-    }
-    let mut invoke_ms = Vec::with_capacity(invocations as usize);
+    let mut e = Env::start(function, layer, env, phase_ms).await?;
     for i in 0..invocations {
-        let began = Instant::now();
-        let outcome = em.invoke(format!("{{\"n\":{i}}}").into_bytes()).await;
-        invoke_ms.push(began.elapsed().as_secs_f64() * 1000.0);
-        if !matches!(outcome, InvokeOutcome::Response(_)) {
-            em.shutdown(ShutdownReason::Failure).await;
-            let _ = em.finish().await;
-            bail!("invocation {i} did not answer: {outcome:?}");
+        if let Err(err) = e.invoke(i).await {
+            e.shutdown(ShutdownReason::Failure).await;
+            return Err(err);
         }
     }
-    let mut extensions = Vec::new();
-    for (name, pid) in em.extension_pids() {
-        let peak_rss_kib = vm_hwm_kib(pid).with_context(|| format!("peak memory of {name}"))?;
-        let (cpu_ms, runqueue_wait_ms) =
-            sched_ms(pid).with_context(|| format!("scheduler times of {name}"))?;
-        extensions.push(ExtensionProbe {
-            name,
-            peak_rss_kib,
-            cpu_ms,
-            runqueue_wait_ms,
-        });
-    }
-    em.shutdown(ShutdownReason::Spindown).await;
-    let timeline = em.finish().await;
+    let extensions = e.probe_extensions()?;
+    let timeline = e.shutdown(ShutdownReason::Spindown).await;
     Ok(Run {
         timeline,
-        invoke_ms,
         extensions,
     })
 }

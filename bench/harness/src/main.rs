@@ -22,6 +22,7 @@ use clap::Parser;
 use crate::lifecycle::Function;
 use crate::report::{Host, Metric, Results, Target};
 use crate::stats::Summary;
+use graceful_shutdown_emulator::ShutdownReason;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -404,8 +405,11 @@ async fn lifecycle_phase(
     Ok(metrics)
 }
 
-/// Per-invoke latency with the layer and without: `pairs` pairs of runs of
-/// `invocations` invocations each.
+/// Per-invoke latency with the layer and without: `pairs` pairs of
+/// environments, one with the layer and one without, alive side by side; each
+/// pair gets `invocations` invocations each, interleaved one by one (with,
+/// without, then without, with, ...), so that whatever the machine does at a
+/// given moment hits both alike.
 async fn invoke_phase(
     ours: &Subject,
     function: &Function,
@@ -414,26 +418,51 @@ async fn invoke_phase(
     budget: &Budget,
 ) -> anyhow::Result<Vec<Metric>> {
     let mut metrics = Vec::new();
-    // Per-invoke latency with the layer and without, interleaved pairs.
-    eprintln!("bench: {pairs} pairs of {invocations} invocations with and without the layer");
+    eprintln!(
+        "bench: {pairs} pairs of {invocations} interleaved invocations with and without the layer"
+    );
     let (mut with, mut without, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
     for p in 0..pairs {
         budget.check("per-invoke pairs")?;
-        let mut per_invoke = [0.0; 2];
-        for j in 0..2 {
-            // Alternate which one goes first, so that drift hits both alike.
-            let layered = (j + p as usize) % 2 == 0;
-            let layer = layered.then_some(ours.layer.as_path());
-            let run = lifecycle::run(function, layer, &[], invocations, PHASE_MS)
+        let mut layered =
+            lifecycle::Env::start(function, Some(ours.layer.as_path()), &[], PHASE_MS)
                 .await
-                .context("per-invoke run")?;
-            per_invoke[usize::from(!layered)] = Summary::of(&run.invoke_ms)
-                .map(|s| s.median)
-                .unwrap_or(f64::NAN);
+                .context("per-invoke environment with the layer")?;
+        let mut plain = lifecycle::Env::start(function, None, &[], PHASE_MS)
+            .await
+            .context("per-invoke environment without the layer")?;
+        let (mut ms_with, mut ms_without) = (Vec::new(), Vec::new());
+        let mut failure = None;
+        for i in 0..invocations {
+            // Alternate which one goes first, so that drift hits both alike.
+            let layered_first = (i + u64::from(p)) % 2 == 0;
+            let (a, b) = if layered_first {
+                (layered.invoke(i).await, plain.invoke(i).await)
+            } else {
+                let b = plain.invoke(i).await;
+                (layered.invoke(i).await, b)
+            };
+            match (a, b) {
+                (Ok(a), Ok(b)) => {
+                    ms_with.push(a);
+                    ms_without.push(b);
+                }
+                (Err(e), _) | (_, Err(e)) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
         }
-        with.push(per_invoke[0]);
-        without.push(per_invoke[1]);
-        ratio.push(per_invoke[0] / per_invoke[1]);
+        layered.shutdown(ShutdownReason::Spindown).await;
+        plain.shutdown(ShutdownReason::Spindown).await;
+        if let Some(e) = failure {
+            return Err(e.context("per-invoke run"));
+        }
+        let median = |v: &[f64]| Summary::of(v).map(|s| s.median).unwrap_or(f64::NAN);
+        let (m_with, m_without) = (median(&ms_with), median(&ms_without));
+        with.push(m_with);
+        without.push(m_without);
+        ratio.push(m_with / m_without);
     }
     metrics.push(Metric::new(
         "invoke_ms_with_layer",
