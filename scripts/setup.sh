@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the demo and the tests need, on a machine that has git,
-# Node 20 with npm, Rust via rustup, Python 3 with pip, and Go. Safe to re-run:
+# Node 20 with npm, Rust via rustup, Python 3 with pip, and Go (and, on Debian,
+# installs qemu-user-static with apt-get). Safe to re-run:
 # every step checks what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,15 @@ python3 -m pip install --quiet --disable-pip-version-check -r requirements-dev.t
 
 step "Rust targets"
 rustup target add aarch64-unknown-linux-gnu aarch64-unknown-linux-musl x86_64-unknown-linux-musl >/dev/null
+
+step "qemu-user (runs the other architecture's layer binary in the tests)"
+if ! command -v qemu-aarch64-static >/dev/null 2>&1 || ! command -v qemu-x86_64-static >/dev/null 2>&1; then
+  as_root=()
+  [ "$(id -u)" = 0 ] || as_root=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${as_root[@]}" apt-get install -qq -y --no-install-recommends qemu-user-static >/dev/null \
+    || { "${as_root[@]}" apt-get update -qq && "${as_root[@]}" apt-get install -qq -y --no-install-recommends qemu-user-static >/dev/null; }
+fi
 
 step "Node packages"
 pnpm install --frozen-lockfile --reporter=append-only 2>/dev/null || pnpm install --reporter=append-only

@@ -164,6 +164,51 @@ fn the_x86_64_release_binary_runs_here() {
     run_without_lambda(&binary);
 }
 
+/// The other architecture's binary runs its whole lifecycle under qemu-user
+/// (Debian's `qemu-user-static`, which scripts/setup.sh installs): it
+/// registers for SHUTDOWN only, waits for events, logs its verdict and exits 0.
+#[test]
+fn the_other_architectures_release_binary_runs_its_lifecycle_under_qemu() {
+    let (arch, qemu) = if std::env::consts::ARCH == "x86_64" {
+        ("arm64", "qemu-aarch64-static")
+    } else {
+        ("x86_64", "qemu-x86_64-static")
+    };
+    let (binary, _) = layer(arch);
+    let runner = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|dir| dir.join(qemu))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!("{qemu} is not on PATH: install it with `apt-get install qemu-user-static` (scripts/setup.sh does)")
+        });
+    let mut run = support::Run::start_binary(
+        &binary,
+        support::Options {
+            runner: Some(runner),
+            ..support::Options::default()
+        },
+    );
+    let register = run.registered();
+    assert_eq!(
+        register.body, r#"{"events":["SHUTDOWN"]}"#,
+        "{arch} register body"
+    );
+    run.waiting_for_events();
+    run.shutdown("spindown", support::now_ms() + 1500);
+    let exit = run.exit(Duration::from_secs(20));
+    assert_eq!(
+        exit.status.code(),
+        Some(0),
+        "{arch} under {qemu}: {}",
+        exit.stdout
+    );
+    assert_eq!(
+        exit.verdict_line(),
+        "graceful-shutdown verdict: outcome=no_report reason=spindown handlers=0/0 -- no function ever reported: \
+         the function library is not in use, or the function died before reporting"
+    );
+}
+
 /// Started outside Lambda, the static binary runs, says why it cannot go on, and exits 1.
 fn run_without_lambda(binary: &Path) {
     let out = Command::new(binary)

@@ -312,6 +312,8 @@ pub struct Options {
     /// Whether the last `/event/next` waits for [`Run::shutdown`].
     pub wait_for_shutdown: bool,
     pub env: Vec<(String, String)>,
+    /// A program that runs the binary (qemu-user for another architecture's build).
+    pub runner: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -321,6 +323,7 @@ impl Default for Options {
             next_before: Vec::new(),
             wait_for_shutdown: true,
             env: Vec::new(),
+            runner: None,
         }
     }
 }
@@ -344,7 +347,14 @@ impl Run {
             None
         };
         let api = FakeApi::start(options.register, next, port, &secret_file);
-        let mut cmd = Command::new(binary);
+        let mut cmd = match &options.runner {
+            Some(runner) => {
+                let mut cmd = Command::new(runner);
+                cmd.arg(binary);
+                cmd
+            }
+            None => Command::new(binary),
+        };
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("AWS_LAMBDA_RUNTIME_API", &api.addr)
