@@ -19,8 +19,9 @@ export interface GracefulShutdownOptions {
 
   /**
    * Budget of all shutdown handlers together, from SIGTERM
-   * (`GRACEFUL_SHUTDOWN_TIMEOUT_MS`). Whole milliseconds, from 1 ms to 300 ms,
-   * the runtime's share of the shutdown phase.
+   * (`GRACEFUL_SHUTDOWN_TIMEOUT_MS`). Whole milliseconds, from 1 ms to 280 ms:
+   * the runtime's ~300 ms share of the shutdown phase, less 20 ms for the
+   * last reports and the exit.
    *
    * @default Duration.millis(250)
    */

@@ -31,8 +31,15 @@ export class ShutdownLimits {
   public static readonly DEFAULT_TIMEOUT_MS: number = LIMITS.timeoutMs.default;
   /** Smallest allowed budget, in milliseconds. */
   public static readonly MIN_TIMEOUT_MS: number = LIMITS.timeoutMs.min;
-  /** Largest allowed budget: the runtime's share of the shutdown phase, in milliseconds. */
+  /**
+   * Largest allowed budget, in milliseconds: the runtime's share of the shutdown
+   * phase less the time the library needs after the budget to report and exit.
+   */
   public static readonly MAX_TIMEOUT_MS: number = LIMITS.timeoutMs.max;
+  /** Time Lambda gives the runtime between SIGTERM and SIGKILL, in milliseconds (documented: about 300 ms). */
+  public static readonly RUNTIME_SHARE_MS: number = LIMITS.shutdown.runtimeShareMs;
+  /** Time kept inside the runtime's share, after the budget, for the last reports and the exit, in milliseconds. */
+  public static readonly RUNTIME_EXIT_RESERVE_MS: number = LIMITS.shutdown.runtimeExitReserveMs;
   /** Most external extensions Lambda runs for one function. */
   public static readonly MAX_EXTENSIONS: number = LIMITS.maxExtensions;
   /** Most layers Lambda attaches to one function. */

@@ -59,6 +59,7 @@ pub fn parse_port(raw: &str) -> Result<u16, ConfigError> {
 /// the runtime's share of the shutdown phase.
 pub fn parse_timeout_ms(raw: &str) -> Result<u32, ConfigError> {
     let l = &limits().timeout_ms;
+    let t = &limits().shutdown;
     let ms: u64 = raw
         .trim()
         .parse()
@@ -67,8 +68,9 @@ pub fn parse_timeout_ms(raw: &str) -> Result<u32, ConfigError> {
         return Err(ConfigError::invalid(
             ENV_TIMEOUT_MS,
             format!(
-                "milliseconds from {} to {} (the runtime's share of the shutdown phase)",
-                l.min, l.max
+                "milliseconds from {} to {} (the runtime's {} ms share of the shutdown \
+                 phase, less {} ms for the last reports and the exit)",
+                l.min, l.max, t.runtime_share_ms, t.runtime_exit_reserve_ms
             ),
             raw,
         ));
@@ -86,7 +88,7 @@ mod tests {
         assert_eq!(parse_port(" 20000 "), Ok(20000));
         assert_eq!(parse_timeout_ms("250"), Ok(250));
         assert_eq!(parse_timeout_ms("1"), Ok(1));
-        assert_eq!(parse_timeout_ms("300"), Ok(300));
+        assert_eq!(parse_timeout_ms("280"), Ok(280));
     }
 
     #[test]
@@ -105,7 +107,7 @@ mod tests {
         );
         let e = parse_timeout_ms("301").unwrap_err();
         assert_eq!(e.var(), ENV_TIMEOUT_MS);
-        assert!(e.to_string().contains("from 1 to 300"), "{e}");
+        assert!(e.to_string().contains("from 1 to 280"), "{e}");
     }
 
     #[test]

@@ -60,6 +60,10 @@ pub struct TimeoutLimits {
 pub struct ShutdownTiming {
     /// Documented time Lambda gives the runtime between SIGTERM and SIGKILL.
     pub runtime_share_ms: u64,
+    /// Kept inside the runtime's share after the handlers' budget, for the
+    /// library's last reports and its exit: the budget's maximum is the share
+    /// less this.
+    pub runtime_exit_reserve_ms: u64,
     /// Whole shutdown phase with external extensions registered.
     pub phase_ms: u64,
     /// How long before `deadlineMs` the extension makes sure it has exited.
@@ -97,7 +101,11 @@ mod tests {
         assert!(l.port.reserved_by(l.port.default).is_none());
         assert!(l.timeout_ms.min <= l.timeout_ms.default);
         assert!(l.timeout_ms.default <= l.timeout_ms.max);
-        assert!(u64::from(l.timeout_ms.max) <= l.shutdown.runtime_share_ms);
+        assert_eq!(
+            u64::from(l.timeout_ms.max) + l.shutdown.runtime_exit_reserve_ms,
+            l.shutdown.runtime_share_ms,
+            "the budget's maximum leaves exactly the exit reserve of the runtime's share"
+        );
         assert_eq!(l.port.reserved_by(9001), Some("the Lambda Runtime API"));
     }
 }
