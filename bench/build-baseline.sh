@@ -2,9 +2,9 @@
 # Builds the benchmark's baseline extension (bench/lambda-extension-baseline,
 # on the official lambda-extension crate) and its floor (bench/minimal-extension,
 # register and wait on the standard library alone) exactly as the shutdown layer is
-# built (same flags as scripts/build-layers.sh): cargo-lambda, release profile
-# of the workspace, static musl, one binary per architecture, zipped as a
-# layer by cargo-lambda (extensions/<name>).
+# built (same flags as scripts/build-layers.sh): cargo-lambda, the workspace's
+# size-tuned `extension` profile (--profile extension), static musl, one binary
+# per architecture, zipped as a layer by cargo-lambda (extensions/<name>).
 #
 #   target/bench/<arch>/extensions/<name>
 #   target/bench/<arch>/<name>-layer.zip

@@ -1,15 +1,21 @@
-"""Puts the table of a full benchmark run into bench/README.md, between the
-`<!-- results:start -->` and `<!-- results:end -->` markers, with the date,
-the command and the machine. bench/run.sh calls it after a full run.
+"""Publishes a full benchmark run: puts its table into bench/README.md, between
+the `<!-- results:start -->` and `<!-- results:end -->` markers, with the date,
+the command and the machine, and writes its JSON to bench/published.json,
+the tracked copy that goes into the repository with the table (latest.json and
+table.md are not tracked). bench/run.sh calls it after a full run; a quick
+run is refused, so that its few repetitions never replace published figures.
 
-Usage: python3 bench/publish.py bench/results/latest.json bench/results/table.md bench/README.md
+Usage: python3 bench/publish.py bench/results/latest.json bench/results/table.md bench/README.md [bench/published.json]
 """
 
 import json
+import os
 import sys
 
 START = "<!-- results:start -->"
 END = "<!-- results:end -->"
+# Beside this script, not in bench/results/, which the repository ignores as a whole.
+PUBLISHED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "published.json")
 
 
 def section(results, table):
@@ -31,9 +37,20 @@ def section(results, table):
 
 
 def main():
+    if len(sys.argv) not in (4, 5):
+        sys.exit(
+            "usage: publish.py RESULTS.json TABLE.md README.md [PUBLISHED.json]; "
+            "bench/run.sh passes them after a full run"
+        )
     results_path, table_path, readme_path = sys.argv[1:4]
+    published_path = sys.argv[4] if len(sys.argv) == 5 else PUBLISHED
     with open(results_path, encoding="utf-8") as f:
         results = json.load(f)
+    if results.get("mode") != "full":
+        sys.exit(
+            f"publish.py: {results_path} is a {results.get('mode')!r} run; only a full run "
+            "(`pnpm run bench`, without --quick) is published"
+        )
     with open(table_path, encoding="utf-8") as f:
         table = f.read()
     with open(readme_path, encoding="utf-8") as f:
@@ -44,7 +61,10 @@ def main():
     _, tail = rest.split(END, 1)
     with open(readme_path, "w", encoding="utf-8") as f:
         f.write(head + section(results, table) + tail)
-    print(f"publish.py: results of {results['date']} written to {readme_path}")
+    os.makedirs(os.path.dirname(os.path.abspath(published_path)), exist_ok=True)
+    with open(published_path, "w", encoding="utf-8") as f:
+        f.write(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    print(f"publish.py: results of {results['date']} written to {readme_path} and {published_path}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `pnpm run bench`: builds what is measured, then runs the benchmark harness
-# (bench/harness), which prints one table and writes bench/results/latest.json.
+# (bench/harness), which prints one table and writes bench/results/latest.json;
+# a full run is then published (bench/publish.py: the table into bench/README.md,
+# the JSON into bench/published.json, both tracked).
 #
 #   bash bench/run.sh            full run (about 10 minutes, includes a cold build)
 #   bash bench/run.sh --quick    few repetitions, no cold build (BENCH_QUICK=1 too)
@@ -16,7 +18,7 @@ for arg in "$@"; do
   case "$arg" in
     --quick) quick=1 ;;
     --) ;; # `pnpm run bench -- --quick` passes the separator through
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument '$arg'; use --quick or nothing" >&2; exit 2 ;;
   esac
 done
@@ -98,6 +100,7 @@ cmd="pnpm run bench"
 if [ "$quick" = "1" ]; then out="$TARGET/bench/results/latest.json"; else out=bench/results/latest.json; fi
 mkdir -p "$(dirname "$out")"
 harness_args=(--root "$ROOT"
+  --target-dir "$TARGET"
   --probe "$TARGET/$profile_dir/examples/probe"
   --layer-dir "$TARGET/lambda"
   --baseline-dir "$TARGET/bench"
@@ -113,5 +116,8 @@ else
 fi
 BENCH_QUICK= "$TARGET/$profile_dir/graceful-shutdown-bench" "${harness_args[@]}" --command "$cmd"
 if [ "$quick" = "0" ]; then
-  python3 bench/publish.py bench/results/latest.json bench/results/table.md bench/README.md >&2
+  # Only a complete, sane full run is published.
+  python3 bench/tests/check_results.py bench/results/latest.json full >&2
+  python3 bench/publish.py bench/results/latest.json bench/results/table.md bench/README.md \
+    bench/published.json >&2
 fi

@@ -74,6 +74,10 @@ struct Args {
     /// Where the JSON goes.
     #[arg(long, default_value = "bench/results/latest.json")]
     out: PathBuf,
+    /// Cargo's target directory (CARGO_TARGET_DIR): the logs go to
+    /// `<target>/bench/logs`, the cold build to a fresh directory inside it.
+    #[arg(long, env = "CARGO_TARGET_DIR", default_value = "target")]
+    target_dir: PathBuf,
     /// Date to record (bench/run.sh passes the UTC time).
     #[arg(long, default_value = "")]
     date: String,
@@ -85,8 +89,11 @@ struct Args {
     time_limit_s: u64,
 }
 
-/// The shutdown phase the emulator gives (Lambda: 2,000 ms).
-const PHASE_MS: u64 = 2000;
+/// The shutdown phase the emulator gives: Lambda's, from spec/limits.json
+/// (`shutdown.phaseMs`, 2,000 ms).
+fn phase_ms() -> u64 {
+    graceful_shutdown_protocol::limits().shutdown.phase_ms
+}
 const ARCHS: [&str; 2] = ["x86_64", "arm64"];
 
 /// One extension under test.
@@ -226,7 +233,7 @@ async fn main() -> anyhow::Result<()> {
             "invocationsPerRun": invocations,
             "synthRuns": synth_runs,
             "hostArch": arch,
-            "shutdownPhaseMs": PHASE_MS,
+            "shutdownPhaseMs": phase_ms(),
             "synthCommand": args.synth,
             "coldBuildCommand": args.cold_build,
             "function": "graceful-shutdown example `probe` (lambda_runtime + library), one handler flush:ok",
@@ -270,14 +277,14 @@ async fn lifecycle_phase(
             let i = (round + k) % subjects.len();
             let s = &subjects[i];
             budget.check("lifecycle runs")?;
-            let run = lifecycle::run(function, Some(&s.layer), &s.env, 1, PHASE_MS)
+            let run = lifecycle::run(function, Some(&s.layer), &s.env, 1, phase_ms())
                 .await
                 .with_context(|| format!("{} run {}", s.key, round + 1))?;
             let probe = match run.extensions.as_slice() {
                 [one] => one.clone(),
                 other => bail!("{}: expected one extension, found {other:?}", s.key),
             };
-            let t = timings::timings(&run.timeline, &probe.name, PHASE_MS as f64, s.verdict)
+            let t = timings::timings(&run.timeline, &probe.name, phase_ms() as f64, s.verdict)
                 .with_context(|| format!("{} run {}", s.key, round + 1))?;
             start[i].push(t.start_ms);
             register[i].push(t.register_ms);
@@ -425,10 +432,10 @@ async fn invoke_phase(
     for p in 0..pairs {
         budget.check("per-invoke pairs")?;
         let mut layered =
-            lifecycle::Env::start(function, Some(ours.layer.as_path()), &[], PHASE_MS)
+            lifecycle::Env::start(function, Some(ours.layer.as_path()), &[], phase_ms())
                 .await
                 .context("per-invoke environment with the layer")?;
-        let mut plain = lifecycle::Env::start(function, None, &[], PHASE_MS)
+        let mut plain = lifecycle::Env::start(function, None, &[], phase_ms())
             .await
             .context("per-invoke environment without the layer")?;
         let (mut ms_with, mut ms_without) = (Vec::new(), Vec::new());
@@ -503,7 +510,8 @@ fn tooling_phase(
     let mut metrics = Vec::new();
     let ours = "graceful-shutdown";
     // Tooling: warm synth, cold build.
-    let logs = root.join("target/bench/logs");
+    let target = root.join(&args.target_dir); // an absolute --target-dir stays as it is
+    let logs = target.join("bench/logs");
     std::fs::create_dir_all(&logs)?;
     eprintln!(
         "bench: warm `{}` ({synth_runs} timed after one warm-up)",
@@ -551,7 +559,7 @@ fn tooling_phase(
         budget.check("cold build")?;
         let fresh = tempfile::Builder::new()
             .prefix("cold-build")
-            .tempdir_in(root.join("target"))?;
+            .tempdir_in(&target)?;
         let secs = commands::time_shell(
             cmd,
             root,

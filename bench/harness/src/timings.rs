@@ -145,14 +145,6 @@ mod tests {
                         internal: false,
                     },
                 ),
-                ev(
-                    1.2,
-                    ext,
-                    EventKind::Registered {
-                        events: vec!["SHUTDOWN".to_owned()],
-                        internal: false,
-                    },
-                ),
                 ev(1.6, ext, EventKind::ExtensionReady),
                 ev(
                     100.0,
@@ -218,10 +210,24 @@ mod tests {
     #[test]
     fn a_killed_extension_is_an_error() {
         let mut t = sample();
-        t.events[6].kind = EventKind::Exited {
+        // The extension's one exit event becomes a SIGKILL; SHUTDOWN and the
+        // rest of the timeline stay as they were.
+        let exits: Vec<usize> = (0..t.events.len())
+            .filter(|&i| matches!(t.events[i].kind, EventKind::Exited { .. }))
+            .collect();
+        assert_eq!(exits.len(), 1, "the sample has one exit event");
+        t.events[exits[0]].kind = EventKind::Exited {
             code: None,
             signal: Some("SIGKILL".to_owned()),
         };
+        assert!(
+            t.find("graceful-shutdown", |k| matches!(
+                k,
+                EventKind::ShutdownEvent { .. }
+            ))
+            .is_some(),
+            "the SHUTDOWN event is still there"
+        );
         let e = timings(&t, "graceful-shutdown", 2000.0, false).expect_err("killed");
         assert!(e.to_string().contains("did not exit 0"), "{e}");
     }

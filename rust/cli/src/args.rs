@@ -11,8 +11,9 @@ use std::path::PathBuf;
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0  success
-  1  the work failed (the build, reading the binary, writing the layer)
-  2  the command line is wrong (unknown option, bad value: the message names the option and the fix)
+  1  the work failed (the cargo-lambda build, writing the layer or the settings file)
+  2  the command line is wrong (unknown option, bad value, a --binary that is missing, unreadable
+     or not an extension for --arch: the message names the option and the fix)
   emulate: see gracefulctl emulate --help";
 
 pub const EMULATE_EXIT_CODES: &str = "\
@@ -22,7 +23,9 @@ Example: gracefulctl emulate --function-dir fn/ --layer-dir graceful-shutdown-x8
 Exit codes:
   0  init succeeded and every invocation was answered (read the verdict in the timeline)
   1  init failed, an invocation was not answered, or the emulator could not run
-  2  the command line is wrong (the message names the option and the fix)";
+  2  the command line is wrong (bad value, a --function-dir without an executable bootstrap,
+     a --layer-dir that is not a layer, an --event file that is missing or not JSON: the
+     message names the option and the fix)";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -80,8 +83,9 @@ pub struct SettingsArgs {
     pub port: u16,
 
     /// Budget in milliseconds for all shutdown handlers together, from SIGTERM
-    /// (GRACEFUL_SHUTDOWN_TIMEOUT_MS). 1-300: the handlers run in the runtime process,
-    /// which Lambda stops about 300 ms after SIGTERM.
+    /// (GRACEFUL_SHUTDOWN_TIMEOUT_MS). 1-280: the handlers run in the runtime process,
+    /// which Lambda stops about 300 ms after SIGTERM, and the last reports and the
+    /// exit need 20 ms of that.
     #[arg(long, value_name = "N", default_value = "250", value_parser = values::timeout_ms)]
     pub timeout_ms: u32,
 

@@ -99,7 +99,14 @@ fn read_binary(path: &Path, arch: Arch) -> Result<Vec<u8>, Failure> {
             "--binary {shown}: not a file; pass the extension executable itself"
         )));
     }
-    let bytes = fs::read(path).with_context(|| format!("reading {shown}"))?;
+    // A --binary that cannot be read is a wrong command line (exit 2), like a
+    // missing one: the fix is another path or other permissions, not a retry.
+    let bytes = fs::read(path).map_err(|e| {
+        Failure::Usage(format!(
+            "--binary {shown}: cannot be read ({e}); make it readable, or pass another \
+             extension binary"
+        ))
+    })?;
     match classify(&bytes) {
         BinaryKind::Elf(found) if found == arch => Ok(bytes),
         BinaryKind::Elf(found) => Err(Failure::Usage(format!(

@@ -93,12 +93,18 @@ fn render(args: RenderArgs) -> Result<(), Failure> {
 }
 
 /// The emulator's command. Its arguments are checked first (without reading
-/// standard input), so that a bad command line exits 2 like everywhere else;
-/// then the emulator runs and its exit code is passed through.
+/// standard input), the function and layer paths included, so that a bad
+/// command line exits 2 like everywhere else; then the emulator runs and its
+/// exit code is passed through (1 when init fails or an invocation is not
+/// answered).
 fn emulate(args: graceful_shutdown_emulator::EmulateArgs) -> ExitCode {
     let mut check = args.clone();
     check.events.retain(|e| e != "-");
-    if let Err(e) = check.scenario() {
+    let checked = check.scenario().and_then(|_| {
+        graceful_shutdown_emulator::layout::Layout::discover(&check.function_dir, &check.layer_dirs)
+            .map(drop)
+    });
+    if let Err(e) = checked {
         let failure = Failure::Usage(format!("{e:#}"));
         eprintln!("error: {failure}");
         return failure.exit_code();

@@ -35,9 +35,14 @@ pub fn timeout_ms(raw: &str) -> Result<u32, String> {
         let l = limits();
         format!(
             "expected whole milliseconds from {} to {}, because the handlers run in the \
-             runtime process, which Lambda stops about {} ms after SIGTERM; use for example \
-             the default {} (the value becomes {ENV_TIMEOUT_MS})",
-            l.timeout_ms.min, l.timeout_ms.max, l.shutdown.runtime_share_ms, l.timeout_ms.default
+             runtime process, which Lambda stops about {} ms after SIGTERM, and the last \
+             reports and the exit need {} ms of that; use for example the default {} \
+             (the value becomes {ENV_TIMEOUT_MS})",
+            l.timeout_ms.min,
+            l.timeout_ms.max,
+            l.shutdown.runtime_share_ms,
+            l.shutdown.runtime_exit_reserve_ms,
+            l.timeout_ms.default
         )
     })
 }
@@ -187,10 +192,10 @@ mod tests {
 
     #[test]
     fn timeout_follows_the_shared_rules() {
-        assert_eq!(timeout_ms("300"), Ok(300));
+        assert_eq!(timeout_ms("280"), Ok(280));
         let e = timeout_ms("301").expect_err("refused");
         assert!(
-            e.starts_with("expected whole milliseconds from 1 to 300"),
+            e.starts_with("expected whole milliseconds from 1 to 280"),
             "{e}"
         );
         assert!(e.contains("GRACEFUL_SHUTDOWN_TIMEOUT_MS"), "{e}");

@@ -1,5 +1,6 @@
 //! Every bad option value, tried: gracefulctl exits 2 and its message names
-//! the option, what was expected, and the fix.
+//! the option, what was expected, and the fix. And the contrast: a good
+//! command line whose work fails exits 1.
 
 mod common;
 
@@ -7,9 +8,10 @@ use common::{extension_binary, native_arch, path_str, run};
 
 const PORT_RANGE: &str = "expected a port number from 1024 to 65535; use another port, for \
                           example the default 4471 (the value becomes GRACEFUL_SHUTDOWN_PORT)";
-const TIMEOUT: &str = "expected whole milliseconds from 1 to 300, because the handlers run in the \
-                       runtime process, which Lambda stops about 300 ms after SIGTERM; use for \
-                       example the default 250 (the value becomes GRACEFUL_SHUTDOWN_TIMEOUT_MS)";
+const TIMEOUT: &str = "expected whole milliseconds from 1 to 280, because the handlers run in the \
+                       runtime process, which Lambda stops about 300 ms after SIGTERM, and the \
+                       last reports and the exit need 20 ms of that; use for example the default \
+                       250 (the value becomes GRACEFUL_SHUTDOWN_TIMEOUT_MS)";
 const ARN_EXAMPLE: &str = "expected a layer version ARN such as \
                            arn:aws:lambda:eu-west-1:123456789012:layer:graceful-shutdown-arm64:1";
 
@@ -92,8 +94,12 @@ fn settings_values_on_every_command() {
             &["invalid value '0' for '--timeout-ms <N>': ", TIMEOUT],
         ),
         (
-            &["--timeout-ms", "301"],
-            &["invalid value '301' for '--timeout-ms <N>': ", TIMEOUT],
+            &["--timeout-ms", "281"],
+            &["invalid value '281' for '--timeout-ms <N>': ", TIMEOUT],
+        ),
+        (
+            &["--timeout-ms", "300"],
+            &["invalid value '300' for '--timeout-ms <N>': ", TIMEOUT],
         ),
         (
             &["--timeout-ms", "2000"],
@@ -300,6 +306,11 @@ fn create_extension_values() {
 fn emulate_values() {
     let dir = tempfile::tempdir().expect("tempdir");
     let fn_dir = path_str(dir.path());
+    let not_json = dir.path().join("event.json");
+    std::fs::write(&not_json, "{\"writes\": [\"order-1\",").expect("write");
+    let not_json = path_str(&not_json).to_owned();
+    let not_json_message =
+        format!("error: --event {not_json}: not valid JSON; Lambda payloads are JSON documents");
     let cases: &[(&[&str], &str)] = &[
         (
             &["--invocations", "0"],
@@ -309,10 +320,27 @@ fn emulate_values() {
             &["--env", "NOVALUE"],
             "error: --env \"NOVALUE\": expected KEY=VALUE",
         ),
-        (&["--env", "=1"], "the variable name before `=` is empty"),
+        (
+            &["--env", "=1"],
+            "error: --env \"=1\": the variable name before `=` is empty; put the name first, \
+             for example --env GRACEFUL_SHUTDOWN_TIMEOUT_MS=200",
+        ),
         (
             &["--memory-mb", "64"],
-            "error: --memory-mb 64: Lambda allows 128 to 10240",
+            "error: --memory-mb 64: Lambda allows 128 to 10240; use a size in that range, for \
+             example the default 128",
+        ),
+        (
+            &["--memory-mb", "10241"],
+            "error: --memory-mb 10241: Lambda allows 128 to 10240; use a size in that range,",
+        ),
+        (
+            &["--memory-mb", "big"],
+            "invalid value 'big' for '--memory-mb <MB>'",
+        ),
+        (
+            &["--shutdown-ms", "0"],
+            "error: --shutdown-ms 0: the shutdown phase must be at least 1 ms (Lambda gives 2000)",
         ),
         (
             &["--timeout-ms", "0"],
@@ -326,6 +354,7 @@ fn emulate_values() {
             &["--event", "/no/such/event.json"],
             "error: --event /no/such/event.json: cannot read the file",
         ),
+        (&["--event", not_json.as_str()], not_json_message.as_str()),
         (
             &["--invocations", "many"],
             "invalid value 'many' for '--invocations <N>'",
@@ -342,5 +371,90 @@ fn emulate_values() {
             "the following required arguments were not provided:",
             "--function-dir <DIR>",
         ],
+    );
+}
+
+/// A function directory holding an executable `bootstrap` shell script.
+fn script_function(root: &std::path::Path, script: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = root.join("fn");
+    std::fs::create_dir_all(&dir).expect("fn dir");
+    let bootstrap = dir.join("bootstrap");
+    std::fs::write(&bootstrap, script).expect("write bootstrap");
+    std::fs::set_permissions(&bootstrap, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    dir
+}
+
+/// The function and layer paths are part of the command line: a wrong one
+/// exits 2 before anything starts, with the option named.
+#[test]
+fn emulate_paths() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).expect("empty dir");
+    let fn_dir = script_function(dir.path(), "#!/bin/sh\nexit 0\n");
+    let fn_dir = path_str(&fn_dir);
+
+    refused(
+        &["emulate", "--function-dir", "/no/such/function"],
+        &[
+            "error: --function-dir: /no/such/function has no executable `bootstrap`; put the \
+           function binary there (chmod +x)",
+        ],
+    );
+    refused(
+        &["emulate", "--function-dir", path_str(&empty)],
+        &[&format!(
+            "error: --function-dir: {} has no executable `bootstrap`;",
+            empty.display()
+        )],
+    );
+    refused(
+        &[
+            "emulate",
+            "--function-dir",
+            fn_dir,
+            "--layer-dir",
+            "/no/such/layer.zip",
+        ],
+        &["error: --layer-dir: /no/such/layer.zip is neither a directory nor a .zip file"],
+    );
+    refused(
+        &[
+            "emulate",
+            "--function-dir",
+            fn_dir,
+            "--layer-dir",
+            path_str(&empty),
+        ],
+        &[&format!(
+            "error: --layer-dir: {} has no `extensions/` directory; a layer's extensions live \
+             in extensions/<name>",
+            empty.display()
+        )],
+    );
+}
+
+/// A good command line whose run fails exits 1, not 2: here the function
+/// exits at once, so init fails, and the timeline says so.
+#[test]
+fn emulate_run_failure_exits_1() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fn_dir = script_function(dir.path(), "#!/bin/sh\nexit 3\n");
+    let out = common::gracefulctl()
+        .args(["emulate", "--function-dir", path_str(&fn_dir)])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .expect("run gracefulctl emulate");
+    let timeline = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{timeline}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        timeline.contains("INIT FAILED Runtime.ExitError: the runtime exited during init"),
+        "{timeline}"
     );
 }

@@ -1,13 +1,146 @@
 //! `gracefulctl create-extension` with a built extension: the layer in both
 //! forms, the settings beside it, what it prints, and exit code 1 when the
-//! work itself fails.
+//! work itself fails. The release layer binaries of both architectures
+//! (`scripts/build-layers.sh`) go through both forms, given with --binary and
+//! built by create-extension itself on the warm cache.
 
 mod common;
 
-use common::{extension_binary, native_arch, path_str, run, stdout_ok};
+use common::{
+    elf_machine, expected_elf_machine, extension_binary, layer_binary, native_arch, path_str, run,
+    stdout_ok,
+};
 use std::fs;
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+const ARCHS: [&str; 2] = ["arm64", "x86_64"];
+const DEFAULT_SETTINGS: &str = "GRACEFUL_SHUTDOWN_PORT=4471\nGRACEFUL_SHUTDOWN_TIMEOUT_MS=250\n";
+
+/// A zip layer holds exactly `extensions/` and `extensions/graceful-shutdown`
+/// (mode 0755, these bytes, an ELF executable for `arch`).
+fn assert_zip_layer(zip_path: &Path, binary: &[u8], arch: &str) {
+    let mut zip =
+        zip::ZipArchive::new(fs::File::open(zip_path).expect("open the zip")).expect("a zip");
+    let mut names: Vec<String> = zip
+        .file_names()
+        .map(|n| n.expect("an entry name").into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["extensions/", "extensions/graceful-shutdown"],
+        "{arch}"
+    );
+    let mut entry = zip
+        .by_name("extensions/graceful-shutdown")
+        .expect("the extension entry");
+    assert_eq!(entry.unix_mode().map(|m| m & 0o777), Some(0o755), "{arch}");
+    let mut body = Vec::new();
+    entry.read_to_end(&mut body).expect("read entry");
+    assert_eq!(
+        elf_machine(&body),
+        expected_elf_machine(arch),
+        "{arch} zip entry"
+    );
+    assert!(body == binary, "the {arch} zip holds another binary");
+}
+
+/// A directory layer holds exactly `extensions/graceful-shutdown` (mode
+/// 0755, these bytes, an ELF executable for `arch`).
+fn assert_dir_layer(dir: &Path, binary: &[u8], arch: &str) {
+    let names = |d: &Path| -> Vec<String> {
+        let mut n: Vec<String> = fs::read_dir(d)
+            .expect("read the layer")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        n.sort();
+        n
+    };
+    assert_eq!(names(dir), ["extensions"], "{arch}");
+    assert_eq!(
+        names(&dir.join("extensions")),
+        ["graceful-shutdown"],
+        "{arch}"
+    );
+    let file = dir.join("extensions/graceful-shutdown");
+    assert_eq!(
+        fs::metadata(&file).expect("extension").permissions().mode() & 0o777,
+        0o755,
+        "{arch}"
+    );
+    let body = fs::read(&file).expect("read");
+    assert_eq!(
+        elf_machine(&body),
+        expected_elf_machine(arch),
+        "{arch} layer file"
+    );
+    assert!(body == binary, "the {arch} layer holds another binary");
+}
+
+#[test]
+fn release_binaries_of_both_architectures_in_both_forms() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for arch in ARCHS {
+        let ext = layer_binary(arch);
+        let binary = fs::read(&ext).expect("read the layer binary");
+        assert_eq!(
+            elf_machine(&binary),
+            expected_elf_machine(arch),
+            "{} is not built for {arch}",
+            ext.display()
+        );
+
+        let zip_path = dir
+            .path()
+            .join(format!("{arch}/graceful-shutdown-{arch}.zip"));
+        let stdout = stdout_ok(&[
+            "create-extension",
+            "--arch",
+            arch,
+            "--binary",
+            path_str(&ext),
+            "--out",
+            path_str(&zip_path),
+        ]);
+        assert!(
+            stdout.starts_with(&format!(
+                "layer:    {} ({arch}, extensions/graceful-shutdown from {}, {} bytes)\n",
+                zip_path.display(),
+                ext.display(),
+                binary.len()
+            )),
+            "{stdout}"
+        );
+        assert_zip_layer(&zip_path, &binary, arch);
+        assert_eq!(
+            fs::read_to_string(
+                dir.path()
+                    .join(format!("{arch}/graceful-shutdown-{arch}.env"))
+            )
+            .expect("settings beside the zip"),
+            DEFAULT_SETTINGS
+        );
+
+        let layer = dir.path().join(format!("{arch}/layer"));
+        stdout_ok(&[
+            "create-extension",
+            "--arch",
+            arch,
+            "--binary",
+            path_str(&ext),
+            "--out",
+            path_str(&layer),
+        ]);
+        assert_dir_layer(&layer, &binary, arch);
+        assert_eq!(
+            fs::read_to_string(dir.path().join(format!("{arch}/layer.env")))
+                .expect("settings beside the directory"),
+            DEFAULT_SETTINGS
+        );
+    }
+}
 
 #[test]
 fn zip_layer_with_settings_beside_it() {
@@ -95,6 +228,60 @@ fn directory_layer() {
         1,
         "only extensions/ in the layer"
     );
+}
+
+/// Without --binary, create-extension builds the extension in the repository
+/// with cargo-lambda. After `scripts/build-layers.sh` the cargo cache is warm
+/// for both targets, so the build is cargo-lambda checking it (about a second
+/// each). Both architectures in one test, one after the other: cargo-lambda
+/// leaves each build at the same path, `<target>/lambda/extensions/graceful-shutdown`
+/// (moved there from `<target>/<triple>/extension/`, so the next
+/// `scripts/build-layers.sh` relinks the extension once).
+#[test]
+fn builds_the_extension_itself_for_both_architectures() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let built = common::target_dir()
+        .parent()
+        .expect("the target directory")
+        .join("lambda/extensions/graceful-shutdown");
+    let dir = tempfile::tempdir().expect("tempdir");
+    for arch in ARCHS {
+        layer_binary(arch); // the warm cache this relies on
+        let zip_path = dir.path().join(format!("graceful-shutdown-{arch}.zip"));
+        let out = common::gracefulctl()
+            .args([
+                "create-extension",
+                "--arch",
+                arch,
+                "--source",
+                path_str(&repo),
+                "--out",
+                path_str(&zip_path),
+            ])
+            // A guard against a hung build, not a timing check.
+            .timeout(std::time::Duration::from_secs(900))
+            .output()
+            .expect("run gracefulctl");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "create-extension --arch {arch} without --binary failed ({}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.starts_with(&format!("layer:    {} ({arch}, ", zip_path.display()))
+                && stdout.contains("/lambda/extensions/graceful-shutdown, "),
+            "{stdout}"
+        );
+        let binary = fs::read(&built).expect("the binary cargo-lambda built");
+        assert_zip_layer(&zip_path, &binary, arch);
+        assert_eq!(
+            fs::read_to_string(dir.path().join(format!("graceful-shutdown-{arch}.env")))
+                .expect("settings beside the zip"),
+            DEFAULT_SETTINGS
+        );
+    }
 }
 
 #[test]
@@ -188,7 +375,9 @@ fn help_explains_every_option_and_the_exit_codes() {
         "which Lambda stops about 300 ms after SIGTERM",
         "--metrics <METRICS>",
         "Exit codes:",
+        "1  the work failed (the cargo-lambda build, writing the layer or the settings file)",
         "2  the command line is wrong",
+        "a --binary that is missing, unreadable",
     ] {
         assert!(
             help.contains(text),
@@ -215,8 +404,90 @@ fn help_explains_every_option_and_the_exit_codes() {
         assert!(help.contains(text), "render --help lacks {text:?}:\n{help}");
     }
     let help = stdout_ok(&["emulate", "--help"]);
-    assert!(
-        help.contains("--function-dir <DIR>") && help.contains("Exit codes:"),
-        "{help}"
+    let options = options_with_help(&help);
+    let expected = [
+        (
+            "--function-dir <DIR>",
+            "the function's executable `bootstrap`",
+        ),
+        ("--layer-dir <DIR|ZIP>", "holding extensions/<name>"),
+        ("--event <FILE|->", "a JSON file, or `-` for standard input"),
+        ("--invocations <N>", "Number of invocations"),
+        (
+            "--env <KEY=VALUE>",
+            "An environment variable for the function",
+        ),
+        ("--timeout-ms <MS>", "The function timeout, in milliseconds"),
+        ("--runtime-share-ms <MS>", "between SIGTERM and SIGKILL"),
+        ("--shutdown-ms <MS>", "The whole shutdown phase"),
+        ("--memory-mb <MB>", "memory size, in MB"),
+        ("--function-name <NAME>", "The function's name"),
+        ("--json", "Print the timeline as JSON"),
+        ("-h, --help", "Print help"),
+    ];
+    assert_eq!(
+        options.iter().map(|(o, _)| o.as_str()).collect::<Vec<_>>(),
+        expected.map(|(o, _)| o),
+        "the emulate options changed: give the new one a help text and list it here\n{help}"
     );
+    for ((option, text), (_, phrase)) in options.iter().zip(expected) {
+        assert!(
+            text.contains(phrase),
+            "emulate --help: {option} says {text:?}, not {phrase:?}"
+        );
+    }
+    for text in [
+        "Example: gracefulctl emulate --function-dir fn/",
+        "Exit codes:",
+        "1  init failed, an invocation was not answered",
+        "2  the command line is wrong",
+    ] {
+        assert!(
+            help.contains(text),
+            "emulate --help lacks {text:?}:\n{help}"
+        );
+    }
+    // And no option of any command goes without a help text.
+    for command in ["create-extension", "render", "emulate"] {
+        let help = stdout_ok(&[command, "--help"]);
+        let options = options_with_help(&help);
+        assert!(
+            options.len() > 3,
+            "{command} --help lists no options:\n{help}"
+        );
+        for (option, text) in options {
+            assert!(
+                !text.is_empty(),
+                "{command} --help: {option} has no help text:\n{help}"
+            );
+        }
+    }
+}
+
+/// The options in the `Options:` section of a help text, each with its help
+/// (on the same line in the short form, on the lines below in the long one),
+/// without the `[default: ...]` and `[possible values: ...]` notes.
+fn options_with_help(help: &str) -> Vec<(String, String)> {
+    let mut options: Vec<(String, String)> = Vec::new();
+    let mut lines = help.lines().skip_while(|l| *l != "Options:").skip(1);
+    for line in lines.by_ref() {
+        if !line.is_empty() && !line.starts_with(' ') {
+            break; // the next section
+        }
+        let text = line.trim_start();
+        let indent = line.len() - text.len();
+        if text.starts_with('-') && indent <= 6 {
+            let (option, rest) = text.split_once("  ").unwrap_or((text, ""));
+            options.push((option.to_owned(), rest.trim().to_owned()));
+        } else if let Some((_, help)) = options.last_mut() {
+            let note = text.starts_with("[default:") || text.starts_with("[possible values:");
+            if !text.is_empty() && !note {
+                if !help.is_empty() {
+                    help.push(' ');
+                }
+                help.push_str(text);
+            }
+        }
+    }
+    options
 }

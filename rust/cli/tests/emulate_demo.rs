@@ -7,9 +7,8 @@
 
 mod common;
 
-use common::{built, extension_binary, native_arch, path_str, stdout_ok};
+use common::{built, extension_binary, free_port, native_arch, path_str, stdout_ok};
 use std::fs;
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -25,10 +24,7 @@ struct Moto {
 
 impl Moto {
     fn start(log: &Path) -> Moto {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free loopback port")
-            .port();
+        let port = free_port();
         let log = fs::File::create(log).expect("moto log");
         let child = Command::new("moto_server")
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
@@ -95,6 +91,7 @@ fn demo_function_flushes_its_buffer_through_the_layer_zip() {
     let demo = built("bootstrap", "cargo build -p demo-buffered-writer");
     let root = tempfile::tempdir().expect("tempdir");
     let zip = root.path().join("layer.zip");
+    let port = free_port().to_string();
     stdout_ok(&[
         "create-extension",
         "--arch",
@@ -104,7 +101,7 @@ fn demo_function_flushes_its_buffer_through_the_layer_zip() {
         "--out",
         path_str(&zip),
         "--port",
-        "24472",
+        &port,
     ]);
     let fn_dir = root.path().join("fn");
     fs::create_dir_all(&fn_dir).expect("fn dir");

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{built, extension_binary, native_arch, path_str, stdout_ok};
+use common::{built, extension_binary, free_port, native_arch, path_str, stdout_ok};
 use std::fs;
 use std::path::Path;
 use std::process::Output;
@@ -47,6 +47,7 @@ fn emulate(fn_dir: &Path, layer: Option<&Path>, env: &[String]) -> Output {
 fn layer_zip_from_create_extension_runs_in_the_emulator() {
     let root = tempfile::tempdir().expect("tempdir");
     let zip = root.path().join("graceful-shutdown.zip");
+    let port = free_port().to_string();
     stdout_ok(&[
         "create-extension",
         "--arch",
@@ -56,7 +57,7 @@ fn layer_zip_from_create_extension_runs_in_the_emulator() {
         "--out",
         path_str(&zip),
         "--port",
-        "24471",
+        &port,
         "--timeout-ms",
         "200",
     ]);

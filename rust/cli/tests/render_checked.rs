@@ -63,7 +63,7 @@ fn cloudformation_and_sam_pass_cfn_lint() {
                 "--handler",
                 "index.handler",
                 "--timeout-ms",
-                "300",
+                "280",
             ],
         ),
     ];

@@ -61,7 +61,10 @@ impl EmulateArgs {
                 bail!("--env {kv:?}: expected KEY=VALUE, for example --env GRACEFUL_SHUTDOWN_TIMEOUT_MS=200");
             };
             if k.is_empty() {
-                bail!("--env {kv:?}: the variable name before `=` is empty");
+                bail!(
+                    "--env {kv:?}: the variable name before `=` is empty; put the name first, \
+                     for example --env GRACEFUL_SHUTDOWN_TIMEOUT_MS=200"
+                );
             }
             s.env.push((k.to_owned(), v.to_owned()));
         }
@@ -99,7 +102,11 @@ impl EmulateArgs {
             );
         }
         if !(128..=10240).contains(&self.memory_mb) {
-            bail!("--memory-mb {}: Lambda allows 128 to 10240", self.memory_mb);
+            bail!(
+                "--memory-mb {}: Lambda allows 128 to 10240; use a size in that range, for \
+                 example the default 128",
+                self.memory_mb
+            );
         }
         s.timeout = Duration::from_millis(self.timeout_ms);
         s.runtime_share = Duration::from_millis(self.runtime_share_ms);

@@ -58,6 +58,62 @@ pub fn extension_binary() -> PathBuf {
     )
 }
 
+/// The release layer binary for `arch` ("arm64" or "x86_64"), as
+/// `scripts/build-layers.sh` leaves it: `<target>/lambda/<arch>/extensions/graceful-shutdown`.
+pub fn layer_binary(arch: &str) -> PathBuf {
+    let target = target_dir();
+    let path = target
+        .parent()
+        .expect("the target directory")
+        .join("lambda")
+        .join(arch)
+        .join("extensions/graceful-shutdown");
+    assert!(
+        path.is_file(),
+        "{} is missing: run `bash scripts/build-layers.sh` first, which builds the release \
+         layer binaries for both architectures (scripts/test.d/05-build.sh runs it)",
+        path.display()
+    );
+    path
+}
+
+/// `e_machine` of a 64-bit little-endian ELF file (62 x86-64, 183 AArch64),
+/// read from the header here rather than through gracefulctl's own check.
+pub fn elf_machine(bytes: &[u8]) -> u16 {
+    assert!(
+        bytes.len() > 20 && bytes[..4] == *b"\x7fELF" && bytes[4] == 2 && bytes[5] == 1,
+        "not a 64-bit little-endian ELF file"
+    );
+    u16::from_le_bytes([bytes[18], bytes[19]])
+}
+
+/// `e_machine` the layer binary for `arch` must have.
+pub fn expected_elf_machine(arch: &str) -> u16 {
+    match arch {
+        "arm64" => 183,
+        "x86_64" => 62,
+        other => panic!("not a Lambda architecture: {other}"),
+    }
+}
+
+/// A free loopback port, so that tests running side by side never share one.
+/// Taken from 20000-29999, below the kernel's ephemeral range (32768 and up)
+/// that the emulator's own API listener draws from (a port freed there could
+/// be handed straight back to it), and clear of the ports `--port` refuses.
+pub fn free_port() -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let seed = std::process::id().wrapping_mul(7919);
+    for _ in 0..50 {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = 20_000 + (seed.wrapping_add(n.wrapping_mul(104_729)) % 10_000) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in 20000-29999 after 50 tries")
+}
+
 /// The architecture name of the machine the tests run on.
 pub fn native_arch() -> &'static str {
     if cfg!(target_arch = "aarch64") {
