@@ -8,13 +8,19 @@ import { Construct } from 'constructs';
 /** Root of the repository: the Rust workspace the demo builds from. */
 export const REPO_ROOT = path.resolve(__dirname, '..');
 
+/** The shutdown handlers' budget of the demo function (`GRACEFUL_SHUTDOWN_TIMEOUT_MS`); its port is the default. */
+export const DEMO_SHUTDOWN_TIMEOUT_MS = 250;
+/** How many writes the demo function buffers before it stores them as one batch (`BATCH_SIZE`). */
+export const DEMO_BATCH_SIZE = 10;
+
 export interface DemoStackProps extends StackProps {
   /** Architecture of the function and of the shutdown layer. */
   readonly architecture: Architecture;
   /**
    * Environment of the function's `cargo lambda build` (for example
    * `CARGO_PROFILE_RELEASE_LTO=false` for a quicker local build). The layer is
-   * always built with the release profile, as it ships.
+   * not affected: it is always built with the workspace's size-tuned `extension`
+   * cargo profile, as it ships.
    *
    * @default - none
    */
@@ -48,11 +54,11 @@ export class DemoStack extends Stack {
       description: 'Buffers writes and stores them in DynamoDB in batches; flushes the last batch on shutdown.',
       environment: {
         TABLE_NAME: this.table.tableName,
-        BATCH_SIZE: '10',
+        BATCH_SIZE: String(DEMO_BATCH_SIZE),
       },
       bundling: { environment: props.buildEnvironment },
       gracefulShutdown: {
-        timeout: Duration.millis(250),
+        timeout: Duration.millis(DEMO_SHUTDOWN_TIMEOUT_MS),
         layerOptions: {
           // Build the layer from this workspace (shares its Cargo build cache).
           manifestPath: path.join(REPO_ROOT, 'rust', 'extension', 'Cargo.toml'),

@@ -44,8 +44,9 @@ export function checkTimeout(timeout: Duration | undefined): number {
       + `or leave it unset for the default ${ShutdownLimits.DEFAULT_TIMEOUT_MS} ms.`);
   }
   if (ms > ShutdownLimits.MAX_TIMEOUT_MS) {
-    throw new Error(`\`timeout\` is ${ms} ms, beyond the runtime's ${ShutdownLimits.MAX_TIMEOUT_MS} ms share of the shutdown phase `
-      + '(Lambda kills the runtime after it, so the handlers would be cut off): '
+    throw new Error(`\`timeout\` is ${ms} ms, beyond ${ShutdownLimits.MAX_TIMEOUT_MS} ms: the runtime's ${ShutdownLimits.RUNTIME_SHARE_MS} ms share `
+      + `of the shutdown phase less ${ShutdownLimits.RUNTIME_EXIT_RESERVE_MS} ms for the last reports and the exit `
+      + '(Lambda kills the runtime after its share, so the handlers would be cut off): '
       + `set \`timeout\` ${range}, or leave it unset for the default ${ShutdownLimits.DEFAULT_TIMEOUT_MS} ms.`);
   }
   return ms;

@@ -2,6 +2,8 @@
 // architectures: the layer asset must hold an executable, static
 // `extensions/graceful-shutdown` of the right machine, and the function asset
 // an executable `bootstrap`. Slow on purpose-few builds: one app, four assets.
+// A second stack of the same app uses the layers too: the CDK must reuse the
+// first build (one layer build per architecture per app), not build again.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -9,8 +11,8 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { Architecture } from 'aws-cdk-lib/aws-lambda';
-import { GracefulShutdownFunction, GracefulShutdownLayer } from '../lib';
+import { Architecture, Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { GracefulShutdown, GracefulShutdownFunction, GracefulShutdownLayer } from '../lib';
 import { HELLO, REPO_DIR } from './helpers';
 
 const EM_X86_64 = 62;
@@ -44,15 +46,53 @@ function assertExecutable(file: string): void {
 // Cargo's cache survives between runs in the repository's (ignored) target dir.
 const CARGO_ENV = { CARGO_TARGET_DIR: path.join(REPO_DIR, 'target', 'construct-test') };
 
+/**
+ * Runs `body` and returns the construct paths of the assets the CDK bundled
+ * meanwhile, from its `Bundling asset <path>...` lines (still printed).
+ */
+function bundledAssets(body: () => void): string[] {
+  const write = process.stderr.write;
+  const bundled: string[] = [];
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: any[]) => {
+    for (const m of chunk.toString().matchAll(/^Bundling asset (\S+)\.\.\.$/gm)) bundled.push(m[1]);
+    return write.call(process.stderr, chunk, ...rest);
+  }) as typeof process.stderr.write;
+  try {
+    body();
+  } finally {
+    process.stderr.write = write;
+  }
+  return bundled;
+}
+
 test('cargo-lambda builds the layer and the function for arm64 and x86_64', () => {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'graceful-shutdown-cdk-'));
   try {
     const app = new App({ outdir });
     const stack = new Stack(app, 'Build');
-    for (const architecture of [Architecture.ARM_64, Architecture.X86_64]) {
-      GracefulShutdownLayer.forArchitecture(stack, architecture, { buildEnvironment: CARGO_ENV });
-      new GracefulShutdownFunction(stack, `Fn-${architecture.name}`, { ...HELLO, architecture, bundling: { environment: CARGO_ENV } });
-    }
+    const other = new Stack(app, 'Other');
+    const bundled = bundledAssets(() => {
+      for (const architecture of [Architecture.ARM_64, Architecture.X86_64]) {
+        GracefulShutdownLayer.forArchitecture(stack, architecture, { buildEnvironment: CARGO_ENV });
+        new GracefulShutdownFunction(stack, `Fn-${architecture.name}`, { ...HELLO, architecture, bundling: { environment: CARGO_ENV } });
+      }
+      // The other stack: any-runtime functions, with the layer of each architecture.
+      for (const architecture of [Architecture.ARM_64, Architecture.X86_64]) {
+        GracefulShutdown.addTo(new LambdaFunction(other, `Node-${architecture.name}`, {
+          runtime: Runtime.NODEJS_22_X,
+          architecture,
+          handler: 'index.handler',
+          code: Code.fromInline('exports.handler = async () => "ok";'),
+        }), { layerOptions: { buildEnvironment: CARGO_ENV } });
+      }
+    });
+    // One build per asset: the other stack's layers reuse the first stack's builds.
+    assert.deepEqual(bundled.sort(), [
+      'Build/Fn-arm64/Code/Stage',
+      'Build/Fn-x86_64/Code/Stage',
+      'Build/GracefulShutdownLayer-aarch64/Code/Stage',
+      'Build/GracefulShutdownLayer-x86_64/Code/Stage',
+    ]);
     app.synth();
     const template = Template.fromStack(stack);
     const assetDir = (s3Key: string) => path.join(outdir, `asset.${s3Key.replace(/\.zip$/, '')}`);
@@ -82,6 +122,14 @@ test('cargo-lambda builds the layer and the function for arm64 and x86_64', () =
       assertExecutable(path.join(dir, 'bootstrap'));
       assert.equal(readElf(path.join(dir, 'bootstrap')).machine, machines[arch], `${arch} bootstrap machine`);
     }
+
+    // The other stack's layers are the same assets as the first stack's, per architecture.
+    const layerKeys = (s: Stack) => Object.fromEntries(Object.values(Template.fromStack(s).findResources('AWS::Lambda::LayerVersion'))
+      .map((l) => [l.Properties.CompatibleArchitectures[0], l.Properties.Content.S3Key]));
+    const keys = layerKeys(stack);
+    assert.deepEqual(Object.keys(keys).sort(), ['arm64', 'x86_64']);
+    assert.notEqual(keys.arm64, keys.x86_64);
+    assert.deepEqual(layerKeys(other), keys);
   } finally {
     fs.rmSync(outdir, { recursive: true, force: true });
   }

@@ -1,11 +1,12 @@
-// The layer's build flags, string by string, and the full command that
-// cargo-lambda-cdk's bundler makes of them.
+// The layer's build flags, string by string, and the full commands that
+// cargo-lambda-cdk's bundler makes of them for the layer and the function.
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AssetStaging } from 'aws-cdk-lib';
 import { Architecture } from 'aws-cdk-lib/aws-lambda';
+import { GracefulShutdownFunction } from '../lib';
 import { EXTENSION_PROFILE, extensionBuildCommand, extensionBundlingOptions, extensionCargoLambdaFlags, muslTarget } from '../lib/bundling';
-import { PKG_DIR } from './helpers';
+import { HELLO, PKG_DIR, unbuiltStack } from './helpers';
 import * as path from 'node:path';
 
 // cargo-lambda-cdk's bundler is not part of its public API, but it is what
@@ -49,3 +50,41 @@ for (const architecture of [Architecture.ARM_64, Architecture.X86_64]) {
       extensionBuildCommand(architecture, 'graceful-shutdown', AssetStaging.BUNDLING_OUTPUT_DIR)]);
   });
 }
+
+/**
+ * The `bash -c` command of every Rust asset the constructs create while `body`
+ * runs, as cargo-lambda-cdk's bundler makes it from the options it is given.
+ */
+function bundlingCommands(body: () => void): string[] {
+  const original = Bundling.bundle;
+  const commands: string[] = [];
+  Bundling.bundle = (options: { manifestPath: string }) => {
+    const { command } = new Bundling(path.dirname(options.manifestPath), options);
+    assert.deepEqual(command.slice(0, 2), ['bash', '-c']);
+    commands.push(command[2]);
+    return original.call(Bundling, options);
+  };
+  try {
+    body();
+  } finally {
+    Bundling.bundle = original;
+  }
+  return commands;
+}
+
+test('GracefulShutdownFunction: the function and its layer are built with exactly these commands', () => {
+  const stack = unbuiltStack();
+  const commands = bundlingCommands(() => {
+    new GracefulShutdownFunction(stack, 'Arm', { ...HELLO });
+    new GracefulShutdownFunction(stack, 'X86', { ...HELLO, architecture: Architecture.X86_64, bundling: { environment: { CARGO_TARGET_DIR: 'target' } } });
+    // A second function of an architecture reuses the stack's layer: no new layer asset.
+    new GracefulShutdownFunction(stack, 'Arm2', { ...HELLO, bundling: { architecture: Architecture.ARM_64 } });
+  });
+  assert.deepEqual(commands, [
+    'cargo lambda build --lambda-dir /asset-output --release --arm64 --bin hello-function --flatten hello-function',
+    'cargo lambda build --lambda-dir /asset-output --profile extension --extension --bin graceful-shutdown --target aarch64-unknown-linux-musl',
+    'cargo lambda build --lambda-dir /asset-output --release --x86-64 --bin hello-function --flatten hello-function',
+    'cargo lambda build --lambda-dir /asset-output --profile extension --extension --bin graceful-shutdown --target x86_64-unknown-linux-musl',
+    'cargo lambda build --lambda-dir /asset-output --release --arm64 --bin hello-function --flatten hello-function',
+  ]);
+});

@@ -2,7 +2,7 @@
 // what the constructs put in the template, and every validation error.
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { App, Aspects, Duration, Stack } from 'aws-cdk-lib';
+import { App, Aspects, Duration, Lazy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { Repository } from 'aws-cdk-lib/aws-ecr';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
@@ -160,7 +160,7 @@ test('addTo any runtime keeps existing layers and variables', () => {
     environment: { KEEP: 'me' },
     layers: [lambda.LayerVersion.fromLayerVersionArn(stack, 'Other', 'arn:aws:lambda:us-east-1:123456789012:layer:other:1')],
   });
-  const layer = GracefulShutdown.addTo(fn, { port: 5000, timeout: Duration.millis(300) });
+  const layer = GracefulShutdown.addTo(fn, { port: 5000, timeout: Duration.millis(280) });
   assert.equal(layer.architecture.name, 'x86_64');
   assert.ok(GracefulShutdown.isAdded(fn));
   const template = Template.fromStack(stack);
@@ -168,7 +168,7 @@ test('addTo any runtime keeps existing layers and variables', () => {
   template.hasResourceProperties('AWS::Lambda::Function', {
     Runtime: 'python3.12',
     Layers: ['arn:aws:lambda:us-east-1:123456789012:layer:other:1', { Ref: x86 }],
-    Environment: { Variables: { KEEP: 'me', GRACEFUL_SHUTDOWN_PORT: '5000', GRACEFUL_SHUTDOWN_TIMEOUT_MS: '300' } },
+    Environment: { Variables: { KEEP: 'me', GRACEFUL_SHUTDOWN_PORT: '5000', GRACEFUL_SHUTDOWN_TIMEOUT_MS: '280' } },
   });
 });
 
@@ -231,20 +231,44 @@ test('port reserved: names who uses it', () => {
 
 test('timeout not positive', () => {
   assert.throws(() => addWith({ timeout: Duration.millis(0) }), {
-    message: '`timeout` is 0 ms, but it must be positive: set `timeout` from Duration.millis(1) to Duration.millis(300), '
+    message: '`timeout` is 0 ms, but it must be positive: set `timeout` from Duration.millis(1) to Duration.millis(280), '
       + 'or leave it unset for the default 250 ms.',
   });
 });
 
 test('timeout beyond the runtime share of the shutdown phase', () => {
-  for (const [timeout, ms] of [[Duration.millis(301), 301], [Duration.seconds(1), 1000]] as const) {
+  for (const [timeout, ms] of [[Duration.millis(281), 281], [Duration.millis(300), 300], [Duration.seconds(1), 1000]] as const) {
     assert.throws(() => addWith({ timeout }), {
-      message: `\`timeout\` is ${ms} ms, beyond the runtime's 300 ms share of the shutdown phase `
-        + '(Lambda kills the runtime after it, so the handlers would be cut off): '
-        + 'set `timeout` from Duration.millis(1) to Duration.millis(300), or leave it unset for the default 250 ms.',
+      message: `\`timeout\` is ${ms} ms, beyond 280 ms: the runtime's 300 ms share of the shutdown phase `
+        + 'less 20 ms for the last reports and the exit '
+        + '(Lambda kills the runtime after its share, so the handlers would be cut off): '
+        + 'set `timeout` from Duration.millis(1) to Duration.millis(280), or leave it unset for the default 250 ms.',
     });
   }
   assert.throws(() => addWith({ timeout: Duration.millis(2.5) }), /^Error: `timeout` is 2.5 ms, which is not a whole number of milliseconds/);
+});
+
+test('port and timeout must be known at synth time, not tokens', () => {
+  const port = Lazy.number({ produce: () => 5000 });
+  const portMessage = '`port` must be a plain number known at synth time, not a token: set `port` to a number '
+    + `from ${ShutdownLimits.MIN_PORT} to ${ShutdownLimits.MAX_PORT} (default ${ShutdownLimits.DEFAULT_PORT}).`;
+  assert.throws(() => addWith({ port }), { message: portMessage });
+  assert.throws(() => new GracefulShutdownAspect({ port }), { message: portMessage });
+  const timeout = Duration.millis(Lazy.number({ produce: () => 100 }));
+  const timeoutMessage = '`timeout` must be known at synth time, not a token: set `timeout` '
+    + `from Duration.millis(${ShutdownLimits.MIN_TIMEOUT_MS}) to Duration.millis(${ShutdownLimits.MAX_TIMEOUT_MS}) `
+    + `(default ${ShutdownLimits.DEFAULT_TIMEOUT_MS} ms).`;
+  assert.throws(() => addWith({ timeout }), { message: timeoutMessage });
+  assert.throws(() => new GracefulShutdownFunction(unbuiltStack(), 'Fn', { ...HELLO, gracefulShutdown: { timeout } }), { message: timeoutMessage });
+});
+
+test('timeout in fractions of a millisecond', () => {
+  for (const [timeout, ms] of [[Duration.millis(2.5), 2.5], [Duration.seconds(0.1005), 100.5]] as const) {
+    assert.throws(() => addWith({ timeout }), {
+      message: `\`timeout\` is ${ms} ms, which is not a whole number of milliseconds: set \`timeout\` `
+        + `from Duration.millis(${ShutdownLimits.MIN_TIMEOUT_MS}) to Duration.millis(${ShutdownLimits.MAX_TIMEOUT_MS}).`,
+    }, String(ms));
+  }
 });
 
 test('the function construct and the Aspect check their settings too', () => {
@@ -310,7 +334,12 @@ test('a function that already runs 10 extensions', () => {
     message: `Function ${fn.node.path} already runs 10 external extensions (\`extensionsInOtherLayers\`), `
       + 'the most Lambda allows (10), so the shutdown extension cannot be added: remove an extension first.',
   });
-  assert.throws(() => GracefulShutdown.addTo(fn, { extensionsInOtherLayers: -1 }), /^Error: `extensionsInOtherLayers` is -1, which is not a count/);
+  for (const count of [-1, 2.5, Number.NaN]) {
+    assert.throws(() => GracefulShutdown.addTo(fn, { extensionsInOtherLayers: count }), {
+      message: `\`extensionsInOtherLayers\` is ${count}, which is not a count: set it to the number of external extensions `
+        + 'the function already runs from its other layers (0 or more), or leave it unset to count one per layer.',
+    }, String(count));
+  }
   GracefulShutdown.addTo(fn, { extensionsInOtherLayers: 9 });
   assert.equal(Template.fromStack(stack).findResources('AWS::Lambda::Function')[Object.keys(Template.fromStack(stack).findResources('AWS::Lambda::Function'))[0]].Properties.Layers.length, 2);
 });

@@ -5,37 +5,45 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { DEMO_BATCH_SIZE, DEMO_SHUTDOWN_TIMEOUT_MS } from '../../lib/demo-stack';
 import { DemoResult, EXTENSION_FILE, localContextArgs, runDemo, STACK_NAME } from '../demo-run';
 import { ACCOUNT, clientConfig, motoEnv, REGION, startMoto, stopAllMotoSync } from './moto';
 import { killAllSync, REPO_ROOT, run } from './run';
+
+/** The names and limits both sides share (port default, timeout range). */
+const LIMITS = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'spec', 'limits.json'), 'utf8'));
 
 const workRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'graceful-shutdown-demo-'));
 process.on('exit', () => { killAllSync(); stopAllMotoSync(); });
 after(() => fs.rmSync(workRoot, { recursive: true, force: true }));
 
-describe('cdk-assets', () => {
-  test('publishes the synthesized assets of the demo stack to moto\'s S3', async () => {
+describe('the package scripts against moto: bootstrap, publish-assets (cdk-assets), deploy, destroy', () => {
+  test('publish-assets puts the synthesized assets in moto\'s S3; deploy creates the stack from them; destroy removes it', async () => {
     const moto = await startMoto(path.join(workRoot, 'assets'));
     try {
       const env = motoEnv(moto.endpoint);
       const outDir = path.join(workRoot, 'assets', 'cdk.out');
-      await run('cdk', ['bootstrap', `aws://${ACCOUNT}/${REGION}`], { env, cwd: path.join(workRoot, 'assets') });
-      // cargo-lambda's progress stays visible: a cold build takes minutes.
-      await run('cdk', ['synth', STACK_NAME, '--quiet', '--output', outDir, ...localContextArgs()], { env, echo: '    [synth] ' });
-      const manifestPath = path.join(outDir, `${STACK_NAME}.assets.json`);
-      const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
-      const files = Object.values<any>(manifest.files);
-      // The template, the function's zip and the layer's zip.
-      assert.equal(files.length, 3, `expected 3 file assets in ${manifestPath}`);
+      // `pnpm run <script> ARGS` runs the script of package.json with ARGS appended, as users run it.
+      const script = (name: string, args: string[]) => run('pnpm', ['run', name, ...args], { env, echo: `    [${name}] ` });
+      // `--output` keeps the repository's own cdk.out out of the tests.
+      await script('bootstrap', [`aws://${ACCOUNT}/${REGION}`, '--output', path.join(workRoot, 'assets', 'bootstrap.out')]);
 
       const s3 = new S3Client(clientConfig(moto.endpoint));
       const bucket = `cdk-hnb659fds-assets-${ACCOUNT}-${REGION}`;
       const before = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
       assert.equal(before.KeyCount ?? 0, 0, 'the staging bucket starts empty');
 
-      const published = await run('cdk-assets', ['--path', manifestPath, '--verbose', 'publish'], { env });
+      // cargo-lambda's progress stays visible: a cold build takes minutes.
+      const published = await script('publish-assets', ['--output', outDir, ...localContextArgs()]);
       assert.match(published.stderr + published.stdout, /success: Published/);
+      const manifestPath = path.join(outDir, `${STACK_NAME}.assets.json`);
+      const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
+      const files = Object.values<any>(manifest.files);
+      // The template, the function's zip and the layer's zip.
+      assert.equal(files.length, 3, `expected 3 file assets in ${manifestPath}`);
 
       for (const asset of files) {
         for (const destination of Object.values<any>(asset.destinations)) {
@@ -50,6 +58,21 @@ describe('cdk-assets', () => {
           }
         }
       }
+
+      // Deploy the assembly just published (no new synth, no new build), then destroy it.
+      const cfn = new CloudFormationClient(clientConfig(moto.endpoint));
+      const ddb = new DynamoDBClient(clientConfig(moto.endpoint));
+      await script('deploy', [STACK_NAME, '--app', outDir]);
+      const created = (await cfn.send(new DescribeStacksCommand({ StackName: STACK_NAME }))).Stacks?.[0];
+      assert.equal(created?.StackStatus, 'CREATE_COMPLETE');
+      const demoTables = async () => ((await ddb.send(new ListTablesCommand({}))).TableNames ?? []).filter((t) => t.startsWith(`${STACK_NAME}-`));
+      assert.equal((await demoTables()).length, 1, 'the deployed stack holds the table');
+
+      const destroyed = await script('destroy', ['--output', path.join(workRoot, 'assets', 'destroy.out')]);
+      assert.match(destroyed.stderr + destroyed.stdout, new RegExp(`${STACK_NAME}: destroyed`));
+      await assert.rejects(cfn.send(new DescribeStacksCommand({ StackName: STACK_NAME })), /does not exist/,
+        `${STACK_NAME} is still in moto's CloudFormation after pnpm run destroy`);
+      assert.deepEqual(await demoTables(), [], 'the table goes with the stack (RemovalPolicy.DESTROY)');
     } finally {
       await moto.stop();
     }
@@ -70,16 +93,24 @@ describe('the demo round trip (pnpm run demo)', () => {
     }
   });
 
-  test('the function in the deployed template has the layer and both variables', () => {
-    const { template, functionId, layerIds, functionEnv } = result.deployment;
+  test('the function in the deployed template has the layer and the variables the demo stack sets', () => {
+    const { template, functionId, layerIds, functionEnv, physicalIds } = result.deployment;
     assert.equal(layerIds.length, 1);
     assert.equal(template.Resources[layerIds[0]].Type, 'AWS::Lambda::LayerVersion');
+    const tables = Object.keys(template.Resources).filter((id) => template.Resources[id].Type === 'AWS::DynamoDB::Table');
+    assert.equal(tables.length, 1, `tables in the deployed template: ${tables.join(', ')}`);
     const variables = template.Resources[functionId].Properties?.Environment?.Variables ?? {};
-    assert.equal(variables.GRACEFUL_SHUTDOWN_PORT, functionEnv.GRACEFUL_SHUTDOWN_PORT);
-    assert.match(functionEnv.GRACEFUL_SHUTDOWN_PORT ?? '', /^\d+$/);
-    const timeoutMs = Number(functionEnv.GRACEFUL_SHUTDOWN_TIMEOUT_MS);
-    assert.ok(timeoutMs > 0 && timeoutMs <= 300, `GRACEFUL_SHUTDOWN_TIMEOUT_MS=${functionEnv.GRACEFUL_SHUTDOWN_TIMEOUT_MS}`);
-    assert.ok(functionEnv.TABLE_NAME, 'TABLE_NAME resolves to the deployed table');
+    // lib/demo-stack.ts sets the budget and the batch size, and leaves the port at the spec's default.
+    assert.deepEqual(variables, {
+      TABLE_NAME: { Ref: tables[0] },
+      BATCH_SIZE: String(DEMO_BATCH_SIZE),
+      GRACEFUL_SHUTDOWN_PORT: String(LIMITS.port.default),
+      GRACEFUL_SHUTDOWN_TIMEOUT_MS: String(DEMO_SHUTDOWN_TIMEOUT_MS),
+    });
+    assert.ok(DEMO_SHUTDOWN_TIMEOUT_MS >= LIMITS.timeoutMs.min && DEMO_SHUTDOWN_TIMEOUT_MS <= LIMITS.timeoutMs.max,
+      `the demo's budget ${DEMO_SHUTDOWN_TIMEOUT_MS} ms is outside ${LIMITS.timeoutMs.min}-${LIMITS.timeoutMs.max} ms (spec/limits.json timeoutMs)`);
+    assert.ok(physicalIds[tables[0]], 'moto created the table');
+    assert.equal(functionEnv.TABLE_NAME, physicalIds[tables[0]], 'TABLE_NAME resolves to the deployed table');
   });
 
   test('the layer zip from moto\'s S3 holds an executable extension', () => {
