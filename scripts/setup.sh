@@ -30,7 +30,12 @@ if ! command -v qemu-aarch64-static >/dev/null 2>&1 || ! command -v qemu-x86_64-
 fi
 
 step "Node packages"
-pnpm install --frozen-lockfile --reporter=append-only 2>/dev/null || pnpm install --reporter=append-only
+if ! pnpm install --frozen-lockfile --reporter=append-only; then
+  # A lockfile that no longer matches package.json fails CI; elsewhere, say so and resolve anew.
+  [ "${CI:-}" != true ] || { echo "setup: pnpm-lock.yaml does not match package.json; run pnpm install and commit the lockfile" >&2; exit 1; }
+  echo "setup: pnpm-lock.yaml does not match package.json; installing without --frozen-lockfile" >&2
+  pnpm install --reporter=append-only
+fi
 
 for extra in scripts/setup.d/*.sh; do
   [ -e "$extra" ] || continue

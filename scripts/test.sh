@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-# pip may put console scripts (cargo-lambda, moto_server) in the user's base.
-PATH="$PATH:$(python3 -c 'import site; print(site.getuserbase())')/bin"; export PATH
+# pip puts console scripts (cargo-lambda, moto_server) beside the interpreter,
+# or in the user's base when it installs with --user.
+PATH="$PATH:$(python3 -c 'import site, sysconfig; print(sysconfig.get_path("scripts") + ":" + site.getuserbase() + "/bin")')"; export PATH
 export CARGO_TERM_COLOR=never
 passed=0
 for suite in scripts/test.d/*.sh; do
