@@ -1,33 +1,65 @@
 #!/usr/bin/env bash
 # Fidelity check: the same scenarios under the local emulator and under AWS's
 # Runtime Interface Emulator, compared step by step (rust/emulator/tests/rie.rs).
+# scripts/test.d/40-rie.sh runs it as part of scripts/test.sh.
 #
-#   bash scripts/rie-compare.sh            # installs aws-lambda-rie with go install
+#   bash scripts/rie-compare.sh            # installs aws-lambda-rie with go install (cached)
 #   AWS_LAMBDA_RIE=/path/to/aws-lambda-rie bash scripts/rie-compare.sh
 #
-# Not part of scripts/test.sh: the Go module proxy that this project's CI
-# reaches answers 403 for the RIE's module, so CI cannot install it. This
-# script fails, and says why, when it cannot run the comparison.
+# The RIE is pinned to a pseudo-version (a commit) of its module: its release
+# tags (v1.30, ...) are not semantic versions, so the Go module proxy does not
+# serve them (`go install ...aws-lambda-rie@v1.30` fails with "reading
+# https://proxy.golang.org/github.com/aws/@v/list: 403 Forbidden"), while
+# `go list -m github.com/aws/aws-lambda-runtime-interface-emulator@latest`
+# resolves to the newest commit as a pseudo-version, which installs. To move
+# the pin, put that command's answer in VERSION and rerun this script: the log
+# lines rie.rs reads (step_of_rie_line) must still match.
+# The module needs Go 1.26.6 or later (its go.mod's `go` line).
+# The binary is cached in the target directory, one directory per version, so
+# reruns install nothing. Every step is bounded in time.
+#
+# Exit status: 0 the comparison passed; 3 it could not run (no Go, no root or
+# unshare, or the install failed), with the reason on stderr; any other status
+# is cargo's or timeout's: the build or the comparison failed.
 # Needs root and unshare (util-linux): the RIE scans /opt/extensions, so each
 # scenario runs in a private mount namespace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MODULE=github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
-VERSION=v1.30
+VERSION=v0.0.0-20261030222936-bef5c4ba774d
+INSTALL_LIMIT_S=900
+TEST_LIMIT_S=900
+
+cannot_run() { echo "rie-compare: cannot run: $*" >&2; exit 3; }
 
 rie="${AWS_LAMBDA_RIE:-}"
 if [ -z "$rie" ]; then
-  command -v go >/dev/null 2>&1 || { echo "rie-compare: set AWS_LAMBDA_RIE, or install Go to go install ${MODULE}" >&2; exit 1; }
-  rie="$(go env GOPATH)/bin/aws-lambda-rie"
+  command -v go >/dev/null 2>&1 || cannot_run "Go is not installed: install Go (1.26.6 or later), or set AWS_LAMBDA_RIE to an aws-lambda-rie binary"
+  target="${CARGO_TARGET_DIR:-target}"
+  case "$target" in /*) ;; *) target="$PWD/$target" ;; esac
+  dir="$target/rie/$VERSION"
+  rie="$dir/aws-lambda-rie"
   if [ ! -x "$rie" ]; then
-    go install "${MODULE}@${VERSION}" || { echo "rie-compare: go install ${MODULE}@${VERSION} failed; build the RIE from its source and set AWS_LAMBDA_RIE" >&2; exit 1; }
+    echo "rie-compare: installing ${MODULE}@${VERSION} (go install, up to ${INSTALL_LIMIT_S} s)"
+    # Installed beside the final path, then renamed: an interrupted install
+    # never leaves a half-written binary where the next run would take it.
+    rm -rf "$dir/.install"
+    mkdir -p "$dir/.install"
+    started=$SECONDS
+    # -mod=mod: a -mod=vendor in the caller's GOFLAGS would refuse to query the module.
+    GOBIN="$dir/.install" GOFLAGS=-mod=mod timeout --kill-after=10 "$INSTALL_LIMIT_S" \
+      go install "${MODULE}@${VERSION}" \
+      || cannot_run "go install ${MODULE}@${VERSION} failed or took over ${INSTALL_LIMIT_S} s (see above); or build the RIE from its source and set AWS_LAMBDA_RIE"
+    mv "$dir/.install/aws-lambda-rie" "$rie"
+    rm -rf "$dir/.install"
+    echo "rie-compare: installed in $((SECONDS - started)) s"
   fi
 fi
-[ -x "$rie" ] || { echo "rie-compare: AWS_LAMBDA_RIE=$rie is not an executable" >&2; exit 1; }
+[ -x "$rie" ] || cannot_run "AWS_LAMBDA_RIE=$rie is not an executable"
 if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null 2>&1; then
-  echo "rie-compare: needs root and unshare (util-linux) for a private /opt/extensions" >&2
-  exit 1
+  cannot_run "needs root and unshare (util-linux) for a private /opt/extensions"
 fi
-cargo build -q --workspace --bins --examples
-AWS_LAMBDA_RIE="$rie" cargo test -p graceful-shutdown-emulator --features rie --test rie
+timeout --kill-after=10 "$TEST_LIMIT_S" cargo build -q --workspace --bins --examples
+AWS_LAMBDA_RIE="$rie" timeout --kill-after=10 "$TEST_LIMIT_S" \
+  cargo test -p graceful-shutdown-emulator --features rie --test rie

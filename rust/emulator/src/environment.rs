@@ -1,6 +1,9 @@
 //! The environment Lambda gives each process. Extensions and the runtime share
 //! the function's configuration; only the runtime gets `_HANDLER`,
 //! `LAMBDA_TASK_ROOT`, `LAMBDA_RUNTIME_DIR` and `AWS_EXECUTION_ENV`.
+//! Logging as Lambda does it: `AWS_LAMBDA_LOG_FORMAT` always (`Text` unless the
+//! function's logging configuration says `JSON`), `AWS_LAMBDA_LOG_LEVEL` only
+//! when an application log level is configured (here: given with `--env`).
 
 use std::collections::BTreeMap;
 
@@ -28,6 +31,7 @@ pub fn common(scenario: &Scenario, api_address: &str) -> Env {
         "2026/01/01/[$LATEST]00000000000000000000000000000000".to_owned(),
     );
     set("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".to_owned());
+    set("AWS_LAMBDA_LOG_FORMAT", "Text".to_owned());
     set("AWS_REGION", "us-east-1".to_owned());
     set("AWS_DEFAULT_REGION", "us-east-1".to_owned());
     set("LANG", "en_US.UTF-8".to_owned());
@@ -101,5 +105,24 @@ mod tests {
         assert_eq!(ext["APP"], "1");
         assert_eq!(ext["AWS_LAMBDA_RUNTIME_API"], "127.0.0.1:9");
         assert_eq!(ext["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"], "128");
+    }
+
+    #[test]
+    fn log_format_is_always_set_and_log_level_only_when_configured() {
+        let plain = Scenario::new("/var/task");
+        for env in [runtime(&plain, "a"), extension(&plain, "a")] {
+            assert_eq!(env["AWS_LAMBDA_LOG_FORMAT"], "Text");
+            assert!(
+                !env.contains_key("AWS_LAMBDA_LOG_LEVEL"),
+                "Lambda sets AWS_LAMBDA_LOG_LEVEL only when a level is configured"
+            );
+        }
+        let configured = Scenario::new("/var/task")
+            .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+            .env("AWS_LAMBDA_LOG_LEVEL", "DEBUG");
+        for env in [runtime(&configured, "a"), extension(&configured, "a")] {
+            assert_eq!(env["AWS_LAMBDA_LOG_FORMAT"], "JSON", "--env overrides");
+            assert_eq!(env["AWS_LAMBDA_LOG_LEVEL"], "DEBUG");
+        }
     }
 }

@@ -546,6 +546,16 @@ impl Emulator {
     /// Stops everything that is left and returns the timeline.
     pub async fn finish(mut self) -> Timeline {
         for child in self.runtime.iter().chain(self.extensions.iter()) {
+            // As Lambda's supervisor does, the whole process group goes: also
+            // what a process that has exited left running in the background.
+            if child.exited().is_some() && child.group_alive() {
+                self.rec.event(
+                    &child.source,
+                    EventKind::Note {
+                        message: "SIGKILL to the processes it left in its process group".to_owned(),
+                    },
+                );
+            }
             child.signal_quietly(Signal::SIGKILL);
         }
         for child in self.runtime.iter_mut().chain(self.extensions.iter_mut()) {

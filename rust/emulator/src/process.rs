@@ -142,16 +142,31 @@ impl Child {
         self.signal_quietly(signal);
     }
 
-    /// Sends `signal` to the process group without recording it (clean-up).
+    /// Sends `signal` to the process group without recording it (clean-up):
+    /// the leader and whatever it started, also after the leader has exited,
+    /// so that a background child it left behind does not outlive the run.
     pub fn signal_quietly(&self, signal: Signal) {
-        // Only while the leader is not reaped: after that, its id may be reused
-        // and name somebody else's group. Never 0 or 1 (our own group, init).
-        if self.pid > 1 && self.exited().is_none() {
-            if let Ok(pgid) = i32::try_from(self.pid) {
-                // The group may already be gone (ESRCH): nothing to do then.
-                let _ = killpg(Pid::from_raw(pgid), signal);
-            }
+        if let Some(pgid) = self.pgid() {
+            // The group may already be empty (ESRCH): nothing to do then.
+            let _ = killpg(pgid, signal);
         }
+    }
+
+    /// Whether any process of its group is alive: the leader, or what it left.
+    pub fn group_alive(&self) -> bool {
+        self.pgid().is_some_and(|pgid| killpg(pgid, None).is_ok())
+    }
+
+    /// The process group's id: the leader's pid (it was started with
+    /// `process_group(0)`). Linux does not give a pid number to a new process
+    /// while a process group still carries it, so as long as anything of the
+    /// group lives, the id names exactly this group; once the group is empty,
+    /// killpg fails with ESRCH. Never 0 or 1 (our own group, init).
+    fn pgid(&self) -> Option<Pid> {
+        i32::try_from(self.pid)
+            .ok()
+            .filter(|&p| p > 1)
+            .map(Pid::from_raw)
     }
 
     /// Waits for the output pumps to reach end of file (bounded).

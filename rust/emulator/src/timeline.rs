@@ -309,7 +309,10 @@ mod tests {
             },
         );
         let t = rec.snapshot();
-        assert!(matches!(t.events[0].kind, EventKind::Started { .. }), "{t:?}");
+        assert!(
+            matches!(t.events[0].kind, EventKind::Started { .. }),
+            "{t:?}"
+        );
         assert!(t.events[0].at_ms < t.events[1].at_ms, "{t:?}");
     }
 }

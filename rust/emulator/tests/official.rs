@@ -500,3 +500,156 @@ fn an_invoke_subscribed_extension_holds_each_invocation_until_it_calls_next() {
         .unwrap_or(0.0);
     assert!(phase - invokes[1] >= 300.0, "{text}");
 }
+
+/// A `bootstrap` (or extension) that is a shell script.
+fn write_script(path: &std::path::Path, script: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, script).expect("write script");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
+
+/// Whether `pid` is a live (not zombie) `sleep` process, from /proc.
+fn sleep_alive(pid: u32) -> bool {
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The state is the field after the parenthesised command name.
+    let state = stat.rsplit(") ").next().and_then(|r| r.chars().next());
+    cmdline.starts_with(b"sleep\0") && !matches!(state, None | Some('Z' | 'X'))
+}
+
+fn read_pid(path: &std::path::Path) -> u32 {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{} was not written: {e}", path.display()));
+    text.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("not a pid: {text:?}"))
+}
+
+#[test]
+fn background_children_left_by_exited_processes_are_killed_with_their_group() {
+    let _g = serial();
+    let staged = Staged::new();
+    let runtime_pid = staged.file("runtime-sleep.pid");
+    let extension_pid = staged.file("extension-sleep.pid");
+    // Each starts a `sleep 30` in the background that ignores SIGTERM (an
+    // ignored signal stays ignored across exec), then becomes the official
+    // binary; both leaders exit during the shutdown phase, the sleeps stay.
+    write_script(
+        &staged.function_dir().join("bootstrap"),
+        &format!(
+            "#!/bin/sh\n(trap '' TERM; exec sleep 30) &\necho $! > '{}'\nexec '{}'\n",
+            runtime_pid.display(),
+            official_function().display()
+        ),
+    );
+    write_script(
+        &staged.layer_dir().join("extensions/with-sidecar"),
+        &format!(
+            "#!/bin/sh\n(trap '' TERM; exec sleep 30) &\necho $! > '{}'\nFIXTURE_EXTENSION_NAME=with-sidecar exec '{}'\n",
+            extension_pid.display(),
+            official_extension().display()
+        ),
+    );
+    let scenario = Scenario::new(staged.function_dir())
+        .layer(staged.layer_dir())
+        .env("FIXTURE_EXIT_ON_SHUTDOWN", "1");
+    let report = rt().block_on(Emulator::run(scenario)).expect("run");
+    let t = &report.timeline;
+    let text = graceful_shutdown_emulator::render(t);
+    assert!(report.lifecycle_ok(), "{text}");
+    assert_eq!(t.signals(RUNTIME), vec!["SIGTERM"], "{text}");
+    assert_eq!(t.exit_of("with-sidecar"), Some((Some(0), None)), "{text}");
+    for (source, pid_file) in [(RUNTIME, &runtime_pid), ("with-sidecar", &extension_pid)] {
+        let pid = read_pid(pid_file);
+        // SIGKILL is delivered at once, but give the kernel a moment to tear down.
+        let until = std::time::Instant::now() + Duration::from_secs(2);
+        while sleep_alive(pid) && std::time::Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(
+            !sleep_alive(pid),
+            "the sleep {pid} that {source} left is still running:\n{text}"
+        );
+        assert!(
+            t.of(source).any(|e| matches!(&e.kind, EventKind::Note { message } if message.contains("left in its process group"))),
+            "the timeline says so for {source}:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn an_extension_subscribed_to_invoke_only_is_killed_when_shutdown_is_delivered() {
+    let _g = serial();
+    // The official extension with FIXTURE_EVENTS=INVOKE, beside a second copy
+    // that subscribes to SHUTDOWN only (a script setting its own variables).
+    let staged = staged_with_extension();
+    write_script(
+        &staged.layer_dir().join("extensions/listener"),
+        &format!(
+            "#!/bin/sh\nFIXTURE_EVENTS=SHUTDOWN FIXTURE_EXTENSION_NAME=listener exec '{}'\n",
+            official_extension().display()
+        ),
+    );
+    let scenario = Scenario::new(staged.function_dir())
+        .layer(staged.layer_dir())
+        .env("FIXTURE_EVENTS", "INVOKE")
+        .env("FIXTURE_EXIT_ON_SHUTDOWN", "1")
+        .invocations(2);
+    let report = rt().block_on(Emulator::run(scenario)).expect("run");
+    let t = &report.timeline;
+    let text = graceful_shutdown_emulator::render(t);
+    assert!(report.lifecycle_ok(), "{text}");
+    assert!(
+        t.find(EXT, |k| matches!(k, EventKind::Registered { events, internal: false } if events == &["INVOKE"]))
+            .is_some(),
+        "{text}"
+    );
+    assert_eq!(
+        t.of(EXT)
+            .filter(|e| matches!(e.kind, EventKind::InvokeEvent { .. }))
+            .count(),
+        2,
+        "it hears every invocation:\n{text}"
+    );
+    assert!(
+        t.find(EXT, |k| matches!(k, EventKind::ShutdownEvent { .. }))
+            .is_none(),
+        "it gets no SHUTDOWN:\n{text}"
+    );
+    assert_eq!(t.signals(EXT), vec!["SIGKILL"], "{text}");
+    assert_eq!(
+        t.exit_of(EXT),
+        Some((None, Some("SIGKILL".to_owned()))),
+        "{text}"
+    );
+    // Killed when the platform turns to the extensions: after the runtime is
+    // gone, with the SHUTDOWN to the listener, long before the deadline.
+    let at = |source: &str, what: &str, pred: &dyn Fn(&EventKind) -> bool| {
+        t.of(source)
+            .find(|e| pred(&e.kind))
+            .map(|e| e.at_ms)
+            .unwrap_or_else(|| panic!("no {what} from {source}:\n{text}"))
+    };
+    let phase = at(PLATFORM, "shutdown phase", &|k| {
+        matches!(k, EventKind::ShutdownPhase { .. })
+    });
+    let rt_exit = at(RUNTIME, "exit", &|k| matches!(k, EventKind::Exited { .. }));
+    let kill = at(
+        EXT,
+        "SIGKILL",
+        &|k| matches!(k, EventKind::Signal { signal } if signal == "SIGKILL"),
+    );
+    let shutdown = at("listener", "SHUTDOWN", &|k| {
+        matches!(k, EventKind::ShutdownEvent { .. })
+    });
+    assert!(rt_exit <= kill && rt_exit <= shutdown, "{text}");
+    assert!(
+        (kill - shutdown).abs() < 50.0,
+        "SIGKILL {kill} ms and SHUTDOWN {shutdown} ms should be one step:\n{text}"
+    );
+    assert!(
+        kill - phase < 1000.0,
+        "killed at the start of delivery, not at the deadline:\n{text}"
+    );
+    assert_eq!(t.exit_of("listener"), Some((Some(0), None)), "{text}");
+}

@@ -1,10 +1,15 @@
 //! Fidelity against AWS's Runtime Interface Emulator (the open-source Lambda
 //! core): the same function and extension run under both, and the order of
 //! what happens must match. Needs the `aws-lambda-rie` binary (found through
-//! `AWS_LAMBDA_RIE`, `PATH` or `$GOPATH/bin`), `unshare` and root: the RIE scans
+//! `AWS_LAMBDA_RIE`, the version `scripts/rie-compare.sh` pins under
+//! `target/rie/`, `PATH` or `$GOPATH/bin`), `unshare` and root: the RIE scans
 //! `/opt/extensions`, so it runs in a private mount namespace with the staged
 //! layer bind-mounted there. Built only with `--features rie`
-//! (`scripts/rie-compare.sh` installs the RIE and runs it).
+//! (`scripts/rie-compare.sh` installs the pinned RIE and runs it;
+//! `scripts/test.d/40-rie.sh` runs that in the test suite).
+//! Two sets of scenarios: the shutdown layer with the function library (the
+//! `probe` example), and the official `lambda_runtime` and `lambda-extension`
+//! crates (`tests/fixtures/official-*`), unmodified.
 
 mod common;
 
@@ -17,14 +22,33 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{built, free_port, rt, serial, Staged};
-use graceful_shutdown_emulator::{Emulator, EventKind, Faults, Scenario, Timeline, RUNTIME};
+use common::{
+    built, free_port, official_extension, official_function, rt, serial, target_dir, Staged,
+};
+use graceful_shutdown_emulator::{
+    Emulator, EventKind, Faults, Scenario, Timeline, PLATFORM, RUNTIME,
+};
 use graceful_shutdown_protocol::{ENV_PORT, ENV_SECRET_FILE};
 
+/// The RIE version `scripts/rie-compare.sh` pins (its `VERSION=` line), so
+/// that the pin is written in one place.
+fn pinned_version() -> Option<&'static str> {
+    include_str!("../../../scripts/rie-compare.sh")
+        .lines()
+        .find_map(|l| l.strip_prefix("VERSION="))
+        .map(str::trim)
+}
+
 fn rie_binary() -> PathBuf {
+    let pinned = pinned_version().and_then(|v| {
+        target_dir()
+            .parent()
+            .map(|t| t.join("rie").join(v).join("aws-lambda-rie"))
+    });
     let candidates = std::env::var_os("AWS_LAMBDA_RIE")
         .map(PathBuf::from)
         .into_iter()
+        .chain(pinned)
         .chain(std::env::var_os("PATH").into_iter().flat_map(|p| {
             std::env::split_paths(&p)
                 .map(|d| d.join("aws-lambda-rie"))
@@ -37,23 +61,50 @@ fn rie_binary() -> PathBuf {
             return c;
         }
     }
-    panic!("aws-lambda-rie not found: run scripts/rie-compare.sh, or set AWS_LAMBDA_RIE to the binary");
+    panic!(
+        "aws-lambda-rie not found: run scripts/rie-compare.sh, or set AWS_LAMBDA_RIE to the binary"
+    );
 }
 
 /// What both emulators must agree on, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Step {
-    ExtensionRegistered,
+    /// An external extension registered: its name and events, space-separated.
+    ExtensionRegistered {
+        name: String,
+        events: String,
+    },
     SigtermToRuntime,
     KillRuntimeWithoutSigterm,
     HandlersStarted,
+    /// The platform turned to the extensions (SHUTDOWN to the subscribed ones,
+    /// SIGKILL to the others).
     ShutdownToExtensions,
+    /// An extension not subscribed to SHUTDOWN was killed instead.
+    KilledWithoutShutdown(String),
+    /// An extension that got SHUTDOWN had not exited by the deadline.
+    KilledAtDeadline(String),
     Verdict(String),
+    /// A line the official extension fixture printed, without its ids and times.
+    Fixture(String),
+}
+
+fn registered(name: &str, events: &str) -> Step {
+    Step::ExtensionRegistered {
+        name: name.to_owned(),
+        events: events.to_owned(),
+    }
 }
 
 /// Steps from the extension's and the runtime's log lines, common to both.
 fn step_of_log(line: &str) -> Option<Step> {
-    if line.contains("graceful-shutdown: running shutdown handlers") {
+    if line.starts_with("fixture-extension: INVOKE ") {
+        // The request id and deadline differ between the two runs.
+        Some(Step::Fixture("fixture-extension: INVOKE".to_owned()))
+    } else if line.starts_with("fixture-extension: SHUTDOWN ") {
+        let kept = line.split(" deadlineMs=").next().unwrap_or(line);
+        Some(Step::Fixture(kept.to_owned()))
+    } else if line.contains("graceful-shutdown: running shutdown handlers") {
         Some(Step::HandlersStarted)
     } else if let Some(v) = line.strip_prefix("graceful-shutdown verdict: ") {
         // outcome, reason and handler results; timings differ run to run.
@@ -69,12 +120,29 @@ fn step_of_log(line: &str) -> Option<Step> {
     }
 }
 
-/// The RIE's own (debug) log lines for the platform's steps.
+/// The RIE's own (debug) log lines for the platform's steps, as its
+/// `internal/lambda/rapid/shutdown.go` and `rapi/handler/agentregister.go`
+/// write them at the pinned version.
 fn step_of_rie_line(line: &str) -> Option<Step> {
-    if line.contains("(rapid) External agent graceful-shutdown (")
-        && line.contains(") registered, subscribed to [SHUTDOWN]")
-    {
-        Some(Step::ExtensionRegistered)
+    if let Some(rest) = line.split("(rapid) External agent ").nth(1) {
+        // `External agent NAME (ID) registered, subscribed to [INVOKE SHUTDOWN]`
+        let name = rest.split(" (").next()?;
+        let events = rest
+            .split(" registered, subscribed to [")
+            .nth(1)?
+            .strip_suffix(']')?;
+        Some(registered(name, events))
+    } else if let Some(rest) = line.split("(rapid) Agent ").nth(1) {
+        // `Agent NAME (ID) is not registered for the shutdown event, so just killing it.`
+        rest.contains("is not registered for the shutdown event, so just killing it")
+            .then(|| {
+                Step::KilledWithoutShutdown(rest.split(" (").next().unwrap_or(rest).to_owned())
+            })
+    } else if let Some(rest) = line.split("(rapid) Deadline: the agent extension-").nth(1) {
+        // `Deadline: the agent extension-NAME-GENERATION did not exit after deadline ...`
+        let process = rest.split(" did not exit").next()?;
+        let name = process.rsplit_once('-').map_or(process, |(n, _)| n);
+        Some(Step::KilledAtDeadline(name.to_owned()))
     } else if line.contains("(rapid) Shutting down the runtime.") {
         Some(Step::SigtermToRuntime)
     } else if line.contains("(rapid) SIGKILLing the runtime as no agents are registered.") {
@@ -89,24 +157,48 @@ fn step_of_rie_line(line: &str) -> Option<Step> {
 /// The same steps from our timeline: events and log lines merged in time order.
 fn steps_of_timeline(t: &Timeline) -> Vec<Step> {
     let mut rows: Vec<(f64, u8, Option<Step>)> = Vec::new();
-    let mut shutdown_sent = false;
+    let mut in_phase = false;
+    let mut turned_to_extensions = false;
+    let mut got_shutdown: Vec<&str> = Vec::new();
     for e in &t.events {
+        // The first SHUTDOWN or SIGKILL to an extension in the shutdown phase
+        // is where the RIE logs "Shutting down the agents.".
+        let to_extension = in_phase
+            && e.source != RUNTIME
+            && e.source != PLATFORM
+            && matches!(
+                &e.kind,
+                EventKind::ShutdownEvent { .. } | EventKind::Signal { .. }
+            );
+        if to_extension && !turned_to_extensions {
+            turned_to_extensions = true;
+            rows.push((e.at_ms, 0, Some(Step::ShutdownToExtensions)));
+        }
         let step = match &e.kind {
+            EventKind::ShutdownPhase { .. } => {
+                in_phase = true;
+                None
+            }
             EventKind::Registered {
                 events,
                 internal: false,
-            } if e.source == "graceful-shutdown" && events == &["SHUTDOWN"] => {
-                Some(Step::ExtensionRegistered)
-            }
+            } => Some(registered(&e.source, &events.join(" "))),
             EventKind::Signal { signal } if e.source == RUNTIME && signal == "SIGTERM" => {
                 Some(Step::SigtermToRuntime)
             }
             EventKind::Note { message } if message.starts_with("no extension registered") => {
                 Some(Step::KillRuntimeWithoutSigterm)
             }
-            EventKind::ShutdownEvent { .. } if !shutdown_sent => {
-                shutdown_sent = true;
-                Some(Step::ShutdownToExtensions)
+            EventKind::ShutdownEvent { .. } if to_extension => {
+                got_shutdown.push(&e.source);
+                None
+            }
+            EventKind::Signal { signal } if to_extension && signal == "SIGKILL" => {
+                Some(if got_shutdown.contains(&e.source.as_str()) {
+                    Step::KilledAtDeadline(e.source.clone())
+                } else {
+                    Step::KilledWithoutShutdown(e.source.clone())
+                })
             }
             _ => None,
         };
@@ -163,6 +255,24 @@ fn setup(with_layer: bool) -> Setup {
         staged,
         env,
         with_layer,
+    }
+}
+
+const FIXTURE: &str = "official-extension-fixture";
+
+/// The official crates' fixtures: the function as `bootstrap`, the extension
+/// in the layer, configured by `FIXTURE_*` variables (see the fixture).
+fn setup_official(env: &[(&str, &str)]) -> Setup {
+    let staged = Staged::new()
+        .bootstrap(&official_function())
+        .extension(FIXTURE, &official_extension());
+    Setup {
+        staged,
+        env: env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        with_layer: true,
     }
 }
 
@@ -355,7 +465,7 @@ fn an_invoke_timeout_shuts_down_in_the_same_order_as_the_rie() {
     assert_eq!(
         steps,
         vec![
-            Step::ExtensionRegistered,
+            registered("graceful-shutdown", "SHUTDOWN"),
             Step::SigtermToRuntime,
             Step::HandlersStarted,
             Step::ShutdownToExtensions,
@@ -379,11 +489,15 @@ fn a_terminated_sandbox_shuts_down_in_the_same_order_as_the_rie() {
     };
     let ours = run_ours(&s, faults, "{}", Duration::from_secs(3));
     let steps = compare(&rie, &ours);
-    assert_eq!(steps.first(), Some(&Step::ExtensionRegistered));
+    assert_eq!(
+        steps.first(),
+        Some(&registered("graceful-shutdown", "SHUTDOWN"))
+    );
+    // An undocumented reason is kept as sent.
     assert_eq!(
         steps.last(),
         Some(&Step::Verdict(
-            "outcome=completed reason=sandboxterminated handlers=2/2 flush=ok close-pool=ok"
+            "outcome=completed reason=SandboxTerminated handlers=2/2 flush=ok close-pool=ok"
                 .to_owned()
         ))
     );
@@ -400,5 +514,92 @@ fn without_an_extension_both_kill_the_runtime_without_sigterm() {
         steps,
         vec![Step::KillRuntimeWithoutSigterm],
         "no handler ran under either"
+    );
+}
+
+#[test]
+fn the_official_crates_shut_down_in_the_same_order_as_the_rie() {
+    let _g = serial();
+    let s = setup_official(&[
+        ("FIXTURE_EVENTS", "INVOKE,SHUTDOWN"),
+        ("FIXTURE_EXIT_ON_SHUTDOWN", "1"),
+    ]);
+    let payload = r#"{"hello":"world"}"#;
+    let rie = run_rie(&s, Ending::Terminate, payload);
+    let faults = Faults {
+        shutdown_reason: Some("SandboxTerminated".to_owned()),
+        ..Faults::default()
+    };
+    let ours = run_ours(&s, faults, payload, Duration::from_secs(3));
+    let steps = compare(&rie, &ours);
+    assert_eq!(
+        steps,
+        vec![
+            registered(FIXTURE, "INVOKE SHUTDOWN"),
+            Step::Fixture("fixture-extension: INVOKE".to_owned()),
+            Step::SigtermToRuntime,
+            Step::ShutdownToExtensions,
+            Step::Fixture("fixture-extension: SHUTDOWN reason=SandboxTerminated".to_owned()),
+        ],
+        "in {}",
+        dir_of(s.staged.path())
+    );
+    // Neither gives the extension the runtime-only variables.
+    let clean = "fixture-extension: runtime-only variables seen: []";
+    assert!(rie.iter().any(|l| l == clean), "{}", rie.join("\n"));
+    assert!(ours.lines_of(FIXTURE).any(|l| l == clean));
+    assert_eq!(ours.exit_of(FIXTURE), Some((Some(0), None)));
+}
+
+#[test]
+fn an_official_extension_that_stays_after_shutdown_is_killed_at_the_deadline_by_both() {
+    let _g = serial();
+    // SHUTDOWN only; after SHUTDOWN the official crate calls /event/next again
+    // and blocks there, so the deadline's SIGKILL ends it.
+    let s = setup_official(&[("FIXTURE_EVENTS", "SHUTDOWN")]);
+    let payload = r#"{"sleepMs":3000}"#;
+    let rie = run_rie(&s, Ending::InvokeTimeout, payload);
+    let faults = Faults {
+        shutdown_reason: Some("Timeout".to_owned()),
+        ..Faults::default()
+    };
+    let ours = run_ours(&s, faults, payload, Duration::from_millis(1000));
+    let steps = compare(&rie, &ours);
+    assert_eq!(
+        steps,
+        vec![
+            registered(FIXTURE, "SHUTDOWN"),
+            Step::SigtermToRuntime,
+            Step::ShutdownToExtensions,
+            Step::Fixture("fixture-extension: SHUTDOWN reason=Timeout".to_owned()),
+            Step::KilledAtDeadline(FIXTURE.to_owned()),
+        ],
+        "in {}",
+        dir_of(s.staged.path())
+    );
+}
+
+#[test]
+fn an_extension_subscribed_to_invoke_only_is_killed_without_shutdown_by_both() {
+    let _g = serial();
+    let s = setup_official(&[("FIXTURE_EVENTS", "INVOKE")]);
+    let rie = run_rie(&s, Ending::Terminate, "{}");
+    let faults = Faults {
+        shutdown_reason: Some("SandboxTerminated".to_owned()),
+        ..Faults::default()
+    };
+    let ours = run_ours(&s, faults, "{}", Duration::from_secs(3));
+    let steps = compare(&rie, &ours);
+    assert_eq!(
+        steps,
+        vec![
+            registered(FIXTURE, "INVOKE"),
+            Step::Fixture("fixture-extension: INVOKE".to_owned()),
+            Step::SigtermToRuntime,
+            Step::ShutdownToExtensions,
+            Step::KilledWithoutShutdown(FIXTURE.to_owned()),
+        ],
+        "in {}",
+        dir_of(s.staged.path())
     );
 }
