@@ -1,6 +1,7 @@
 //! The extension's settings, read once from the environment into a plain
 //! struct. Every error names the variable, the value and what was expected.
 
+use std::env::VarError;
 use std::path::PathBuf;
 
 use graceful_shutdown_protocol::{
@@ -50,23 +51,38 @@ pub struct LogSettings {
 impl Config {
     /// Read the settings from the process environment.
     pub fn from_env() -> Result<Config, ConfigError> {
-        Config::from_lookup(|name| std::env::var(name).ok())
+        Config::from_vars(|name| std::env::var(name))
     }
 
-    /// Read the settings through `lookup` (the environment in production, a
-    /// map in tests). Unset variables take their documented defaults; a set
-    /// variable must be valid.
+    /// Read the settings through `lookup` (a map in tests). Unset variables
+    /// take their documented defaults; a set variable must be valid.
+    #[cfg(test)]
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        Config::from_vars(|name| lookup(name).ok_or(VarError::NotPresent))
+    }
+
+    /// [`Config::from_lookup`] with the answers of `std::env::var`: a value
+    /// that is not UTF-8 is refused like any other bad value, naming the variable.
+    fn from_vars(lookup: impl Fn(&str) -> Result<String, VarError>) -> Result<Config, ConfigError> {
+        let lookup = |var: &'static str| match lookup(var) {
+            Ok(raw) => Ok(Some(raw)),
+            Err(VarError::NotPresent) => Ok(None),
+            Err(VarError::NotUnicode(raw)) => Err(ConfigError::Invalid {
+                var,
+                expected: String::from("UTF-8 text"),
+                value: raw.to_string_lossy().into_owned(),
+            }),
+        };
         let l = limits();
-        let port = match lookup(ENV_PORT) {
+        let port = match lookup(ENV_PORT)? {
             Some(raw) => parse_port(&raw)?,
             None => l.port.default,
         };
-        let timeout_ms = match lookup(ENV_TIMEOUT_MS) {
+        let timeout_ms = match lookup(ENV_TIMEOUT_MS)? {
             Some(raw) => parse_timeout_ms(&raw)?,
             None => l.timeout_ms.default,
         };
-        let secret_file = match lookup(ENV_SECRET_FILE) {
+        let secret_file = match lookup(ENV_SECRET_FILE)? {
             Some(raw) if raw.trim().is_empty() => {
                 return Err(ConfigError::Invalid {
                     var: ENV_SECRET_FILE,
@@ -77,7 +93,7 @@ impl Config {
             Some(raw) => PathBuf::from(raw),
             None => PathBuf::from(DEFAULT_SECRET_FILE),
         };
-        let metrics = match lookup(ENV_METRICS) {
+        let metrics = match lookup(ENV_METRICS)? {
             None => Metrics::Off,
             Some(raw) => match raw.trim().to_ascii_lowercase().as_str() {
                 "" | "off" => Metrics::Off,
@@ -174,13 +190,13 @@ mod tests {
     fn reads_every_setting() {
         let c = Config::from_lookup(env(&[
             ("GRACEFUL_SHUTDOWN_PORT", "20000"),
-            ("GRACEFUL_SHUTDOWN_TIMEOUT_MS", "300"),
+            ("GRACEFUL_SHUTDOWN_TIMEOUT_MS", "280"),
             ("GRACEFUL_SHUTDOWN_SECRET_FILE", "/tmp/x.secret"),
             ("GRACEFUL_SHUTDOWN_METRICS", "EMF"),
         ]))
         .expect("valid");
         assert_eq!(c.port, 20000);
-        assert_eq!(c.timeout_ms, 300);
+        assert_eq!(c.timeout_ms, 280);
         assert_eq!(c.secret_file, PathBuf::from("/tmp/x.secret"));
         assert_eq!(c.metrics, Metrics::Emf);
         let off = Config::from_lookup(env(&[("GRACEFUL_SHUTDOWN_METRICS", "off")])).expect("valid");
@@ -226,12 +242,40 @@ mod tests {
     }
 
     #[test]
+    fn values_that_are_not_utf8_are_refused_not_ignored() {
+        use std::os::unix::ffi::OsStringExt;
+        for var in [
+            "GRACEFUL_SHUTDOWN_PORT",
+            "GRACEFUL_SHUTDOWN_TIMEOUT_MS",
+            "GRACEFUL_SHUTDOWN_SECRET_FILE",
+            "GRACEFUL_SHUTDOWN_METRICS",
+        ] {
+            let err = Config::from_vars(|name| {
+                if name == var {
+                    Err(VarError::NotUnicode(std::ffi::OsString::from_vec(vec![
+                        b'4', 0xff,
+                    ])))
+                } else {
+                    Err(VarError::NotPresent)
+                }
+            })
+            .expect_err(var);
+            assert_eq!(err.var(), var);
+            assert_eq!(
+                err.to_string(),
+                format!("{var}: expected UTF-8 text, got \"4\u{fffd}\"")
+            );
+        }
+    }
+
+    #[test]
     fn timeout_beyond_the_runtime_share_says_so() {
         let err = Config::from_lookup(env(&[("GRACEFUL_SHUTDOWN_TIMEOUT_MS", "301")]))
             .expect_err("refused");
         assert!(
-            err.to_string()
-                .contains("the runtime's share of the shutdown phase"),
+            err.to_string().contains(
+                "from 1 to 280 (the runtime's 300 ms share of the shutdown phase, less 20 ms"
+            ),
             "{err}"
         );
     }

@@ -61,7 +61,8 @@ impl ShutdownReason {
         }
     }
 
-    /// Lower-case name for logs and the verdict.
+    /// The name for logs and the verdict: the known reasons in lower case,
+    /// any other as sent (the verdict also makes it safe to log).
     pub fn as_str(&self) -> &str {
         match self {
             ShutdownReason::Spindown => "spindown",

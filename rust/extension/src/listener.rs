@@ -1,11 +1,14 @@
-//! The report listener on `127.0.0.1:$GRACEFUL_SHUTDOWN_PORT`: one thread,
-//! one connection at a time, in arrival order, each bounded in time and size.
-//! Accepted reports go to a shared list; every refusal is answered and logged.
-//! Nothing a peer sends can stop it.
+//! The report listener on `127.0.0.1:$GRACEFUL_SHUTDOWN_PORT`: one thread
+//! accepts, and each connection is handled on a short-lived thread of its
+//! own (at most [`MAX_CONNECTIONS`] at once), bounded in time and size, so
+//! that a slow or stuck connection never holds back the function's reports.
+//! Connections are numbered as they are accepted, and the reports are kept
+//! in that order, whatever order their threads end in. Every refusal is
+//! answered and logged (at a limited rate). Nothing a peer sends can stop it.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use graceful_shutdown_protocol::{Report, MAX_REPORT_BYTES};
@@ -14,34 +17,129 @@ use serde_json::json;
 use crate::log::Logger;
 use crate::request::{self, evaluate, Step, DRAIN_PREFIX, MAX_HEAD_BYTES};
 use crate::secret::Secret;
+use crate::throttle::Throttle;
 
-/// How long one connection may take to send its request.
-pub const CONNECTION_DEADLINE: Duration = Duration::from_millis(500);
+/// How long one connection may take to send its request, and to take the
+/// answer. The function library writes its whole request at once, right
+/// after connecting, and gives up on an answer after 20 ms.
+pub const CONNECTION_DEADLINE: Duration = Duration::from_millis(100);
+/// How long the answered connection is read (and discarded) before closing.
+const LINGER: Duration = Duration::from_millis(50);
+/// Most connections handled at once, each on its own thread. Beyond that,
+/// the accepting thread handles the connection itself (and accepts no more
+/// until it is done): the bound holds, and nothing is refused for it.
+pub const MAX_CONNECTIONS: usize = 16;
+/// Longest wait of the drain probe for the connections before it.
+const DRAIN_WAIT: Duration = Duration::from_secs(1);
 /// Most reports kept for one environment; a normal one sends a few per handler.
 pub const MAX_REPORTS: usize = 10_000;
 
-/// The reports received so far, in arrival order.
+/// The reports received so far, each with the number of its connection.
 #[derive(Debug, Clone, Default)]
-pub struct Reports(Arc<Mutex<Vec<Report>>>);
+pub struct Reports(Arc<Mutex<Vec<(u64, Report)>>>);
 
 impl Reports {
-    /// A copy of the list. A poisoned lock still holds good data: take it.
+    /// The reports in arrival order. A poisoned lock still holds good data: take it.
     pub fn snapshot(&self) -> Vec<Report> {
-        self.0
+        let mut list = self
+            .0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .clone();
+        list.sort_by_key(|(connection, _)| *connection);
+        list.into_iter().map(|(_, report)| report).collect()
     }
 
-    /// Store `report`, unless the list is full.
-    fn push(&self, report: Report) -> bool {
+    /// Store `report`, which came on connection number `connection`, unless the list is full.
+    fn push(&self, connection: u64, report: Report) -> bool {
         let mut list = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if list.len() >= MAX_REPORTS {
             return false;
         }
-        list.push(report);
+        list.push((connection, report));
         true
     }
+}
+
+/// The connections being handled, by number.
+#[derive(Debug, Default)]
+struct InFlight {
+    state: Mutex<Open>,
+    changed: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Open {
+    next: u64,
+    /// At most [`MAX_CONNECTIONS`] + 1: a list is all it takes.
+    numbers: Vec<u64>,
+}
+
+impl InFlight {
+    fn lock(&self) -> MutexGuard<'_, Open> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Number a new connection and count it in; also says whether the
+    /// threads are all taken (counting this one, more than [`MAX_CONNECTIONS`]).
+    fn admit(self: &Arc<Self>) -> (Admitted, bool) {
+        let mut open = self.lock();
+        let number = open.next;
+        open.next += 1;
+        open.numbers.push(number);
+        let full = open.numbers.len() > MAX_CONNECTIONS;
+        (
+            Admitted {
+                number,
+                in_flight: Arc::clone(self),
+            },
+            full,
+        )
+    }
+
+    /// Wait until every connection numbered below `number` is done, or
+    /// `limit` has passed. Returns whether they are all done.
+    fn wait_before(&self, number: u64, limit: Duration) -> bool {
+        let end = Instant::now() + limit;
+        let mut open = self.lock();
+        loop {
+            if !open.numbers.iter().any(|n| *n < number) {
+                return true;
+            }
+            let left = end.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            open = self
+                .changed
+                .wait_timeout(open, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+}
+
+/// One counted connection; counted out when dropped, however its handling ends.
+#[derive(Debug)]
+struct Admitted {
+    number: u64,
+    in_flight: Arc<InFlight>,
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        self.in_flight.lock().numbers.retain(|n| *n != self.number);
+        self.in_flight.changed.notify_all();
+    }
+}
+
+/// What every connection's handler shares.
+struct Shared {
+    secret: Secret,
+    reports: Reports,
+    log: Logger,
+    in_flight: Arc<InFlight>,
+    refusals: Mutex<Throttle>,
 }
 
 /// Bind the port (before registering, so that a port clash is an init error).
@@ -56,19 +154,26 @@ pub fn spawn(
     reports: Reports,
     log: Logger,
 ) -> std::io::Result<()> {
+    let shared = Arc::new(Shared {
+        secret,
+        reports,
+        log,
+        in_flight: Arc::new(InFlight::default()),
+        refusals: Mutex::new(Throttle::default()),
+    });
     std::thread::Builder::new()
         .name(String::from("report-listener"))
-        .spawn(move || serve(&listener, &secret, &reports, log))
+        .spawn(move || serve(&listener, &shared))
         .map(|_| ())
 }
 
-fn serve(listener: &TcpListener, secret: &Secret, reports: &Reports, log: Logger) {
+fn serve(listener: &TcpListener, shared: &Arc<Shared>) {
     loop {
         match listener.accept() {
-            Ok((stream, peer)) => handle(stream, peer, secret, reports, log),
+            Ok((stream, peer)) => dispatch(stream, peer, shared),
             Err(e) => {
                 // Out of file descriptors and the like: say so, and do not spin.
-                log.warn(
+                shared.log.warn(
                     "report listener: accept failed",
                     &[("error", json!(e.to_string()))],
                 );
@@ -78,13 +183,35 @@ fn serve(listener: &TcpListener, secret: &Secret, reports: &Reports, log: Logger
     }
 }
 
-fn handle(
-    mut stream: TcpStream,
-    peer: SocketAddr,
-    secret: &Secret,
-    reports: &Reports,
-    log: Logger,
-) {
+/// Handle the connection on a thread of its own, or on this one when the
+/// threads are all taken or none can be started.
+fn dispatch(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) {
+    let (admitted, full) = shared.in_flight.admit();
+    if full {
+        handle(stream, peer, &admitted, shared);
+        return;
+    }
+    // The thread takes the connection from here; if it cannot start, this one does.
+    let slot = Arc::new(Mutex::new(Some((stream, admitted))));
+    let (taken, worker_shared) = (Arc::clone(&slot), Arc::clone(shared));
+    let spawned = std::thread::Builder::new()
+        .name(String::from("report"))
+        .spawn(move || {
+            let connection = taken.lock().unwrap_or_else(PoisonError::into_inner).take();
+            if let Some((stream, admitted)) = connection {
+                handle(stream, peer, &admitted, &worker_shared);
+            }
+        });
+    if spawned.is_err() {
+        let connection = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some((stream, admitted)) = connection {
+            handle(stream, peer, &admitted, shared);
+        }
+    }
+}
+
+fn handle(mut stream: TcpStream, peer: SocketAddr, admitted: &Admitted, shared: &Shared) {
+    let (secret, reports, log) = (&shared.secret, &shared.reports, shared.log);
     let started = Instant::now();
     let mut buf: Vec<u8> = Vec::with_capacity(1024);
     let mut chunk = [0u8; 2048];
@@ -107,12 +234,14 @@ fn handle(
     };
     let (status, message) = match step {
         Step::Drained => {
+            // Close once every connection accepted before this one is done.
+            shared.in_flight.wait_before(admitted.number, DRAIN_WAIT);
             let _ = stream.shutdown(Shutdown::Both);
             return;
         }
         Step::Accept(report) => {
             let kind = report_type(&report);
-            if reports.push(report) {
+            if reports.push(admitted.number, report) {
                 log.debug(
                     "report accepted",
                     &[("type", json!(kind)), ("peer", json!(peer.to_string()))],
@@ -120,12 +249,12 @@ fn handle(
                 (202, String::from("accepted"))
             } else {
                 let reason = format!("more than {MAX_REPORTS} reports in this environment");
-                refused(log, peer, 429, &reason);
+                refused(shared, peer, 429, &reason);
                 (429, reason)
             }
         }
         Step::Refuse(r) => {
-            refused(log, peer, r.status, &r.reason);
+            refused(shared, peer, r.status, &r.reason);
             (r.status, r.reason)
         }
         Step::NeedMore => (400, String::from("incomplete request")),
@@ -137,7 +266,7 @@ fn handle(
     // closing with unread bytes does not reset the connection before the
     // peer has read the answer (the 413 case).
     let _ = stream.shutdown(Shutdown::Write);
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(50)));
+    let _ = stream.set_read_timeout(Some(LINGER));
     let mut discarded = 0usize;
     while discarded < 64 * 1024 {
         match stream.read(&mut chunk) {
@@ -147,15 +276,25 @@ fn handle(
     }
 }
 
-fn refused(log: Logger, peer: SocketAddr, status: u16, reason: &str) {
-    log.warn(
-        "report refused",
-        &[
-            ("status", json!(status)),
-            ("reason", json!(reason)),
-            ("peer", json!(peer.to_string())),
-        ],
-    );
+/// Log a refusal, unless too many were logged in the last moment.
+fn refused(shared: &Shared, peer: SocketAddr, status: u16, reason: &str) {
+    let admitted = shared
+        .refusals
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .admit(Instant::now());
+    let Some(not_logged) = admitted else {
+        return;
+    };
+    let mut fields = vec![
+        ("status", json!(status)),
+        ("reason", json!(reason)),
+        ("peer", json!(peer.to_string())),
+    ];
+    if not_logged > 0 {
+        fields.push(("refusalsNotLogged", json!(not_logged)));
+    }
+    shared.log.warn("report refused", &fields);
 }
 
 fn report_type(report: &Report) -> &'static str {
@@ -172,9 +311,10 @@ fn report_type(report: &Report) -> &'static str {
 }
 
 /// Wait until every connection that reached the port before this call has
-/// been handled, or `budget` has passed. The listener handles connections
-/// in arrival order, so once it has handled this probe, it has handled all
-/// the reports that came before it. Returns whether that was confirmed.
+/// been handled, or `budget` has passed. The listener answers this probe
+/// (by closing it) only once every connection accepted before it is done,
+/// so then all the reports that came before it are stored. Returns whether
+/// that was confirmed.
 pub fn drain(port: u16, secret: &Secret, budget: Duration) -> bool {
     if budget.is_zero() {
         return false;
@@ -202,5 +342,58 @@ pub fn drain(port: u16, secret: &Secret, budget: Duration) -> bool {
             Err(e) if e.kind() == ErrorKind::ConnectionReset => return true,
             Err(_) => return false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn started(index: usize) -> Report {
+        Report::Started {
+            handler: format!("h{index}"),
+            index,
+        }
+    }
+
+    #[test]
+    fn reports_are_kept_in_connection_order_whatever_order_they_are_stored_in() {
+        let reports = Reports::default();
+        assert!(reports.push(2, started(2)));
+        assert!(reports.push(0, started(0)));
+        assert!(reports.push(1, started(1)));
+        assert_eq!(reports.snapshot(), [started(0), started(1), started(2)]);
+    }
+
+    #[test]
+    fn the_drain_waits_for_every_earlier_connection_and_only_those() {
+        let in_flight = Arc::new(InFlight::default());
+        let (first, _) = in_flight.admit();
+        let (second, _) = in_flight.admit();
+        let (probe, _) = in_flight.admit();
+        let (later, _) = in_flight.admit();
+        assert_eq!(
+            [first.number, second.number, probe.number, later.number],
+            [0, 1, 2, 3]
+        );
+        assert!(!in_flight.wait_before(probe.number, Duration::ZERO));
+        drop(second);
+        assert!(!in_flight.wait_before(probe.number, Duration::ZERO));
+        drop(first);
+        // `later` is still open: it does not count.
+        assert!(in_flight.wait_before(probe.number, Duration::ZERO));
+        drop(later);
+    }
+
+    #[test]
+    fn more_than_the_maximum_at_once_is_reported_full() {
+        let in_flight = Arc::new(InFlight::default());
+        let open: Vec<(Admitted, bool)> = (0..MAX_CONNECTIONS).map(|_| in_flight.admit()).collect();
+        assert!(open.iter().all(|(_, full)| !full));
+        let (extra, full) = in_flight.admit();
+        assert!(full);
+        drop(extra);
+        drop(open);
+        assert!(!in_flight.admit().1, "slots come back when connections end");
     }
 }

@@ -13,7 +13,7 @@
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use graceful_shutdown_protocol::{Outcome, Verdict, EXTENSION_NAME, VERDICT_MARKER};
+use graceful_shutdown_protocol::{verdict, Outcome, Verdict, EXTENSION_NAME, VERDICT_MARKER};
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,17 +183,12 @@ fn json_head(level: LogLevel, message: &str, epoch_ms: u64) -> Map<String, Value
     obj
 }
 
-/// `key=value`; strings with spaces, quotes or control characters are quoted.
+/// `key=value`: a string is written the way the verdict writes names (as is
+/// when it is one plain word, else quoted and escaped, see
+/// [`verdict::text_value`]); other values as JSON.
 fn text_value(value: &Value) -> String {
     match value {
-        Value::String(s)
-            if !s.is_empty()
-                && !s
-                    .chars()
-                    .any(|c| c.is_whitespace() || c == '"' || c.is_control()) =>
-        {
-            s.clone()
-        }
+        Value::String(s) => verdict::text_value(s).into_owned(),
         other => other.to_string(),
     }
 }
@@ -267,6 +262,19 @@ mod tests {
             ),
             r#"graceful-shutdown WARN: report refused status=401 reason="wrong secret" path=/v1/report"#
         );
+        assert_eq!(
+            l.format_line(
+                LogLevel::Info,
+                "m",
+                &[
+                    ("a", json!("k=v")),
+                    ("b", json!("two\nlines")),
+                    ("c", json!(""))
+                ],
+                0
+            ),
+            r#"graceful-shutdown INFO: m a="k=v" b="two\nlines" c="""#
+        );
     }
 
     #[test]
@@ -301,6 +309,7 @@ mod tests {
                     handlers: vec!["flush".into()],
                     timeout_ms: 250,
                     concurrent: false,
+                    first_index: 0,
                 },
                 Report::Finished {
                     handler: "flush".into(),

@@ -13,6 +13,7 @@ mod log;
 mod metrics;
 mod request;
 mod secret;
+mod throttle;
 
 use std::path::Path;
 use std::process;
@@ -37,6 +38,8 @@ const API_TIMEOUT: Duration = Duration::from_secs(5);
 const VERDICT_RESERVE_MS: u64 = 10;
 /// Longest wait for the listener to handle reports still in flight at SHUTDOWN.
 const DRAIN_MAX_MS: u64 = 1000;
+/// The same wait when `/event/next` fails, before the verdict and `/exit/error`.
+const FAILURE_DRAIN_MS: u64 = 100;
 
 fn main() {
     // 1. Log the way the function's logging configuration asks.
@@ -145,7 +148,25 @@ fn main() {
                     &[("eventType", json!(event_type))],
                 );
             }
-            Err(e) => fail_exit(&api, &registration.id, log, "Extension.NextEventFailed", &e),
+            Err(e) => {
+                // Lambda may be shutting down (a SHUTDOWN body that does not
+                // parse): say what the function reported so far, then fail.
+                listener::drain(
+                    config.port,
+                    &secret,
+                    Duration::from_millis(FAILURE_DRAIN_MS),
+                );
+                if !reports.snapshot().is_empty() {
+                    log_verdict(
+                        log,
+                        config.metrics,
+                        &registration.function_name,
+                        &ShutdownReason::default(),
+                        &reports,
+                    );
+                }
+                fail_exit(&api, &registration.id, log, "Extension.NextEventFailed", &e)
+            }
         }
     };
 
@@ -206,14 +227,30 @@ impl Finisher {
     fn finish(&self) -> ! {
         // The second caller waits here until the first one has exited the process.
         let _only_one = self.once.lock().unwrap_or_else(PoisonError::into_inner);
-        let verdict = Verdict::decide(self.reason.as_str(), &self.reports.snapshot());
-        self.log.verdict(&verdict);
-        if self.metrics == Metrics::Emf {
-            self.log
-                .raw(&metrics::emf_line(&verdict, &self.function_name, now_ms()));
-        }
+        log_verdict(
+            self.log,
+            self.metrics,
+            &self.function_name,
+            &self.reason,
+            &self.reports,
+        );
         secret::remove(&self.secret_file);
         process::exit(0)
+    }
+}
+
+/// Decide the verdict from the reports so far and log it (and its EMF line).
+fn log_verdict(
+    log: Logger,
+    metrics: Metrics,
+    function_name: &str,
+    reason: &ShutdownReason,
+    reports: &Reports,
+) {
+    let verdict = Verdict::decide(reason.as_str(), &reports.snapshot());
+    log.verdict(&verdict);
+    if metrics == Metrics::Emf {
+        log.raw(&metrics::emf_line(&verdict, function_name, now_ms()));
     }
 }
 

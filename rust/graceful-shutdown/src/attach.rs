@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use graceful_shutdown_protocol::{ENV_SECRET_FILE, EXTENSION_NAME};
 
+use crate::fallback;
+
 /// Longest secret accepted; the extension writes 64 hex characters.
 const MAX_SECRET_CHARS: usize = 512;
 
@@ -49,11 +51,17 @@ pub(crate) fn missing_warning(reason: &str, handler_names: &[String]) -> String 
     )
 }
 
-/// Log the missing-extension warning, once per process.
+/// Log the missing-extension warning, once per process; on stderr when the
+/// function has no `tracing` subscriber, so that it is never silent.
 pub(crate) fn warn_missing_once(reason: &str, handler_names: &[String]) {
     static WARNED: AtomicBool = AtomicBool::new(false);
     if !WARNED.swap(true, Ordering::Relaxed) {
-        tracing::warn!("{}", missing_warning(reason, handler_names));
+        let warning = missing_warning(reason, handler_names);
+        if fallback::has_subscriber() {
+            tracing::warn!("{warning}");
+        } else {
+            fallback::to_stderr(&warning);
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! library logs one line naming the variable and the value, and uses the
 //! default: a typo must never stop a function from starting.
 
+use std::env::VarError;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -12,6 +13,8 @@ use graceful_shutdown_protocol::{
     limits, parse_port, parse_timeout_ms, ConfigError, DEFAULT_SECRET_FILE, ENV_PORT,
     ENV_SECRET_FILE, ENV_TIMEOUT_MS,
 };
+
+use crate::fallback;
 
 /// Where the reports go and how long the handlers may take.
 ///
@@ -48,10 +51,17 @@ impl Default for Config {
 
 impl Config {
     /// Read the settings from the process environment. Call it once, at cold start.
+    /// Each bad value is logged (on stderr if the function has no `tracing`
+    /// subscriber); a value that is not UTF-8 is a bad value.
     pub fn from_env() -> Config {
-        let (config, problems) = Config::from_lookup(|name| std::env::var(name).ok());
+        let (config, problems) = Config::from_vars(|name| std::env::var(name));
+        let subscriber = fallback::has_subscriber();
         for problem in problems {
-            tracing::warn!(variable = problem.var(), "{problem}");
+            if subscriber {
+                tracing::warn!(variable = problem.var(), "{problem}");
+            } else {
+                fallback::to_stderr(&format!("graceful-shutdown: {problem}"));
+            }
         }
         config
     }
@@ -60,9 +70,33 @@ impl Config {
     /// message per bad value (each names the variable, the value and the default
     /// used instead). Pure: [`Config::from_env`] is this plus logging.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> (Config, Vec<BadSetting>) {
+        Config::from_vars(|name| lookup(name).ok_or(VarError::NotPresent))
+    }
+
+    /// [`Config::from_lookup`] with the answers of `std::env::var`: a value
+    /// that is not UTF-8 is a bad value (named, then the default is used).
+    fn from_vars(lookup: impl Fn(&str) -> Result<String, VarError>) -> (Config, Vec<BadSetting>) {
         let mut config = Config::default();
         let mut problems = Vec::new();
-        if let Some(raw) = lookup(ENV_PORT) {
+        let mut read = |var: &'static str, default: String| match lookup(var) {
+            Ok(raw) => Some(raw),
+            Err(VarError::NotPresent) => None,
+            Err(VarError::NotUnicode(raw)) => {
+                problems.push(BadSetting {
+                    error: ConfigError::Invalid {
+                        var,
+                        expected: String::from("UTF-8 text"),
+                        value: raw.to_string_lossy().into_owned(),
+                    },
+                    default,
+                });
+                None
+            }
+        };
+        let port = read(ENV_PORT, config.port.to_string());
+        let timeout = read(ENV_TIMEOUT_MS, config.timeout.as_millis().to_string());
+        let secret_file = read(ENV_SECRET_FILE, DEFAULT_SECRET_FILE.to_owned());
+        if let Some(raw) = port {
             match parse_port(&raw) {
                 Ok(port) => config.port = port,
                 Err(error) => problems.push(BadSetting {
@@ -71,7 +105,7 @@ impl Config {
                 }),
             }
         }
-        if let Some(raw) = lookup(ENV_TIMEOUT_MS) {
+        if let Some(raw) = timeout {
             match parse_timeout_ms(&raw) {
                 Ok(ms) => config.timeout = Duration::from_millis(u64::from(ms)),
                 Err(error) => problems.push(BadSetting {
@@ -80,7 +114,7 @@ impl Config {
                 }),
             }
         }
-        if let Some(raw) = lookup(ENV_SECRET_FILE) {
+        if let Some(raw) = secret_file {
             if raw.trim().is_empty() {
                 problems.push(BadSetting {
                     error: ConfigError::Invalid {
@@ -159,6 +193,35 @@ mod tests {
     }
 
     #[test]
+    fn values_that_are_not_utf8_are_bad_values_not_unset() {
+        use std::os::unix::ffi::OsStringExt;
+        let (config, problems) = Config::from_vars(|name| match name {
+            ENV_TIMEOUT_MS => Err(VarError::NotUnicode(std::ffi::OsString::from_vec(vec![
+                b'1', 0xff, b'0',
+            ]))),
+            ENV_PORT => Ok(String::from("20001")),
+            _ => Err(VarError::NotPresent),
+        });
+        assert_eq!(config.port, 20001);
+        assert_eq!(config.timeout, Config::default().timeout);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].var(), ENV_TIMEOUT_MS);
+        assert_eq!(
+            problems[0].to_string(),
+            "GRACEFUL_SHUTDOWN_TIMEOUT_MS: expected UTF-8 text, got \"1\u{fffd}0\"; using the default 250"
+        );
+        let (config, problems) = Config::from_vars(|name| match name {
+            ENV_SECRET_FILE => Err(VarError::NotUnicode(std::ffi::OsString::from_vec(vec![
+                0xfe,
+            ]))),
+            _ => Err(VarError::NotPresent),
+        });
+        assert_eq!(config.secret_file, PathBuf::from(DEFAULT_SECRET_FILE));
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].var(), ENV_SECRET_FILE);
+    }
+
+    #[test]
     fn bad_values_name_variable_and_value_and_fall_back() {
         let (config, problems) = Config::from_lookup(lookup(&[
             (ENV_PORT, "9001"),
@@ -182,7 +245,7 @@ mod tests {
         );
         assert!(
             lines[1]
-                .starts_with("GRACEFUL_SHUTDOWN_TIMEOUT_MS: expected milliseconds from 1 to 300"),
+                .starts_with("GRACEFUL_SHUTDOWN_TIMEOUT_MS: expected milliseconds from 1 to 280"),
             "{}",
             lines[1]
         );

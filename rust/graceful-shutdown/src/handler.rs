@@ -5,6 +5,8 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use graceful_shutdown_protocol::report::{fit, MAX_ERROR_BYTES, MAX_NAME_BYTES};
+
 /// The error type handlers are converted to. `anyhow::Error`,
 /// `lambda_runtime::Error`, `std::io::Error` and any other
 /// `std::error::Error + Send + Sync` convert into it.
@@ -13,10 +15,6 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub(crate) type HandlerFuture =
     Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send + 'static>>;
 pub(crate) type HandlerFn = Box<dyn FnOnce() -> HandlerFuture + Send + 'static>;
-
-/// Longest error text carried in a report: keeps every report under the
-/// protocol's 4096-byte body limit.
-const MAX_ERROR_CHARS: usize = 1024;
 
 pub(crate) struct Handler {
     pub(crate) name: String,
@@ -32,6 +30,9 @@ impl std::fmt::Debug for Handler {
 }
 
 impl Handler {
+    /// The handler, its name cut to what a report carries
+    /// ([`MAX_NAME_BYTES`], escaped as JSON): the name in the logs, the
+    /// [`Summary`](crate::Summary) and the extension's verdict is the same.
     pub(crate) fn new<F, Fut, E>(name: String, f: F) -> Handler
     where
         F: FnOnce() -> Fut + Send + 'static,
@@ -42,11 +43,15 @@ impl Handler {
             let fut = f();
             Box::pin(async move { fut.await.map_err(Into::into) })
         });
-        Handler { name, run }
+        Handler {
+            name: fit(&name, MAX_NAME_BYTES),
+            run,
+        }
     }
 }
 
-/// The error and its causes, joined with `: `, cut to a report-sized length.
+/// The error and its causes, joined with `: `, cut to what a report carries
+/// ([`MAX_ERROR_BYTES`], escaped as JSON).
 pub(crate) fn describe_error(error: &BoxError) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
@@ -59,7 +64,7 @@ pub(crate) fn describe_error(error: &BoxError) -> String {
         }
         source = cause.source();
     }
-    truncate(text)
+    fit(&text, MAX_ERROR_BYTES)
 }
 
 /// The message of a panic payload (`panic!("...")` gives `&str` or `String`).
@@ -71,15 +76,7 @@ pub(crate) fn describe_panic(payload: &(dyn std::any::Any + Send)) -> String {
     } else {
         String::from("a non-string panic payload")
     };
-    truncate(format!("panicked: {message}"))
-}
-
-fn truncate(mut text: String) -> String {
-    if let Some((cut, _)) = text.char_indices().nth(MAX_ERROR_CHARS) {
-        text.truncate(cut);
-        text.push('…');
-    }
-    text
+    fit(&format!("panicked: {message}"), MAX_ERROR_BYTES)
 }
 
 #[cfg(test)]
@@ -108,9 +105,15 @@ mod tests {
     }
 
     #[test]
-    fn long_errors_are_cut() {
+    fn long_errors_are_cut_by_bytes() {
         let e: BoxError = "x".repeat(5000).into();
-        assert_eq!(describe_error(&e).chars().count(), MAX_ERROR_CHARS + 1);
+        let text = describe_error(&e);
+        assert_eq!(text.len(), MAX_ERROR_BYTES);
+        assert!(text.ends_with('…'));
+        let wide: BoxError = "€".repeat(5000).into();
+        assert!(describe_error(&wide).len() <= MAX_ERROR_BYTES);
+        let panic = describe_panic(&"\u{1}".repeat(5000));
+        assert!(serde_json::to_string(&panic).map_or(0, |j| j.len()) <= MAX_ERROR_BYTES + 2);
     }
 
     #[test]

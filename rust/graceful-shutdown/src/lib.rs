@@ -2,6 +2,7 @@
 
 mod attach;
 mod config;
+mod fallback;
 mod handler;
 mod report;
 mod run;
@@ -13,7 +14,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use graceful_shutdown_protocol::Report;
+use graceful_shutdown_protocol::report::hello_reports;
 
 pub use config::{BadSetting, Config};
 pub use handler::BoxError;
@@ -57,7 +58,9 @@ impl GracefulShutdown {
 
     /// Register a handler to run once on shutdown.
     ///
-    /// `name` appears in the logs and in the extension's verdict. `handler` is
+    /// `name` appears in the logs and in the extension's verdict; a name
+    /// longer than 128 bytes (escaped as JSON) is cut, and ends with `…`, so
+    /// that every report fits the protocol's size limit. `handler` is
     /// called at shutdown, in its own tokio task; it usually captures state
     /// (a pool, a client, a buffer behind an `Arc`). Its error can be anything
     /// that converts into [`BoxError`]: `anyhow::Error`, `lambda_runtime::Error`,
@@ -103,12 +106,15 @@ impl GracefulShutdown {
         let reporter = match attach::read_secret(&self.config.secret_file) {
             Ok(secret) => {
                 let reporter = Reporter::spawn(self.config.port, secret);
-                reporter.send(Report::Hello {
-                    pid: std::process::id(),
-                    handlers: names.clone(),
-                    timeout_ms: u32::try_from(self.config.timeout.as_millis()).unwrap_or(u32::MAX),
-                    concurrent: self.concurrent,
-                });
+                // Usually one report; more only when the names do not fit in one.
+                for hello in hello_reports(
+                    std::process::id(),
+                    &names,
+                    u32::try_from(self.config.timeout.as_millis()).unwrap_or(u32::MAX),
+                    self.concurrent,
+                ) {
+                    reporter.send(hello);
+                }
                 reporter
             }
             Err(reason) => {
@@ -341,7 +347,9 @@ mod tests {
             .build();
         let took = started.elapsed();
         assert!(handle.extension_attached());
-        assert!(took < Duration::from_millis(15), "build() took {took:?}");
+        // No time bound here (it would flake on a loaded machine): that
+        // queueing the hello never waits for its delivery is proven by
+        // `report::tests::queueing_never_waits_for_the_delivery`.
         eprintln!("figure: cold-start check and hello queued in {took:?}");
         // The hello really is on its way: the listener sees the connection.
         listener.set_nonblocking(false).expect("blocking");

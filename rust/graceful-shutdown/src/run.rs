@@ -438,6 +438,41 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn every_report_fits_the_body_limit_whatever_the_name_and_error() {
+        let name = "名前".repeat(2000);
+        let error = "ошибка\t".repeat(1000);
+        let fails = Handler::new(name.clone(), move || async move {
+            Err::<(), _>(std::io::Error::other(error))
+        });
+        let panics = Handler::new(format!("{name}!"), || async {
+            if true {
+                panic!("{}", "💥\n".repeat(2000));
+            }
+            Ok::<(), std::io::Error>(())
+        });
+        let (summary, reports) = run(vec![fails, panics], false, 100).await;
+        let limit = graceful_shutdown_protocol::limits().max_report_bytes;
+        for report in &reports {
+            let json = report.to_json();
+            assert!(json.len() <= limit, "{} bytes: {json}", json.len());
+            assert_eq!(Report::parse(json.as_bytes()).as_ref(), Ok(report));
+        }
+        let failures = reports
+            .iter()
+            .filter(|r| matches!(r, Report::Failed { .. }))
+            .count();
+        assert_eq!(failures, 2, "{reports:?}");
+        let cut = &summary.handlers[0].name;
+        assert!(
+            cut.len() <= 128 && name.starts_with(cut.trim_end_matches('…')),
+            "{cut}"
+        );
+        assert!(
+            matches!(&summary.handlers[1].status, HandlerStatus::Failed(e) if e.starts_with("panicked: 💥"))
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn no_handlers_is_all_done_at_once() {
         let (summary, reports) = run(vec![], false, 100).await;
         assert!(summary.all_completed());

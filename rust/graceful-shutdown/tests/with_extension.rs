@@ -159,7 +159,7 @@ fn the_extension_verdict_names_each_handler_with_its_status() {
 
 #[test]
 fn the_verdict_stays_true_when_the_runtime_is_killed_halfway() {
-    let mut env = start("flush:ok,slow:sleep=5000,never:ok", 300);
+    let mut env = start("flush:ok,slow:sleep=5000,never:ok", 280);
     env.function.signal(Signal::SIGTERM);
     // Lambda SIGKILLs a runtime that overruns its share; do it while `slow` runs.
     let started = std::time::Instant::now();
@@ -215,4 +215,72 @@ fn all_handlers_completed() {
         verdict.contains("-- all 2 shutdown handlers completed in"),
         "{verdict}"
     );
+}
+
+#[test]
+fn a_long_name_and_error_still_reach_the_verdict() {
+    // Names and errors this long used to make reports bigger than the
+    // extension accepts (4096 bytes): the handler then showed as `running`.
+    let long = "é".repeat(2000);
+    let mut env = start(&format!("{long}:error,after:ok"), 250);
+    env.function.signal(Signal::SIGTERM);
+    assert_eq!(
+        env.function.wait_exit(Duration::from_secs(3)).0.code(),
+        Some(0)
+    );
+    let verdict = env.shutdown_and_verdict();
+    let cut = format!("{}…", "é".repeat(62));
+    assert!(
+        verdict.contains("outcome=handlers_failed reason=spindown handlers=1/2"),
+        "{verdict}"
+    );
+    assert!(
+        verdict.contains(&format!(" {cut}=failed(")) && verdict.contains(" after=ok("),
+        "{verdict}"
+    );
+    let log = env.scratch.read("extension.out");
+    assert!(!log.contains("report refused"), "{log}");
+}
+
+#[test]
+fn many_long_names_are_all_announced_at_cold_start() {
+    // More names than one report body holds: the function never gets SIGTERM
+    // here, so `hello` is the only report that can name them.
+    let names: Vec<String> = (0..40)
+        .map(|i| format!("handler-{i:02}-{}", "x".repeat(110)))
+        .collect();
+    let handlers: Vec<String> = names.iter().map(|n| format!("{n}:ok")).collect();
+    let mut env = start(&handlers.join(","), 250);
+    // The hellos (two: the names take about 5,000 bytes) go out in the
+    // background; wait until the extension has accepted both, then kill.
+    let accepted = || {
+        env.scratch
+            .read("function.out")
+            .matches("report accepted")
+            .count()
+    };
+    let waiting = std::time::Instant::now();
+    while accepted() < 2 {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(5),
+            "the hellos were not accepted: {}",
+            env.scratch.read("function.out")
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    env.function.signal(Signal::SIGKILL);
+    let _ = env.function.wait_exit(Duration::from_secs(3));
+    let verdict = env.shutdown_and_verdict();
+    assert!(
+        verdict.contains("outcome=runtime_killed reason=spindown handlers=0/40"),
+        "{verdict}"
+    );
+    for name in &names {
+        assert!(
+            verdict.contains(&format!(" {name}=not_started")),
+            "{name} missing from: {verdict}"
+        );
+    }
+    let log = env.scratch.read("extension.out");
+    assert!(!log.contains("report refused"), "{log}");
 }

@@ -12,14 +12,23 @@ pub type HandlerName = String;
 /// Unknown types deserialize to [`Report::Unknown`] so that an older
 /// extension keeps working with a newer library.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum Report {
     /// Sent once at cold start: the library is in use, with these handlers.
+    /// When the names do not fit in one report body, several `hello`s are
+    /// sent (see [`hello_reports`]); `first_index` is the registration index
+    /// of the first name in this one (absent, and 0, in the first).
     Hello {
         pid: u32,
         handlers: Vec<HandlerName>,
         timeout_ms: u32,
         concurrent: bool,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        first_index: usize,
     },
     /// A shutdown signal (or an explicit trigger) arrived; handlers start now.
     ShutdownStarted { signal: String },
@@ -54,6 +63,104 @@ pub enum Report {
     /// A report type this version does not know. Kept, not rejected.
     #[serde(other)]
     Unknown,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// Longest handler name a report carries: bytes of the name once escaped as
+/// a JSON string, without the quotes. Longer names are cut ([`fit`]).
+pub const MAX_NAME_BYTES: usize = 128;
+/// Longest error text a report carries, measured like [`MAX_NAME_BYTES`].
+/// With both caps, every report but `hello` fits in [`MAX_REPORT_BYTES`]
+/// whatever the text; `hello` is split by [`hello_reports`].
+pub const MAX_ERROR_BYTES: usize = 1024;
+
+/// What a cut text ends with.
+const CUT_MARK: char = '…';
+
+/// Bytes `c` takes inside a JSON string as serde_json writes it: quotes,
+/// backslashes and control characters are escaped, the rest is UTF-8.
+fn json_len(c: char) -> usize {
+    match c {
+        '"' | '\\' | '\u{8}' | '\u{c}' | '\n' | '\r' | '\t' => 2,
+        c if u32::from(c) < 0x20 => 6,
+        c => c.len_utf8(),
+    }
+}
+
+/// Bytes `text` takes as a JSON string, without the quotes.
+pub fn json_string_len(text: &str) -> usize {
+    text.chars().map(json_len).sum()
+}
+
+/// `text`, or its beginning cut on a character boundary and ending with `…`,
+/// so that it takes at most `max` bytes once escaped as a JSON string
+/// (without the quotes). Cutting by bytes, not characters: a character is up
+/// to 4 bytes in UTF-8 and a control character 6 bytes escaped.
+pub fn fit(text: &str, max: usize) -> String {
+    if json_string_len(text) <= max {
+        return text.to_owned();
+    }
+    let mark = json_len(CUT_MARK);
+    // Too small for the mark: cut without it.
+    let room = if max >= mark { max - mark } else { max };
+    let mut used = 0;
+    let mut end = 0;
+    for (i, c) in text.char_indices() {
+        let n = json_len(c);
+        if used + n > room {
+            break;
+        }
+        used += n;
+        end = i + c.len_utf8();
+    }
+    let mut cut = String::with_capacity(end + CUT_MARK.len_utf8());
+    cut.push_str(&text[..end]);
+    if max >= mark {
+        cut.push(CUT_MARK);
+    }
+    cut
+}
+
+/// The `hello` reports that announce `handlers` (in registration order):
+/// one, unless the names do not fit in one report body; then as many as
+/// needed, each under [`MAX_REPORT_BYTES`], the later ones saying where their
+/// names start. Names are cut to [`MAX_NAME_BYTES`] first.
+pub fn hello_reports(
+    pid: u32,
+    handlers: &[HandlerName],
+    timeout_ms: u32,
+    concurrent: bool,
+) -> Vec<Report> {
+    let hello = |first_index: usize, handlers: Vec<HandlerName>| Report::Hello {
+        pid,
+        handlers,
+        timeout_ms,
+        concurrent,
+        first_index,
+    };
+    let mut reports = Vec::new();
+    let mut first = 0;
+    let mut names: Vec<HandlerName> = Vec::new();
+    // The exact size, as JSON, of the report being filled: the report without
+    // names, plus `"name"` per name and a comma between names.
+    let mut size = hello(first, Vec::new()).to_json().len();
+    for (index, name) in handlers.iter().enumerate() {
+        let name = fit(name, MAX_NAME_BYTES);
+        let cost =
+            |names: &[HandlerName]| json_string_len(&name) + 2 + usize::from(!names.is_empty());
+        if !names.is_empty() && size + cost(&names) > MAX_REPORT_BYTES {
+            reports.push(hello(first, std::mem::take(&mut names)));
+            first = index;
+            size = hello(first, Vec::new()).to_json().len();
+        }
+        size += cost(&names);
+        names.push(name);
+    }
+    reports.push(hello(first, names));
+    reports
 }
 
 /// Why a report body was refused.
@@ -142,15 +249,30 @@ mod tests {
     #[test]
     fn bad_bodies_are_errors() {
         assert!(matches!(Report::parse(b""), Err(ReportError::Malformed(_))));
-        assert!(matches!(Report::parse(b"{\"type\":\"finished\""), Err(ReportError::Malformed(_))));
-        assert!(matches!(Report::parse(b"{\"handler\":\"x\"}"), Err(ReportError::Malformed(_))));
+        assert!(matches!(
+            Report::parse(b"{\"type\":\"finished\""),
+            Err(ReportError::Malformed(_))
+        ));
+        assert!(matches!(
+            Report::parse(b"{\"handler\":\"x\"}"),
+            Err(ReportError::Malformed(_))
+        ));
         let big = vec![b' '; MAX_REPORT_BYTES + 1];
-        assert_eq!(Report::parse(&big), Err(ReportError::TooLarge(MAX_REPORT_BYTES + 1)));
+        assert_eq!(
+            Report::parse(&big),
+            Err(ReportError::TooLarge(MAX_REPORT_BYTES + 1))
+        );
     }
 
     #[test]
     fn request_is_exact() {
-        let req = encode_request(4471, "s3cr3t", &Report::ShutdownStarted { signal: "SIGTERM".into() });
+        let req = encode_request(
+            4471,
+            "s3cr3t",
+            &Report::ShutdownStarted {
+                signal: "SIGTERM".into(),
+            },
+        );
         assert_eq!(
             req,
             "POST /v1/report HTTP/1.1\r\nHost: 127.0.0.1:4471\r\nContent-Type: application/json\r\n\
@@ -159,7 +281,127 @@ mod tests {
         );
     }
 
+    #[test]
+    fn fit_cuts_by_escaped_bytes_on_a_character_boundary() {
+        assert_eq!(fit("flush", MAX_NAME_BYTES), "flush");
+        let exact = "é".repeat(64);
+        assert_eq!(fit(&exact, 128), exact, "128 bytes fit in 128");
+        let long = "日本".repeat(1000);
+        let cut = fit(&long, MAX_ERROR_BYTES);
+        assert!(json_string_len(&cut) <= MAX_ERROR_BYTES, "{}", cut.len());
+        assert!(json_string_len(&cut) > MAX_ERROR_BYTES - 6);
+        assert!(cut.ends_with('…'));
+        assert!(long.starts_with(cut.trim_end_matches('…')));
+        // Control characters take 6 bytes escaped (`\u0001`), quotes 2.
+        let controls = "\u{1}".repeat(300);
+        assert_eq!(json_string_len(&controls), 1800);
+        assert!(json_string_len(&fit(&controls, 128)) <= 128);
+        assert!(fit(&controls, 128).starts_with('\u{1}'));
+        assert_eq!(json_string_len("\"\\\n"), 6);
+        assert_eq!(fit("abcdef", 2), "ab");
+    }
+
+    #[test]
+    fn reports_with_the_longest_texts_fit_the_body_limit() {
+        let name = fit(&"é\u{1}\"".repeat(5000), MAX_NAME_BYTES);
+        let error = fit(
+            &format!("panicked: {}", "😱\n\u{7}".repeat(5000)),
+            MAX_ERROR_BYTES,
+        );
+        let reports = [
+            Report::Failed {
+                handler: name.clone(),
+                index: usize::MAX,
+                duration_ms: u64::MAX,
+                error,
+            },
+            Report::Started {
+                handler: name.clone(),
+                index: usize::MAX,
+            },
+            Report::Finished {
+                handler: name.clone(),
+                index: usize::MAX,
+                duration_ms: u64::MAX,
+            },
+            Report::TimedOut {
+                handler: name,
+                index: usize::MAX,
+                duration_ms: u64::MAX,
+            },
+        ];
+        for report in reports {
+            let json = report.to_json();
+            assert!(json.len() <= MAX_REPORT_BYTES, "{} bytes", json.len());
+            assert_eq!(Report::parse(json.as_bytes()), Ok(report));
+        }
+    }
+
+    #[test]
+    fn hello_is_one_report_when_the_names_fit() {
+        let names: Vec<String> = vec!["flush".into(), "close-pool".into()];
+        let hellos = hello_reports(7, &names, 250, true);
+        assert_eq!(hellos.len(), 1);
+        assert_eq!(
+            hellos[0].to_json(),
+            r#"{"type":"hello","pid":7,"handlers":["flush","close-pool"],"timeoutMs":250,"concurrent":true}"#
+        );
+        assert_eq!(hello_reports(7, &[], 250, false).len(), 1);
+    }
+
+    #[test]
+    fn many_long_names_are_split_across_hellos_that_each_fit() {
+        let names: Vec<String> = (0..100)
+            .map(|i| format!("{i}-{}", "ß".repeat(200)))
+            .collect();
+        let hellos = hello_reports(u32::MAX, &names, u32::MAX, false);
+        assert!(hellos.len() > 1);
+        let mut all = Vec::new();
+        for hello in &hellos {
+            let json = hello.to_json();
+            assert!(json.len() <= MAX_REPORT_BYTES, "{} bytes", json.len());
+            let Ok(Report::Hello {
+                handlers,
+                first_index,
+                ..
+            }) = Report::parse(json.as_bytes())
+            else {
+                panic!("not a hello: {json}");
+            };
+            assert_eq!(first_index, all.len());
+            all.extend(handlers);
+        }
+        let fitted: Vec<String> = names.iter().map(|n| fit(n, MAX_NAME_BYTES)).collect();
+        assert_eq!(all, fitted);
+        // The split is tight: each report but the last could not take one more name.
+        for pair in hellos.windows(2) {
+            let (Report::Hello { handlers, .. }, Report::Hello { handlers: next, .. }) =
+                (&pair[0], &pair[1])
+            else {
+                unreachable!()
+            };
+            assert!(
+                pair[0].to_json().len() + next[0].len() + 3 > MAX_REPORT_BYTES,
+                "{}",
+                handlers.len()
+            );
+        }
+    }
+
     proptest! {
+        #[test]
+        fn json_string_len_is_what_serde_writes(text in any::<String>()) {
+            let written = serde_json::to_string(&text).map_or(0, |json| json.len() - 2);
+            prop_assert_eq!(json_string_len(&text), written);
+        }
+
+        #[test]
+        fn fit_stays_within_its_bound(text in any::<String>(), max in 0usize..64) {
+            let cut = fit(&text, max);
+            prop_assert!(json_string_len(&cut) <= max);
+            prop_assert!(text.starts_with(cut.trim_end_matches('…')) || cut == text);
+        }
+
         #[test]
         fn parse_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
             let _ = Report::parse(&bytes);

@@ -1,10 +1,19 @@
 //! The verdict: the one line the extension logs on SHUTDOWN, decided from
 //! the reports it received. Deciding is a pure function of the reports.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
-use crate::report::Report;
+use crate::report::{fit, Report};
 use crate::VERDICT_MARKER;
+
+/// Most handler slots a verdict keeps: indexes come from the network.
+const MAX_HANDLERS: usize = 1024;
+/// Longest shutdown reason kept (bytes, escaped as JSON): Lambda's are short words.
+const MAX_REASON_BYTES: usize = 64;
+/// The reasons Lambda documents, in the case the verdict uses.
+const KNOWN_REASONS: [&str; 3] = ["spindown", "timeout", "failure"];
 
 /// What happened to the function's shutdown handlers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,7 +79,8 @@ pub struct HandlerResult {
 #[serde(rename_all = "camelCase")]
 pub struct Verdict {
     pub outcome: Outcome,
-    /// The shutdown reason as Lambda sent it, lower-cased (`spindown`, `timeout`, `failure`, or other).
+    /// The shutdown reason: `spindown`, `timeout` or `failure` (lower-cased,
+    /// whatever case Lambda sent), or any other value as sent ([`normalize_reason`]).
     pub reason: String,
     pub handlers: Vec<HandlerResult>,
     /// Total handler time, when the function said it was all done.
@@ -89,9 +99,13 @@ impl Verdict {
         let mut signal = None;
         let mut total_ms = None;
 
-        fn slot<'a>(handlers: &'a mut Vec<HandlerResult>, index: usize, name: &str) -> &'a mut HandlerResult {
+        fn slot<'a>(
+            handlers: &'a mut Vec<HandlerResult>,
+            index: usize,
+            name: &str,
+        ) -> &'a mut HandlerResult {
             // Indexes come from the network: never allocate more than a report could name.
-            let index = index.min(1024);
+            let index = index.min(MAX_HANDLERS);
             while handlers.len() <= index {
                 handlers.push(HandlerResult {
                     name: String::new(),
@@ -109,10 +123,18 @@ impl Verdict {
 
         for report in reports {
             match report {
-                Report::Hello { handlers: names, .. } => {
+                Report::Hello {
+                    handlers: names,
+                    first_index,
+                    ..
+                } => {
                     saw_any = true;
-                    for (i, name) in names.iter().enumerate().take(1024) {
-                        slot(&mut handlers, i, name);
+                    for (i, name) in names.iter().enumerate() {
+                        let index = first_index.saturating_add(i);
+                        if index > MAX_HANDLERS {
+                            break;
+                        }
+                        slot(&mut handlers, index, name);
                     }
                 }
                 Report::ShutdownStarted { signal: s } => {
@@ -123,20 +145,33 @@ impl Verdict {
                     saw_any = true;
                     slot(&mut handlers, *index, handler).status = HandlerStatus::Running;
                 }
-                Report::Finished { handler, index, duration_ms } => {
+                Report::Finished {
+                    handler,
+                    index,
+                    duration_ms,
+                } => {
                     saw_any = true;
                     let h = slot(&mut handlers, *index, handler);
                     h.status = HandlerStatus::Ok;
                     h.duration_ms = Some(*duration_ms);
                 }
-                Report::Failed { handler, index, duration_ms, error } => {
+                Report::Failed {
+                    handler,
+                    index,
+                    duration_ms,
+                    error,
+                } => {
                     saw_any = true;
                     let h = slot(&mut handlers, *index, handler);
                     h.status = HandlerStatus::Failed;
                     h.duration_ms = Some(*duration_ms);
                     h.error = Some(error.clone());
                 }
-                Report::TimedOut { handler, index, duration_ms } => {
+                Report::TimedOut {
+                    handler,
+                    index,
+                    duration_ms,
+                } => {
                     saw_any = true;
                     let h = slot(&mut handlers, *index, handler);
                     h.status = HandlerStatus::TimedOut;
@@ -161,7 +196,7 @@ impl Verdict {
         };
         Verdict {
             outcome,
-            reason: reason.to_ascii_lowercase(),
+            reason: normalize_reason(reason),
             handlers,
             total_ms,
             signal,
@@ -186,16 +221,16 @@ impl Verdict {
                     .handlers
                     .iter()
                     .filter(|h| h.status != HandlerStatus::Ok)
-                    .map(|h| format!("{} {}", h.name, h.status.as_str()))
+                    .map(|h| format!("{} {}", text_value(&h.name), h.status.as_str()))
                     .collect();
                 format!("{ok} of {n} shutdown handlers completed; {}", bad.join(", "))
             }
             Outcome::RuntimeKilled => {
-                let running: Vec<&str> = self
+                let running: Vec<Cow<'_, str>> = self
                     .handlers
                     .iter()
                     .filter(|h| h.status == HandlerStatus::Running)
-                    .map(|h| h.name.as_str())
+                    .map(|h| text_value(&h.name))
                     .collect();
                 let started = self.signal.is_some();
                 let mut s = format!(
@@ -214,12 +249,13 @@ impl Verdict {
         }
     }
 
-    /// The text form: `graceful-shutdown verdict: outcome=... reason=... handlers=ok/n total_ms=... name=status(ms)... -- summary`.
+    /// The text form, one line: `graceful-shutdown verdict: outcome=... reason=... handlers=ok/n total_ms=... name=status(ms)... -- summary`.
+    /// Names and the reason are written as [`text_value`]s.
     pub fn to_text(&self) -> String {
         let mut line = format!(
             "{VERDICT_MARKER}: outcome={} reason={} handlers={}/{}",
             self.outcome.as_str(),
-            self.reason,
+            text_value(&self.reason),
             self.count(HandlerStatus::Ok),
             self.handlers.len()
         );
@@ -227,7 +263,7 @@ impl Verdict {
             line.push_str(&format!(" total_ms={t}"));
         }
         for h in &self.handlers {
-            line.push_str(&format!(" {}={}", h.name, h.status.as_str()));
+            line.push_str(&format!(" {}={}", text_value(&h.name), h.status.as_str()));
             if let Some(ms) = h.duration_ms {
                 line.push_str(&format!("({ms}ms)"));
             }
@@ -235,6 +271,42 @@ impl Verdict {
         line.push_str(" -- ");
         line.push_str(&self.summary());
         line
+    }
+}
+
+/// The shutdown reason for the verdict: the documented ones (`spindown`,
+/// `timeout`, `failure`) in lower case, whatever case they came in; any other
+/// value kept as sent, with control characters replaced by `?` and cut to 64
+/// bytes; `unknown` when there is none.
+pub fn normalize_reason(raw: &str) -> String {
+    let raw = raw.trim();
+    if let Some(known) = KNOWN_REASONS.iter().find(|k| raw.eq_ignore_ascii_case(k)) {
+        return (*known).to_owned();
+    }
+    if raw.is_empty() {
+        return String::from("unknown");
+    }
+    let clean: String = raw
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    fit(&clean, MAX_REASON_BYTES)
+}
+
+/// A value in a text log line: as is when it is one plain word; otherwise
+/// a JSON string (in quotes, with quotes, backslashes and control characters
+/// escaped), so that a line of `key=value` pairs stays one line and parses
+/// back, whatever the value holds.
+pub fn text_value(value: &str) -> Cow<'_, str> {
+    let plain = !value.is_empty()
+        && !value
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '=' | '\\'));
+    if plain {
+        Cow::Borrowed(value)
+    } else {
+        // Serializing a string cannot fail.
+        Cow::Owned(serde_json::to_string(value).unwrap_or_else(|_| String::from("\"\"")))
     }
 }
 
@@ -248,11 +320,16 @@ mod tests {
             handlers: names.iter().map(|s| s.to_string()).collect(),
             timeout_ms: 250,
             concurrent: false,
+            first_index: 0,
         }
     }
 
     fn finished(name: &str, index: usize, ms: u64) -> Report {
-        Report::Finished { handler: name.into(), index, duration_ms: ms }
+        Report::Finished {
+            handler: name.into(),
+            index,
+            duration_ms: ms,
+        }
     }
 
     #[test]
@@ -269,12 +346,25 @@ mod tests {
             "spindown",
             &[
                 hello(&["flush", "close-pool"]),
-                Report::ShutdownStarted { signal: "SIGTERM".into() },
-                Report::Started { handler: "flush".into(), index: 0 },
+                Report::ShutdownStarted {
+                    signal: "SIGTERM".into(),
+                },
+                Report::Started {
+                    handler: "flush".into(),
+                    index: 0,
+                },
                 finished("flush", 0, 10),
-                Report::Started { handler: "close-pool".into(), index: 1 },
+                Report::Started {
+                    handler: "close-pool".into(),
+                    index: 1,
+                },
                 finished("close-pool", 1, 3),
-                Report::AllDone { completed: 2, failed: 0, timed_out: 0, total_ms: 13 },
+                Report::AllDone {
+                    completed: 2,
+                    failed: 0,
+                    timed_out: 0,
+                    total_ms: 13,
+                },
             ],
         );
         assert_eq!(v.outcome, Outcome::Completed);
@@ -291,15 +381,36 @@ mod tests {
             "timeout",
             &[
                 hello(&["a", "b", "c"]),
-                Report::ShutdownStarted { signal: "SIGTERM".into() },
+                Report::ShutdownStarted {
+                    signal: "SIGTERM".into(),
+                },
                 finished("a", 0, 1),
-                Report::Failed { handler: "b".into(), index: 1, duration_ms: 2, error: "panicked: boom".into() },
-                Report::TimedOut { handler: "c".into(), index: 2, duration_ms: 250 },
-                Report::AllDone { completed: 1, failed: 1, timed_out: 1, total_ms: 253 },
+                Report::Failed {
+                    handler: "b".into(),
+                    index: 1,
+                    duration_ms: 2,
+                    error: "panicked: boom".into(),
+                },
+                Report::TimedOut {
+                    handler: "c".into(),
+                    index: 2,
+                    duration_ms: 250,
+                },
+                Report::AllDone {
+                    completed: 1,
+                    failed: 1,
+                    timed_out: 1,
+                    total_ms: 253,
+                },
             ],
         );
         assert_eq!(v.outcome, Outcome::HandlersFailed);
-        assert!(v.to_text().ends_with("-- 1 of 3 shutdown handlers completed; b failed, c timed_out"), "{}", v.to_text());
+        assert!(
+            v.to_text()
+                .ends_with("-- 1 of 3 shutdown handlers completed; b failed, c timed_out"),
+            "{}",
+            v.to_text()
+        );
         assert_eq!(v.handlers[1].error.as_deref(), Some("panicked: boom"));
     }
 
@@ -309,14 +420,24 @@ mod tests {
             "spindown",
             &[
                 hello(&["a", "b", "c"]),
-                Report::ShutdownStarted { signal: "SIGTERM".into() },
+                Report::ShutdownStarted {
+                    signal: "SIGTERM".into(),
+                },
                 finished("a", 0, 1),
-                Report::Started { handler: "b".into(), index: 1 },
+                Report::Started {
+                    handler: "b".into(),
+                    index: 1,
+                },
             ],
         );
         assert_eq!(v.outcome, Outcome::RuntimeKilled);
         assert_eq!(v.handlers[2].status, HandlerStatus::NotStarted);
-        assert!(v.summary().ends_with("1 of 3 completed, cut off while running b"), "{}", v.summary());
+        assert!(
+            v.summary()
+                .ends_with("1 of 3 completed, cut off while running b"),
+            "{}",
+            v.summary()
+        );
 
         let never = Verdict::decide("spindown", &[hello(&["a"])]);
         assert_eq!(never.outcome, Outcome::RuntimeKilled);
@@ -324,17 +445,173 @@ mod tests {
     }
 
     #[test]
+    fn odd_handler_names_are_quoted_and_the_line_stays_one_line() {
+        let names = [
+            "flush buffer",
+            "a=b",
+            "say \"hi\"",
+            "two\nlines",
+            "back\\slash",
+            "plain",
+        ];
+        let v = Verdict::decide(
+            "spindown",
+            &[
+                hello(&names),
+                Report::ShutdownStarted {
+                    signal: "SIGTERM".into(),
+                },
+                finished("flush buffer", 0, 1),
+                Report::Failed {
+                    handler: "a=b".into(),
+                    index: 1,
+                    duration_ms: 2,
+                    error: "x".into(),
+                },
+                Report::Started {
+                    handler: "two\nlines".into(),
+                    index: 3,
+                },
+            ],
+        );
+        let text = v.to_text();
+        assert!(!text.contains('\n'), "{text}");
+        assert_eq!(
+            text,
+            "graceful-shutdown verdict: outcome=runtime_killed reason=spindown handlers=1/6 \
+             \"flush buffer\"=ok(1ms) \"a=b\"=failed(2ms) \"say \\\"hi\\\"\"=not_started \"two\\nlines\"=running \
+             \"back\\\\slash\"=not_started plain=not_started -- the runtime was gone before its shutdown handlers \
+             finished: 1 of 6 completed, cut off while running \"two\\nlines\""
+        );
+        // Every pair parses back: a quoted key is a JSON string, then `=`.
+        let pairs = text.split(" -- ").next().unwrap_or_default();
+        let mut rest = pairs.trim_start_matches("graceful-shutdown verdict: ");
+        let mut keys = Vec::new();
+        while !rest.is_empty() {
+            let (key, after) = if rest.starts_with('"') {
+                let mut de = serde_json::Deserializer::from_str(rest).into_iter::<String>();
+                let key = de.next().and_then(Result::ok).unwrap_or_default();
+                let used = de.byte_offset();
+                (key, &rest[used..])
+            } else {
+                let at = rest.find('=').unwrap_or(rest.len());
+                (rest[..at].to_owned(), &rest[at..])
+            };
+            let after = after
+                .strip_prefix('=')
+                .unwrap_or_else(|| panic!("no `=` after {key:?} in {text}"));
+            let end = after.find(' ').unwrap_or(after.len());
+            keys.push(key);
+            rest = after[end..].trim_start();
+        }
+        let handler_keys: Vec<&str> = keys.iter().skip(3).map(String::as_str).collect();
+        assert_eq!(handler_keys, names);
+        assert_eq!(
+            Verdict::decide(
+                "timeout",
+                &[
+                    hello(&["a b"]),
+                    Report::AllDone {
+                        completed: 0,
+                        failed: 0,
+                        timed_out: 0,
+                        total_ms: 0
+                    }
+                ]
+            )
+            .summary(),
+            "0 of 1 shutdown handlers completed; \"a b\" not_started"
+        );
+    }
+
+    #[test]
+    fn known_reasons_are_lower_cased_and_others_kept_as_sent() {
+        for (sent, kept) in [
+            ("SPINDOWN", "spindown"),
+            (" Timeout ", "timeout"),
+            ("failure", "failure"),
+            ("Sandbox_Terminated", "Sandbox_Terminated"),
+            ("", "unknown"),
+            ("two\nlines", "two?lines"),
+        ] {
+            assert_eq!(normalize_reason(sent), kept, "{sent:?}");
+            assert_eq!(Verdict::decide(sent, &[]).reason, kept, "{sent:?}");
+        }
+        let long = normalize_reason(&"Ü".repeat(100));
+        assert!(
+            long.len() <= MAX_REASON_BYTES && long.starts_with("ÜÜ"),
+            "{long}"
+        );
+        let v = Verdict::decide("Out Of Memory", &[]);
+        assert!(
+            v.to_text()
+                .contains(" reason=\"Out Of Memory\" handlers=0/0"),
+            "{}",
+            v.to_text()
+        );
+    }
+
+    #[test]
+    fn names_from_split_hellos_land_at_their_indexes() {
+        let names: Vec<String> = (0..60)
+            .map(|i| format!("handler-{i}-{}", "x".repeat(100)))
+            .collect();
+        let mut reports = crate::report::hello_reports(7, &names, 250, false);
+        assert!(reports.len() > 1);
+        reports.push(Report::Started {
+            handler: names[59].clone(),
+            index: 59,
+        });
+        let v = Verdict::decide("spindown", &reports);
+        let got: Vec<&str> = v.handlers.iter().map(|h| h.name.as_str()).collect();
+        assert_eq!(got, names);
+        assert_eq!(v.handlers[59].status, HandlerStatus::Running);
+        let far = Verdict::decide(
+            "spindown",
+            &[Report::Hello {
+                pid: 1,
+                handlers: vec!["x".into(); 3],
+                timeout_ms: 1,
+                concurrent: false,
+                first_index: usize::MAX,
+            }],
+        );
+        assert!(far.handlers.is_empty());
+    }
+
+    #[test]
     fn hostile_indexes_do_not_allocate() {
-        let v = Verdict::decide("spindown", &[Report::Started { handler: "x".into(), index: usize::MAX }]);
+        let v = Verdict::decide(
+            "spindown",
+            &[Report::Started {
+                handler: "x".into(),
+                index: usize::MAX,
+            }],
+        );
         assert!(v.handlers.len() <= 1025);
     }
 
     #[test]
     fn json_form_is_stable() {
-        let v = Verdict::decide("spindown", &[hello(&["a"]), finished("a", 0, 5), Report::AllDone { completed: 1, failed: 0, timed_out: 0, total_ms: 5 }]);
-        let json = serde_json::to_string(&v).unwrap();
-        assert_eq!(json, r#"{"outcome":"completed","reason":"spindown","handlers":[{"name":"a","status":"ok","durationMs":5}],"totalMs":5}"#);
-        let back: Verdict = serde_json::from_str(&json).unwrap();
+        let v = Verdict::decide(
+            "spindown",
+            &[
+                hello(&["a"]),
+                finished("a", 0, 5),
+                Report::AllDone {
+                    completed: 1,
+                    failed: 0,
+                    timed_out: 0,
+                    total_ms: 5,
+                },
+            ],
+        );
+        let json = serde_json::to_string(&v).expect("a verdict serializes");
+        assert_eq!(
+            json,
+            r#"{"outcome":"completed","reason":"spindown","handlers":[{"name":"a","status":"ok","durationMs":5}],"totalMs":5}"#
+        );
+        let back: Verdict = serde_json::from_str(&json).expect("and parses back");
         assert_eq!(back, v);
     }
 }

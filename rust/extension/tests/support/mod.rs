@@ -312,6 +312,8 @@ pub struct Options {
     /// Whether the last `/event/next` waits for [`Run::shutdown`].
     pub wait_for_shutdown: bool,
     pub env: Vec<(String, String)>,
+    /// Variables whose values are raw bytes (not necessarily UTF-8).
+    pub env_bytes: Vec<(String, Vec<u8>)>,
     /// A program that runs the binary (qemu-user for another architecture's build).
     pub runner: Option<PathBuf>,
 }
@@ -323,6 +325,7 @@ impl Default for Options {
             next_before: Vec::new(),
             wait_for_shutdown: true,
             env: Vec::new(),
+            env_bytes: Vec::new(),
             runner: None,
         }
     }
@@ -365,6 +368,10 @@ impl Run {
             .stderr(Stdio::inherit());
         for (k, v) in &options.env {
             cmd.env(k, v);
+        }
+        for (k, v) in &options.env_bytes {
+            use std::os::unix::ffi::OsStrExt;
+            cmd.env(k, std::ffi::OsStr::from_bytes(v));
         }
         let started = Instant::now();
         let mut child = cmd
@@ -425,6 +432,21 @@ impl Run {
 
     pub fn stdout(&self) -> String {
         self.stdout.lock().expect("lock").clone()
+    }
+
+    /// Wait until the output read so far contains `needle` (it is read from
+    /// a pipe by a thread, which may lag behind the process on a busy machine).
+    pub fn stdout_contains(&self, needle: &str, limit: Duration) -> bool {
+        let end = Instant::now() + limit;
+        loop {
+            if self.stdout().contains(needle) {
+                return true;
+            }
+            if Instant::now() > end {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(2));
+        }
     }
 
     /// Send raw bytes to the report port, half-close, read the whole answer.
