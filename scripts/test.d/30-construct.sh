@@ -33,8 +33,10 @@ if grep -q '^package/rust-src/target/' <<<"$contents"; then echo "the packaged l
 lap "jsii-pacmak (python)"
 
 # Go and Java: the bindings are generated and Go's parse, but not compiled:
-# the registries reachable here do not serve aws-cdk-lib 2.273.0 for Go
-# (module proxy answers 403) nor its Maven jar, which both builds need.
+# the registries reachable here serve no version of cargo-lambda-cdk's Go
+# module (the module proxy answers 403 "This module version is not
+# available"), nor aws-cdk-lib 2.273.0 for Go or its Maven jar, which the
+# builds need.
 pnpm exec jsii-pacmak --targets go java --code-only
 gofmt -e -l dist/go >/dev/null
 for cls in GracefulShutdown GracefulShutdownAspect GracefulShutdownFunction GracefulShutdownLayer ShutdownLimits; do
