@@ -271,29 +271,14 @@ fn bad_config(var: &str, value: &str) {
         wait_for_shutdown: false,
         ..Options::default()
     });
-    let err = run
-        .api
-        .wait_for("/2020-01-01/extension/init/error", EXIT_WAIT)
-        .unwrap_or_else(|| {
-            panic!(
-                "no /init/error for {var}={value:?}; stdout:\n{}",
-                run.stdout()
-            )
-        });
-    assert_eq!(err.method, "POST");
-    assert_eq!(err.header("lambda-extension-identifier"), Some("ext-id-42"));
-    assert_eq!(
-        err.header("lambda-extension-function-error-type"),
-        Some("Extension.ConfigInvalid")
-    );
-    let body: Value = serde_json::from_str(&err.body).expect("JSON error body");
-    let message = body["errorMessage"].as_str().expect("errorMessage");
+    let (error_type, message) = run.init_error();
+    assert_eq!(error_type, "Extension.ConfigInvalid", "{var}={value:?}");
+    let message = message.as_str();
     assert!(
         message.starts_with(&format!("{var}: expected ")),
         "{message}"
     );
     assert!(message.contains(&format!("{value:?}")), "{message}");
-    assert_eq!(body["errorType"], "Extension.ConfigInvalid");
     let exit = run.exit(EXIT_WAIT);
     assert_ne!(
         exit.status.code(),
@@ -335,17 +320,11 @@ fn port_in_use_is_an_init_error() {
         wait_for_shutdown: false,
         ..Options::default()
     });
-    let err = run
-        .api
-        .wait_for("/2020-01-01/extension/init/error", EXIT_WAIT)
-        .expect("init/error");
-    let body: Value = serde_json::from_str(&err.body).expect("json");
+    let (error_type, message) = run.init_error();
+    assert_eq!(error_type, "Extension.ListenFailed");
     assert!(
-        body["errorMessage"]
-            .as_str()
-            .unwrap_or("")
-            .starts_with("GRACEFUL_SHUTDOWN_PORT: cannot listen"),
-        "{body}"
+        message.starts_with("GRACEFUL_SHUTDOWN_PORT: cannot listen"),
+        "{message}"
     );
     assert_ne!(run.exit(EXIT_WAIT).status.code(), Some(0));
 }
@@ -693,17 +672,10 @@ fn a_setting_that_is_not_utf8_is_an_init_error_naming_the_variable() {
         wait_for_shutdown: false,
         ..Options::default()
     });
-    let err = run
-        .api
-        .wait_for("/2020-01-01/extension/init/error", EXIT_WAIT)
-        .unwrap_or_else(|| panic!("no /init/error; stdout:\n{}", run.stdout()));
+    let (error_type, message) = run.init_error();
+    assert_eq!(error_type, "Extension.ConfigInvalid");
     assert_eq!(
-        err.header("lambda-extension-function-error-type"),
-        Some("Extension.ConfigInvalid")
-    );
-    let body: Value = serde_json::from_str(&err.body).expect("json");
-    assert_eq!(
-        body["errorMessage"],
+        message,
         "GRACEFUL_SHUTDOWN_TIMEOUT_MS: expected UTF-8 text, got \"2\u{fffd}\""
     );
     assert_eq!(run.exit(EXIT_WAIT).status.code(), Some(1));
@@ -733,16 +705,8 @@ fn unwritable_secret_file_is_an_init_error_naming_the_variable() {
         wait_for_shutdown: false,
         ..Options::default()
     });
-    let err = run
-        .api
-        .wait_for("/2020-01-01/extension/init/error", EXIT_WAIT)
-        .unwrap_or_else(|| panic!("no /init/error; stdout:\n{}", run.stdout()));
-    assert_eq!(
-        err.header("lambda-extension-function-error-type"),
-        Some("Extension.SecretFileFailed")
-    );
-    let body: Value = serde_json::from_str(&err.body).expect("json");
-    let message = body["errorMessage"].as_str().unwrap_or("");
+    let (error_type, message) = run.init_error();
+    assert_eq!(error_type, "Extension.SecretFileFailed");
     assert!(
         message.starts_with("GRACEFUL_SHUTDOWN_SECRET_FILE: ")
             && message.contains("/nonexistent-dir/graceful-shutdown.secret"),

@@ -410,6 +410,33 @@ impl Run {
             .unwrap_or_else(|| panic!("the extension never registered; stdout:\n{}", self.stdout()))
     }
 
+    /// Wait for `POST /init/error` with the registered identifier; its
+    /// `Lambda-Extension-Function-Error-Type` (also the body's `errorType`)
+    /// and `errorMessage`.
+    pub fn init_error(&self) -> (String, String) {
+        let err = self
+            .api
+            .wait_for("/2020-01-01/extension/init/error", Duration::from_secs(10))
+            .unwrap_or_else(|| panic!("no /init/error; stdout:\n{}", self.stdout()));
+        assert_eq!(err.method, "POST");
+        assert_eq!(err.header("lambda-extension-identifier"), Some("ext-id-42"));
+        let error_type = err
+            .header("lambda-extension-function-error-type")
+            .unwrap_or_default()
+            .to_owned();
+        let body: serde_json::Value = serde_json::from_str(&err.body).expect("JSON error body");
+        assert_eq!(
+            body["errorType"],
+            error_type.as_str(),
+            "the body names the same error type"
+        );
+        let message = body["errorMessage"]
+            .as_str()
+            .expect("errorMessage")
+            .to_owned();
+        (error_type, message)
+    }
+
     /// Wait until the extension is blocked in `/event/next`.
     pub fn waiting_for_events(&self) {
         self.api
