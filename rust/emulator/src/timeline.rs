@@ -249,8 +249,11 @@ impl Recorder {
         {
             return;
         }
+        // The time is read under the lock, so events pushed from different
+        // threads stay in time order.
+        let mut timeline = self.lock();
         let at_ms = self.now_ms();
-        self.lock().events.push(Event {
+        timeline.events.push(Event {
             at_ms,
             source: source.to_owned(),
             kind,
@@ -275,8 +278,9 @@ impl Recorder {
     }
 
     pub fn log(&self, source: &str, stream: Stream, line: String) {
+        let mut timeline = self.lock();
         let at_ms = self.now_ms();
-        self.lock().logs.push(LogLine {
+        timeline.logs.push(LogLine {
             at_ms,
             source: source.to_owned(),
             stream,
