@@ -1,0 +1,5 @@
+export { GracefulShutdown, ShutdownHandle, workerId, type Options } from './graceful-shutdown.js';
+export { configFromLookup, defaultConfig, type BadSetting, type Config } from './config.js';
+export type { HandlerOutcome, HandlerStatus, ShutdownHandler, Summary } from './run.js';
+export type { Logger } from './log.js';
+export { LIMITS } from './limits.js';
