@@ -91,6 +91,7 @@ export class GracefulShutdown {
     const handle = this.build();
     if (isMainThread) {
       const c = coordinator();
+      c.log = this.log;
       c.locals.push({
         runAndFlush: async (signal, start) => {
           const summary = await handle.run(signal, start);

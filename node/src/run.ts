@@ -154,8 +154,11 @@ export async function runHandlers(handlers: readonly NamedHandler[], opts: RunOp
     await announce(all, deadline, opts.reporter);
     outcomes = await Promise.all(handlers.map((h, index) => runOne(h, index, deadline, opts, true)));
   } else {
+    // A timer may fire a fraction of a millisecond before performance.now()
+    // reaches the deadline: once a handler has timed out, the budget is gone.
+    let budgetGone = false;
     for (const [index, h] of handlers.entries()) {
-      if (performance.now() >= deadline) {
+      if (budgetGone || performance.now() >= deadline) {
         opts.log.warn(
           `graceful-shutdown: shutdown handler ${JSON.stringify(h.name)} skipped: ` +
             `the ${opts.budgetMs} ms budget was used up before its turn`,
@@ -163,7 +166,9 @@ export async function runHandlers(handlers: readonly NamedHandler[], opts: RunOp
         outcomes.push({ name: h.name, index, status: 'skipped', durationMs: 0 });
         continue;
       }
-      outcomes.push(await runOne(h, index, deadline, opts, false));
+      const outcome = await runOne(h, index, deadline, opts, false);
+      budgetGone = outcome.status === 'timedOut';
+      outcomes.push(outcome);
     }
   }
   const count = (s: HandlerStatus) => outcomes.filter((o) => o.status === s).length;
