@@ -11,7 +11,7 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use graceful_shutdown_protocol::{Report, MAX_REPORT_BYTES};
+use graceful_shutdown_protocol::{Report, WorkerReport, MAX_REPORT_BYTES};
 use serde_json::json;
 
 use crate::log::Logger;
@@ -34,13 +34,14 @@ const DRAIN_WAIT: Duration = Duration::from_secs(1);
 /// Most reports kept for one environment; a normal one sends a few per handler.
 pub const MAX_REPORTS: usize = 10_000;
 
-/// The reports received so far, each with the number of its connection.
+/// The reports received so far (each with the worker that sent it), each
+/// with the number of its connection.
 #[derive(Debug, Clone, Default)]
-pub struct Reports(Arc<Mutex<Vec<(u64, Report)>>>);
+pub struct Reports(Arc<Mutex<Vec<(u64, WorkerReport)>>>);
 
 impl Reports {
     /// The reports in arrival order. A poisoned lock still holds good data: take it.
-    pub fn snapshot(&self) -> Vec<Report> {
+    pub fn snapshot(&self) -> Vec<WorkerReport> {
         let mut list = self
             .0
             .lock()
@@ -51,7 +52,7 @@ impl Reports {
     }
 
     /// Store `report`, which came on connection number `connection`, unless the list is full.
-    fn push(&self, connection: u64, report: Report) -> bool {
+    fn push(&self, connection: u64, report: WorkerReport) -> bool {
         let mut list = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if list.len() >= MAX_REPORTS {
             return false;
@@ -240,12 +241,13 @@ fn handle(mut stream: TcpStream, peer: SocketAddr, admitted: &Admitted, shared: 
             return;
         }
         Step::Accept(report) => {
-            let kind = report_type(&report);
+            let kind = report_type(&report.report);
+            let mut fields = vec![("type", json!(kind)), ("peer", json!(peer.to_string()))];
+            if let Some(worker) = &report.worker {
+                fields.push(("worker", json!(worker)));
+            }
             if reports.push(admitted.number, report) {
-                log.debug(
-                    "report accepted",
-                    &[("type", json!(kind)), ("peer", json!(peer.to_string()))],
-                );
+                log.debug("report accepted", &fields);
                 (202, String::from("accepted"))
             } else {
                 let reason = format!("more than {MAX_REPORTS} reports in this environment");
@@ -349,10 +351,13 @@ pub fn drain(port: u16, secret: &Secret, budget: Duration) -> bool {
 mod tests {
     use super::*;
 
-    fn started(index: usize) -> Report {
-        Report::Started {
-            handler: format!("h{index}"),
-            index,
+    fn started(index: usize) -> WorkerReport {
+        WorkerReport {
+            worker: Some(format!("w{index}")),
+            report: Report::Started {
+                handler: format!("h{index}"),
+                index,
+            },
         }
     }
 

@@ -346,4 +346,33 @@ mod tests {
             (Some("WARN"), Some("no_report"))
         );
     }
+
+    #[test]
+    fn a_verdict_of_several_workers_in_json() {
+        use graceful_shutdown_protocol::WorkerReport;
+        let hello = Report::Hello {
+            pid: 1,
+            handlers: vec!["flush".into()],
+            timeout_ms: 250,
+            concurrent: false,
+            first_index: 0,
+        };
+        let from = |worker: &str, report: &Report| WorkerReport {
+            worker: Some(worker.into()),
+            report: report.clone(),
+        };
+        let v = Verdict::decide_workers("spindown", &[from("4242", &hello), from("4243", &hello)]);
+        let text = Logger::new(LogFormat::Text, LogLevel::Fatal).verdict_line(&v, 0);
+        assert_eq!(text, v.to_text());
+        assert!(text.contains(" workers=2 "), "{text}");
+        let json = Logger::new(LogFormat::Json, LogLevel::Fatal).verdict_line(&v, 0);
+        assert!(!json.contains('\n'));
+        let obj: Value = serde_json::from_str(&json).expect("json");
+        assert_eq!(obj["level"], "WARN");
+        assert_eq!(obj["outcome"], "runtime_killed");
+        assert_eq!(obj["workers"][1]["worker"], "4243");
+        assert_eq!(obj["workers"][1]["label"], "w2");
+        assert_eq!(obj["handlers"][1]["worker"], "w2");
+        assert_eq!(obj["summary"], json!(v.summary()));
+    }
 }

@@ -247,7 +247,7 @@ fn log_verdict(
     reason: &ShutdownReason,
     reports: &Reports,
 ) {
-    let verdict = Verdict::decide(reason.as_str(), &reports.snapshot());
+    let verdict = Verdict::decide_workers(reason.as_str(), &reports.snapshot());
     log.verdict(&verdict);
     if metrics == Metrics::Emf {
         log.raw(&metrics::emf_line(&verdict, function_name, now_ms()));

@@ -31,6 +31,12 @@ pub fn emf_line(verdict: &Verdict, function_name: &str, epoch_ms: u64) -> String
     if verdict.total_ms.is_some() {
         metrics.push(("HandlersTotalMs", "Milliseconds"));
     }
+    // Several workers (Lambda Managed Instances): how many, how many cut off.
+    let several = !verdict.workers.is_empty();
+    if several {
+        metrics.push(("Workers", "Count"));
+        metrics.push(("WorkersCutOff", "Count"));
+    }
     let mut obj = json!({
         "_aws": {
             "Timestamp": epoch_ms,
@@ -54,8 +60,19 @@ pub fn emf_line(verdict: &Verdict, function_name: &str, epoch_ms: u64) -> String
         "HandlersFailed": count(HandlerStatus::Failed),
         "HandlersTimedOut": count(HandlerStatus::TimedOut),
     });
-    if let (Some(total), Value::Object(map)) = (verdict.total_ms, &mut obj) {
-        map.insert("HandlersTotalMs".into(), json!(total));
+    if let Value::Object(map) = &mut obj {
+        if let Some(total) = verdict.total_ms {
+            map.insert("HandlersTotalMs".into(), json!(total));
+        }
+        if several {
+            let cut_off = verdict
+                .workers
+                .iter()
+                .filter(|w| w.outcome == Outcome::RuntimeKilled)
+                .count();
+            map.insert("Workers".into(), json!(verdict.workers.len()));
+            map.insert("WorkersCutOff".into(), json!(cut_off));
+        }
     }
     obj.to_string()
 }
@@ -63,7 +80,7 @@ pub fn emf_line(verdict: &Verdict, function_name: &str, epoch_ms: u64) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use graceful_shutdown_protocol::Report;
+    use graceful_shutdown_protocol::{Report, WorkerReport};
 
     #[test]
     fn every_declared_metric_has_a_value_when_known() {
@@ -116,6 +133,58 @@ mod tests {
             (Some(1), Some(1))
         );
         assert_eq!(line["HandlersTotalMs"], 253);
+    }
+
+    #[test]
+    fn several_workers_are_counted_and_their_handlers_summed() {
+        let from = |worker: &str, report: Report| WorkerReport {
+            worker: Some(worker.into()),
+            report,
+        };
+        let hello = Report::Hello {
+            pid: 1,
+            handlers: vec!["a".into()],
+            timeout_ms: 250,
+            concurrent: false,
+            first_index: 0,
+        };
+        let ok = Report::Finished {
+            handler: "a".into(),
+            index: 0,
+            duration_ms: 3,
+        };
+        let done = Report::AllDone {
+            completed: 1,
+            failed: 0,
+            timed_out: 0,
+            total_ms: 3,
+        };
+        let v = Verdict::decide_workers(
+            "spindown",
+            &[
+                from("1", hello.clone()),
+                from("2", hello.clone()),
+                from("3", hello),
+                from("1", ok.clone()),
+                from("2", ok),
+                from("1", done.clone()),
+                from("2", done),
+            ],
+        );
+        let line: Value = serde_json::from_str(&emf_line(&v, "orders", 0)).expect("json");
+        assert_eq!(line["Outcome"], "runtime_killed");
+        assert_eq!(line["Workers"], 3);
+        assert_eq!(line["WorkersCutOff"], 1);
+        assert_eq!(line["HandlersOk"], 2);
+        let decl = &line["_aws"]["CloudWatchMetrics"][0]["Metrics"];
+        for m in decl.as_array().expect("metrics") {
+            let name = m["Name"].as_str().expect("name");
+            assert!(line[name].is_number(), "{name} has no value");
+        }
+        assert!(decl.to_string().contains("\"WorkersCutOff\""));
+        // One worker: the line of today, without worker metrics.
+        let one = emf_line(&Verdict::decide("spindown", &[]), "orders", 0);
+        assert!(!one.contains("Workers"), "{one}");
     }
 
     #[test]

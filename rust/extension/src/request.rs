@@ -7,7 +7,7 @@
 //! reading the body; a general server adds size and a thread pool for none of
 //! that. Pure: it sees the bytes received so far and says what to do next.
 
-use graceful_shutdown_protocol::{Report, MAX_REPORT_BYTES, REPORT_PATH, SECRET_HEADER};
+use graceful_shutdown_protocol::{WorkerReport, MAX_REPORT_BYTES, REPORT_PATH, SECRET_HEADER};
 
 use crate::secret::Secret;
 
@@ -26,8 +26,8 @@ pub struct Refusal {
 pub enum Step {
     /// Read more (the peer has not closed yet).
     NeedMore,
-    /// Answer 202 and store the report.
-    Accept(Report),
+    /// Answer 202 and store the report, with the worker that sent it.
+    Accept(WorkerReport),
     /// Answer with the refusal's status and log it.
     Refuse(Refusal),
     /// The extension's own drain probe (see `listener::drain`): every
@@ -213,7 +213,7 @@ pub fn evaluate(buf: &[u8], eof: bool, secret: &Secret) -> Step {
         }
         return Step::NeedMore;
     }
-    match Report::parse(&body[..length]) {
+    match WorkerReport::parse(&body[..length]) {
         Ok(report) => Step::Accept(report),
         Err(e) => refuse(400, e.to_string()),
     }
@@ -249,7 +249,8 @@ pub fn response(status: u16, message: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use graceful_shutdown_protocol::report::encode_request;
+    use graceful_shutdown_protocol::report::{encode_request, encode_request_from};
+    use graceful_shutdown_protocol::Report;
     use proptest::prelude::*;
 
     fn secret() -> Secret {
@@ -279,10 +280,44 @@ mod tests {
     fn the_library_request_is_accepted() {
         assert_eq!(
             evaluate(good().as_bytes(), false, &secret()),
-            Step::Accept(Report::ShutdownStarted {
+            Step::Accept(WorkerReport::anonymous(Report::ShutdownStarted {
                 signal: "SIGTERM".into()
+            }))
+        );
+    }
+
+    #[test]
+    fn a_worker_report_is_accepted_with_its_worker_and_a_bad_worker_refused() {
+        let report = Report::ShutdownStarted {
+            signal: "SIGTERM".into(),
+        };
+        let sent = encode_request_from(4471, secret().as_str(), &report, Some("88/2"));
+        assert_eq!(
+            evaluate(sent.as_bytes(), false, &secret()),
+            Step::Accept(WorkerReport {
+                worker: Some("88/2".into()),
+                report
             })
         );
+        let body = r#"{"type":"shutdownStarted","signal":"SIGTERM","worker":{"pid":1}}"#;
+        let bad = format!(
+            "POST /v1/report HTTP/1.1\r\nContent-Type: application/json\r\n\
+             x-graceful-shutdown-secret: {}\r\nContent-Length: {}\r\n\r\n{body}",
+            secret().as_str(),
+            body.len()
+        );
+        match evaluate(bad.as_bytes(), false, &secret()) {
+            Step::Refuse(r) => {
+                assert_eq!(r.status, 400);
+                assert!(
+                    r.reason
+                        .contains("worker: expected a string, got an object"),
+                    "{}",
+                    r.reason
+                );
+            }
+            other => panic!("not refused: {other:?}"),
+        }
     }
 
     #[test]

@@ -11,11 +11,12 @@ pub mod config;
 pub mod limits;
 pub mod report;
 pub mod verdict;
+pub mod workers;
 
 pub use config::{parse_port, parse_timeout_ms, ConfigError};
 pub use limits::limits;
-pub use report::{HandlerName, Report};
-pub use verdict::{HandlerResult, HandlerStatus, Outcome, Verdict};
+pub use report::{HandlerName, Report, WorkerReport};
+pub use verdict::{HandlerResult, HandlerStatus, Outcome, Verdict, WorkerVerdict};
 
 /// Prefix shared by every variable the product reads.
 pub const ENV_PREFIX: &str = "GRACEFUL_SHUTDOWN_";

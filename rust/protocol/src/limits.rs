@@ -20,6 +20,21 @@ pub struct Limits {
     pub report_path: String,
     pub secret_header: String,
     pub max_report_bytes: usize,
+    /// Longest `worker` a report carries (bytes as written in JSON); longer is cut.
+    pub max_worker_bytes: usize,
+    pub verdict: VerdictLimits,
+}
+
+/// What the verdict keeps from reports that come from the network.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerdictLimits {
+    /// Workers itemized; reports of further workers are counted only.
+    pub max_workers: usize,
+    /// Handler slots one worker keeps: an index beyond lands in the last one.
+    pub max_handlers_per_worker: usize,
+    /// Handler slots across all workers: with many workers, each keeps its share.
+    pub max_handler_slots: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -107,5 +122,12 @@ mod tests {
             "the budget's maximum leaves exactly the exit reserve of the runtime's share"
         );
         assert_eq!(l.port.reserved_by(9001), Some("the Lambda Runtime API"));
+        let v = &l.verdict;
+        assert!(v.max_workers >= 2 && v.max_handlers_per_worker >= 1);
+        assert!(
+            v.max_handler_slots >= v.max_handlers_per_worker,
+            "one worker can always keep its own cap"
+        );
+        assert!(l.max_worker_bytes >= 16, "room for a pid and a thread id");
     }
 }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{MAX_REPORT_BYTES, REPORT_PATH, SECRET_HEADER};
+use crate::{limits, MAX_REPORT_BYTES, REPORT_PATH, SECRET_HEADER};
 
 /// Name a handler was registered with.
 pub type HandlerName = String;
@@ -134,6 +134,19 @@ pub fn hello_reports(
     timeout_ms: u32,
     concurrent: bool,
 ) -> Vec<Report> {
+    hello_reports_from(None, pid, handlers, timeout_ms, concurrent)
+}
+
+/// [`hello_reports`] for reports that will be sent with `worker`
+/// ([`encode_request_from`]): each body, `worker` included, stays under
+/// [`MAX_REPORT_BYTES`].
+pub fn hello_reports_from(
+    worker: Option<&str>,
+    pid: u32,
+    handlers: &[HandlerName],
+    timeout_ms: u32,
+    concurrent: bool,
+) -> Vec<Report> {
     let hello = |first_index: usize, handlers: Vec<HandlerName>| Report::Hello {
         pid,
         handlers,
@@ -146,7 +159,7 @@ pub fn hello_reports(
     let mut names: Vec<HandlerName> = Vec::new();
     // The exact size, as JSON, of the report being filled: the report without
     // names, plus `"name"` per name and a comma between names.
-    let mut size = hello(first, Vec::new()).to_json().len();
+    let mut size = hello(first, Vec::new()).to_json_from(worker).len();
     for (index, name) in handlers.iter().enumerate() {
         let name = fit(name, MAX_NAME_BYTES);
         let cost =
@@ -154,7 +167,7 @@ pub fn hello_reports(
         if !names.is_empty() && size + cost(&names) > MAX_REPORT_BYTES {
             reports.push(hello(first, std::mem::take(&mut names)));
             first = index;
-            size = hello(first, Vec::new()).to_json().len();
+            size = hello(first, Vec::new()).to_json_from(worker).len();
         }
         size += cost(&names);
         names.push(name);
@@ -186,6 +199,88 @@ impl Report {
         // Serializing a plain enum of strings and integers cannot fail.
         serde_json::to_string(self).unwrap_or_else(|_| String::from("{}"))
     }
+
+    /// The JSON body of this report sent by `worker`: `worker` is the last
+    /// field, cut to `maxWorkerBytes` (`spec/limits.json`) as the extension
+    /// would; `None` or `""` give exactly [`Report::to_json`].
+    pub fn to_json_from(&self, worker: Option<&str>) -> String {
+        let json = self.to_json();
+        let Some(worker) = worker.map(clean_worker).filter(|w| !w.is_empty()) else {
+            return json;
+        };
+        // `to_json` always writes an object with at least `type`: add one
+        // more field before its closing brace.
+        let open = json.strip_suffix('}').unwrap_or(&json);
+        // Serializing a string cannot fail.
+        let value = serde_json::to_string(&worker).unwrap_or_else(|_| String::from("\"\""));
+        format!("{open},\"worker\":{value}}}")
+    }
+}
+
+/// One report with the worker that sent it (`worker` in the body; see
+/// "Several workers" in `docs/protocol.md`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerReport {
+    /// The sender's `worker`, cut to `maxWorkerBytes`; `None` when the body
+    /// has none (or `null`, or `""`): the one worker without a name.
+    pub worker: Option<String>,
+    pub report: Report,
+}
+
+/// Only the `worker` field of a body; everything else is [`Report`]'s.
+#[derive(Deserialize)]
+struct Identity {
+    #[serde(default)]
+    worker: Option<serde_json::Value>,
+}
+
+/// `worker` as kept: cut to `maxWorkerBytes` as written in JSON.
+fn clean_worker(worker: &str) -> String {
+    fit(worker, limits().max_worker_bytes)
+}
+
+impl WorkerReport {
+    /// A report from the one worker without a name.
+    pub fn anonymous(report: Report) -> WorkerReport {
+        WorkerReport {
+            worker: None,
+            report,
+        }
+    }
+
+    /// Parse one report body and its `worker`. A string `worker` is kept
+    /// (cut), an integer as its decimal text; any other type is refused.
+    /// Never panics, whatever the bytes.
+    pub fn parse(body: &[u8]) -> Result<WorkerReport, ReportError> {
+        let report = Report::parse(body)?;
+        let identity: Identity =
+            serde_json::from_slice(body).map_err(|e| ReportError::Malformed(e.to_string()))?;
+        let worker = match identity.worker {
+            None => None,
+            Some(serde_json::Value::String(s)) => Some(clean_worker(&s)),
+            Some(serde_json::Value::Number(n)) if n.is_u64() || n.is_i64() => Some(n.to_string()),
+            Some(other) => {
+                let kind = match other {
+                    serde_json::Value::Bool(_) => "a boolean",
+                    serde_json::Value::Number(_) => "a fractional number",
+                    serde_json::Value::Array(_) => "an array",
+                    _ => "an object",
+                };
+                return Err(ReportError::Malformed(format!(
+                    "worker: expected a string, got {kind}"
+                )));
+            }
+        };
+        Ok(WorkerReport {
+            worker: worker.filter(|w| !w.is_empty()),
+            report,
+        })
+    }
+
+    /// The JSON body, as [`Report::to_json_from`] writes it.
+    pub fn to_json(&self) -> String {
+        self.report.to_json_from(self.worker.as_deref())
+    }
 }
 
 /// The complete HTTP/1.1 request that carries `report` to the extension.
@@ -195,7 +290,18 @@ impl Report {
 /// function that links the library. `Connection: close` keeps the exchange
 /// to one request per connection.
 pub fn encode_request(port: u16, secret: &str, report: &Report) -> String {
-    let body = report.to_json();
+    encode_request_from(port, secret, report, None)
+}
+
+/// [`encode_request`] for a report sent by `worker` (a process id, or a
+/// process and thread id: see "Several workers" in `docs/protocol.md`).
+pub fn encode_request_from(
+    port: u16,
+    secret: &str,
+    report: &Report,
+    worker: Option<&str>,
+) -> String {
+    let body = report.to_json_from(worker);
     format!(
         "POST {REPORT_PATH} HTTP/1.1\r\n\
          Host: 127.0.0.1:{port}\r\n\
@@ -388,7 +494,160 @@ mod tests {
         }
     }
 
+    #[test]
+    fn worker_is_the_last_field_and_the_request_is_exact() {
+        let started = Report::Started {
+            handler: "flush".into(),
+            index: 0,
+        };
+        assert_eq!(
+            started.to_json_from(Some("4242")),
+            r#"{"type":"started","handler":"flush","index":0,"worker":"4242"}"#
+        );
+        assert_eq!(started.to_json_from(None), started.to_json());
+        assert_eq!(started.to_json_from(Some("")), started.to_json());
+        assert_eq!(
+            encode_request_from(4471, "s3cr3t", &started, Some("4242")),
+            "POST /v1/report HTTP/1.1\r\nHost: 127.0.0.1:4471\r\nContent-Type: application/json\r\n\
+             x-graceful-shutdown-secret: s3cr3t\r\nContent-Length: 62\r\nConnection: close\r\n\r\n\
+             {\"type\":\"started\",\"handler\":\"flush\",\"index\":0,\"worker\":\"4242\"}"
+        );
+        assert_eq!(
+            encode_request_from(4471, "s3cr3t", &started, None),
+            encode_request(4471, "s3cr3t", &started)
+        );
+        let hello = &hello_reports(4242, &["flush".into(), "close-pool".into()], 250, false)[0];
+        assert_eq!(
+            hello.to_json_from(Some("4242")),
+            r#"{"type":"hello","pid":4242,"handlers":["flush","close-pool"],"timeoutMs":250,"concurrent":false,"worker":"4242"}"#
+        );
+        let finished = Report::Finished {
+            handler: "flush".into(),
+            index: 0,
+            duration_ms: 3,
+        };
+        assert_eq!(
+            finished.to_json_from(Some("88/2")),
+            r#"{"type":"finished","handler":"flush","index":0,"durationMs":3,"worker":"88/2"}"#
+        );
+        // Quotes in a worker are escaped, as in any JSON string.
+        let odd = finished.to_json_from(Some("a\"b"));
+        assert_eq!(
+            WorkerReport::parse(odd.as_bytes()).map(|r| r.worker),
+            Ok(Some("a\"b".to_owned()))
+        );
+    }
+
+    #[test]
+    fn worker_is_parsed_with_the_report() {
+        let parse = |body: &str| WorkerReport::parse(body.as_bytes());
+        let started = Report::Started {
+            handler: "flush".into(),
+            index: 0,
+        };
+        let with = |worker: Option<&str>| {
+            Ok(WorkerReport {
+                worker: worker.map(str::to_owned),
+                report: started.clone(),
+            })
+        };
+        let body = |worker: &str| {
+            format!(r#"{{"type":"started","handler":"flush","index":0,"worker":{worker}}}"#)
+        };
+        assert_eq!(parse(&body(r#""4242""#)), with(Some("4242")));
+        assert_eq!(
+            parse(&body("4242")),
+            with(Some("4242")),
+            "an integer is its text"
+        );
+        assert_eq!(parse(&body("-1")), with(Some("-1")));
+        assert_eq!(parse(&body("null")), with(None));
+        assert_eq!(parse(&body(r#""""#)), with(None));
+        assert_eq!(parse(&started.to_json()), with(None), "absent");
+        // Order does not matter to the parser.
+        assert_eq!(
+            parse(r#"{"worker":"9","index":0,"handler":"flush","type":"started"}"#),
+            with(Some("9"))
+        );
+        for (bad, kind) in [
+            ("{}", "an object"),
+            ("[1]", "an array"),
+            ("true", "a boolean"),
+            ("1.5", "a fractional number"),
+        ] {
+            assert_eq!(
+                parse(&body(bad)),
+                Err(ReportError::Malformed(format!(
+                    "worker: expected a string, got {kind}"
+                ))),
+                "{bad}"
+            );
+        }
+        // A worker too long is cut as the extension keeps it, and encoding cuts the same way.
+        let max = limits().max_worker_bytes;
+        let long = "ü".repeat(100);
+        let kept = parse(&body(&format!("\"{long}\"")))
+            .ok()
+            .and_then(|r| r.worker)
+            .unwrap_or_default();
+        assert!(
+            json_string_len(&kept) <= max && kept.ends_with('…'),
+            "{kept}"
+        );
+        assert!(started.to_json_from(Some(&long)).contains(&kept));
+        // Unknown report types keep their worker; unknown fields are ignored.
+        assert_eq!(
+            parse(r#"{"type":"fromTheFuture","worker":"3","x":{"y":1}}"#),
+            Ok(WorkerReport {
+                worker: Some("3".into()),
+                report: Report::Unknown
+            })
+        );
+        assert!(matches!(
+            parse(r#"{"type":"started","worker":"1"}"#),
+            Err(ReportError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn hellos_with_the_longest_worker_still_fit() {
+        let worker = "ß".repeat(500);
+        let names: Vec<String> = (0..100)
+            .map(|i| format!("{i}-{}", "ß".repeat(200)))
+            .collect();
+        let hellos = hello_reports_from(Some(&worker), u32::MAX, &names, u32::MAX, false);
+        let mut all = Vec::new();
+        for hello in &hellos {
+            let json = hello.to_json_from(Some(&worker));
+            assert!(json.len() <= MAX_REPORT_BYTES, "{} bytes", json.len());
+            let parsed = WorkerReport::parse(json.as_bytes()).expect("parses");
+            assert_eq!(parsed.worker.as_deref(), Some(fit(&worker, 64).as_str()));
+            let Report::Hello { handlers, .. } = parsed.report else {
+                panic!("not a hello: {json}");
+            };
+            all.extend(handlers);
+        }
+        assert_eq!(all.len(), names.len());
+        assert!(
+            hellos.len() >= hello_reports(u32::MAX, &names, u32::MAX, false).len(),
+            "room was made for the worker"
+        );
+    }
+
     proptest! {
+        #[test]
+        fn worker_parse_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let _ = WorkerReport::parse(&bytes);
+        }
+
+        #[test]
+        fn worker_round_trips(worker in any::<String>(), index in 0usize..64) {
+            let r = Report::Started { handler: "h".into(), index };
+            let parsed = WorkerReport::parse(r.to_json_from(Some(&worker)).as_bytes());
+            let kept = Some(fit(&worker, limits().max_worker_bytes)).filter(|w| !w.is_empty());
+            prop_assert_eq!(parsed, Ok(WorkerReport { worker: kept, report: r }));
+        }
+
         #[test]
         fn json_string_len_is_what_serde_writes(text in any::<String>()) {
             let written = serde_json::to_string(&text).map_or(0, |json| json.len() - 2);

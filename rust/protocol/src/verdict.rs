@@ -5,11 +5,8 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::{fit, Report};
-use crate::VERDICT_MARKER;
-
-/// Most handler slots a verdict keeps: indexes come from the network.
-const MAX_HANDLERS: usize = 1024;
+use crate::report::{fit, Report, WorkerReport};
+use crate::{limits, workers, VERDICT_MARKER};
 /// Longest shutdown reason kept (bytes, escaped as JSON): Lambda's are short words.
 const MAX_REASON_BYTES: usize = 64;
 /// The reasons Lambda documents, in the case the verdict uses.
@@ -73,6 +70,26 @@ pub struct HandlerResult {
     pub duration_ms: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The label (`w1`, `w2`, …) of the worker it belongs to, when reports
+    /// came from several workers; `None` with one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
+}
+
+/// One worker's part of a verdict decided from several workers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkerVerdict {
+    /// `w1`, `w2`, …: in the order of the worker's first report.
+    pub label: String,
+    /// The `worker` its reports carried (`""` for reports without one).
+    pub worker: String,
+    /// This worker's own outcome, decided as for one process.
+    pub outcome: Outcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,11 +106,41 @@ pub struct Verdict {
     /// The signal the function reported, if it reported one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signal: Option<String>,
+    /// With reports from several workers: each worker's part (and
+    /// `handlers` is the flat list of all their handlers). Empty with one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub workers: Vec<WorkerVerdict>,
+    /// Workers beyond `verdict.maxWorkers` whose reports were not itemized.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub untracked_workers: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Verdict {
-    /// Decide the verdict from the reports received, in arrival order.
+    /// Decide the verdict from the reports received, in arrival order, as
+    /// from one process (whatever `worker` they carried).
     pub fn decide(reason: &str, reports: &[Report]) -> Verdict {
+        Verdict::decide_one(reason, reports, limits().verdict.max_handlers_per_worker)
+    }
+
+    /// Decide the verdict from the reports received, in arrival order, each
+    /// with the worker that sent it. From one worker (named or not) this is
+    /// exactly [`Verdict::decide`]; from several, see [`crate::workers`].
+    pub fn decide_workers(reason: &str, reports: &[WorkerReport]) -> Verdict {
+        workers::decide(reason, reports)
+    }
+
+    /// [`Verdict::decide`] for one worker's reports, keeping at most
+    /// `max_index + 1` handler slots (indexes come from the network: an
+    /// index beyond lands in the last slot).
+    pub(crate) fn decide_one<'a>(
+        reason: &str,
+        reports: impl IntoIterator<Item = &'a Report>,
+        max_index: usize,
+    ) -> Verdict {
         let mut handlers: Vec<HandlerResult> = Vec::new();
         let mut saw_any = false;
         let mut signal = None;
@@ -101,17 +148,19 @@ impl Verdict {
 
         fn slot<'a>(
             handlers: &'a mut Vec<HandlerResult>,
+            max_index: usize,
             index: usize,
             name: &str,
         ) -> &'a mut HandlerResult {
             // Indexes come from the network: never allocate more than a report could name.
-            let index = index.min(MAX_HANDLERS);
+            let index = index.min(max_index);
             while handlers.len() <= index {
                 handlers.push(HandlerResult {
                     name: String::new(),
                     status: HandlerStatus::NotStarted,
                     duration_ms: None,
                     error: None,
+                    worker: None,
                 });
             }
             let h = &mut handlers[index];
@@ -131,10 +180,10 @@ impl Verdict {
                     saw_any = true;
                     for (i, name) in names.iter().enumerate() {
                         let index = first_index.saturating_add(i);
-                        if index > MAX_HANDLERS {
+                        if index > max_index {
                             break;
                         }
-                        slot(&mut handlers, index, name);
+                        slot(&mut handlers, max_index, index, name);
                     }
                 }
                 Report::ShutdownStarted { signal: s } => {
@@ -143,7 +192,7 @@ impl Verdict {
                 }
                 Report::Started { handler, index } => {
                     saw_any = true;
-                    slot(&mut handlers, *index, handler).status = HandlerStatus::Running;
+                    slot(&mut handlers, max_index, *index, handler).status = HandlerStatus::Running;
                 }
                 Report::Finished {
                     handler,
@@ -151,7 +200,7 @@ impl Verdict {
                     duration_ms,
                 } => {
                     saw_any = true;
-                    let h = slot(&mut handlers, *index, handler);
+                    let h = slot(&mut handlers, max_index, *index, handler);
                     h.status = HandlerStatus::Ok;
                     h.duration_ms = Some(*duration_ms);
                 }
@@ -162,7 +211,7 @@ impl Verdict {
                     error,
                 } => {
                     saw_any = true;
-                    let h = slot(&mut handlers, *index, handler);
+                    let h = slot(&mut handlers, max_index, *index, handler);
                     h.status = HandlerStatus::Failed;
                     h.duration_ms = Some(*duration_ms);
                     h.error = Some(error.clone());
@@ -173,7 +222,7 @@ impl Verdict {
                     duration_ms,
                 } => {
                     saw_any = true;
-                    let h = slot(&mut handlers, *index, handler);
+                    let h = slot(&mut handlers, max_index, *index, handler);
                     h.status = HandlerStatus::TimedOut;
                     h.duration_ms = Some(*duration_ms);
                 }
@@ -200,15 +249,20 @@ impl Verdict {
             handlers,
             total_ms,
             signal,
+            workers: Vec::new(),
+            untracked_workers: 0,
         }
     }
 
-    fn count(&self, status: HandlerStatus) -> usize {
+    pub(crate) fn count(&self, status: HandlerStatus) -> usize {
         self.handlers.iter().filter(|h| h.status == status).count()
     }
 
     /// One human sentence saying what happened.
     pub fn summary(&self) -> String {
+        if !self.workers.is_empty() {
+            return workers::summary(self);
+        }
         let n = self.handlers.len();
         let ok = self.count(HandlerStatus::Ok);
         match self.outcome {
@@ -252,6 +306,9 @@ impl Verdict {
     /// The text form, one line: `graceful-shutdown verdict: outcome=... reason=... handlers=ok/n total_ms=... name=status(ms)... -- summary`.
     /// Names and the reason are written as [`text_value`]s.
     pub fn to_text(&self) -> String {
+        if !self.workers.is_empty() {
+            return workers::to_text(self);
+        }
         let mut line = format!(
             "{VERDICT_MARKER}: outcome={} reason={} handlers={}/{}",
             self.outcome.as_str(),
