@@ -135,10 +135,15 @@ export class GracefulShutdown {
     let reporter: Reporter = disabledReporter;
     const secret = readSecret(this.config.secretFile);
     if (secret.ok) {
-      reporter = tcpReporter(this.config.port, secret.secret, worker);
-      for (const hello of helloReports(process.pid, names, this.config.timeoutMs, this.runConcurrently)) {
-        reporter.send(hello);
-      }
+      const r = tcpReporter(this.config.port, secret.secret, worker);
+      reporter = r;
+      const hellos = helloReports(process.pid, names, this.config.timeoutMs, this.runConcurrently, worker);
+      // After the rest of init: the extension gives a connection 100 ms to
+      // send its request, and init code that keeps the thread busy would
+      // hold the write back. Never delays init, never keeps the thread alive.
+      setImmediate(() => {
+        for (const hello of hellos) r.send(hello);
+      }).unref();
     } else {
       const g = globalThis as unknown as Record<symbol, boolean | undefined>;
       if (!g[WARNED]) {

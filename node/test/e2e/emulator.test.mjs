@@ -1,0 +1,140 @@
+// The library on the real Node.js runtime client (aws-lambda-ric 4.0.2, Node
+// 22) in the emulator, with the real shutdown layer: each handler named with
+// its status in the extension's verdict, the process ending by itself after
+// its last report (no SIGKILL), a handler killed halfway, no layer, and the
+// function's own SIGTERM listener.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { emulate, makeFunction } from './lambda.mjs';
+
+const SHARE_MS = 300;
+
+const esmHandler = (setup) => `
+import { GracefulShutdown } from 'lambda-graceful-shutdown';
+${setup}
+export const handler = async (event) => ({ ok: true, event });
+`;
+
+test('completed: both handlers ok, the runtime ends itself by SIGTERM right after its reports', async () => {
+  const fn = makeFunction({
+    'index.mjs': esmHandler(`
+      let buffered = ['a', 'b'];
+      GracefulShutdown.fromEnv()
+        .onShutdown('flush', async () => { await new Promise((r) => setTimeout(r, 10)); buffered = []; })
+        .onShutdown('close-pool', () => {})
+        .install();`),
+  });
+  const run = await emulate(fn, { args: ['--invocations', '2'] });
+  assert.equal(run.code, 0, run.text);
+  assert.deepEqual(run.signals(), ['SIGTERM'], run.text);
+  assert.equal(run.runtimeExit?.signal, 'SIGTERM', run.text);
+  assert.ok(run.sigtermToGoneMs < SHARE_MS, `${run.sigtermToGoneMs} ms\n${run.text}`);
+  assert.match(run.verdict ?? '', /outcome=completed reason=spindown handlers=2\/2 total_ms=\d+ flush=ok\(\d+ms\) close-pool=ok\(\d+ms\)/, run.text);
+  assert.ok(run.runtimeLines().some((l) => l.includes('graceful-shutdown: ending the process by SIGTERM')), run.text);
+});
+
+test('a failing, a timed-out and a skipped handler, each named with its status; still no SIGKILL', async () => {
+  const fn = makeFunction({
+    'index.mjs': esmHandler(`
+      GracefulShutdown.fromEnv()
+        .onShutdown('flush', () => { throw new Error('disk full'); })
+        .onShutdown('hangs', () => new Promise(() => {}))
+        .onShutdown('never', () => {})
+        .install();`),
+  });
+  const run = await emulate(fn, { env: { GRACEFUL_SHUTDOWN_TIMEOUT_MS: '60' } });
+  assert.equal(run.runtimeExit?.signal, 'SIGTERM', run.text);
+  assert.match(run.verdict ?? '', /outcome=handlers_failed/, run.text);
+  assert.match(run.verdict ?? '', / flush=failed\(\d+ms\) hangs=timed_out\(\d+ms\) never=not_started /, run.text);
+  assert.ok(run.runtimeLines().some((l) => l.includes('"flush" failed') && l.includes('Error: disk full')), run.text);
+});
+
+test('concurrent handlers', async () => {
+  const fn = makeFunction({
+    'index.mjs': esmHandler(`
+      GracefulShutdown.fromEnv().concurrent()
+        .onShutdown('a', () => new Promise((r) => setTimeout(r, 30)))
+        .onShutdown('b', () => new Promise((r) => setTimeout(r, 30)))
+        .install();`),
+  });
+  const run = await emulate(fn);
+  assert.equal(run.runtimeExit?.signal, 'SIGTERM', run.text);
+  assert.match(run.verdict ?? '', /outcome=completed .*handlers=2\/2 .*a=ok\(\d+ms\) b=ok\(\d+ms\)/, run.text);
+});
+
+test('killed halfway: a handler that blocks past the runtime share is reported running, cut off', async () => {
+  const fn = makeFunction({
+    'index.mjs': esmHandler(`
+      GracefulShutdown.fromEnv()
+        .onShutdown('quick', () => {})
+        .onShutdown('blocks', () => { const end = Date.now() + 5000; while (Date.now() < end); })
+        .onShutdown('after', () => {})
+        .install();`),
+  });
+  const run = await emulate(fn);
+  assert.deepEqual(run.signals(), ['SIGTERM', 'SIGKILL'], run.text);
+  assert.equal(run.runtimeExit?.signal, 'SIGKILL', run.text);
+  // `started` was on the wire before the handler took the thread.
+  assert.match(run.verdict ?? '', /outcome=runtime_killed .*quick=ok\(\d+ms\) blocks=running after=not_started .*cut off while running blocks/, run.text);
+});
+
+test('no layer: one warning at cold start naming the handlers, and Lambda kills without SIGTERM', async () => {
+  const fn = makeFunction({
+    'index.mjs': esmHandler(`GracefulShutdown.fromEnv().onShutdown('flush', () => {}).install();`),
+  });
+  const run = await emulate(fn, { layer: false });
+  assert.deepEqual(run.signals(), ['SIGKILL'], run.text);
+  const warnings = run.runtimeLines().filter((l) => l.includes('extension is not attached'));
+  assert.equal(warnings.length, 1, run.text);
+  assert.match(warnings[0], /will NOT run when the environment is retired: flush\./);
+});
+
+test("the article's pattern alone: process.exit(0) in a SIGTERM listener does not end the process on the real client", async () => {
+  const fn = makeFunction({
+    'index.mjs': `
+      process.on('SIGTERM', async () => { console.log('cleanup done'); process.exit(0); });
+      export const handler = async () => ({ ok: true });`,
+  }, { pkgDir: null });
+  const run = await emulate(fn);
+  assert.ok(run.runtimeLines().some((l) => l.includes('cleanup done')), run.text);
+  assert.deepEqual(run.signals(), ['SIGTERM', 'SIGKILL'], run.text);
+  assert.equal(run.runtimeExit?.signal, 'SIGKILL', run.text);
+  assert.match(run.verdict ?? '', /outcome=no_report/, run.text);
+});
+
+test("the function's own SIGTERM listener with process.exit(0), beside the library: handlers complete, the process ends by SIGTERM", async () => {
+  const fn = makeFunction({
+    'index.mjs': `
+      process.on('SIGTERM', async () => { console.log('own cleanup'); process.exit(0); });
+      ${esmHandler(`GracefulShutdown.fromEnv().onShutdown('flush', () => new Promise((r) => setTimeout(r, 5))).install();`)}`,
+  });
+  const run = await emulate(fn);
+  assert.equal(run.runtimeExit?.signal, 'SIGTERM', run.text);
+  assert.ok(run.runtimeLines().some((l) => l.includes('own cleanup')), run.text);
+  assert.ok(run.runtimeLines().some((l) => l.includes('process.exit(0) called during shutdown: held')), run.text);
+  assert.match(run.verdict ?? '', /outcome=completed .*flush=ok\(\d+ms\)/, run.text);
+});
+
+test('CommonJS handler module on the real client', async () => {
+  const fn = makeFunction({
+    'index.cjs': `
+      const { GracefulShutdown } = require('lambda-graceful-shutdown');
+      GracefulShutdown.fromEnv().onShutdown('flush', async () => {}).install();
+      exports.handler = async () => ({ ok: true });`,
+  });
+  const run = await emulate(fn);
+  assert.equal(run.runtimeExit?.signal, 'SIGTERM', run.text);
+  assert.match(run.verdict ?? '', /outcome=completed .*flush=ok\(\d+ms\)/, run.text);
+});
+
+test('JSON log format: the library logs through the client, as JSON lines', async () => {
+  const fn = makeFunction({
+    'index.mjs': esmHandler(`GracefulShutdown.fromEnv().onShutdown('flush', () => {}).install();`),
+  });
+  const run = await emulate(fn, { env: { AWS_LAMBDA_LOG_FORMAT: 'JSON' } });
+  const ours = run.runtimeLines().filter((l) => l.includes('graceful-shutdown: '));
+  assert.ok(ours.length >= 3, run.text);
+  for (const line of ours) assert.match(JSON.parse(line).message, /^graceful-shutdown: /);
+  assert.match(run.verdict ?? '', /"outcome":"completed"/, run.text);
+});

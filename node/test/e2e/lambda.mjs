@@ -1,0 +1,143 @@
+// End-to-end harness: a function directory run by the real Node.js runtime
+// client (aws-lambda-ric on Node 22, installed under .runtimes/ by setup) in
+// the local lifecycle emulator, with the real shutdown layer. Each run gets
+// its own report port (leased, see ../ports.mjs) and its own secret file.
+import { spawn } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { leasePort } from '../ports.mjs';
+
+export const packageDir = fileURLToPath(new URL('../..', import.meta.url));
+export const repo = join(packageDir, '..');
+const target = process.env.CARGO_TARGET_DIR ?? join(repo, 'target');
+export const emulatorBin = join(target, 'debug', 'lambda-emulator');
+export const extensionBin = join(target, 'debug', 'graceful-shutdown');
+export const runtimes = join(repo, '.runtimes');
+export const nodeBin = join(runtimes, 'node', 'bin', 'node');
+export const ricEntry = join(runtimes, 'node', 'node_modules', 'aws-lambda-ric', 'index.mjs');
+
+for (const [what, path] of [
+  ['the emulator (cargo build -p graceful-shutdown-emulator)', emulatorBin],
+  ['the shutdown extension (cargo build -p graceful-shutdown-extension)', extensionBin],
+  ['Node 22 for the runtime client (bash scripts/setup.sh)', nodeBin],
+  ['aws-lambda-ric (bash scripts/setup.sh)', ricEntry],
+]) {
+  if (!existsSync(path)) throw new Error(`missing ${what}: ${path}`);
+}
+
+const scratch = mkdtempSync(join(tmpdir(), 'gs-node-e2e-'));
+
+/**
+ * A function directory: `files` (name → source), the package resolvable as
+ * `lambda-graceful-shutdown` from `pkgDir` (the workspace package, or an
+ * installed tarball), and a `bootstrap` that runs the official client.
+ */
+export function makeFunction(files, { pkgDir = packageDir } = {}) {
+  const dir = mkdtempSync(join(scratch, 'fn-'));
+  for (const [name, source] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), source);
+  }
+  if (pkgDir) {
+    mkdirSync(join(dir, 'node_modules'), { recursive: true });
+    symlinkSync(pkgDir, join(dir, 'node_modules', 'lambda-graceful-shutdown'));
+  }
+  writeFileSync(join(dir, 'bootstrap'), `#!/bin/sh\nexec ${JSON.stringify(nodeBin)} ${JSON.stringify(ricEntry)} "$_HANDLER"\n`);
+  chmodSync(join(dir, 'bootstrap'), 0o755);
+  return dir;
+}
+
+let layer;
+/** The shutdown layer: extensions/graceful-shutdown, copied once per test process. */
+export function shutdownLayer() {
+  if (!layer) {
+    layer = mkdtempSync(join(scratch, 'layer-'));
+    mkdirSync(join(layer, 'extensions'));
+    copyFileSync(extensionBin, join(layer, 'extensions', 'graceful-shutdown'));
+    chmodSync(join(layer, 'extensions', 'graceful-shutdown'), 0o755);
+  }
+  return layer;
+}
+
+/**
+ * Run the emulator on `fn` (with the shutdown layer unless `layer: false`)
+ * and return its JSON timeline with helpers.
+ */
+export async function emulate(fn, { env = {}, args = [], layer: withLayer = true, handler = 'index.handler' } = {}) {
+  const lease = await leasePort();
+  try {
+    const secretFile = join(mkdtempSync(join(scratch, 'secret-')), 'secret');
+    const vars = {
+      _HANDLER: handler,
+      GRACEFUL_SHUTDOWN_PORT: String(lease.port),
+      GRACEFUL_SHUTDOWN_SECRET_FILE: secretFile,
+      ...env,
+    };
+    const argv = ['--function-dir', fn, '--json', ...args];
+    if (withLayer) argv.push('--layer-dir', shutdownLayer());
+    for (const [k, v] of Object.entries(vars)) argv.push('--env', `${k}=${v}`);
+    const child = spawn(emulatorBin, argv, {
+      env: { ...process.env, LAMBDA_EMULATOR_RUNTIMES: runtimes },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    // A run takes about a second; a wedged one is ended, and fails the test.
+    const guard = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const [code] = await new Promise((resolve) => child.on('exit', (...a) => resolve(a)));
+    clearTimeout(guard);
+    let parsed;
+    try {
+      parsed = JSON.parse(stdout);
+    } catch {
+      throw new Error(`the emulator (exit ${code}) printed no JSON timeline:\n${stdout}\n${stderr}`);
+    }
+    return new Run(parsed, code, stderr);
+  } finally {
+    await lease.release();
+  }
+}
+
+export class Run {
+  constructor({ events, logs }, code, stderr) {
+    this.events = events;
+    this.logs = logs;
+    this.code = code;
+    this.stderr = stderr;
+  }
+  /** Everything, for assertion messages. */
+  get text() {
+    const lines = [
+      ...this.events.map((e) => ({ at: e.at_ms, s: `${e.source} ${e.kind} ${JSON.stringify(e)}` })),
+      ...this.logs.map((l) => ({ at: l.at_ms, s: `${l.source} ${l.stream === 'stderr' ? '!' : '|'} ${l.line}` })),
+    ].sort((a, b) => a.at - b.at);
+    return lines.map((l) => `${l.at.toFixed(1).padStart(8)} ${l.s}`).join('\n') + (this.stderr ? `\n${this.stderr}` : '');
+  }
+  event(source, kind, pick = () => true) {
+    return this.events.find((e) => e.source === source && e.kind === kind && pick(e));
+  }
+  signals(source = 'runtime') {
+    return this.events.filter((e) => e.source === source && e.kind === 'signal').map((e) => e.signal);
+  }
+  /** The runtime's exit: { code } or { signal }. */
+  get runtimeExit() {
+    return this.event('runtime', 'exited');
+  }
+  /** Milliseconds from the runtime's SIGTERM to its exit. */
+  get sigtermToGoneMs() {
+    const term = this.event('runtime', 'signal', (e) => e.signal === 'SIGTERM');
+    const gone = this.runtimeExit;
+    return term && gone ? gone.at_ms - term.at_ms : undefined;
+  }
+  runtimeLines() {
+    return this.logs.filter((l) => l.source === 'runtime').map((l) => l.line);
+  }
+  get verdict() {
+    return this.logs.find((l) => l.source === 'graceful-shutdown' && l.line.includes('graceful-shutdown verdict'))?.line;
+  }
+}
