@@ -1,0 +1,342 @@
+"""``GracefulShutdown``: register handlers, install once, run them once."""
+
+from __future__ import annotations
+
+import asyncio
+import faulthandler
+import inspect
+import os
+import threading
+import time
+import types
+from typing import Any, Callable, Dict, List, Mapping, Optional, TypeVar, Union, overload
+
+from . import _log, attach
+from . import report as r
+from ._limits import RUNTIME_SHARE_MS
+from .config import Config
+from .reporter import Reporter
+from .runner import Handler, Summary, run_handlers
+from .signals import SignalWatcher
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: The shortest wait for pending reports before the exit.
+FLUSH_LIMIT_MS = 20
+#: Kept free before Lambda's SIGKILL when waiting for pending reports.
+KILL_MARGIN_MS = 10
+#: How long after the budget the last-resort watchdog ends a process whose
+#: handlers hold the interpreter (a C call that keeps the GIL).
+WATCHDOG_GRACE_MS = 30
+
+
+def flush_limit_ms(since_signal_ms: float) -> float:
+    """How long pending reports may hold the exit, ``since_signal_ms`` after the
+    signal: until shortly before Lambda's SIGKILL, and at least :data:`FLUSH_LIMIT_MS`."""
+    return max(float(FLUSH_LIMIT_MS), RUNTIME_SHARE_MS - KILL_MARGIN_MS - since_signal_ms)
+
+
+class GracefulShutdown:
+    """Collects startup values and shutdown handlers, then :meth:`install` s them.
+
+    ::
+
+        shutdown = GracefulShutdown.from_env()
+
+        @shutdown.on_startup
+        def db():
+            return connect()
+
+        @shutdown.on_shutdown
+        def close_db(db):
+            db.close()
+
+        shutdown.install()
+    """
+
+    def __init__(self, config: Optional[Config] = None, *, concurrent: bool = False) -> None:
+        if not isinstance(concurrent, bool):
+            raise TypeError(f"GracefulShutdown: concurrent must be True or False, got {concurrent!r}")
+        self._config = config if config is not None else Config()
+        self._concurrent = concurrent
+        self._values: Dict[str, Any] = {}
+        self._handlers: List[Handler] = []
+        self._wanted: List[tuple] = []
+        self._built = False
+        self._installed = False
+        self._reporter = Reporter.disabled()
+        self._lock = threading.Lock()
+        self._summary: Optional[Summary] = None
+        self._ran = threading.Event()
+        self._running = False
+
+    @classmethod
+    def from_env(cls, *, concurrent: bool = False, environ: Optional[Mapping[str, str]] = None) -> "GracefulShutdown":
+        """Settings read once from the environment (:meth:`Config.from_env`)."""
+        return cls(Config.from_env(environ), concurrent=concurrent)
+
+    # -- registration
+
+    @property
+    def config(self) -> Config:
+        return self._config
+
+    @property
+    def concurrent(self) -> bool:
+        return self._concurrent
+
+    @property
+    def values(self) -> Mapping[str, Any]:
+        """The startup values, by name (read-only)."""
+        return types.MappingProxyType(self._values)
+
+    @property
+    def handler_names(self) -> List[str]:
+        return [h.name for h in self._handlers]
+
+    @overload
+    def on_startup(self, fn: F) -> F: ...
+    @overload
+    def on_startup(self, fn: str) -> Callable[[F], F]: ...
+    @overload
+    def on_startup(self, fn: None = None, *, name: Optional[str] = None) -> Callable[[F], F]: ...
+
+    def on_startup(self, fn: Union[F, str, None] = None, *, name: Optional[str] = None) -> Any:
+        """Run ``fn`` now (its parameters injected from earlier startup values) and keep
+        its value under its name (or ``name``), to inject into shutdown handlers."""
+
+        def register(f: F) -> F:
+            key = _name_of("on_startup", f, name if not isinstance(fn, str) else fn)
+            value = _call_injected("on_startup", key, f, self._values)
+            if inspect.isawaitable(value):
+                value = asyncio.run(_awaited(value))
+            self._values[key] = value
+            return f
+
+        return _decorator(fn, register)
+
+    @overload
+    def on_shutdown(self, fn: F) -> F: ...
+    @overload
+    def on_shutdown(self, fn: str) -> Callable[[F], F]: ...
+    @overload
+    def on_shutdown(self, fn: None = None, *, name: Optional[str] = None) -> Callable[[F], F]: ...
+
+    def on_shutdown(self, fn: Union[F, str, None] = None, *, name: Optional[str] = None) -> Any:
+        """Register a handler to run once on shutdown, named after the function (or ``name``).
+        Plain and ``async def`` functions both work; parameters are filled from the
+        startup values of the same name."""
+
+        def register(f: F) -> F:
+            self.add_handler(_name_of("on_shutdown", f, name if not isinstance(fn, str) else fn), f)
+            return f
+
+        return _decorator(fn, register)
+
+    def add_handler(
+        self, name: str, fn: Callable[..., Any], resolve: Optional[Callable[[str], Any]] = None
+    ) -> None:
+        """Register ``fn`` under ``name``. ``resolve(parameter)`` supplies a parameter's value
+        (default: the startup value of that name); it raises ``LookupError`` when it has none."""
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"on_shutdown: name must be a non-empty string, got {name!r}")
+        if not callable(fn):
+            raise TypeError(f"on_shutdown: handler {name!r} must be callable, got {fn!r}")
+        if self._built:
+            raise RuntimeError(
+                f"on_shutdown: handler {name!r} registered after install(); register every "
+                "shutdown handler before calling install()"
+            )
+        lookup = resolve if resolve is not None else self._startup_value
+        fitted = r.fit(name, r.MAX_NAME_BYTES)
+        self._handlers.append(Handler(fitted, lambda: _call_with(fitted, fn, lookup)))
+        self._wanted.append((fitted, fn, lookup))
+
+    def _startup_value(self, parameter: str) -> Any:
+        try:
+            return self._values[parameter]
+        except KeyError:
+            raise LookupError(parameter) from None
+
+    # -- install
+
+    def build(self) -> "GracefulShutdown":
+        """Check for the extension and announce the handlers, without listening for
+        signals: the handlers then run only through :meth:`trigger`. For tests."""
+        if self._built:
+            return self
+        for name, fn, lookup in self._wanted:
+            _check_injectable(name, fn, lookup)
+        self._built = True
+        names = self.handler_names
+        found, secret_or_reason = attach.read_secret(self._config.secret_file)
+        if found:
+            self._reporter = Reporter.to_extension(self._config.port, secret_or_reason)
+            for hello in r.hello_reports(os.getpid(), names, self._config.timeout_ms, self._concurrent):
+                self._reporter.send(hello)
+        else:
+            attach.warn_missing_once(secret_or_reason, names)
+        _log.debug(
+            f"graceful-shutdown: shutdown handlers registered handlers={names} port={self._config.port} "
+            f"timeout_ms={self._config.timeout_ms} concurrent={self._concurrent} extension={found}"
+        )
+        return self
+
+    def install(self) -> "GracefulShutdown":
+        """Check for the extension, and run the handlers once on the first SIGTERM or
+        SIGINT, then end the process with status 0. Call it once, at init, from the
+        main thread (module level of the handler module)."""
+        if self._installed:
+            return self
+        self.build()
+        SignalWatcher(self._on_signal).install()
+        self._installed = True
+        return self
+
+    @property
+    def extension_attached(self) -> bool:
+        """Whether the extension was found at cold start (so reports are sent)."""
+        return self._reporter.enabled
+
+    @property
+    def summary(self) -> Optional[Summary]:
+        """What happened, once the handlers have run."""
+        return self._summary
+
+    def flush_reports(self, limit_s: float) -> bool:
+        """Wait at most ``limit_s`` for the reports queued so far; whether they all went out."""
+        return self._reporter.flush(limit_s)
+
+    # -- running
+
+    def trigger(self) -> Summary:
+        """Run the handlers now, as a signal would, but without exiting; return what
+        happened. They run once per process: later calls (and a later signal) get
+        the same summary without running anything again."""
+        self.build()
+        summary = self._run_once("trigger", time.monotonic())
+        self._reporter.flush(FLUSH_LIMIT_MS / 1000)
+        return summary
+
+    def _run_once(self, signal: str, start: float) -> Summary:
+        with self._lock:
+            first = not self._running
+            self._running = True
+        if not first:
+            self._ran.wait()
+            assert self._summary is not None
+            return self._summary
+        try:
+            self._summary = run_handlers(
+                self._handlers, self._concurrent, self._config.timeout_ms, start, signal, self._reporter
+            )
+        finally:
+            self._ran.set()
+        return self._summary
+
+    def _on_signal(self, name: str) -> None:
+        start = time.monotonic()
+        threading.Thread(
+            target=self._shutdown_and_exit, args=(name, start), name="graceful-shutdown", daemon=True
+        ).start()
+
+    def _shutdown_and_exit(self, signal: str, start: float) -> None:
+        # The last resort, if a handler holds the interpreter so that no Python
+        # thread runs: faulthandler's own C thread needs no interpreter to dump
+        # the stacks and end the process (status 1) shortly after the budget.
+        watchdog_s = (self._config.timeout_ms + WATCHDOG_GRACE_MS) / 1000
+        faulthandler.dump_traceback_later(watchdog_s, exit=True)
+        summary: Optional[Summary] = None
+        try:
+            summary = self._run_once(signal, start)
+        except BaseException as e:  # our own code; never let it stop the exit
+            _log.error(f"graceful-shutdown: the shutdown failed: {e!r}")
+        finally:
+            faulthandler.cancel_dump_traceback_later()
+        since = (time.monotonic() - start) * 1000
+        limit = flush_limit_ms(since)
+        if not self._reporter.flush(limit / 1000):
+            _log.warning(f"graceful-shutdown: some reports were not delivered within {int(limit)} ms")
+        completed = summary.completed if summary is not None else 0
+        _log.info(
+            f"graceful-shutdown: exiting with status 0 total_ms={int((time.monotonic() - start) * 1000)} "
+            f"completed={completed}"
+        )
+        _log.flush_all()
+        os._exit(0)
+
+
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def _decorator(fn: Any, register: Callable[[Any], Any]) -> Any:
+    if fn is None or isinstance(fn, str):
+        return register
+    return register(fn)
+
+
+def _name_of(what: str, fn: Any, name: Optional[str]) -> str:
+    if name is not None:
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"{what}: name must be a non-empty string, got {name!r}")
+        return name
+    if not callable(fn):
+        raise TypeError(f"{what}: expected a function, got {fn!r}")
+    found = getattr(fn, "__name__", None)
+    if not isinstance(found, str) or not found or found == "<lambda>":
+        raise TypeError(f"{what}: cannot name {fn!r}; pass a name: @{what}(\"name\")")
+    return found
+
+
+def _parameters(fn: Callable[..., Any]) -> List[inspect.Parameter]:
+    try:
+        return list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):  # a builtin without a signature: call it bare
+        return []
+
+
+def _injectable(p: inspect.Parameter) -> bool:
+    return p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
+def _check_injectable(name: str, fn: Callable[..., Any], lookup: Callable[[str], Any]) -> None:
+    for p in _parameters(fn):
+        if p.kind is inspect.Parameter.POSITIONAL_ONLY and p.default is p.empty:
+            raise TypeError(f"on_shutdown handler {name!r}: positional-only parameter {p.name!r} cannot be injected")
+        if not _injectable(p) or p.default is not p.empty:
+            continue
+        try:
+            lookup(p.name)
+        except LookupError:
+            raise TypeError(
+                f"on_shutdown handler {name!r}: parameter {p.name!r} has no startup value of that "
+                "name (register one with @on_startup) and no default"
+            ) from None
+
+
+def _call_with(name: str, fn: Callable[..., Any], lookup: Callable[[str], Any]) -> Any:
+    kwargs: Dict[str, Any] = {}
+    for p in _parameters(fn):
+        if not _injectable(p):
+            continue
+        try:
+            kwargs[p.name] = lookup(p.name)
+        except LookupError:
+            if p.default is p.empty:
+                raise TypeError(f"on_shutdown handler {name!r}: no value for parameter {p.name!r}") from None
+    return fn(**kwargs)
+
+
+def _call_injected(what: str, key: str, fn: Callable[..., Any], values: Mapping[str, Any]) -> Any:
+    kwargs: Dict[str, Any] = {}
+    for p in _parameters(fn):
+        if not _injectable(p):
+            continue
+        if p.name in values:
+            kwargs[p.name] = values[p.name]
+        elif p.default is p.empty:
+            raise TypeError(
+                f"{what} {key!r}: parameter {p.name!r} has no startup value registered before it, and no default"
+            )
+    return fn(**kwargs)

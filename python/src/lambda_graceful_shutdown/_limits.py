@@ -1,0 +1,46 @@
+"""The shared contract: names, defaults and limits from ``spec/limits.json``.
+
+The file ships inside the package (``limits.json``, a link to the repository's
+``spec/limits.json`` that the build resolves into a real file), so the names
+and numbers are read, never copied by hand.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Dict, Tuple
+
+
+@lru_cache(maxsize=1)
+def limits() -> Dict[str, Any]:
+    """The parsed ``limits.json`` shipped with the package."""
+    text = resources.files(__package__).joinpath("limits.json").read_text(encoding="utf-8")
+    data: Dict[str, Any] = json.loads(text)
+    return data
+
+
+def reserved_by(port: int) -> str | None:
+    """Who uses ``port`` already, if it is one of the reserved ports."""
+    for entry in limits()["port"]["reserved"]:
+        if entry["port"] == port:
+            return str(entry["usedBy"])
+    return None
+
+
+def env_names() -> Tuple[str, str, str, str]:
+    """The variables: port, timeout, secret file, metrics."""
+    env = limits()["env"]
+    return env["port"], env["timeoutMs"], env["secretFile"], env["metrics"]
+
+
+EXTENSION_NAME: str = limits()["extensionName"]
+ENV_PORT, ENV_TIMEOUT_MS, ENV_SECRET_FILE, ENV_METRICS = env_names()
+DEFAULT_PORT: int = limits()["port"]["default"]
+DEFAULT_TIMEOUT_MS: int = limits()["timeoutMs"]["default"]
+DEFAULT_SECRET_FILE: str = limits()["secretFileDefault"]
+REPORT_PATH: str = limits()["reportPath"]
+SECRET_HEADER: str = limits()["secretHeader"]
+MAX_REPORT_BYTES: int = limits()["maxReportBytes"]
+RUNTIME_SHARE_MS: int = limits()["shutdown"]["runtimeShareMs"]

@@ -1,0 +1,139 @@
+"""Running a Python function in the lifecycle emulator, with the real shutdown layer
+and the real ``awslambdaric`` as the runtime, and reading the timeline back."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+from . import paths
+
+#: What AWS_EXECUTION_ENV the Python client turns thread polling on for.
+POLLING_ENV = "AWS_Lambda_python3.12"
+
+
+@dataclass
+class Run:
+    """One emulator run: its exit status, the timeline's events and log lines."""
+
+    returncode: int
+    events: List[Dict[str, Any]]
+    logs: List[Dict[str, Any]]
+    stderr: str
+    raw: str = field(repr=False, default="")
+
+    def of(self, source: str, kind: Optional[str] = None) -> List[Dict[str, Any]]:
+        return [e for e in self.events if e["source"] == source and (kind is None or e["kind"] == kind)]
+
+    def signals(self, source: str = "runtime") -> List[str]:
+        return [e["signal"] for e in self.of(source, "signal")]
+
+    def first_at(self, source: str, kind: str) -> Optional[float]:
+        found = self.of(source, kind)
+        return found[0]["at_ms"] if found else None
+
+    def exit_of(self, source: str) -> Optional[str]:
+        for e in self.of(source, "exited"):
+            if e.get("code") is not None:
+                return f"code:{e['code']}"
+            return f"signal:{e.get('signal')}"
+        return None
+
+    def lines(self, source: str) -> List[str]:
+        return [log["line"] for log in self.logs if log["source"] == source]
+
+    def verdict_line(self) -> Optional[str]:
+        for log in self.logs:
+            if "graceful-shutdown verdict" in log["line"]:
+                return str(log["line"])
+        return None
+
+    def describe(self) -> str:
+        """The whole timeline, for failure messages."""
+        merged = sorted(
+            [(e["at_ms"], e["source"], json.dumps({k: v for k, v in e.items() if k not in ("at_ms", "source")}))
+             for e in self.events]
+            + [(log["at_ms"], log["source"], "| " + log["line"]) for log in self.logs]
+        )
+        body = "\n".join(f"{at:9.1f} ms  {src:18} {what}" for at, src, what in merged)
+        return f"emulator exit {self.returncode}\n{body}\nstderr:\n{self.stderr}"
+
+
+def stage_function(
+    into: Path,
+    *,
+    polling: bool,
+    pythonpath: Sequence[Path] = (paths.SRC,),
+    code_dir: Path = paths.PROBE,
+    handler: str = "app.handler",
+    python: Path = paths.RUNTIME_PYTHON,
+) -> Path:
+    """A function directory whose ``bootstrap`` runs the real runtime client on
+    ``code_dir``'s code, thread polling on or off, the library found on ``pythonpath``."""
+    paths.require(python, "run `bash scripts/setup.sh` (it installs awslambdaric under .runtimes/)")
+    fn = into / "fn"
+    shutil.copytree(code_dir, fn, ignore=shutil.ignore_patterns("__pycache__"))
+    search = ":".join([str(fn)] + [str(p) for p in pythonpath])
+    polling_line = f"export AWS_EXECUTION_ENV={POLLING_ENV}" if polling else "unset AWS_EXECUTION_ENV"
+    bootstrap = fn / "bootstrap"
+    bootstrap.write_text(
+        "#!/bin/sh\n"
+        'cd "$(dirname "$0")"\n'
+        f"export PYTHONPATH='{search}'\n"
+        "export PYTHONDONTWRITEBYTECODE=1\n"
+        f"{polling_line}\n"
+        f"exec '{python}' -m awslambdaric {handler}\n"
+    )
+    bootstrap.chmod(bootstrap.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return fn
+
+
+def stage_layer(into: Path) -> Path:
+    """A layer directory with the shutdown extension at ``extensions/graceful-shutdown``."""
+    layer = into / "layer"
+    (layer / "extensions").mkdir(parents=True)
+    shutil.copy2(paths.layer_binary(), layer / "extensions" / "graceful-shutdown")
+    return layer
+
+
+def run(
+    fn: Path,
+    layer: Optional[Path],
+    *,
+    env: Dict[str, str],
+    events: Sequence[str] = ("{}",),
+    invocations: int = 1,
+    timeout_ms: int = 3000,
+    runtime_share_ms: int = 300,
+    shutdown_ms: int = 2000,
+    extra_args: Sequence[str] = (),
+    deadline_s: float = 90,
+) -> Run:
+    """Run the emulator once, to the end, and parse its JSON timeline."""
+    paths.require(paths.EMULATOR, "run `cargo build -p graceful-shutdown-emulator`")
+    args = [str(paths.EMULATOR), "--function-dir", str(fn), "--json",
+            "--invocations", str(invocations), "--timeout-ms", str(timeout_ms),
+            "--runtime-share-ms", str(runtime_share_ms), "--shutdown-ms", str(shutdown_ms)]
+    if layer is not None:
+        args += ["--layer-dir", str(layer)]
+    for i, event in enumerate(events):
+        path = fn.parent / f"event-{i}.json"
+        path.write_text(event)
+        args += ["--event", str(path)]
+    for key, value in env.items():
+        args += ["--env", f"{key}={value}"]
+    args += list(extra_args)
+    done = subprocess.run(args, capture_output=True, text=True, timeout=deadline_s,
+                          env={k: v for k, v in os.environ.items() if not k.startswith("GRACEFUL_SHUTDOWN_")})
+    try:
+        timeline = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        raise AssertionError(f"the emulator printed no JSON timeline (exit {done.returncode}):\n"
+                             f"{done.stdout}\n{done.stderr}") from None
+    return Run(done.returncode, timeline["events"], timeline["logs"], done.stderr, done.stdout)
