@@ -100,10 +100,9 @@ fn render(args: RenderArgs) -> Result<(), Failure> {
 fn emulate(args: graceful_shutdown_emulator::EmulateArgs) -> ExitCode {
     let mut check = args.clone();
     check.events.retain(|e| e != "-");
-    let checked = check.scenario().and_then(|_| {
-        graceful_shutdown_emulator::layout::Layout::discover(&check.function_dir, &check.layer_dirs)
-            .map(drop)
-    });
+    let checked = check
+        .scenario()
+        .and_then(|s| graceful_shutdown_emulator::layout::Layout::of(&s).map(drop));
     if let Err(e) = checked {
         let failure = Failure::Usage(format!("{e:#}"));
         eprintln!("error: {failure}");

@@ -82,6 +82,9 @@ pub struct State {
     pub agents: Vec<Agent>,
     pub registration_open: bool,
     pub runtime_ready: bool,
+    /// How many `/invocation/next` calls are blocked right now (several on
+    /// Managed Instances, where each worker polls).
+    pub runtime_waiting: usize,
     pub answers: HashMap<String, Answer>,
     /// When each pending invocation was sent.
     pub sent_at: HashMap<String, Instant>,
@@ -126,6 +129,7 @@ impl Platform {
                 agents: Vec::new(),
                 registration_open: true,
                 runtime_ready: false,
+                runtime_waiting: 0,
                 answers: HashMap::new(),
                 sent_at: HashMap::new(),
                 init_errors: Vec::new(),
@@ -219,6 +223,27 @@ fn millis_since(t: Option<Instant>) -> u64 {
 
 // ---- Runtime API ----
 
+/// One blocked `/invocation/next` call, counted in `State::runtime_waiting`.
+struct Waiting(Arc<Platform>);
+
+impl Waiting {
+    fn new(p: Arc<Platform>) -> Waiting {
+        p.lock().runtime_waiting += 1;
+        p.bump();
+        Waiting(p)
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        {
+            let mut st = self.0.lock();
+            st.runtime_waiting = st.runtime_waiting.saturating_sub(1);
+        }
+        self.0.bump();
+    }
+}
+
 async fn runtime_next(AxState(p): Shared) -> Response {
     {
         let mut st = p.lock();
@@ -227,10 +252,14 @@ async fn runtime_next(AxState(p): Shared) -> Response {
             p.rec.event(RUNTIME, EventKind::RuntimeReady);
         }
     }
-    p.bump();
+    // Counted while the call is blocked; the guard uncounts it however the
+    // call ends (an invocation, or the runtime going away).
+    let waiting = Waiting::new(p.clone());
     let rx = p.runtime_rx.clone();
     let mut rx = rx.lock().await;
-    let Some(inv) = rx.recv().await else {
+    let received = rx.recv().await;
+    drop(waiting);
+    let Some(inv) = received else {
         return error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Runtime.Unavailable",

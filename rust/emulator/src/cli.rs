@@ -16,9 +16,22 @@ use crate::scenario::Scenario;
 /// init, invocations, then the shutdown phase in Lambda's order.
 #[derive(Debug, Clone, Args)]
 pub struct EmulateArgs {
-    /// Directory holding the function's executable `bootstrap` (Lambda's /var/task).
+    /// Directory holding the function's executable `bootstrap`, or with
+    /// --runtime its code (Lambda's /var/task).
     #[arg(long, value_name = "DIR")]
     pub function_dir: PathBuf,
+    /// Run the function's code on a managed runtime's official client
+    /// (python3.9 ... python3.14 with awslambdaric, nodejs20.x, nodejs22.x,
+    /// nodejs24.x with aws-lambda-ric) instead of its `bootstrap`.
+    #[arg(long, value_name = "RUNTIME")]
+    pub runtime: Option<String>,
+    /// The function's handler (`_HANDLER`), such as app.handler or index.handler.
+    #[arg(long, value_name = "HANDLER")]
+    pub handler: Option<String>,
+    /// Lambda Managed Instances: AWS_LAMBDA_MAX_CONCURRENCY=N and
+    /// AWS_LAMBDA_INITIALIZATION_TYPE=lambda-managed-instances.
+    #[arg(long, value_name = "N")]
+    pub max_concurrency: Option<u32>,
     /// A layer: a directory (or .zip) holding extensions/<name>. Repeatable.
     #[arg(long = "layer-dir", value_name = "DIR|ZIP")]
     pub layer_dirs: Vec<PathBuf>,
@@ -40,9 +53,19 @@ pub struct EmulateArgs {
     /// The whole shutdown phase (SHUTDOWN's deadlineMs is its end), in milliseconds.
     #[arg(long, default_value_t = 2000, value_name = "MS")]
     pub shutdown_ms: u64,
-    /// The function's memory size, in MB.
-    #[arg(long, default_value_t = 128, value_name = "MB")]
-    pub memory_mb: u32,
+    /// The function's memory size, in MB (default 128). Given explicitly, the
+    /// processes also get Lambda's CPU share for it (MB / 1769 of a vCPU).
+    #[arg(long, value_name = "MB")]
+    pub memory_mb: Option<u32>,
+    /// How long the idle environment waits before the shutdown phase, in milliseconds.
+    #[arg(long, default_value_t = crate::scenario::DEFAULT_IDLE.as_millis() as u64, value_name = "MS")]
+    pub idle_ms: u64,
+    /// Do not freeze the idle environment (Lambda freezes it).
+    #[arg(long)]
+    pub no_freeze: bool,
+    /// Freeze with SIGSTOP/SIGCONT even where the cgroup freezer is writable.
+    #[arg(long, conflicts_with = "no_freeze")]
+    pub freeze_with_signals: bool,
     /// The function's name.
     #[arg(long, default_value = "emulated-function", value_name = "NAME")]
     pub function_name: String,
@@ -101,17 +124,43 @@ impl EmulateArgs {
                 self.shutdown_ms
             );
         }
-        if !(128..=10240).contains(&self.memory_mb) {
-            bail!(
-                "--memory-mb {}: Lambda allows 128 to 10240; use a size in that range, for \
-                 example the default 128",
-                self.memory_mb
-            );
+        if let Some(mb) = self.memory_mb {
+            if !(128..=10240).contains(&mb) {
+                bail!(
+                    "--memory-mb {mb}: Lambda allows 128 to 10240; use a size in that range, for \
+                     example the default 128"
+                );
+            }
+            s = s.memory(mb);
         }
+        if let Some(runtime) = &self.runtime {
+            crate::runtimes::ManagedRuntime::parse(runtime)?;
+            if self.handler.is_none() {
+                bail!("--runtime {runtime} needs --handler, for example --handler app.handler (Python) or --handler index.handler (Node.js)");
+            }
+        }
+        if let Some(h) = &self.handler {
+            if h.is_empty() || h.len() > 128 || h.contains(char::is_whitespace) {
+                bail!("--handler {h:?}: expected 1 to 128 characters without spaces, for example app.handler");
+            }
+        }
+        if self.max_concurrency == Some(0) {
+            bail!("--max-concurrency 0: Managed Instances run at least 1 invocation at a time");
+        }
+        s.runtime = self.runtime.clone();
+        s.handler = self.handler.clone();
+        s.max_concurrency = self.max_concurrency;
+        s.idle = Duration::from_millis(self.idle_ms);
+        s.freeze = if self.no_freeze {
+            crate::scenario::Freeze::Off
+        } else if self.freeze_with_signals {
+            crate::scenario::Freeze::Signals
+        } else {
+            crate::scenario::Freeze::Auto
+        };
         s.timeout = Duration::from_millis(self.timeout_ms);
         s.runtime_share = Duration::from_millis(self.runtime_share_ms);
         s.shutdown_phase = Duration::from_millis(self.shutdown_ms);
-        s.memory_mb = self.memory_mb;
         s.function_name = self.function_name.clone();
         Ok(s)
     }

@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 
+use crate::runtimes::{self, Language, ManagedRuntime};
+use crate::scenario::Scenario;
+
 /// Lambda runs at most 10 extensions.
 pub fn max_extensions() -> usize {
     graceful_shutdown_protocol::limits().max_extensions as usize
@@ -16,7 +19,12 @@ pub fn max_extensions() -> usize {
 /// The executables to start.
 #[derive(Debug)]
 pub struct Layout {
+    /// The runtime's program: `bootstrap`, or a managed runtime's interpreter.
     pub bootstrap: PathBuf,
+    /// The runtime's arguments (a managed runtime's client and handler).
+    pub bootstrap_args: Vec<String>,
+    /// The root of every layer (what Lambda unpacks into `/opt`), in order.
+    pub layer_roots: Vec<PathBuf>,
     /// `(file name, path)` of every external extension, in name order.
     pub extensions: Vec<(String, PathBuf)>,
     /// Unpacked `.zip` layers; removed when the layout is dropped.
@@ -24,6 +32,38 @@ pub struct Layout {
 }
 
 impl Layout {
+    /// The layout of a scenario: its layers, and its `bootstrap` or its
+    /// managed runtime's client.
+    pub fn of(scenario: &Scenario) -> anyhow::Result<Layout> {
+        let Some(id) = &scenario.runtime else {
+            return Layout::discover(&scenario.function_dir, &scenario.layer_dirs);
+        };
+        let runtime = ManagedRuntime::parse(id)?;
+        let Some(handler) = scenario.handler.as_deref() else {
+            bail!(
+                "--runtime {id} needs --handler, for example --handler {}",
+                match runtime.language {
+                    Language::Python => "app.handler",
+                    Language::Node => "index.handler",
+                }
+            );
+        };
+        let function_dir = std::path::absolute(&scenario.function_dir)?;
+        if !function_dir.is_dir() {
+            bail!(
+                "--function-dir: {} is not a directory; with --runtime it holds the function's code (Lambda's /var/task)",
+                function_dir.display()
+            );
+        }
+        let clients = runtimes::locate(scenario.runtimes_dir.as_deref())?;
+        let (program, args) = runtime.command(&clients, handler)?;
+        let mut layout = Layout::layers(&scenario.layer_dirs)?;
+        layout.bootstrap = program;
+        layout.bootstrap_args = args;
+        Ok(layout)
+    }
+
+    /// The layout of a function on a provided runtime: `function_dir/bootstrap` and the layers.
     pub fn discover(function_dir: &Path, layers: &[PathBuf]) -> anyhow::Result<Layout> {
         // Absolute paths: processes run with the function directory as their working directory.
         let function_dir = std::path::absolute(function_dir)?;
@@ -31,11 +71,18 @@ impl Layout {
         if !is_executable(&bootstrap) {
             bail!(
                 "--function-dir: {} has no executable `bootstrap`; put the function binary there (chmod +x), \
-                 as Lambda's provided runtimes expect",
+                 as Lambda's provided runtimes expect, or run its code on a managed runtime with --runtime and --handler",
                 function_dir.display()
             );
         }
+        let mut layout = Layout::layers(layers)?;
+        layout.bootstrap = bootstrap;
+        Ok(layout)
+    }
+
+    fn layers(layers: &[PathBuf]) -> anyhow::Result<Layout> {
         let mut unpacked = Vec::new();
+        let mut layer_roots = Vec::new();
         // Later layers override earlier ones with the same file name, as when Lambda unpacks them into /opt.
         let mut found: BTreeMap<String, PathBuf> = BTreeMap::new();
         for layer in layers {
@@ -52,8 +99,13 @@ impl Layout {
                     layer.display()
                 );
             };
+            layer_roots.push(root.clone());
             let ext_dir = root.join("extensions");
             if !ext_dir.is_dir() {
+                // A layer of libraries only (python/, nodejs/) is fine; one with nothing Lambda reads is a mistake.
+                if ["python", "nodejs"].iter().any(|d| root.join(d).is_dir()) {
+                    continue;
+                }
                 bail!(
                     "--layer-dir: {} has no `extensions/` directory; a layer's extensions live in extensions/<name>",
                     layer.display()
@@ -78,7 +130,9 @@ impl Layout {
             );
         }
         Ok(Layout {
-            bootstrap,
+            bootstrap: PathBuf::new(),
+            bootstrap_args: Vec::new(),
+            layer_roots,
             extensions: found.into_iter().collect(),
             _unpacked: unpacked,
         })

@@ -18,17 +18,19 @@
 //! ```
 
 pub mod api;
+pub mod cgroup;
 pub mod cli;
 pub mod environment;
 pub mod layout;
 pub mod lifecycle;
 pub mod process;
 pub mod render;
+pub mod runtimes;
 pub mod scenario;
 pub mod timeline;
 
 pub use cli::{run_cli, EmulateArgs};
 pub use lifecycle::{Emulator, InitFailure, InvokeOutcome, RunReport, ShutdownReason};
 pub use render::render;
-pub use scenario::{Faults, Scenario};
+pub use scenario::{Faults, Freeze, Scenario, MB_PER_VCPU};
 pub use timeline::{Event, EventKind, LogLine, Stream, Timeline, PLATFORM, RUNTIME};

@@ -8,10 +8,12 @@ use nix::sys::signal::Signal;
 use serde_json::json;
 
 use crate::api::{Answer, FunctionInfo, Invocation, Platform, State};
+use crate::cgroup::Cgroups;
 use crate::environment;
 use crate::layout::Layout;
 use crate::process::{Child, Exit};
-use crate::scenario::Scenario;
+use crate::runtimes::{Language, ManagedRuntime};
+use crate::scenario::{Freeze, Scenario};
 use crate::timeline::{EventKind, Recorder, Timeline, PLATFORM, RUNTIME};
 
 /// Why the environment shuts down.
@@ -84,6 +86,20 @@ pub struct Emulator {
     extensions: Vec<Child>,
     invoked: u64,
     shut_down: bool,
+    /// Since when the environment is idle (runtime and extensions in `next`).
+    idle_since: Option<Instant>,
+    /// How it is frozen, while it is.
+    frozen: Option<FreezeMethod>,
+    /// Dropped after the processes (fields drop in order): removes the
+    /// environment's cgroups, whatever happened.
+    cgroups: Cgroups,
+}
+
+/// How an idle environment is frozen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FreezeMethod {
+    Cgroup,
+    Signals,
 }
 
 fn epoch_ms(at: SystemTime) -> u64 {
@@ -96,21 +112,13 @@ impl Emulator {
     /// Checks the layout and serves the APIs; starts no process yet.
     pub async fn start(mut scenario: Scenario) -> anyhow::Result<Emulator> {
         scenario.function_dir = std::path::absolute(&scenario.function_dir)?;
-        let layout = Layout::discover(&scenario.function_dir, &scenario.layer_dirs)?;
+        let layout = Layout::of(&scenario)?;
         let rec = Recorder::new();
-        let handler = scenario
-            .env
-            .iter()
-            .rev()
-            .find(|(k, _)| k == "_HANDLER")
-            .map(|(_, v)| v.clone())
-            .unwrap_or_else(|| "bootstrap".to_owned());
-        let managed_instances = scenario
-            .env
-            .iter()
-            .rev()
-            .find(|(k, _)| k == "AWS_LAMBDA_INITIALIZATION_TYPE")
-            .is_some_and(|(_, v)| v == "lambda-managed-instances");
+        let rt_env = environment::runtime(&scenario, "", &layout.layer_roots);
+        let handler = rt_env["_HANDLER"].clone();
+        let managed_instances = rt_env
+            .get("AWS_LAMBDA_INITIALIZATION_TYPE")
+            .is_some_and(|v| v == environment::MANAGED_INSTANCES);
         let info = FunctionInfo {
             name: scenario.function_name.clone(),
             version: "$LATEST".to_owned(),
@@ -127,6 +135,29 @@ impl Emulator {
                 address: address.clone(),
             },
         );
+        let cgroups = Cgroups::create(scenario.freeze == Freeze::Auto, scenario.cpu_share);
+        for note in &cgroups.notes {
+            rec.event(
+                PLATFORM,
+                EventKind::Note {
+                    message: note.clone(),
+                },
+            );
+        }
+        if let (Some(share), Some((dir, quota))) = (scenario.cpu_share, cgroups.cpu_quota()) {
+            rec.event(
+                PLATFORM,
+                EventKind::Note {
+                    message: format!(
+                        "CPU share {:.1} % of a vCPU for {} MB: cpu.cfs_quota_us {quota} per cpu.cfs_period_us {} ({})",
+                        share * 100.0,
+                        scenario.memory_mb,
+                        crate::cgroup::CPU_PERIOD_US,
+                        dir.display()
+                    ),
+                },
+            );
+        }
         Ok(Emulator {
             scenario,
             rec,
@@ -138,6 +169,9 @@ impl Emulator {
             extensions: Vec::new(),
             invoked: 0,
             shut_down: false,
+            idle_since: None,
+            frozen: None,
+            cgroups,
         })
     }
 
@@ -170,9 +204,18 @@ impl Emulator {
         &self,
         source: &str,
         path: &std::path::Path,
+        args: &[String],
         env: &environment::Env,
     ) -> anyhow::Result<Child> {
-        let child = Child::spawn(source, path, &self.scenario.function_dir, env, &self.rec)?;
+        let child = Child::spawn(
+            source,
+            path,
+            args,
+            &self.scenario.function_dir,
+            env,
+            &self.rec,
+            &self.cgroups.join_fds(),
+        )?;
         // Wake whoever waits on the platform when the process exits.
         let mut exit = child.exit_watch();
         let platform = self.platform.clone();
@@ -259,7 +302,7 @@ impl Emulator {
     async fn init_inner(&mut self, cap: Instant) -> Result<(), InitFailure> {
         let ext_env = environment::extension(&self.scenario, &self.address);
         for (name, path) in self.layout.extensions.clone() {
-            match self.spawn(&name, &path, &ext_env) {
+            match self.spawn(&name, &path, &[], &ext_env) {
                 Ok(child) => self.extensions.push(child),
                 Err(e) => {
                     return Err(InitFailure {
@@ -287,9 +330,10 @@ impl Emulator {
             None => return Err(self.init_timeout("waiting for extensions to register")),
         }
 
-        let rt_env = environment::runtime(&self.scenario, &self.address);
+        let rt_env = environment::runtime(&self.scenario, &self.address, &self.layout.layer_roots);
         let bootstrap = self.layout.bootstrap.clone();
-        match self.spawn(RUNTIME, &bootstrap, &rt_env) {
+        let args = self.layout.bootstrap_args.clone();
+        match self.spawn(RUNTIME, &bootstrap, &args, &rt_env) {
             Ok(child) => self.runtime = Some(child),
             Err(e) => {
                 return Err(InitFailure {
@@ -342,6 +386,8 @@ impl Emulator {
         if self.runtime.as_ref().map_or(true, |c| c.exited().is_some()) {
             return InvokeOutcome::RuntimeExited;
         }
+        self.thaw();
+        self.idle_since = None;
         self.invoked += 1;
         let request_id = uuid::Uuid::new_v4().to_string();
         let timeout = self.scenario.timeout;
@@ -418,7 +464,12 @@ impl Emulator {
                 );
                 InvokeOutcome::RuntimeExited
             }
-            Some(o) => o,
+            Some(o) => {
+                // Answered: once the runtime is back in /invocation/next, the
+                // environment is idle, and Lambda freezes it.
+                self.settle(Instant::now() + self.scenario.timeout).await;
+                o
+            }
             None => {
                 self.rec.event(
                     PLATFORM,
@@ -442,6 +493,18 @@ impl Emulator {
         }
         self.shut_down = true;
         self.platform.lock().registration_open = false;
+        // Lambda retires an idle environment: the runtime waits in
+        // /invocation/next after its last answer. After a timeout or a
+        // failure it is not idle, and Lambda does not wait.
+        if reason == ShutdownReason::Spindown {
+            if self.idle_since.is_none() {
+                self.settle(Instant::now() + self.scenario.timeout).await;
+            }
+            if let Some(since) = self.idle_since {
+                let until = since + self.scenario.idle;
+                tokio::time::sleep(until.saturating_duration_since(Instant::now())).await;
+            }
+        }
         let reason = self
             .scenario
             .faults
@@ -465,6 +528,8 @@ impl Emulator {
         );
 
         let registered = self.platform.lock().agents.len();
+        // Thawed just before the signal (a frozen process cannot act on it).
+        self.thaw();
         if let Some(rt) = self.runtime.as_ref() {
             if rt.exited().is_some() {
                 self.rec.event(
@@ -545,6 +610,8 @@ impl Emulator {
 
     /// Stops everything that is left and returns the timeline.
     pub async fn finish(mut self) -> Timeline {
+        // Frozen processes do not die of SIGKILL until thawed.
+        self.thaw();
         for child in self.runtime.iter().chain(self.extensions.iter()) {
             // As Lambda's supervisor does, the whole process group goes: also
             // what a process that has exited left running in the background.
@@ -563,7 +630,147 @@ impl Emulator {
             child.drain(Duration::from_secs(2)).await;
         }
         self.server.abort();
+        self.cgroups.remove();
         self.rec.snapshot()
+    }
+
+    /// How many `/invocation/next` callers make the runtime idle: one, or on
+    /// Managed Instances one per worker (Python forks `AWS_LAMBDA_MAX_CONCURRENCY`
+    /// workers; Node.js runs `AWS_LAMBDA_NODEJS_WORKER_COUNT` worker threads
+    /// when set, else a number of its own choosing, so one is all we can expect).
+    fn pollers(&self) -> usize {
+        let env = environment::runtime(&self.scenario, "", &self.layout.layer_roots);
+        let number = |k: &str| env.get(k).and_then(|v| v.parse::<usize>().ok());
+        let Some(concurrency) = number("AWS_LAMBDA_MAX_CONCURRENCY") else {
+            return 1;
+        };
+        let language = self
+            .scenario
+            .runtime
+            .as_deref()
+            .and_then(|id| ManagedRuntime::parse(id).ok())
+            .map(|m| m.language);
+        match language {
+            Some(Language::Python) => concurrency.max(1),
+            Some(Language::Node) => number("AWS_LAMBDA_NODEJS_WORKER_COUNT").unwrap_or(1).max(1),
+            None => 1,
+        }
+    }
+
+    /// Waits (until `until`) for the environment to become idle: the runtime
+    /// blocked in `/invocation/next` and every INVOKE-subscribed extension in
+    /// `/event/next`; records it and freezes the environment.
+    async fn settle(&mut self, until: Instant) {
+        let pollers = self.pollers();
+        let answered = Instant::now();
+        let idle = self
+            .wait_for(until, |st, me| {
+                if me.runtime.as_ref().map_or(true, |c| c.exited().is_some()) {
+                    return Some(false);
+                }
+                let extensions_idle = st.agents.iter().all(|a| !a.invoke || (a.ready && !a.busy));
+                (st.runtime_waiting >= pollers && extensions_idle).then_some(true)
+            })
+            .await;
+        match idle {
+            Some(true) => {
+                self.idle_since = Some(Instant::now());
+                self.rec.event(
+                    PLATFORM,
+                    EventKind::Idle {
+                        waited_ms: answered.elapsed().as_millis() as u64,
+                    },
+                );
+                self.freeze().await;
+            }
+            Some(false) => {}
+            None => self.rec.event(
+                PLATFORM,
+                EventKind::Note {
+                    message: format!(
+                        "not idle: the runtime did not call /invocation/next again ({pollers} caller(s) expected) \
+                         or an INVOKE-subscribed extension did not call /event/next within {} ms",
+                        until.saturating_duration_since(answered).as_millis()
+                    ),
+                },
+            ),
+        }
+    }
+
+    fn children(&self) -> impl Iterator<Item = &Child> {
+        self.runtime.iter().chain(self.extensions.iter())
+    }
+
+    /// Freezes the idle environment, as the scenario says.
+    async fn freeze(&mut self) {
+        if self.frozen.is_some() || self.scenario.freeze == Freeze::Off {
+            return;
+        }
+        if self.cgroups.freezer_dir().is_some() {
+            match self.cgroups.freeze().await {
+                Ok(()) => {
+                    self.frozen = Some(FreezeMethod::Cgroup);
+                    self.rec.event(
+                        PLATFORM,
+                        EventKind::Frozen {
+                            method: "cgroup freezer".to_owned(),
+                        },
+                    );
+                    return;
+                }
+                Err(e) => {
+                    let _ = self.cgroups.thaw();
+                    self.rec.event(
+                        PLATFORM,
+                        EventKind::Note {
+                            message: format!("the cgroup freezer failed ({e}): SIGSTOP instead"),
+                        },
+                    );
+                }
+            }
+        }
+        for child in self.children().filter(|c| c.exited().is_none()) {
+            child.signal_quietly(Signal::SIGSTOP);
+        }
+        self.frozen = Some(FreezeMethod::Signals);
+        self.rec.event(
+            PLATFORM,
+            EventKind::Frozen {
+                method: "SIGSTOP to the process groups".to_owned(),
+            },
+        );
+    }
+
+    /// Thaws the environment if it is frozen.
+    fn thaw(&mut self) {
+        let Some(method) = self.frozen.take() else {
+            return;
+        };
+        let how = match method {
+            FreezeMethod::Cgroup => {
+                if let Err(e) = self.cgroups.thaw() {
+                    self.rec.event(
+                        PLATFORM,
+                        EventKind::Note {
+                            message: format!("thawing failed: {e}"),
+                        },
+                    );
+                }
+                "cgroup freezer"
+            }
+            FreezeMethod::Signals => {
+                for child in self.children() {
+                    child.signal_quietly(Signal::SIGCONT);
+                }
+                "SIGCONT to the process groups"
+            }
+        };
+        self.rec.event(
+            PLATFORM,
+            EventKind::Thawed {
+                method: how.to_owned(),
+            },
+        );
     }
 
     /// Init, every invocation of the scenario, shutdown with the reason the

@@ -1,6 +1,7 @@
 //! Real child processes, each in its own process group, with their output
 //! captured line by line and their exit recorded.
 
+use std::os::fd::RawFd;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
@@ -33,15 +34,21 @@ pub struct Child {
 }
 
 impl Child {
+    /// Starts `path` with `args`. `join` are open `cgroup.procs` files the
+    /// process moves itself into before it runs anything (so that everything
+    /// it starts is in those cgroups too).
     pub fn spawn(
         source: &str,
         path: &Path,
+        args: &[String],
         cwd: &Path,
         env: &Env,
         rec: &Recorder,
+        join: &[RawFd],
     ) -> anyhow::Result<Child> {
         let mut cmd = Command::new(path);
-        cmd.env_clear()
+        cmd.args(args)
+            .env_clear()
             .envs(env)
             .current_dir(cwd)
             .stdin(Stdio::null())
@@ -51,6 +58,25 @@ impl Child {
             // reach the process and everything it started.
             .process_group(0)
             .kill_on_drop(true);
+        if !join.is_empty() {
+            let fds = join.to_vec();
+            // SAFETY: between fork and exec only write(2) is called, on
+            // descriptors opened before the fork; nothing allocates. Doing it
+            // in the child, before exec, is the only way to have everything
+            // the process starts in the cgroup too.
+            #[allow(unsafe_code)]
+            unsafe {
+                cmd.pre_exec(move || {
+                    for &fd in &fds {
+                        // "0" moves the writing process (cgroup v1). The
+                        // descriptor stays open in the parent for the whole run.
+                        let fd = std::os::fd::BorrowedFd::borrow_raw(fd);
+                        nix::unistd::write(fd, b"0").map_err(std::io::Error::from)?;
+                    }
+                    Ok(())
+                });
+            }
+        }
         // The process starts at the spawn call: by the time spawn returns, it
         // may already have registered, so the event gets this instant.
         let spawning = std::time::Instant::now();

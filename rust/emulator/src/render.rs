@@ -45,6 +45,11 @@ pub fn describe(kind: &EventKind) -> String {
         EventKind::Exited { signal: Some(s), .. } => format!("killed by {s}"),
         EventKind::Exited { .. } => "exited".to_owned(),
         EventKind::ShutdownDone { duration_ms } => format!("shutdown done in {duration_ms} ms"),
+        EventKind::Idle { waited_ms } => format!(
+            "idle after {waited_ms} ms: the runtime waits in /invocation/next, every INVOKE-subscribed extension in /event/next"
+        ),
+        EventKind::Frozen { method } => format!("frozen ({method})"),
+        EventKind::Thawed { method } => format!("thawed ({method})"),
         EventKind::Note { message } => message.clone(),
     }
 }

@@ -33,7 +33,48 @@ pub struct Scenario {
     pub init_cap: Duration,
     /// Departures from Lambda's behaviour, to test how the product copes.
     pub faults: Faults,
+    /// A managed runtime (`python3.12`, `nodejs22.x`, ...): the function
+    /// directory is run with the official runtime interface client instead of
+    /// its `bootstrap`. `None`: the executable `bootstrap` (provided runtimes).
+    pub runtime: Option<String>,
+    /// The function's handler (`_HANDLER`), such as `app.handler`; needed with
+    /// `runtime`. `None` without a runtime means `bootstrap`.
+    pub handler: Option<String>,
+    /// Where the runtime clients are (laid out like `.runtimes/`); `None`:
+    /// `LAMBDA_EMULATOR_RUNTIMES`, else the first `.runtimes` in the current
+    /// directory or its parents.
+    pub runtimes_dir: Option<PathBuf>,
+    /// Lambda Managed Instances: `AWS_LAMBDA_MAX_CONCURRENCY` (and
+    /// `AWS_LAMBDA_INITIALIZATION_TYPE=lambda-managed-instances`).
+    pub max_concurrency: Option<u32>,
+    /// How long the environment stays idle (runtime in `/invocation/next`,
+    /// extensions in `/event/next`) before the shutdown phase begins.
+    pub idle: Duration,
+    /// Whether and how the environment is frozen while idle.
+    pub freeze: Freeze,
+    /// The CPU the environment's processes get, as a fraction of one vCPU
+    /// (Lambda: memory / 1769 MB). `None`: unthrottled. For example
+    /// `Some(0.07)` is about what a 128 MB function gets.
+    pub cpu_share: Option<f64>,
 }
+
+/// Lambda gives one vCPU at this memory size, and CPU in proportion to memory.
+pub const MB_PER_VCPU: u32 = 1769;
+
+/// How to freeze an idle environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Freeze {
+    /// The cgroup v1 freezer where it is writable, else SIGSTOP/SIGCONT.
+    #[default]
+    Auto,
+    /// SIGSTOP/SIGCONT of the process groups, even where the freezer is writable.
+    Signals,
+    /// Never freeze.
+    Off,
+}
+
+/// The default idle time before the shutdown phase.
+pub const DEFAULT_IDLE: Duration = Duration::from_millis(50);
 
 /// Faults the emulator can inject. All off by default.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -63,7 +104,52 @@ impl Scenario {
             function_name: "emulated-function".to_owned(),
             init_cap: INIT_CAP,
             faults: Faults::default(),
+            runtime: None,
+            handler: None,
+            runtimes_dir: None,
+            max_concurrency: None,
+            idle: DEFAULT_IDLE,
+            freeze: Freeze::Auto,
+            cpu_share: None,
         }
+    }
+
+    /// Runs the function directory on a managed runtime's official client,
+    /// for example `.managed_runtime("python3.12", "app.handler")`.
+    pub fn managed_runtime(mut self, runtime: &str, handler: &str) -> Self {
+        self.runtime = Some(runtime.to_owned());
+        self.handler = Some(handler.to_owned());
+        self
+    }
+
+    /// Lambda Managed Instances with `n` concurrent invocations per environment.
+    pub fn max_concurrency(mut self, n: u32) -> Self {
+        self.max_concurrency = Some(n);
+        self
+    }
+
+    /// The memory size, and the CPU share Lambda gives it (`mb / 1769` of a vCPU).
+    pub fn memory(mut self, mb: u32) -> Self {
+        self.memory_mb = mb;
+        self.cpu_share = Some(f64::from(mb) / f64::from(MB_PER_VCPU));
+        self
+    }
+
+    /// A CPU quota for every process of the environment, as a fraction of one
+    /// vCPU (for example 0.07), whatever the memory size.
+    pub fn cpu_share(mut self, fraction: f64) -> Self {
+        self.cpu_share = Some(fraction);
+        self
+    }
+
+    pub fn idle(mut self, idle: Duration) -> Self {
+        self.idle = idle;
+        self
+    }
+
+    pub fn freeze(mut self, freeze: Freeze) -> Self {
+        self.freeze = freeze;
+        self
     }
 
     pub fn layer(mut self, dir: impl Into<PathBuf>) -> Self {

@@ -93,6 +93,14 @@ pub enum EventKind {
     },
     /// The shutdown phase is over: every process is gone.
     ShutdownDone { duration_ms: u64 },
+    /// The environment became idle: the runtime is blocked in
+    /// `/invocation/next` after its last answer and every INVOKE-subscribed
+    /// extension in `/event/next`. `waited_ms`: since the last answer.
+    Idle { waited_ms: u64 },
+    /// The environment's processes were frozen (`method`: how).
+    Frozen { method: String },
+    /// The environment's processes were thawed.
+    Thawed { method: String },
     /// A note from the platform (for example, why the runtime got no SIGTERM).
     Note { message: String },
 }
@@ -245,6 +253,9 @@ impl Recorder {
                     | EventKind::InvokeEvent { .. }
                     | EventKind::Response { .. }
                     | EventKind::FunctionError { .. }
+                    | EventKind::Idle { .. }
+                    | EventKind::Frozen { .. }
+                    | EventKind::Thawed { .. }
             )
         {
             return;
