@@ -580,7 +580,9 @@ fn http(port: u16, request: &str) -> u16 {
 fn run_with_attack(c: Case, attack: impl FnOnce(u16) + Send + 'static) -> (Timeline, String) {
     let port = c.port;
     let t = rt().block_on(async move {
-        let mut em = Emulator::start(c.scenario).await.expect("start");
+        // Not frozen while idle: the attack talks to the extension between phases.
+        let scenario = c.scenario.freeze(graceful_shutdown_emulator::Freeze::Off);
+        let mut em = Emulator::start(scenario).await.expect("start");
         em.init().await.expect("init");
         assert!(matches!(
             em.invoke(b"{}".to_vec()).await,
