@@ -1,0 +1,67 @@
+// Packaging: `npm pack` gives the tarball users install; installed into a
+// fresh directory, it works from there on the real runtime client, from ESM
+// and CommonJS alike.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+import { emulate, makeFunction, packageDir } from './lambda.mjs';
+
+const work = mkdtempSync(join(tmpdir(), 'gs-node-pack-'));
+
+function pack() {
+  const out = execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: packageDir, stdio: ['ignore', 'pipe', 'inherit'] });
+  const [info] = JSON.parse(out.toString());
+  return { tarball: join(work, info.filename), files: info.files.map((f) => f.path).sort() };
+}
+
+let installed;
+function install() {
+  if (installed) return installed;
+  const { tarball, files } = pack();
+  const app = mkdtempSync(join(work, 'app-'));
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true }));
+  // A local tarball without dependencies: npm needs no registry for it.
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', tarball], { cwd: app, stdio: ['ignore', 'ignore', 'inherit'] });
+  installed = { app, files, pkg: join(app, 'node_modules', 'lambda-graceful-shutdown') };
+  return installed;
+}
+
+test('the tarball holds the built package and nothing else', () => {
+  const { files } = install();
+  assert.ok(files.includes('package.json'));
+  assert.ok(files.includes('README.md'));
+  for (const f of ['dist/esm/index.js', 'dist/esm/register.js', 'dist/cjs/index.js', 'dist/cjs/register.js', 'dist/types/index.d.ts', 'dist/esm/package.json', 'dist/cjs/package.json']) {
+    assert.ok(files.includes(f), `the tarball lacks ${f}`);
+  }
+  assert.deepEqual(files.filter((f) => !f.startsWith('dist/') && !['package.json', 'README.md'].includes(f)), []);
+  assert.ok(!files.some((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')), 'no TypeScript sources');
+});
+
+test('installed from the tarball, it loads from ESM and CommonJS with its bundled limits', () => {
+  const { app, pkg } = install();
+  const spec = JSON.parse(readFileSync(join(packageDir, '..', 'spec', 'limits.json'), 'utf8'));
+  const esm = execFileSync(process.execPath, ['--input-type=module', '-e', "import { LIMITS } from 'lambda-graceful-shutdown'; console.log(JSON.stringify(LIMITS))"], { cwd: app });
+  assert.deepEqual(JSON.parse(esm.toString()), spec);
+  const cjs = execFileSync(process.execPath, ['-e', "console.log(require.resolve('lambda-graceful-shutdown'), typeof require('lambda-graceful-shutdown').GracefulShutdown)"], { cwd: app });
+  assert.equal(cjs.toString().trim(), `${join(realpathSync(pkg), 'dist', 'cjs', 'index.js')} function`);
+});
+
+test('installed from the tarball, it runs on the real client in the emulator', async () => {
+  const { pkg } = install();
+  const fn = makeFunction(
+    {
+      'index.mjs': `
+        import { GracefulShutdown } from 'lambda-graceful-shutdown';
+        GracefulShutdown.fromEnv().onShutdown('flush', async () => {}).onShutdown('close-pool', () => {}).install();
+        export const handler = async () => ({ ok: true });`,
+    },
+    { pkgDir: pkg },
+  );
+  const run = await emulate(fn);
+  assert.equal(run.runtimeExit?.signal, 'SIGTERM', run.text);
+  assert.match(run.verdict ?? '', /outcome=completed .*handlers=2\/2 .*flush=ok\(\d+ms\) close-pool=ok\(\d+ms\)/, run.text);
+});
