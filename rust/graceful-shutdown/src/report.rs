@@ -1,164 +1,393 @@
-//! Sending reports to the extension without ever holding up a handler.
+//! Sending reports to the extension without ever holding up a handler, and
+//! with the reports that say what is running delivered before it runs.
 //!
-//! Reports are queued on a channel and sent, one connection each and in
-//! order, by a dedicated thread. A plain thread rather than a tokio task: it
-//! keeps going while the runtime is busy (or blocked by a handler), and the
-//! final flush before `exit` needs no runtime at all. The request bytes come
-//! from the protocol crate's `encode_request`; the one tiny request to
-//! loopback does not justify linking an HTTP client into every function.
+//! A report is delivered once its request is written on a loopback
+//! connection: the extension orders reports by the order their connections
+//! arrive, and a request already in the kernel's socket buffers reaches it
+//! even if the function is SIGKILLed the next moment. Connecting and writing
+//! take tens of microseconds on loopback and need no CPU time of the
+//! extension; reading the answer does, so it is never waited for on the
+//! handlers' path.
+//!
+//! - [`Reporter::send`] queues a report for a dedicated thread, which
+//!   connects, writes and reads the answer (to log a refusal). Never blocks.
+//! - [`Reporter::send_now`] connects and writes on the caller's thread
+//!   (earlier queued reports first, so the order holds), with a tiny timeout,
+//!   and leaves the answer to the thread; on any error the report goes to the
+//!   queue instead. The library sends `shutdownStarted` and each `started`
+//!   this way: under CPU starvation (about 7 % of a core at 128 MB) a
+//!   background thread can lag by tens of milliseconds, and a runtime
+//!   SIGKILLed in that time would leave a verdict that says a running
+//!   handler never started.
+//!
+//! A plain thread rather than a tokio task: it keeps going while the runtime
+//! is busy (or blocked by a handler), and the final flush before `exit`
+//! needs no runtime at all. The request bytes come from the protocol crate's
+//! `encode_request`; the one tiny request to loopback does not justify
+//! linking an HTTP client into every function.
 
+use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use graceful_shutdown_protocol::report::encode_request;
 use graceful_shutdown_protocol::Report;
 
-/// Per-report limits: loopback answers in well under a millisecond, so these
-/// only bound the damage of a wedged extension.
+/// Per-report limits of the sending thread: loopback answers in well under
+/// a millisecond, so these only bound the damage of a wedged extension.
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(20);
 const IO_TIMEOUT: Duration = Duration::from_millis(20);
+/// Limit of a connect or write on the handlers' path. A loopback connect
+/// completes (or is refused) inside the call; only a full accept queue
+/// makes it wait, and then the report goes to the queue instead.
+const NOW_TIMEOUT: Duration = Duration::from_millis(5);
 
+/// One entry of the queue, in delivery order.
 enum Message {
+    /// To be connected, written and answered.
     Report(Report),
+    /// Written already (on the handlers' path); the answer is still to be read.
+    Written(Report, Option<TcpStream>),
+    /// Answered once everything before it is.
     Flush(mpsc::Sender<()>),
-}
-
-/// Where reports go: to the extension, or nowhere when it is not attached.
-#[derive(Debug, Clone)]
-pub(crate) struct Reporter {
-    queue: Option<mpsc::Sender<Message>>,
 }
 
 impl std::fmt::Debug for Message {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Message::Report(r) => f.debug_tuple("Report").field(r).finish(),
+            Message::Written(r, _) => f.debug_tuple("Written").field(r).finish(),
             Message::Flush(_) => f.write_str("Flush"),
         }
+    }
+}
+
+/// How a report leaves the process: connect and write.
+trait Link: Send + 'static {
+    /// Connect and write the request within `timeout` per step; the stream
+    /// whose answer is to be read, if any.
+    fn open(&mut self, report: &Report, timeout: Duration) -> std::io::Result<Option<TcpStream>>;
+}
+
+/// What comes back: read by the sending thread alone, never under the link's
+/// lock (an answer needs the extension's CPU time, a write does not).
+trait Answers: Send + 'static {
+    /// Read the answer, log what it says.
+    fn answer(&mut self, report: &Report, stream: Option<TcpStream>);
+    /// Say that a report could not be written.
+    fn failed(&mut self, report: &Report, error: &std::io::Error);
+}
+
+/// Answers nobody reads (unit tests).
+#[cfg(test)]
+struct Unread;
+
+#[cfg(test)]
+impl Answers for Unread {
+    fn answer(&mut self, _report: &Report, _stream: Option<TcpStream>) {}
+    fn failed(&mut self, _report: &Report, _error: &std::io::Error) {}
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    messages: VecDeque<Message>,
+    closed: bool,
+}
+
+/// What the reporter handles and the sending thread share.
+struct Shared {
+    /// Held while a connection is opened and written, so that connections
+    /// reach the extension in queue order; taken before the queue.
+    link: Mutex<Box<dyn Link>>,
+    queue: Mutex<Queue>,
+    wake: Condvar,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shared {
+    fn push(&self, message: Message) {
+        lock(&self.queue).messages.push_back(message);
+        self.wake.notify_one();
+    }
+
+    /// The sending thread: until every reporter handle is gone.
+    fn serve(&self, answers: &mut dyn Answers) {
+        loop {
+            {
+                let mut queue = lock(&self.queue);
+                while queue.messages.is_empty() && !queue.closed {
+                    queue = self
+                        .wake
+                        .wait(queue)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
+                if queue.messages.is_empty() {
+                    return;
+                }
+            }
+            // The link first, then the message: `send_now` may have taken
+            // the queue meanwhile, and the order must hold.
+            let mut link = lock(&self.link);
+            let Some(message) = lock(&self.queue).messages.pop_front() else {
+                continue;
+            };
+            match message {
+                Message::Report(report) => {
+                    let opened = link.open(&report, CONNECT_TIMEOUT);
+                    drop(link);
+                    match opened {
+                        Ok(stream) => answers.answer(&report, stream),
+                        Err(e) => answers.failed(&report, &e),
+                    }
+                }
+                Message::Written(report, stream) => {
+                    drop(link);
+                    answers.answer(&report, stream);
+                }
+                Message::Flush(done) => {
+                    drop(link);
+                    let _ = done.send(());
+                }
+            }
+        }
+    }
+
+    /// Write every queued report and then `report` on this thread; the
+    /// answers go to the queue. A report that cannot be written now is
+    /// queued for the thread.
+    fn send_now(&self, report: Report) {
+        let mut link = lock(&self.link);
+        let earlier = std::mem::take(&mut lock(&self.queue).messages);
+        let mut ordered = VecDeque::with_capacity(earlier.len() + 1);
+        let mut falling_back = false;
+        for message in earlier.into_iter().chain([Message::Report(report)]) {
+            ordered.push_back(match message {
+                // After one failure the rest keep their place in the queue.
+                Message::Report(r) if !falling_back => match link.open(&r, NOW_TIMEOUT) {
+                    Ok(stream) => Message::Written(r, stream),
+                    Err(_) => {
+                        falling_back = true;
+                        Message::Report(r)
+                    }
+                },
+                other => other,
+            });
+        }
+        let mut queue = lock(&self.queue);
+        // Whatever was queued meanwhile came later.
+        ordered.append(&mut queue.messages);
+        queue.messages = ordered;
+        drop(queue);
+        drop(link);
+        self.wake.notify_one();
+    }
+}
+
+/// The handles' end of the sending thread; ends it when the last one goes.
+struct Handle(Arc<Shared>);
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        lock(&self.0.queue).closed = true;
+        self.0.wake.notify_one();
+    }
+}
+
+/// Where reports go: to the extension, or nowhere when it is not attached.
+#[derive(Clone)]
+pub(crate) struct Reporter {
+    handle: Option<Arc<Handle>>,
+}
+
+impl std::fmt::Debug for Reporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reporter")
+            .field("enabled", &self.is_enabled())
+            .finish()
     }
 }
 
 impl Reporter {
     /// A reporter that drops every report (the extension is not attached).
     pub(crate) fn disabled() -> Reporter {
-        Reporter { queue: None }
+        Reporter { handle: None }
     }
 
     /// Start the sending thread for `127.0.0.1:port` with this secret.
     pub(crate) fn spawn(port: u16, secret: String) -> Reporter {
-        let mut sender = Sender::new(port, secret);
-        Reporter::spawn_with(move |report| sender.send(report))
+        Reporter::spawn_link(
+            Tcp::new(port, secret),
+            TcpAnswers {
+                port,
+                warned: false,
+            },
+        )
     }
 
-    /// Start the sending thread, which hands each report to `deliver`, in order.
-    fn spawn_with(mut deliver: impl FnMut(&Report) + Send + 'static) -> Reporter {
-        let (tx, rx) = mpsc::channel::<Message>();
+    fn spawn_link(link: impl Link, mut answers: impl Answers) -> Reporter {
+        let shared = Arc::new(Shared {
+            link: Mutex::new(Box::new(link)),
+            queue: Mutex::new(Queue::default()),
+            wake: Condvar::new(),
+        });
+        let worker = Arc::clone(&shared);
         let started = std::thread::Builder::new()
             .name(String::from("graceful-shutdown-report"))
-            .spawn(move || {
-                for message in rx {
-                    match message {
-                        Message::Report(report) => deliver(&report),
-                        Message::Flush(done) => {
-                            let _ = done.send(());
-                        }
-                    }
-                }
-            });
-        match started {
-            Ok(_) => Reporter { queue: Some(tx) },
-            Err(e) => {
-                tracing::warn!("graceful-shutdown: cannot start the report thread ({e}); shutdown handlers run but are not reported");
-                Reporter::disabled()
-            }
+            .spawn(move || worker.serve(&mut answers));
+        if let Err(e) = started {
+            tracing::warn!("graceful-shutdown: cannot start the report thread ({e}); shutdown handlers run but are not reported");
+            return Reporter::disabled();
         }
-    }
-
-    /// A reporter whose reports land on a channel, for unit tests.
-    #[cfg(test)]
-    pub(crate) fn capture() -> (Reporter, Captured) {
-        let (tx, rx) = mpsc::channel();
-        (Reporter { queue: Some(tx) }, Captured(rx))
+        Reporter {
+            handle: Some(Arc::new(Handle(shared))),
+        }
     }
 
     /// Whether reports are sent anywhere.
     pub(crate) fn is_enabled(&self) -> bool {
-        self.queue.is_some()
+        self.handle.is_some()
     }
 
     /// Queue a report. Never blocks, never fails.
     pub(crate) fn send(&self, report: Report) {
-        if let Some(queue) = &self.queue {
-            let _ = queue.send(Message::Report(report));
+        if let Some(handle) = &self.handle {
+            handle.0.push(Message::Report(report));
         }
     }
 
-    /// Wait at most `limit` for every report queued so far to be sent.
-    /// Returns whether they all went out in time.
+    /// Deliver a report (and any queued before it) to the extension before
+    /// returning: connect and write on this thread, a few tens of
+    /// microseconds on loopback, at most a few milliseconds (then it is
+    /// queued instead). The answer is read by the sending thread.
+    pub(crate) fn send_now(&self, report: Report) {
+        if let Some(handle) = &self.handle {
+            handle.0.send_now(report);
+        }
+    }
+
+    /// Wait at most `limit` for every report queued so far to be sent and
+    /// answered. Returns whether they all were in time.
     pub(crate) fn flush(&self, limit: Duration) -> bool {
-        let Some(queue) = &self.queue else {
+        let Some(handle) = &self.handle else {
             return true;
         };
         let (done_tx, done_rx) = mpsc::channel();
-        if queue.send(Message::Flush(done_tx)).is_err() {
-            return false;
-        }
+        handle.0.push(Message::Flush(done_tx));
         done_rx.recv_timeout(limit).is_ok()
     }
 }
 
-/// The reports a [`Reporter::capture`] reporter was given.
+#[cfg(test)]
+impl Reporter {
+    /// A reporter that keeps what it is given, in delivery order, for unit tests.
+    pub(crate) fn capture() -> (Reporter, Captured) {
+        Reporter::recording(None, false)
+    }
+
+    /// [`Reporter::capture`], delivering only through `gate` (one message
+    /// each), failing every write on the handlers' path if `fail_now`.
+    fn recording(gate: Option<mpsc::Receiver<()>>, fail_now: bool) -> (Reporter, Captured) {
+        let delivered = Arc::new(Mutex::new(Vec::new()));
+        let reporter = Reporter::spawn_link(
+            Recording {
+                delivered: Arc::clone(&delivered),
+                gate,
+                fail_now,
+            },
+            Unread,
+        );
+        (
+            reporter.clone(),
+            Captured {
+                reporter,
+                delivered,
+            },
+        )
+    }
+}
+
+/// The reports a [`Reporter::capture`] reporter delivered.
 #[cfg(test)]
 #[derive(Debug)]
-pub(crate) struct Captured(mpsc::Receiver<Message>);
+pub(crate) struct Captured {
+    reporter: Reporter,
+    delivered: Arc<Mutex<Vec<Report>>>,
+}
 
 #[cfg(test)]
 impl Captured {
+    /// Everything delivered, once everything queued so far is.
     pub(crate) fn reports(&self) -> Vec<Report> {
-        self.0
-            .try_iter()
-            .filter_map(|m| match m {
-                Message::Report(r) => Some(r),
-                Message::Flush(_) => None,
-            })
-            .collect()
+        assert!(
+            self.reporter.flush(Duration::from_secs(10)),
+            "the capture thread is stuck"
+        );
+        lock(&self.delivered).clone()
     }
 }
 
-/// The sending side, owned by the report thread.
-struct Sender {
+/// A link for unit tests: records each report as it is written, optionally
+/// waiting at a gate before writing.
+#[cfg(test)]
+struct Recording {
+    delivered: Arc<Mutex<Vec<Report>>>,
+    gate: Option<mpsc::Receiver<()>>,
+    fail_now: bool,
+}
+
+#[cfg(test)]
+impl Link for Recording {
+    fn open(&mut self, report: &Report, timeout: Duration) -> std::io::Result<Option<TcpStream>> {
+        if self.fail_now && timeout == NOW_TIMEOUT {
+            return Err(std::io::Error::other("refused on the handlers' path"));
+        }
+        if let Some(gate) = &self.gate {
+            let _ = gate.recv_timeout(Duration::from_secs(10));
+        }
+        lock(&self.delivered).push(report.clone());
+        Ok(None)
+    }
+}
+
+/// The real link: one loopback connection per report.
+struct Tcp {
     addr: SocketAddr,
     port: u16,
     secret: String,
-    warned: bool,
 }
 
-impl Sender {
-    fn new(port: u16, secret: String) -> Sender {
-        Sender {
+impl Tcp {
+    fn new(port: u16, secret: String) -> Tcp {
+        Tcp {
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
             port,
             secret,
-            warned: false,
         }
     }
+}
 
-    fn send(&mut self, report: &Report) {
-        match self.exchange(report) {
-            Ok(202) => tracing::debug!(?report, "graceful-shutdown: report accepted"),
-            Ok(status) => self.complain(format!(
-                "the extension on 127.0.0.1:{} answered {status} to a report (401: the secret does not match)",
-                self.port
-            )),
-            Err(e) => self.complain(format!(
-                "cannot report to the extension on 127.0.0.1:{}: {e}",
-                self.port
-            )),
-        }
+impl Link for Tcp {
+    fn open(&mut self, report: &Report, timeout: Duration) -> std::io::Result<Option<TcpStream>> {
+        let mut stream = TcpStream::connect_timeout(&self.addr, timeout)?;
+        stream.set_nodelay(true)?;
+        stream.set_write_timeout(Some(timeout))?;
+        stream.write_all(encode_request(self.port, &self.secret, report).as_bytes())?;
+        Ok(Some(stream))
     }
+}
 
+/// The extension's answers, read and logged.
+struct TcpAnswers {
+    port: u16,
+    warned: bool,
+}
+
+impl TcpAnswers {
     /// One warning, then quiet: a missing listener must not flood the logs.
     fn complain(&mut self, message: String) {
         if self.warned {
@@ -168,31 +397,50 @@ impl Sender {
             tracing::warn!("graceful-shutdown: {message}; the handlers still run, the extension's verdict may be incomplete");
         }
     }
+}
 
-    /// Send one request and return the answer's status code.
-    fn exchange(&self, report: &Report) -> std::io::Result<u16> {
-        let mut stream = TcpStream::connect_timeout(&self.addr, CONNECT_TIMEOUT)?;
-        stream.set_nodelay(true)?;
-        stream.set_write_timeout(Some(IO_TIMEOUT))?;
-        stream.set_read_timeout(Some(IO_TIMEOUT))?;
-        stream.write_all(encode_request(self.port, &self.secret, report).as_bytes())?;
-        // Wait for the status line so that reports arrive, and are stored, in order.
-        let mut answer = [0_u8; 64];
-        let mut len = 0;
-        while len < answer.len() {
-            let n = stream.read(&mut answer[len..])?;
-            if n == 0 {
-                break;
-            }
-            len += n;
-            if answer[..len].contains(&b'\n') {
-                break;
-            }
+impl Answers for TcpAnswers {
+    fn answer(&mut self, report: &Report, stream: Option<TcpStream>) {
+        let Some(mut stream) = stream else { return };
+        match read_status(&mut stream) {
+            Ok(202) => tracing::debug!(?report, "graceful-shutdown: report accepted"),
+            Ok(status) => self.complain(format!(
+                "the extension on 127.0.0.1:{} answered {status} to a report (401: the secret does not match)",
+                self.port
+            )),
+            Err(e) => self.complain(format!(
+                "no answer from the extension on 127.0.0.1:{} to a report: {e}",
+                self.port
+            )),
         }
-        parse_status(&answer[..len]).ok_or_else(|| {
-            std::io::Error::new(std::io::ErrorKind::InvalidData, "the answer is not HTTP")
-        })
     }
+
+    fn failed(&mut self, _report: &Report, error: &std::io::Error) {
+        self.complain(format!(
+            "cannot report to the extension on 127.0.0.1:{}: {error}",
+            self.port
+        ));
+    }
+}
+
+/// Read the status line of the answer.
+fn read_status(stream: &mut TcpStream) -> std::io::Result<u16> {
+    stream.set_read_timeout(Some(IO_TIMEOUT))?;
+    let mut answer = [0_u8; 64];
+    let mut len = 0;
+    while len < answer.len() {
+        let n = stream.read(&mut answer[len..])?;
+        if n == 0 {
+            break;
+        }
+        len += n;
+        if answer[..len].contains(&b'\n') {
+            break;
+        }
+    }
+    parse_status(&answer[..len]).ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, "the answer is not HTTP")
+    })
 }
 
 /// The status code of an HTTP/1.x status line.
@@ -295,13 +543,9 @@ mod tests {
 
     #[test]
     fn queueing_never_waits_for_the_delivery() {
-        // A delivery that blocks until the test opens the gate (or 10 s pass).
+        // A delivery that waits at a gate the test opens (or 10 s pass).
         let (gate, gate_rx) = mpsc::channel::<()>();
-        let (delivered_tx, delivered) = mpsc::channel::<Report>();
-        let reporter = Reporter::spawn_with(move |report| {
-            let _ = gate_rx.recv_timeout(Duration::from_secs(10));
-            let _ = delivered_tx.send(report.clone());
-        });
+        let (reporter, captured) = Reporter::recording(Some(gate_rx), false);
         let reports: Vec<Report> = (0..10)
             .map(|i| Report::Started {
                 handler: format!("h{i}"),
@@ -312,7 +556,10 @@ mod tests {
             reporter.send(report.clone());
         }
         // Every send returned while the first delivery was still held at the gate.
-        assert!(delivered.try_recv().is_err(), "nothing was delivered yet");
+        assert!(
+            lock(&captured.delivered).is_empty(),
+            "nothing was delivered yet"
+        );
         assert!(
             !reporter.flush(Duration::ZERO),
             "the reports are still queued"
@@ -321,7 +568,74 @@ mod tests {
             gate.send(())
                 .expect("the delivery thread waits at the gate");
         }
-        assert!(reporter.flush(Duration::from_secs(10)));
-        assert_eq!(delivered.try_iter().collect::<Vec<_>>(), reports);
+        assert_eq!(captured.reports(), reports);
+    }
+
+    /// Accept one connection and read one whole request from it.
+    fn read_request(listener: &TcpListener) -> String {
+        let (mut conn, _) = listener.accept().expect("accept");
+        conn.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let mut buf = Vec::new();
+        let mut chunk = [0_u8; 1024];
+        loop {
+            let text = String::from_utf8_lossy(&buf).to_string();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Content-Length: "))
+                    .and_then(|v| v.parse().ok())
+                    .expect("content-length");
+                if body.len() >= len {
+                    return text;
+                }
+            }
+            let n = conn.read(&mut chunk).expect("read");
+            assert!(n > 0, "the connection ended before the request did: {text}");
+            buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    #[test]
+    fn send_now_has_written_the_report_when_it_returns_without_waiting_for_the_answer() {
+        // The listener accepts nothing until `send_now` has returned, and
+        // never answers: the request is in the kernel's buffers all the same.
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let reporter = Reporter::spawn(port, String::from("abc123"));
+        let earlier = Report::ShutdownStarted {
+            signal: String::from("SIGTERM"),
+        };
+        let now = Report::Started {
+            handler: String::from("flush"),
+            index: 0,
+        };
+        reporter.send(earlier.clone());
+        reporter.send_now(now.clone());
+        // No answer is read on this path: `send_now` returned with both
+        // requests written, in order, the queued one first.
+        assert_eq!(
+            read_request(&listener),
+            encode_request(port, "abc123", &earlier)
+        );
+        assert_eq!(
+            read_request(&listener),
+            encode_request(port, "abc123", &now)
+        );
+    }
+
+    #[test]
+    fn send_now_falls_back_to_the_queue_and_keeps_the_order() {
+        let (reporter, captured) = Reporter::recording(None, true);
+        let reports: Vec<Report> = (0..3)
+            .map(|i| Report::Started {
+                handler: format!("h{i}"),
+                index: i,
+            })
+            .collect();
+        reporter.send(reports[0].clone());
+        reporter.send_now(reports[1].clone());
+        reporter.send(reports[2].clone());
+        assert_eq!(captured.reports(), reports);
     }
 }

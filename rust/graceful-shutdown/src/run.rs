@@ -100,7 +100,9 @@ pub(crate) async fn run_handlers(
     reporter: &Reporter,
 ) -> Summary {
     let deadline = start + budget;
-    reporter.send(Report::ShutdownStarted {
+    // Delivered before any handler runs (see `report`): a verdict must
+    // never miss the start of a shutdown the runtime was killed in.
+    reporter.send_now(Report::ShutdownStarted {
         signal: signal.to_owned(),
     });
     tracing::info!(
@@ -186,7 +188,9 @@ async fn run_one(
     reporter: Reporter,
 ) -> HandlerOutcome {
     let Handler { name, run } = handler;
-    reporter.send(Report::Started {
+    // Delivered before the handler runs: if the runtime is killed while it
+    // does, the verdict says it was running, however starved the CPU.
+    reporter.send_now(Report::Started {
         handler: name.clone(),
         index,
     });

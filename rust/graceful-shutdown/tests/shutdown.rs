@@ -10,12 +10,16 @@ use graceful_shutdown_protocol::Report;
 use nix::sys::signal::Signal;
 use support::*;
 
-/// Slack allowed between the end of the budget and the exit seen by the
-/// test ("within the budget plus a few ms"). Measured from SIGTERM sent to
-/// the exit seen (the test polls every 0.2 ms) with a 100 ms budget: 3-5 ms
-/// over on an idle 2-CPU machine, at most 13 ms with eight busy loops beside
-/// the tests (load above 10); 30 ms keeps twice that headroom.
-const EXIT_SLACK: Duration = Duration::from_millis(30);
+/// The runtime's share of the shutdown phase: Lambda SIGKILLs a runtime
+/// still running after it. The process must exit before it, whatever the
+/// budget; how fast it exits is measured by the bench, not asserted here.
+fn runtime_share() -> Duration {
+    Duration::from_millis(
+        graceful_shutdown_protocol::limits()
+            .shutdown
+            .runtime_share_ms,
+    )
+}
 
 struct Run {
     /// The function's Runtime API.
@@ -63,7 +67,7 @@ fn start_probe_with_invocations(
         cmd.env(k, v);
     }
     let process = Process::spawn(cmd);
-    api.wait_for_next_calls(served + 1, Duration::from_secs(10));
+    api.wait_for_next_calls(served + 1, DEADLINE);
     Run {
         api,
         listener,
@@ -90,24 +94,15 @@ impl Run {
     }
     /// Wait until `line` is in the probe's output file.
     fn wait_for_line(&self, line: &str) {
-        let start = Instant::now();
-        while !self.output().iter().any(|l| l == line) {
-            assert!(
-                start.elapsed() < Duration::from_secs(2),
-                "no {line:?} in the output: {:?}",
-                self.output()
-            );
-            std::thread::sleep(Duration::from_micros(200));
-        }
+        self.scratch
+            .wait_for_line("output", &format!("{line:?} in the output"), |l| l == line);
     }
     fn exit(&mut self) -> (std::process::ExitStatus, Instant) {
-        self.process.wait_exit(Duration::from_secs(5))
+        self.process.wait_exit(DEADLINE)
     }
     fn wait_for_all_done(&self) -> Report {
         self.listener
-            .wait_for("allDone", Duration::from_secs(2), |r| {
-                matches!(r, Report::AllDone { .. })
-            });
+            .wait_for("allDone", DEADLINE, |r| matches!(r, Report::AllDone { .. }));
         self.listener
             .reports()
             .into_iter()
@@ -144,8 +139,8 @@ fn sigterm_twice_runs_each_handler_once_and_exits_zero_within_budget() {
     );
     let took = exited - sent;
     assert!(
-        took < Duration::from_millis(250) + EXIT_SLACK,
-        "exit took {took:?}"
+        took < runtime_share(),
+        "exit took {took:?}, after the runtime's share of the shutdown phase"
     );
     assert!(
         took >= Duration::from_millis(100),
@@ -260,8 +255,8 @@ fn a_slow_handler_is_cut_at_the_budget_and_reported_timed_out() {
         "exited before the budget was used: {took:?}"
     );
     assert!(
-        took < budget + EXIT_SLACK,
-        "exit took {took:?}, budget {budget:?}"
+        took < runtime_share(),
+        "exit took {took:?} with a {budget:?} budget: after the runtime's share"
     );
     // `slow` never finished; `late` was never started: the budget was gone.
     assert_eq!(run.output(), lines(&["start quick", "quick", "start slow"]));
@@ -277,9 +272,11 @@ fn a_slow_handler_is_cut_at_the_budget_and_reported_timed_out() {
             _ => None,
         })
         .unwrap_or_else(|| panic!("no timedOut report for slow: {reports:?}"));
-    // `slow` gets what `quick` left of the budget: it is cut at the budget's end.
+    // `slow` gets what `quick` left of the budget: it is cut at the budget's
+    // end (how soon after it, is the bench's business).
+    let share_ms = u64::try_from(runtime_share().as_millis()).expect("ms");
     assert!(
-        (1..=105).contains(&timed_out),
+        (1..share_ms).contains(&timed_out),
         "slow ran {timed_out} ms before it was cut"
     );
     assert!(!reports
@@ -289,7 +286,7 @@ fn a_slow_handler_is_cut_at_the_budget_and_reported_timed_out() {
     assert!(
         matches!(
             done,
-            Report::AllDone { completed: 1, failed: 0, timed_out: 1, total_ms } if (100..=150).contains(&total_ms)
+            Report::AllDone { completed: 1, failed: 0, timed_out: 1, total_ms } if (100..share_ms).contains(&total_ms)
         ),
         "{done:?}"
     );
@@ -331,8 +328,8 @@ fn concurrent_handlers_start_together_and_share_the_budget() {
     ends.sort();
     assert_eq!(ends, ["a", "b", "c"]);
     assert!(
-        took < Duration::from_millis(300),
-        "concurrent handlers took {took:?}"
+        took < runtime_share(),
+        "concurrent handlers took {took:?}, after the runtime's share"
     );
     assert!(matches!(
         run.wait_for_all_done(),
@@ -386,9 +383,18 @@ fn without_the_extension_one_warning_and_the_handlers_still_run() {
     let (status, _) = run.exit();
     assert_eq!(status.code(), Some(0));
     assert_eq!(run.output(), lines(&["start flush", "flush"]));
-    std::thread::sleep(Duration::from_millis(20));
-    assert!(
-        run.listener.reports().is_empty(),
+    // The process is gone, so anything it sent reached the listener before
+    // a report of the test's own, sent now: once that one is handled, the
+    // listener has had every connection accepted before it.
+    let own = Report::ShutdownStarted {
+        signal: "sentinel".into(),
+    };
+    run.listener.send_own(&own);
+    run.listener
+        .wait_for("the test's own", DEADLINE, |r| *r == own);
+    assert_eq!(
+        run.listener.reports(),
+        [own],
         "nothing is reported without the extension"
     );
     assert_eq!(
@@ -418,15 +424,14 @@ fn cold_start_says_hello_and_a_bad_setting_falls_back_to_the_default() {
         invocations,
     );
     let hello = Report::Hello {
-        pid: run.process.child.id(),
+        pid: run.process.id(),
         handlers: vec!["flush".into(), "close-pool".into()],
         timeout_ms: 250,
         concurrent: false,
         first_index: 0,
     };
-    run.listener.wait_for("hello", Duration::from_secs(2), |r| {
-        matches!(r, Report::Hello { .. })
-    });
+    run.listener
+        .wait_for("hello", DEADLINE, |r| matches!(r, Report::Hello { .. }));
     assert_eq!(run.listener.reports()[0], hello);
     assert!(
         run.stdout().contains(r#"GRACEFUL_SHUTDOWN_TIMEOUT_MS: expected milliseconds, got \"abc\"; using the default 250"#)
@@ -514,7 +519,11 @@ fn probe_without_the_library_dies_on_sigterm() {
 fn probe_ignoring_sigterm_survives_it_until_sigkill() {
     let mut run = start_probe("flush:ok", 250, &[("PROBE_IGNORE_SIGTERM", "1")], true);
     run.sigterm();
-    std::thread::sleep(Duration::from_millis(300));
+    // The probe logs each SIGTERM it ignores: seen, the signal has been handled.
+    run.scratch
+        .wait_for_line("probe.out", "the probe ignores SIGTERM", |l| {
+            l.contains("SIGTERM ignored")
+        });
     assert!(run.process.is_running(), "SIGTERM must be ignored");
     run.process.signal(Signal::SIGKILL);
     let (status, _) = run.exit();
@@ -535,7 +544,7 @@ fn probe_invocations_echo_sleep_and_exit() {
     cmd.env("PROBE_OUTPUT", scratch.path("output"))
         .env("GRACEFUL_SHUTDOWN_SECRET_FILE", scratch.path("none"));
     let mut process = Process::spawn(cmd);
-    let (status, _) = process.wait_exit(Duration::from_secs(10));
+    let (status, _) = process.wait_exit(DEADLINE);
     assert_eq!(status.code(), Some(3));
     assert_eq!(
         scratch.lines("output"),
@@ -570,12 +579,12 @@ fn probe_crash_aborts_and_bad_handler_lists_are_refused() {
     let scratch = Scratch::new();
     let mut cmd = lambda_command(&probe_binary(), &api, &scratch, "probe");
     cmd.env("GRACEFUL_SHUTDOWN_SECRET_FILE", scratch.path("none"));
-    let (status, _) = Process::spawn(cmd).wait_exit(Duration::from_secs(10));
+    let (status, _) = Process::spawn(cmd).wait_exit(DEADLINE);
     assert_eq!(status.signal(), Some(Signal::SIGABRT as i32), "{status:?}");
 
     let mut cmd = lambda_command(&probe_binary(), &api, &scratch, "bad");
     cmd.env("PROBE_HANDLERS", "flush:nap");
-    let (status, _) = Process::spawn(cmd).wait_exit(Duration::from_secs(10));
+    let (status, _) = Process::spawn(cmd).wait_exit(DEADLINE);
     assert_eq!(status.code(), Some(2));
     let err = scratch.read("bad.err");
     assert!(

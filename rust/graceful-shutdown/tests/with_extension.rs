@@ -5,10 +5,10 @@
 
 mod support;
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use graceful_shutdown_testkit::cgroup::CpuQuota;
 use nix::sys::signal::Signal;
 use support::*;
 
@@ -19,44 +19,53 @@ fn extension_binary() -> PathBuf {
     )
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
 struct Environment {
     api: FakeLambdaApi,
     scratch: Scratch,
     extension: Process,
     function: Process,
+    // Held until the extension is gone: no other test is handed this port.
+    _port: PortLease,
 }
 
 /// Start the extension, wait for its registration, then start the function
 /// with the same port and secret file, and wait for its init to end.
 fn start(handlers: &str, timeout_ms: u32) -> Environment {
+    start_in(handlers, timeout_ms, None)
+}
+
+/// [`start`], with both processes in `quota` (a CPU share) from their start.
+fn start_in(handlers: &str, timeout_ms: u32, quota: Option<&CpuQuota>) -> Environment {
     let api = FakeLambdaApi::start(vec![]);
     let scratch = Scratch::new();
-    let port = free_port().to_string();
+    let lease = PortLease::take();
+    let port = lease.port().to_string();
     let secret_file = scratch.path("secret");
 
     let mut ext = lambda_command(&extension_binary(), &api, &scratch, "extension");
     ext.env("GRACEFUL_SHUTDOWN_PORT", &port)
         .env("GRACEFUL_SHUTDOWN_TIMEOUT_MS", timeout_ms.to_string())
         .env("GRACEFUL_SHUTDOWN_SECRET_FILE", &secret_file)
-        .env("AWS_LAMBDA_LOG_LEVEL", "info");
+        // Debug: the extension logs each report it accepts, which tests wait for.
+        .env("AWS_LAMBDA_LOG_LEVEL", "debug");
     let extension = Process::spawn(ext);
-    let started = std::time::Instant::now();
-    while api.log.lock().expect("lock").registered.is_empty() {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "the extension did not register; its log: {}",
-            scratch.read("extension.out")
-        );
-        std::thread::sleep(Duration::from_millis(2));
+    if let Some(quota) = quota {
+        quota
+            .add(extension.id())
+            .expect("the extension joins the CPU quota");
     }
+    wait_until(
+        "the extension registers",
+        DEADLINE,
+        || !api.log.lock().expect("lock").registered.is_empty(),
+        || {
+            format!(
+                "its log: {}{}",
+                scratch.read("extension.out"),
+                scratch.read("extension.err")
+            )
+        },
+    );
     assert_eq!(
         api.log.lock().expect("lock").registered,
         ["graceful-shutdown"]
@@ -73,12 +82,18 @@ fn start(handlers: &str, timeout_ms: u32) -> Environment {
         .env("GRACEFUL_SHUTDOWN_TIMEOUT_MS", timeout_ms.to_string())
         .env("GRACEFUL_SHUTDOWN_SECRET_FILE", &secret_file);
     let function = Process::spawn(fun);
-    api.wait_for_next_calls(1, Duration::from_secs(10));
+    if let Some(quota) = quota {
+        quota
+            .add(function.id())
+            .expect("the function joins the CPU quota");
+    }
+    api.wait_for_next_calls(1, DEADLINE);
     Environment {
         api,
         scratch,
         extension,
         function,
+        _port: lease,
     }
 }
 
@@ -87,7 +102,7 @@ impl Environment {
     fn shutdown_and_verdict(&mut self) -> String {
         self.api
             .send_shutdown("spindown", Duration::from_millis(1700));
-        let (status, _) = self.extension.wait_exit(Duration::from_secs(3));
+        let (status, _) = self.extension.wait_exit(DEADLINE);
         let log = self.scratch.read("extension.out");
         assert_eq!(
             status.code(),
@@ -106,6 +121,18 @@ impl Environment {
         );
         verdicts[0].to_owned()
     }
+
+    /// Wait until the extension has accepted `n` reports of type `kind`
+    /// (its debug log has a line for each).
+    fn wait_for_accepted(&self, kind: &str, n: usize) {
+        let tag = format!("type={kind}");
+        self.scratch.wait_for_lines(
+            "extension.out",
+            &format!("{n} {kind} report(s) accepted by the extension"),
+            n,
+            |l| l.contains("report accepted") && l.split_whitespace().any(|w| w == tag),
+        );
+    }
 }
 
 #[test]
@@ -115,7 +142,7 @@ fn the_extension_verdict_names_each_handler_with_its_status() {
         150,
     );
     env.function.signal(Signal::SIGTERM);
-    let (status, _) = env.function.wait_exit(Duration::from_secs(3));
+    let (status, _) = env.function.wait_exit(DEADLINE);
     assert_eq!(
         status.code(),
         Some(0),
@@ -161,23 +188,16 @@ fn the_extension_verdict_names_each_handler_with_its_status() {
 fn the_verdict_stays_true_when_the_runtime_is_killed_halfway() {
     let mut env = start("flush:ok,slow:sleep=5000,never:ok", 280);
     env.function.signal(Signal::SIGTERM);
-    // Lambda SIGKILLs a runtime that overruns its share; do it while `slow` runs.
-    let started = std::time::Instant::now();
-    while !env
-        .scratch
-        .lines("output")
-        .iter()
-        .any(|l| l == "start slow")
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(2),
-            "slow never started"
-        );
-        std::thread::sleep(Duration::from_micros(200));
-    }
-    std::thread::sleep(Duration::from_millis(50));
+    // Lambda SIGKILLs a runtime that overruns its share; do it while `slow`
+    // runs. The library has delivered `started` before the handler's first
+    // line: stop the function there (no report can leave it now), see the
+    // report at the extension, then kill.
+    env.scratch
+        .wait_for_line("output", "slow starts", |l| l == "start slow");
+    env.function.signal(Signal::SIGSTOP);
+    env.wait_for_accepted("started", 2);
     env.function.signal(Signal::SIGKILL);
-    let (status, _) = env.function.wait_exit(Duration::from_secs(3));
+    let (status, _) = env.function.wait_exit(DEADLINE);
     assert_eq!(status.code(), None, "killed by a signal");
 
     let verdict = env.shutdown_and_verdict();
@@ -195,13 +215,55 @@ fn the_verdict_stays_true_when_the_runtime_is_killed_halfway() {
 }
 
 #[test]
+fn on_a_starved_cpu_a_handler_killed_as_it_starts_is_still_named_running() {
+    // A 128 MB function's CPU: about 7 % of a core (Lambda gives one vCPU at
+    // 1,769 MB), for the function and the extension together, as in Lambda;
+    // and a busy loop beside them in the same share, so that the share is
+    // really used up, period after period.
+    let quota = CpuQuota::create(7_000, 100_000).unwrap_or_else(|e| {
+        panic!("this test needs the cgroup v1 cpu controller, writable (root): {e}")
+    });
+    let mut hog = graceful_shutdown_testkit::Proc::spawn(
+        "a busy loop",
+        std::process::Command::new("sh").args(["-c", "while :; do :; done"]),
+    );
+    quota
+        .add(hog.id())
+        .expect("the busy loop joins the CPU quota");
+    let mut env = start_in("flush:ok,slow:sleep=5000,never:ok", 280, Some(&quota));
+    wait_until(
+        "the CPU quota holds the processes back (cpu.stat nr_throttled)",
+        DEADLINE,
+        || quota.throttled().0 > 0,
+        || format!("{:?}", quota.throttled()),
+    );
+    env.function.signal(Signal::SIGTERM);
+    // Killed the moment `slow` is seen to start, with no wait for any
+    // report: the library delivers `started` before the handler runs.
+    env.scratch
+        .wait_for_line("output", "slow starts", |l| l == "start slow");
+    env.function.signal(Signal::SIGKILL);
+    let (status, _) = env.function.wait_exit(DEADLINE);
+    assert_eq!(status.code(), None, "killed by a signal");
+    // The extension keeps its 7 %, without the busy loop, for its verdict.
+    hog.kill();
+
+    let verdict = env.shutdown_and_verdict();
+    assert!(verdict.contains("outcome=runtime_killed"), "{verdict}");
+    assert!(
+        verdict.contains("flush=ok(")
+            && verdict.contains("slow=running")
+            && verdict.contains("never=not_started"),
+        "{verdict}"
+    );
+    eprintln!("verdict on 7 % of a core: {verdict}");
+}
+
+#[test]
 fn all_handlers_completed() {
     let mut env = start("flush:ok,close-pool:sleep=10", 250);
     env.function.signal(Signal::SIGTERM);
-    assert_eq!(
-        env.function.wait_exit(Duration::from_secs(3)).0.code(),
-        Some(0)
-    );
+    assert_eq!(env.function.wait_exit(DEADLINE).0.code(), Some(0));
     let verdict = env.shutdown_and_verdict();
     assert!(
         verdict.contains("outcome=completed reason=spindown handlers=2/2"),
@@ -224,10 +286,7 @@ fn a_long_name_and_error_still_reach_the_verdict() {
     let long = "é".repeat(2000);
     let mut env = start(&format!("{long}:error,after:ok"), 250);
     env.function.signal(Signal::SIGTERM);
-    assert_eq!(
-        env.function.wait_exit(Duration::from_secs(3)).0.code(),
-        Some(0)
-    );
+    assert_eq!(env.function.wait_exit(DEADLINE).0.code(), Some(0));
     let verdict = env.shutdown_and_verdict();
     let cut = format!("{}…", "é".repeat(62));
     assert!(
@@ -253,23 +312,9 @@ fn many_long_names_are_all_announced_at_cold_start() {
     let mut env = start(&handlers.join(","), 250);
     // The hellos (two: the names take about 5,000 bytes) go out in the
     // background; wait until the extension has accepted both, then kill.
-    let accepted = || {
-        env.scratch
-            .read("function.out")
-            .matches("report accepted")
-            .count()
-    };
-    let waiting = std::time::Instant::now();
-    while accepted() < 2 {
-        assert!(
-            waiting.elapsed() < Duration::from_secs(5),
-            "the hellos were not accepted: {}",
-            env.scratch.read("function.out")
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    env.wait_for_accepted("hello", 2);
     env.function.signal(Signal::SIGKILL);
-    let _ = env.function.wait_exit(Duration::from_secs(3));
+    let _ = env.function.wait_exit(DEADLINE);
     let verdict = env.shutdown_and_verdict();
     assert!(
         verdict.contains("outcome=runtime_killed reason=spindown handlers=0/40"),

@@ -122,6 +122,16 @@ impl Proc {
         proc
     }
 
+    /// Collect stdout, if `cmd` piped it and nothing took it yet.
+    pub fn take_stdout(&mut self) -> Option<Output> {
+        self.child.stdout.take().map(Output::collect)
+    }
+
+    /// Collect stderr, if `cmd` piped it and nothing took it yet.
+    pub fn take_stderr(&mut self) -> Option<Output> {
+        self.child.stderr.take().map(Output::collect)
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }

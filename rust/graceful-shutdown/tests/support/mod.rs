@@ -3,41 +3,27 @@
 //! process. Fakes stand in only for what Lambda provides; the function and
 //! the extension under test are the real binaries.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use graceful_shutdown_protocol::{Report, SECRET_HEADER};
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use tiny_http::{Header, Request, Response, Server};
 
 pub const SECRET: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
-/// The cargo target profile dir (`target/debug`) this test executable lives in.
-pub fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    // target/debug/deps/<test>-<hash>
-    exe.parent()
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .expect("test executable is not inside target/<profile>/deps")
-}
+pub use graceful_shutdown_testkit::wait::{wait_for, wait_until, DEADLINE};
+pub use graceful_shutdown_testkit::PortLease;
 
 /// A binary built by cargo next to this test, or a clear failure saying how to build it.
 pub fn built_binary(relative: &str, build_command: &str) -> PathBuf {
-    let path = profile_dir().join(relative);
-    assert!(
-        path.is_file(),
-        "{} is missing: run `{build_command}` first (scripts/test.d builds it before the tests)",
-        path.display()
-    );
-    path
+    graceful_shutdown_testkit::built(relative, build_command)
 }
 
 pub fn probe_binary() -> PathBuf {
@@ -191,14 +177,12 @@ impl FakeLambdaApi {
     /// Wait until the function has asked for its first invocation (so its
     /// init, including `install()`, is over).
     pub fn wait_for_next_calls(&self, n: usize, limit: Duration) {
-        let start = Instant::now();
-        while self.log.lock().expect("lock").next_calls < n {
-            assert!(
-                start.elapsed() < limit,
-                "the function did not call /invocation/next {n} time(s) within {limit:?}"
-            );
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        wait_until(
+            &format!("the function calls /invocation/next {n} time(s)"),
+            limit,
+            || self.log.lock().expect("lock").next_calls >= n,
+            || format!("{:?}", self.log.lock().expect("lock")),
+        );
     }
 
     /// Answer the extension's pending `/event/next` with SHUTDOWN.
@@ -285,6 +269,22 @@ impl FakeReportListener {
         }
     }
 
+    /// Send `report` with the right secret, as the library would; wait for the answer.
+    pub fn send_own(&self, report: &Report) {
+        use std::io::{Read, Write};
+        let request = graceful_shutdown_protocol::report::encode_request(self.port, SECRET, report);
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        stream.set_read_timeout(Some(DEADLINE)).expect("timeout");
+        stream.write_all(request.as_bytes()).expect("write");
+        let mut answer = [0_u8; 12];
+        stream.read_exact(&mut answer).expect("an answer");
+        assert!(
+            answer.starts_with(b"HTTP/1.1 202"),
+            "{:?}",
+            String::from_utf8_lossy(&answer)
+        );
+    }
+
     pub fn reports(&self) -> Vec<Report> {
         self.received
             .lock()
@@ -296,24 +296,19 @@ impl FakeReportListener {
 
     /// Wait until a report matching `pick` has arrived; returns when it did.
     pub fn wait_for(&self, what: &str, limit: Duration, pick: impl Fn(&Report) -> bool) -> Instant {
-        let start = Instant::now();
-        loop {
-            if let Some(r) = self
-                .received
-                .lock()
-                .expect("lock")
-                .iter()
-                .find(|r| pick(&r.report))
-            {
-                return r.at;
-            }
-            assert!(
-                start.elapsed() < limit,
-                "no {what} report within {limit:?}; got {:?}",
-                self.reports()
-            );
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        wait_for(
+            &format!("a {what} report"),
+            limit,
+            || {
+                self.received
+                    .lock()
+                    .expect("lock")
+                    .iter()
+                    .find(|r| pick(&r.report))
+                    .map(|r| r.at)
+            },
+            || format!("got {:?}", self.reports()),
+        )
     }
 }
 
@@ -352,6 +347,32 @@ impl Scratch {
     pub fn lines(&self, name: &str) -> Vec<String> {
         self.read(name).lines().map(str::to_owned).collect()
     }
+    /// Wait until file `name` has a whole line satisfying `pick`; returns it.
+    pub fn wait_for_line(&self, name: &str, what: &str, pick: impl Fn(&str) -> bool) -> String {
+        wait_for(
+            what,
+            DEADLINE,
+            || {
+                let text = self.read(name);
+                let whole = text.rfind('\n').map_or("", |end| &text[..end]);
+                whole.lines().find(|l| pick(l)).map(str::to_owned)
+            },
+            || format!("{name}:\n{}", self.read(name)),
+        )
+    }
+    /// Wait until file `name` has at least `n` whole lines satisfying `pick`.
+    pub fn wait_for_lines(&self, name: &str, what: &str, n: usize, pick: impl Fn(&str) -> bool) {
+        wait_until(
+            what,
+            DEADLINE,
+            || {
+                let text = self.read(name);
+                let whole = text.rfind('\n').map_or("", |end| &text[..end]);
+                whole.lines().filter(|l| pick(l)).count() >= n
+            },
+            || format!("{name}:\n{}", self.read(name)),
+        );
+    }
 }
 
 /// Environment every function process gets: the Lambda variables
@@ -381,49 +402,31 @@ pub fn lambda_command(
     cmd
 }
 
-/// A running process; killed on drop if still alive.
-pub struct Process {
-    pub child: Child,
-}
+/// A running process (in a process group of its own); the group is killed
+/// on drop.
+pub struct Process(pub graceful_shutdown_testkit::Proc);
 
 impl Process {
     pub fn spawn(mut cmd: Command) -> Process {
-        Process {
-            child: cmd.spawn().expect("spawn"),
-        }
+        let name = cmd.get_program().to_string_lossy().into_owned();
+        Process(graceful_shutdown_testkit::Proc::spawn(&name, &mut cmd))
+    }
+
+    pub fn id(&self) -> u32 {
+        self.0.id()
     }
 
     pub fn signal(&self, signal: Signal) {
-        let pid = Pid::from_raw(i32::try_from(self.child.id()).expect("pid"));
-        kill(pid, signal).expect("kill");
+        self.0.signal(signal);
     }
 
     /// Wait for the exit; returns the status and when it was seen.
     pub fn wait_exit(&mut self, limit: Duration) -> (ExitStatus, Instant) {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return (status, Instant::now());
-            }
-            assert!(
-                start.elapsed() < limit,
-                "the process did not exit within {limit:?}"
-            );
-            std::thread::sleep(Duration::from_micros(200));
-        }
+        self.0.wait_exit(limit)
     }
 
     pub fn is_running(&mut self) -> bool {
-        self.child.try_wait().expect("try_wait").is_none()
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        if self.is_running() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+        self.0.is_running()
     }
 }
 
