@@ -13,7 +13,7 @@ import { isMainThread, threadId } from 'node:worker_threads';
 import { missingWarning, readSecret } from './attach.js';
 import { configFromLookup, defaultConfig, type Config } from './config.js';
 import { consoleLogger, type Logger } from './log.js';
-import { helloReports } from './report.js';
+import { helloReports, type Report } from './report.js';
 import { disabledReporter, tcpReporter, type Reporter } from './reporter.js';
 import { openChannel, RELAY_ENV } from './relay.js';
 import { runHandlers, type NamedHandler, type ShutdownHandler, type Summary } from './run.js';
@@ -30,6 +30,18 @@ const INSTALLED = Symbol.for('lambda-graceful-shutdown.installed');
 /** This thread's id in reports: `<pid>` on the main thread, `<pid>/<threadId>` in a worker thread. */
 export function workerId(): string {
   return isMainThread ? String(process.pid) : `${process.pid}/${threadId}`;
+}
+
+/** A hello refused (the thread was too busy to write it in time) is sent again, later. */
+const HELLO_ATTEMPTS = 3;
+const HELLO_RETRY_MS = 250;
+
+function sendHello(reporter: Reporter, hello: Report, attempts: number): void {
+  void reporter.send(hello).done.then((status) => {
+    if (status === 400 && attempts > 1) {
+      setTimeout(() => sendHello(reporter, hello, attempts - 1), HELLO_RETRY_MS).unref();
+    }
+  });
 }
 
 export class GracefulShutdown {
@@ -142,7 +154,7 @@ export class GracefulShutdown {
       // send its request, and init code that keeps the thread busy would
       // hold the write back. Never delays init, never keeps the thread alive.
       setImmediate(() => {
-        for (const hello of hellos) r.send(hello);
+        for (const hello of hellos) sendHello(r, hello, HELLO_ATTEMPTS);
       }).unref();
     } else {
       const g = globalThis as unknown as Record<symbol, boolean | undefined>;
