@@ -113,7 +113,7 @@ class GracefulShutdown:
             self._values[key] = value
             return f
 
-        return _decorator(fn, register)
+        return _decorator("on_startup", fn, name, register)
 
     @overload
     def on_shutdown(self, fn: F) -> F: ...
@@ -131,7 +131,7 @@ class GracefulShutdown:
             self.add_handler(_name_of("on_shutdown", f, name if not isinstance(fn, str) else fn), f)
             return f
 
-        return _decorator(fn, register)
+        return _decorator("on_shutdown", fn, name, register)
 
     def add_handler(
         self, name: str, fn: Callable[..., Any], resolve: Optional[Callable[[str], Any]] = None
@@ -270,7 +270,10 @@ async def _awaited(awaitable: Any) -> Any:
     return await awaitable
 
 
-def _decorator(fn: Any, register: Callable[[Any], Any]) -> Any:
+def _decorator(what: str, fn: Any, name: Optional[str], register: Callable[[Any], Any]) -> Any:
+    for given in (fn if isinstance(fn, str) else None, name):
+        if given is not None:
+            _name_of(what, None, given)
     if fn is None or isinstance(fn, str):
         return register
     return register(fn)
