@@ -217,7 +217,9 @@ mod tests {
         assert_eq!(node.language, Language::Node);
         assert_eq!(node.version, "22");
         for bad in ["python3.8", "nodejs18.x", "java21", "python", ""] {
-            let e = ManagedRuntime::parse(bad).expect_err("must fail").to_string();
+            let e = ManagedRuntime::parse(bad)
+                .expect_err("must fail")
+                .to_string();
             assert!(e.starts_with(&format!("--runtime {bad:?}")), "{e}");
             assert!(e.contains("python3.14") && e.contains("nodejs24.x"), "{e}");
         }
