@@ -150,7 +150,10 @@ class GracefulShutdown:
         lookup = resolve if resolve is not None else self._startup_value
         fitted = r.fit(name, r.MAX_NAME_BYTES)
         self._handlers.append(Handler(fitted, lambda: _call_with(fitted, fn, lookup)))
-        self._wanted.append((fitted, fn, lookup))
+        if resolve is None:
+            # Startup values are known by install(): a missing one is refused then.
+            # A custom resolver is asked only when the handler runs.
+            self._wanted.append((fitted, fn, lookup))
 
     def _startup_value(self, parameter: str) -> Any:
         try:
