@@ -12,6 +12,15 @@ target_dir="${CARGO_TARGET_DIR:-target}"
 arches=("$@")
 [ ${#arches[@]} -gt 0 ] || arches=(x86_64 arm64)
 
+# One layer build at a time per target dir: each run replaces target/lambda/<arch>.
+# A caller that already holds the lock (to copy the outputs under it) says so
+# with BUILD_LAYERS_LOCK_HELD=1.
+mkdir -p "$target_dir"
+if [ "${BUILD_LAYERS_LOCK_HELD:-}" != 1 ]; then
+  exec 9>"$target_dir/.build-layers.lock"
+  flock 9
+fi
+
 for arch in "${arches[@]}"; do
   case "$arch" in
     x86_64) triple=x86_64-unknown-linux-musl ;;

@@ -3,6 +3,7 @@ import { RustFunction, RustFunctionProps } from 'cargo-lambda-cdk';
 import { Construct } from 'constructs';
 import { GracefulShutdown, GracefulShutdownOptions } from './graceful-shutdown';
 import { GracefulShutdownLayer } from './layer';
+import { GracefulShutdownMetrics } from './metrics';
 
 /** Properties of a Rust function with graceful shutdown. */
 export interface GracefulShutdownFunctionProps extends RustFunctionProps {
@@ -17,6 +18,7 @@ export interface GracefulShutdownFunctionProps extends RustFunctionProps {
 /**
  * A Rust Lambda function built from a Cargo manifest with cargo-lambda
  * (`provided.al2023`, arm64 unless told otherwise), with the shutdown layer
+ * (prebuilt, from this package, unless `gracefulShutdown.layerOptions` says otherwise)
  * attached and `GRACEFUL_SHUTDOWN_PORT` and `GRACEFUL_SHUTDOWN_TIMEOUT_MS` set.
  */
 export class GracefulShutdownFunction extends RustFunction {
@@ -36,5 +38,13 @@ export class GracefulShutdownFunction extends RustFunction {
       bundling: { ...props.bundling, architecture },
     });
     this.gracefulShutdownLayer = GracefulShutdown.addTo(this, gracefulShutdown);
+  }
+
+  /**
+   * The function's shutdown metrics (`cloudwatch.Metric` objects). Needs
+   * `gracefulShutdown: { metrics: true }`; throws, naming `metrics`, otherwise.
+   */
+  public metricsOfShutdown(): GracefulShutdownMetrics {
+    return GracefulShutdownMetrics.of(this);
   }
 }

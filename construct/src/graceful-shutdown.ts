@@ -3,6 +3,7 @@ import { CfnFunction, Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda'
 import { Construct, IConstruct } from 'constructs';
 import { GracefulShutdownLayer, GracefulShutdownLayerOptions } from './layer';
 import { ShutdownLimits } from './limits';
+import { GracefulShutdownMetrics, METRICS_ENV_VALUE } from './metrics';
 import { checkExtensionCount, checkPort, checkTimeout } from './validation';
 
 /** Settings of graceful shutdown for one function. */
@@ -29,7 +30,8 @@ export interface GracefulShutdownOptions {
 
   /**
    * Also log the shutdown verdict as a CloudWatch EMF metric line
-   * (`GRACEFUL_SHUTDOWN_METRICS=emf`).
+   * (`GRACEFUL_SHUTDOWN_METRICS=emf`); `GracefulShutdown.metrics(fn)` then
+   * returns the function's metrics.
    *
    * @default false
    */
@@ -45,7 +47,7 @@ export interface GracefulShutdownOptions {
   /**
    * Options of the stack's shared layer, used when this call creates it.
    *
-   * @default - built from the crate shipped with this package
+   * @default - the prebuilt layer shipped in this package
    */
   readonly layerOptions?: GracefulShutdownLayerOptions;
 
@@ -115,7 +117,7 @@ export class GracefulShutdown {
     fn.addLayers(layer);
     fn.addEnvironment(ShutdownLimits.PORT_ENV, String(settings.port));
     fn.addEnvironment(ShutdownLimits.TIMEOUT_ENV, String(settings.timeoutMs));
-    if (settings.metrics) fn.addEnvironment(ShutdownLimits.METRICS_ENV, 'emf');
+    if (settings.metrics) fn.addEnvironment(ShutdownLimits.METRICS_ENV, METRICS_ENV_VALUE);
     new Construct(fn, MARKER_ID);
     return layer;
   }
@@ -128,6 +130,15 @@ export class GracefulShutdown {
     if (fn.node.tryFindChild(MARKER_ID) !== undefined) return true;
     const environment = Stack.of(fn).resolve((fn.node.defaultChild as CfnFunction).environment);
     return environment?.variables?.[ShutdownLimits.PORT_ENV] !== undefined;
+  }
+
+  /**
+   * The shutdown metrics of `fn` (`cloudwatch.Metric` objects), which it logs
+   * when graceful shutdown was added with `metrics: true`. Throws, naming
+   * `metrics`, otherwise.
+   */
+  public static metrics(fn: LambdaFunction): GracefulShutdownMetrics {
+    return GracefulShutdownMetrics.of(fn);
   }
 
   private static layerCount(fn: LambdaFunction): number {

@@ -1,23 +1,35 @@
+import * as path from 'node:path';
 import { Stack } from 'aws-cdk-lib';
-import { Architecture, LayerVersionOptions } from 'aws-cdk-lib/aws-lambda';
-import { RustExtension } from 'cargo-lambda-cdk';
+import { Architecture, Code, LayerVersion, LayerVersionOptions } from 'aws-cdk-lib/aws-lambda';
 import { Construct, IConstruct } from 'constructs';
 import { bundledExtensionManifest, extensionBundlingOptions, muslTarget } from './bundling';
 import { ShutdownLimits } from './limits';
+import { prebuiltLayerZip } from './prebuilt';
 
 /** Options of the shutdown layer, apart from its architecture. */
 export interface GracefulShutdownLayerOptions extends LayerVersionOptions {
   /**
-   * Path to the `Cargo.toml` of the extension crate (package
-   * `graceful-shutdown-extension`, binary `graceful-shutdown`), or to its directory.
+   * Build the extension from its Rust sources at synth, with cargo-lambda
+   * (through cargo-lambda-cdk), instead of using the layer zip prebuilt in this
+   * package. Needs Rust with the musl target and cargo-lambda (or Docker).
    *
-   * @default - the crate shipped inside this package
+   * @default false - the prebuilt layer shipped in this package, unless `manifestPath` is set
+   */
+  readonly fromSource?: boolean;
+
+  /**
+   * Path to the `Cargo.toml` of the extension crate (package
+   * `graceful-shutdown-extension`, binary `graceful-shutdown`), or to its
+   * directory. Setting it builds the layer from source.
+   *
+   * @default - the crate shipped inside this package, when `fromSource` is set
    */
   readonly manifestPath?: string;
 
   /**
    * Environment variables for the `cargo lambda build` of the extension
-   * (for example `CARGO_TARGET_DIR` to share a build cache).
+   * (for example `CARGO_TARGET_DIR` to share a build cache). Only for a layer
+   * built from source.
    *
    * @default - none
    */
@@ -35,15 +47,18 @@ export interface GracefulShutdownLayerProps extends GracefulShutdownLayerOptions
 }
 
 /**
- * The shutdown layer: the `graceful-shutdown` Lambda extension, built from its
- * Rust crate with cargo-lambda as a static binary for one architecture, at
- * `extensions/graceful-shutdown` in the layer.
+ * The shutdown layer: the `graceful-shutdown` Lambda extension, a static
+ * binary for one architecture at `extensions/graceful-shutdown` in the layer.
+ *
+ * By default its code is the layer zip prebuilt for that architecture and
+ * shipped in this package: synth needs no Rust toolchain, no cargo-lambda and
+ * no Docker, and runs no build. With `fromSource` (or `manifestPath`) it is
+ * built from the Rust crate with cargo-lambda instead.
  *
  * Use `GracefulShutdownLayer.forArchitecture()` to share one layer per
- * architecture per stack; the build itself runs once per app, since the CDK
- * stages identical assets only once.
+ * architecture per stack.
  */
-export class GracefulShutdownLayer extends RustExtension {
+export class GracefulShutdownLayer extends LayerVersion {
   /**
    * The stack's shared layer for `architecture`, created on first use.
    *
@@ -62,6 +77,15 @@ export class GracefulShutdownLayer extends RustExtension {
     return new GracefulShutdownLayer(stack, id, { ...options, architecture: arch });
   }
 
+  /**
+   * Path of the layer zip prebuilt for `architecture` and shipped in this package.
+   *
+   * @param architecture @default Architecture.ARM_64
+   */
+  public static prebuiltZip(architecture?: Architecture): string {
+    return prebuiltLayerZip(architecture ?? Architecture.ARM_64);
+  }
+
   private static singletonId(architecture: Architecture): string {
     return `GracefulShutdownLayer-${muslTarget(architecture).split('-')[0]}`;
   }
@@ -72,22 +96,55 @@ export class GracefulShutdownLayer extends RustExtension {
   /** The extension's name: its file name under `/opt/extensions/`. */
   public readonly extensionName: string;
 
+  /** Whether the layer is built from source at synth (otherwise it is the prebuilt zip). */
+  public readonly builtFromSource: boolean;
+
   constructor(scope: Construct, id: string, props: GracefulShutdownLayerProps = {}) {
     const architecture = props.architecture ?? Architecture.ARM_64;
+    const { fromSource, manifestPath, buildEnvironment, ...layerOptions } = props;
+    const source = fromSource === true || manifestPath !== undefined;
+    if (fromSource === false && manifestPath !== undefined) {
+      throw new Error('`manifestPath` is set but `fromSource` is false: a manifest path builds the layer from source; '
+        + 'unset `fromSource` (or set it to true) to build from that crate, or unset `manifestPath` to use the prebuilt layer.');
+    }
+    if (!source && buildEnvironment !== undefined) {
+      throw new Error('`buildEnvironment` applies only to a layer built from source, and this layer is the prebuilt one: '
+        + 'set `fromSource: true` (or `manifestPath`) to build it with cargo-lambda, or unset `buildEnvironment`.');
+    }
     super(scope, id, {
       description: `Graceful shutdown extension for AWS Lambda (${architecture.name}): makes SIGTERM reach the function and reports what its shutdown handlers did.`,
       license: 'Apache-2.0',
-      ...props,
-      architecture,
-      manifestPath: props.manifestPath ?? bundledExtensionManifest(),
-      binaryName: ShutdownLimits.EXTENSION_NAME,
-      bundling: {
-        architecture,
-        ...extensionBundlingOptions(architecture),
-        environment: props.buildEnvironment,
-      },
+      ...layerOptions,
+      compatibleArchitectures: [architecture],
+      code: source
+        ? sourceCode(architecture, manifestPath ?? bundledExtensionManifest(), buildEnvironment)
+        : Code.fromAsset(prebuiltLayerZip(architecture)),
     });
     this.architecture = architecture;
     this.extensionName = ShutdownLimits.EXTENSION_NAME;
+    this.builtFromSource = source;
   }
+}
+
+/**
+ * The layer's code built from the crate by cargo-lambda-cdk, as its
+ * `RustExtension` builds it. cargo-lambda-cdk is loaded only here, so that a
+ * synth with the prebuilt layer never loads it.
+ */
+function sourceCode(architecture: Architecture, manifestPath: string, environment?: { [key: string]: string }): Code {
+  // RustExtension is a LayerVersion whose code comes from this bundler; it is
+  // used directly so that this class stays one LayerVersion for both kinds of
+  // code (bundling.test.ts checks the command it makes).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Bundling } = require('cargo-lambda-cdk/lib/bundling');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { getManifestPath } = require('cargo-lambda-cdk/lib/cargo');
+  return Bundling.bundle({
+    architecture,
+    ...extensionBundlingOptions(architecture),
+    environment,
+    manifestPath: getManifestPath({ manifestPath: path.resolve(manifestPath) }),
+    binaryName: ShutdownLimits.EXTENSION_NAME,
+    lambdaExtension: true,
+  });
 }

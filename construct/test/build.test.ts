@@ -1,5 +1,5 @@
 // Real builds with cargo-lambda, through the constructs, for both
-// architectures: the layer asset must hold an executable, static
+// architectures (the layer explicitly from source): the layer asset must hold an executable, static
 // `extensions/graceful-shutdown` of the right machine, and the function asset
 // an executable `bootstrap`. Slow on purpose-few builds: one app, four assets.
 // A second stack of the same app uses the layers too: the CDK must reuse the
@@ -73,7 +73,7 @@ test('cargo-lambda builds the layer and the function for arm64 and x86_64', () =
     const other = new Stack(app, 'Other');
     const bundled = bundledAssets(() => {
       for (const architecture of [Architecture.ARM_64, Architecture.X86_64]) {
-        GracefulShutdownLayer.forArchitecture(stack, architecture, { buildEnvironment: CARGO_ENV });
+        GracefulShutdownLayer.forArchitecture(stack, architecture, { fromSource: true, buildEnvironment: CARGO_ENV });
         new GracefulShutdownFunction(stack, `Fn-${architecture.name}`, { ...HELLO, architecture, bundling: { environment: CARGO_ENV } });
       }
       // The other stack: any-runtime functions, with the layer of each architecture.
@@ -83,7 +83,7 @@ test('cargo-lambda builds the layer and the function for arm64 and x86_64', () =
           architecture,
           handler: 'index.handler',
           code: Code.fromInline('exports.handler = async () => "ok";'),
-        }), { layerOptions: { buildEnvironment: CARGO_ENV } });
+        }), { layerOptions: { fromSource: true, buildEnvironment: CARGO_ENV } });
       }
     });
     // One build per asset: the other stack's layers reuse the first stack's builds.

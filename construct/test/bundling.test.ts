@@ -75,8 +75,13 @@ function bundlingCommands(body: () => void): string[] {
 test('GracefulShutdownFunction: the function and its layer are built with exactly these commands', () => {
   const stack = unbuiltStack();
   const commands = bundlingCommands(() => {
-    new GracefulShutdownFunction(stack, 'Arm', { ...HELLO });
-    new GracefulShutdownFunction(stack, 'X86', { ...HELLO, architecture: Architecture.X86_64, bundling: { environment: { CARGO_TARGET_DIR: 'target' } } });
+    new GracefulShutdownFunction(stack, 'Arm', { ...HELLO, gracefulShutdown: { layerOptions: { fromSource: true } } });
+    new GracefulShutdownFunction(stack, 'X86', {
+      ...HELLO,
+      architecture: Architecture.X86_64,
+      bundling: { environment: { CARGO_TARGET_DIR: 'target' } },
+      gracefulShutdown: { layerOptions: { fromSource: true } },
+    });
     // A second function of an architecture reuses the stack's layer: no new layer asset.
     new GracefulShutdownFunction(stack, 'Arm2', { ...HELLO, bundling: { architecture: Architecture.ARM_64 } });
   });
@@ -86,5 +91,18 @@ test('GracefulShutdownFunction: the function and its layer are built with exactl
     'cargo lambda build --lambda-dir /asset-output --release --x86-64 --bin hello-function --flatten hello-function',
     'cargo lambda build --lambda-dir /asset-output --profile extension --extension --bin graceful-shutdown --target x86_64-unknown-linux-musl',
     'cargo lambda build --lambda-dir /asset-output --release --arm64 --bin hello-function --flatten hello-function',
+  ]);
+});
+
+test('GracefulShutdownFunction by default: only the function is built, the layer is the prebuilt one', () => {
+  const stack = unbuiltStack();
+  const commands = bundlingCommands(() => {
+    const arm = new GracefulShutdownFunction(stack, 'Arm', { ...HELLO });
+    const x86 = new GracefulShutdownFunction(stack, 'X86', { ...HELLO, architecture: Architecture.X86_64 });
+    assert.deepEqual([arm.gracefulShutdownLayer.builtFromSource, x86.gracefulShutdownLayer.builtFromSource], [false, false]);
+  });
+  assert.deepEqual(commands, [
+    'cargo lambda build --lambda-dir /asset-output --release --arm64 --bin hello-function --flatten hello-function',
+    'cargo lambda build --lambda-dir /asset-output --release --x86-64 --bin hello-function --flatten hello-function',
   ]);
 });

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# The CDK construct library: jsii compile, synth tests, real cargo-lambda
-# builds for arm64 and x86_64, jsii-pacmak packages, and a Python smoke test
-# of the built wheel.
+# The CDK construct library: jsii compile (its prebuild runs the layer build
+# and puts both prebuilt layer zips in the package), the shipped layers
+# against a fresh layer build, synth tests (prebuilt and source layers,
+# metrics), real cargo-lambda builds for arm64 and x86_64, jsii-pacmak
+# packages, a Python smoke test of the built wheel, and TypeScript and Python
+# apps synthesized from the packed artifacts outside the repository without
+# any Rust tool on the PATH.
 set -euo pipefail
 cd "$(dirname "$0")/../../construct"
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1
@@ -13,19 +17,21 @@ lap "jsii compiled the package"
 
 rm -rf .test-build
 pnpm exec tsc -p tsconfig.test.json
-node --test --test-concurrency=1 .test-build/limits.test.js .test-build/bundling.test.js .test-build/synth.test.js .test-build/build.test.js
-lap "node tests (synth and real cargo-lambda builds)"
+node --test --test-concurrency=1 .test-build/limits.test.js .test-build/layers.test.js .test-build/bundling.test.js \
+  .test-build/synth.test.js .test-build/prebuilt.test.js .test-build/metrics.test.js .test-build/build.test.js
+lap "node tests (shipped layers, synth, metrics and real cargo-lambda builds)"
 
 rm -rf dist
 pnpm exec jsii-pacmak --targets python
 test -f dist/python/cdk_lambda_graceful_shutdown-*.whl
-# The package is self-contained: it ships the extension crate it builds the layer from.
+# The package is self-contained: it ships both prebuilt layers, and the
+# extension crate to build the layer from source.
 contents=$(python3 -c '
 import glob, io, tarfile, zipfile
 wheel = zipfile.ZipFile(glob.glob("dist/python/*.whl")[0])
 tgz = next(n for n in wheel.namelist() if n.endswith(".jsii.tgz"))
 print("\n".join(tarfile.open(fileobj=io.BytesIO(wheel.read(tgz))).getnames()))')
-for f in lib/index.js rust-src/Cargo.toml rust-src/Cargo.lock rust-src/spec/limits.json \
+for f in lib/index.js LICENSE layers/graceful-shutdown-arm64.zip layers/graceful-shutdown-x86_64.zip rust-src/Cargo.toml rust-src/Cargo.lock rust-src/spec/limits.json \
          rust-src/rust/extension/Cargo.toml rust-src/rust/extension/src/main.rs rust-src/rust/protocol/src/lib.rs; do
   grep -qx "package/$f" <<<"$contents" || { echo "the packaged library lacks $f" >&2; exit 1; }
 done
@@ -48,3 +54,6 @@ lap "jsii-pacmak (go, java: code only)"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --force-reinstall dist/python/*.whl
 (cd test/python && ../../.venv/bin/python -m unittest -v test_smoke.py)
 lap "Python smoke test"
+
+bash test/packed/run.sh
+lap "TypeScript and Python apps from the packed artifacts, outside the repository, no Rust tools"
