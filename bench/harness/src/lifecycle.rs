@@ -3,12 +3,12 @@
 //! memory read just before the shutdown phase.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context};
 use graceful_shutdown_emulator::{Emulator, InvokeOutcome, Scenario, ShutdownReason, Timeline};
 use graceful_shutdown_protocol::{ENV_PORT, ENV_SECRET_FILE};
+use graceful_shutdown_testkit::PortLease;
 
 use crate::proc_status::{sched_ms, vm_hwm_kib};
 
@@ -66,28 +66,15 @@ pub struct ExtensionProbe {
     pub runqueue_wait_ms: f64,
 }
 
-/// A free loopback port for the extension's report listener, so that runs
-/// never collide with another process using the default port. Taken below the
-/// kernel's ephemeral range (32768 and up), which the emulator's own API
-/// listener draws from: a port freed there could be handed straight back to it.
-fn free_port() -> anyhow::Result<u16> {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let seed = std::process::id().wrapping_mul(7919);
-    for _ in 0..50 {
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let port = 20_000 + (seed.wrapping_add(n.wrapping_mul(104_729)) % 10_000) as u16;
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return Ok(port);
-        }
-    }
-    anyhow::bail!("no free loopback port found in 20000-29999 after 50 tries")
-}
-
 /// An execution environment started and initialised, ready for invocations.
 pub struct Env {
     em: Emulator,
     // Holds the secret file's directory for as long as the environment lives.
     _scratch: tempfile::TempDir,
+    // The report listener's port, which no other run (or test) is handed
+    // meanwhile: taken below the kernel's ephemeral range, which the
+    // emulator's own API listener draws from, under a lock.
+    _port: PortLease,
 }
 
 impl std::fmt::Debug for Env {
@@ -106,8 +93,9 @@ impl Env {
         phase_ms: u64,
     ) -> anyhow::Result<Env> {
         let scratch = tempfile::Builder::new().prefix("bench-run").tempdir()?;
+        let port = PortLease::take();
         let mut scenario = Scenario::new(function.dir())
-            .env(ENV_PORT, free_port()?.to_string())
+            .env(ENV_PORT, port.port().to_string())
             .env(
                 ENV_SECRET_FILE,
                 scratch.path().join("secret").display().to_string(),
@@ -139,6 +127,7 @@ impl Env {
         Ok(Env {
             em,
             _scratch: scratch,
+            _port: port,
         })
     }
 

@@ -1,6 +1,6 @@
 //! Helpers shared by gracefulctl's integration tests.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -27,28 +27,7 @@ pub fn stdout_ok(args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("utf-8 stdout")
 }
 
-/// The `target/debug` directory this test runs from.
-pub fn target_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    exe.ancestors()
-        .find(|p| {
-            p.file_name()
-                .is_some_and(|n| n == "debug" || n == "release")
-        })
-        .expect("the test executable is not under target/debug or target/release")
-        .to_path_buf()
-}
-
-/// A binary another package builds, or a failure that says how to build it.
-pub fn built(relative: &str, build_command: &str) -> PathBuf {
-    let path = target_dir().join(relative);
-    assert!(
-        path.is_file(),
-        "{} is missing: run `{build_command}` first (scripts/test.d/05-build.sh builds everything)",
-        path.display()
-    );
-    path
-}
+pub use graceful_shutdown_testkit::{built, target_dir};
 
 /// The extension binary (debug build, native architecture).
 pub fn extension_binary() -> PathBuf {
@@ -96,22 +75,11 @@ pub fn expected_elf_machine(arch: &str) -> u16 {
     }
 }
 
-/// A free loopback port, so that tests running side by side never share one.
-/// Taken from 20000-29999, below the kernel's ephemeral range (32768 and up)
-/// that the emulator's own API listener draws from (a port freed there could
-/// be handed straight back to it), and clear of the ports `--port` refuses.
+/// A loopback port no other test is handed while this process runs (below
+/// the kernel's ephemeral range the emulator's own API listener draws from),
+/// clear of the ports `--port` refuses.
 pub fn free_port() -> u16 {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let seed = std::process::id().wrapping_mul(7919);
-    for _ in 0..50 {
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let port = 20_000 + (seed.wrapping_add(n.wrapping_mul(104_729)) % 10_000) as u16;
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no free loopback port in 20000-29999 after 50 tries")
+    graceful_shutdown_testkit::port()
 }
 
 /// The architecture name of the machine the tests run on.

@@ -2,7 +2,7 @@
 //! other packages build, staging a function directory and a layer, and
 //! running one case at a time (the machine has two cores; timing matters).
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -14,28 +14,8 @@ pub fn serial() -> MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The `target/debug` (or release) directory this test runs from.
-pub fn target_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    exe.ancestors()
-        .find(|p| {
-            p.file_name()
-                .is_some_and(|n| n == "debug" || n == "release")
-        })
-        .expect("the test executable is not under target/debug")
-        .to_path_buf()
-}
-
-/// A binary (or example) another package builds; fails with the command that builds it.
-pub fn built(relative: &str, build_command: &str) -> PathBuf {
-    let path = target_dir().join(relative);
-    assert!(
-        path.is_file(),
-        "{} is missing: run `{build_command}` first (scripts/test.d/05-build.sh builds everything)",
-        path.display()
-    );
-    path
-}
+pub use graceful_shutdown_testkit::wait::{wait_for, wait_until, DEADLINE};
+pub use graceful_shutdown_testkit::{built, target_dir, PortLease};
 
 pub fn official_function() -> PathBuf {
     built(
@@ -122,10 +102,10 @@ fn link(from: &Path, to: &Path) {
     }
 }
 
-/// A free loopback port (bound, then released).
+/// A loopback port no other test is handed while this process runs
+/// (below the ephemeral range the emulator's own listener draws from).
 pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
+    graceful_shutdown_testkit::port()
 }
 
 pub fn rt() -> tokio::runtime::Runtime {

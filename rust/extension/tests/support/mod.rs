@@ -7,11 +7,14 @@ use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use graceful_shutdown_testkit::wait::DEADLINE;
+use graceful_shutdown_testkit::{Output, PortLease, Proc};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_graceful-shutdown");
 
@@ -138,14 +141,26 @@ impl FakeApi {
 
     /// Wait until a request to `path` has been received.
     pub fn wait_for(&self, path: &str, timeout: Duration) -> Option<Recorded> {
+        self.wait_for_nth(path, 1, timeout)
+    }
+
+    /// Wait until `n` requests to `path` have been received; the `n`th.
+    pub fn wait_for_nth(&self, path: &str, n: usize, timeout: Duration) -> Option<Recorded> {
         let end = Instant::now() + timeout;
-        while Instant::now() < end {
-            if let Some(r) = self.requests().into_iter().find(|r| r.path == path) {
+        loop {
+            if let Some(r) = self
+                .requests()
+                .into_iter()
+                .filter(|r| r.path == path)
+                .nth(n - 1)
+            {
                 return Some(r);
             }
-            thread::sleep(Duration::from_millis(2));
+            if Instant::now() >= end {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(1));
         }
-        None
     }
 }
 
@@ -252,13 +267,9 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// A loopback port that was free a moment ago.
+/// A loopback port no other test is handed while this process runs.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+    graceful_shutdown_testkit::port()
 }
 
 /// One run of the extension against a fake API.
@@ -268,10 +279,12 @@ pub struct Run {
     pub secret_file: PathBuf,
     /// Just before the process was spawned.
     pub started: Instant,
-    child: Child,
-    stdout: Arc<Mutex<String>>,
+    proc: Proc,
+    stdout: Output,
     shutdown_tx: Option<Sender<Reply>>,
     _dir: tempfile::TempDir,
+    // Held until the extension is gone.
+    _port: PortLease,
 }
 
 pub struct Exit {
@@ -340,7 +353,8 @@ impl Run {
     pub fn start_binary(binary: &Path, options: Options) -> Run {
         let dir = tempfile::tempdir().expect("tempdir");
         let secret_file = dir.path().join("graceful-shutdown.secret");
-        let port = free_port();
+        let lease = PortLease::take();
+        let port = lease.port();
         let mut next = options.next_before;
         let shutdown_tx = if options.wait_for_shutdown {
             let (tx, rx) = mpsc::channel();
@@ -374,39 +388,25 @@ impl Run {
             cmd.env(k, std::ffi::OsStr::from_bytes(v));
         }
         let started = Instant::now();
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
-        let stdout = Arc::new(Mutex::new(String::new()));
-        let mut pipe = child.stdout.take().expect("stdout");
-        let sink = Arc::clone(&stdout);
-        thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock()
-                    .expect("lock")
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
+        let mut proc = Proc::spawn(&binary.display().to_string(), &mut cmd);
+        let stdout = proc.take_stdout().expect("stdout is piped");
         Run {
             api,
             port,
             secret_file,
             started,
-            child,
+            proc,
             stdout,
             shutdown_tx,
             _dir: dir,
+            _port: lease,
         }
     }
 
     /// Wait for `/register`, which comes after the port is bound and the secret written.
     pub fn registered(&self) -> Recorded {
         self.api
-            .wait_for("/2020-01-01/extension/register", Duration::from_secs(10))
+            .wait_for("/2020-01-01/extension/register", DEADLINE)
             .unwrap_or_else(|| panic!("the extension never registered; stdout:\n{}", self.stdout()))
     }
 
@@ -416,7 +416,7 @@ impl Run {
     pub fn init_error(&self) -> (String, String) {
         let err = self
             .api
-            .wait_for("/2020-01-01/extension/init/error", Duration::from_secs(10))
+            .wait_for("/2020-01-01/extension/init/error", DEADLINE)
             .unwrap_or_else(|| panic!("no /init/error; stdout:\n{}", self.stdout()));
         assert_eq!(err.method, "POST");
         assert_eq!(err.header("lambda-extension-identifier"), Some("ext-id-42"));
@@ -439,8 +439,13 @@ impl Run {
 
     /// Wait until the extension is blocked in `/event/next`.
     pub fn waiting_for_events(&self) {
+        self.waiting_for_event(1);
+    }
+
+    /// Wait until the extension has asked for its `n`th event.
+    pub fn waiting_for_event(&self, n: usize) {
         self.api
-            .wait_for("/2020-01-01/extension/event/next", Duration::from_secs(10))
+            .wait_for_nth("/2020-01-01/extension/event/next", n, DEADLINE)
             .unwrap_or_else(|| {
                 panic!(
                     "the extension never asked for events; stdout:\n{}",
@@ -450,7 +455,7 @@ impl Run {
     }
 
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.proc.id()
     }
 
     pub fn secret(&self) -> String {
@@ -458,7 +463,7 @@ impl Run {
     }
 
     pub fn stdout(&self) -> String {
-        self.stdout.lock().expect("lock").clone()
+        self.stdout.text()
     }
 
     /// Wait until the output read so far contains `needle` (it is read from
@@ -509,38 +514,29 @@ impl Run {
             .expect("fake API is waiting");
     }
 
-    /// Wait for the process to exit (killing it after `timeout`).
+    /// Wait for the process to exit (killing it after `timeout`), and for
+    /// the end of its output.
     pub fn exit(mut self, timeout: Duration) -> Exit {
         let end = Instant::now() + timeout;
         loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
+            if let Some(status) = self.proc.try_exit() {
                 let at = Instant::now();
-                // Let the reader thread collect the last bytes.
-                thread::sleep(Duration::from_millis(30));
                 return Exit {
                     status,
-                    stdout: self.stdout(),
+                    stdout: self.stdout.wait_closed(DEADLINE),
                     requests: self.api.requests(),
                     at,
                 };
             }
             if Instant::now() > end {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
+                self.proc.kill();
                 panic!(
                     "the extension did not exit within {timeout:?}; stdout:\n{}",
                     self.stdout()
                 );
             }
-            thread::sleep(Duration::from_millis(1));
+            thread::sleep(Duration::from_micros(200));
         }
-    }
-}
-
-impl Drop for Run {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
