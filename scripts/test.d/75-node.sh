@@ -2,9 +2,11 @@
 # The Node.js function library (node/, npm lambda-graceful-shutdown): its build
 # (limits generated from spec/limits.json; tsc to ESM, CommonJS and types), the
 # unit tests on this machine's Node and on the Node 22 of the runtime client,
-# then the end-to-end tests: the real aws-lambda-ric on Node 22 in the emulator
-# with the real shutdown layer, and the packed tarball installed in a fresh
-# directory.
+# then the end-to-end tests: the real aws-lambda-ric on Node 22 with the real
+# shutdown layer in the emulator (on demand and Managed Instances, the shared
+# cases of tests/cases/) and under AWS's Runtime Interface Emulator (needs
+# root and unshare, as 40-rie.sh), and the packed tarball installed in a
+# fresh directory.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 t0=$SECONDS
@@ -13,6 +15,18 @@ lap() { printf '[75-node] %s (%ds)\n' "$1" $((SECONDS - t0)); }
 # Built by 05-build.sh; a no-op then, and enough when this suite runs alone.
 cargo build -p graceful-shutdown-emulator -p graceful-shutdown-extension
 node22=.runtimes/node/bin/node
+# The RIE for the tests under it: installed by 40-rie.sh (scripts/rie-compare.sh,
+# which pins it); when this suite runs alone, installed here the same way.
+rie_module=$(sed -n 's/^MODULE=//p' scripts/rie-compare.sh)
+rie_version=$(sed -n 's/^VERSION=//p' scripts/rie-compare.sh)
+rie_dir="${CARGO_TARGET_DIR:-$PWD/target}/rie/$rie_version"
+if [ -z "${AWS_LAMBDA_RIE:-}" ] && [ ! -x "$rie_dir/aws-lambda-rie" ]; then
+  rm -rf "$rie_dir/.install-node" && mkdir -p "$rie_dir/.install-node"
+  GOBIN="$rie_dir/.install-node" GOFLAGS=-mod=mod timeout --kill-after=10 900 go install "${rie_module}@${rie_version}"
+  mv -n "$rie_dir/.install-node/aws-lambda-rie" "$rie_dir/aws-lambda-rie"
+  rm -rf "$rie_dir/.install-node"
+  lap "installed the RIE"
+fi
 cd node
 pnpm run build
 lap "built"

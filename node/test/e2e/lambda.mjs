@@ -45,7 +45,12 @@ export function makeFunction(files, { pkgDir = packageDir } = {}) {
     mkdirSync(join(dir, 'node_modules'), { recursive: true });
     symlinkSync(pkgDir, join(dir, 'node_modules', 'lambda-graceful-shutdown'));
   }
-  writeFileSync(join(dir, 'bootstrap'), `#!/bin/sh\nexec ${JSON.stringify(nodeBin)} ${JSON.stringify(ricEntry)} "$_HANDLER"\n`);
+  // As in Lambda, the runtime starts in the function's directory (/var/task):
+  // NODE_OPTIONS=--import resolves packages from there.
+  writeFileSync(
+    join(dir, 'bootstrap'),
+    `#!/bin/sh\ncd "$(dirname "$0")"\nexport LAMBDA_TASK_ROOT="\${LAMBDA_TASK_ROOT:-$PWD}"\nexec ${JSON.stringify(nodeBin)} ${JSON.stringify(ricEntry)} "$_HANDLER"\n`,
+  );
   chmodSync(join(dir, 'bootstrap'), 0o755);
   return dir;
 }
@@ -66,7 +71,7 @@ export function shutdownLayer() {
  * Run the emulator on `fn` (with the shutdown layer unless `layer: false`)
  * and return its JSON timeline with helpers.
  */
-export async function emulate(fn, { env = {}, args = [], layer: withLayer = true, handler = 'index.handler' } = {}) {
+export async function emulate(fn, { env = {}, args = [], layer: withLayer = true, handler = 'index.handler', runtime } = {}) {
   const lease = await leasePort();
   try {
     const secretFile = join(mkdtempSync(join(scratch, 'secret-')), 'secret');
@@ -77,6 +82,8 @@ export async function emulate(fn, { env = {}, args = [], layer: withLayer = true
       ...env,
     };
     const argv = ['--function-dir', fn, '--json', ...args];
+    // With `runtime`, the emulator runs the official client itself (its managed-runtime mode).
+    if (runtime) argv.push('--runtime', runtime, '--handler', handler);
     if (withLayer) argv.push('--layer-dir', shutdownLayer());
     for (const [k, v] of Object.entries(vars)) argv.push('--env', `${k}=${v}`);
     const child = spawn(emulatorBin, argv, {
