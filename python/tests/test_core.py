@@ -188,8 +188,10 @@ def test_hello_reaches_a_real_listener_with_the_exact_bytes(tmp_path: Path) -> N
     assert shutdown.flush_reports(5)
     assert extension.done.wait(10), extension.error
     assert extension.requests[0] == encode_request(extension.port, "cd" * 32,
-                                                   hello(os.getpid(), ["flush"], 100, False))
+                                                   hello(os.getpid(), ["flush"], 100, False), str(os.getpid()))
     bodies = [req.split(b"\r\n\r\n", 1)[1] for req in extension.requests]
-    assert bodies[1] == b'{"type":"shutdownStarted","signal":"trigger"}'
-    assert bodies[2] == b'{"type":"started","handler":"flush","index":0}'
+    worker = f',"worker":"{os.getpid()}"}}'.encode()
+    assert bodies[1] == b'{"type":"shutdownStarted","signal":"trigger"' + worker
+    assert bodies[2] == b'{"type":"started","handler":"flush","index":0' + worker
     assert bodies[3].startswith(b'{"type":"finished","handler":"flush","index":0,"durationMs":')
+    assert bodies[3].endswith(worker)

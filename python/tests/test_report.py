@@ -39,12 +39,32 @@ EVERY_KIND = [
 ]
 
 
+@pytest.mark.parametrize("worker", [None, "4242", "88/2", "", "w\u00e9\"" * 40], ids=["no-worker", "pid", "thread", "empty", "long"])
 @pytest.mark.parametrize("report", EVERY_KIND, ids=lambda rep: rep["type"])
-def test_every_report_is_byte_for_byte_what_the_rust_encoder_writes(report: r.Report) -> None:
-    [answer] = rust_vectors.ask([{"encode": report, "port": 20471, "secret": "ab" * 32}])
+def test_every_report_is_byte_for_byte_what_the_rust_encoder_writes(report: r.Report, worker) -> None:
+    request = {"encode": report, "port": 20471, "secret": "ab" * 32}
+    if worker is not None:
+        request["worker"] = worker
+    [answer] = rust_vectors.ask([request])
     assert "error" not in answer, answer
-    assert r.to_json(report) == answer["body"]
-    assert r.encode_request(20471, "ab" * 32, report) == answer["request"].encode("utf-8")
+    assert r.to_json(report, worker) == answer["body"]
+    assert r.encode_request(20471, "ab" * 32, report, worker) == answer["request"].encode("utf-8")
+
+
+def test_the_worker_field_is_last_with_the_documented_bytes() -> None:
+    # The examples of docs/protocol.md, "Several workers".
+    assert r.encode_request(4471, "s3cr3t", r.started("flush", 0), "4242") == (
+        b"POST /v1/report HTTP/1.1\r\nHost: 127.0.0.1:4471\r\nContent-Type: application/json\r\n"
+        b"x-graceful-shutdown-secret: s3cr3t\r\nContent-Length: 62\r\nConnection: close\r\n\r\n"
+        b'{"type":"started","handler":"flush","index":0,"worker":"4242"}'
+    )
+    assert r.to_json(r.hello(4242, ["flush", "close-pool"], 250, False), "4242") == (
+        '{"type":"hello","pid":4242,"handlers":["flush","close-pool"],"timeoutMs":250,"concurrent":false,'
+        '"worker":"4242"}')
+    assert r.to_json(r.finished("flush", 0, 3), "88/2") == (
+        '{"type":"finished","handler":"flush","index":0,"durationMs":3,"worker":"88/2"}')
+    assert r.to_json(r.all_done(2, 0, 0, 13), "4242") == (
+        '{"type":"allDone","completed":2,"failed":0,"timedOut":0,"totalMs":13,"worker":"4242"}')
 
 
 def test_fit_cuts_exactly_as_the_rust_side() -> None:
@@ -74,12 +94,15 @@ def test_hellos_split_exactly_as_the_rust_side() -> None:
         ([f"handler-{i:02}-" + "x" * 110 for i in range(40)], 250, False),
         (["é" * 2000, "after"], 280, True),
     ]
-    answers = rust_vectors.ask([{"hello": n, "pid": 77, "timeoutMs": t, "concurrent": c} for n, t, c in cases])
-    for (names, timeout, concurrent), answer in zip(cases, answers):
-        hellos = r.hello_reports(77, names, timeout, concurrent)
-        assert [r.to_json(h) for h in hellos] == answer["hellos"]
+    requests = [{"hello": n, "pid": 77, "timeoutMs": t, "concurrent": c, "worker": w}
+                for n, t, c in cases for w in (None, "4242", "x" * 200)]
+    answers = rust_vectors.ask(requests)
+    for request, answer in zip(requests, answers):
+        names, worker = request["hello"], request["worker"]
+        hellos = r.hello_reports(77, names, request["timeoutMs"], request["concurrent"], worker)
+        assert [r.to_json(h, worker) for h in hellos] == answer["hellos"]
         for h in hellos:
-            assert len(r.to_json(h).encode()) <= MAX_REPORT_BYTES
+            assert len(r.to_json(h, worker).encode()) <= MAX_REPORT_BYTES
         assert sum((h["handlers"] for h in hellos), []) == [r.fit(n, r.MAX_NAME_BYTES) for n in names]
 
 

@@ -174,8 +174,11 @@ class GracefulShutdown:
         names = self.handler_names
         found, secret_or_reason = attach.read_secret(self._config.secret_file)
         if found:
-            self._reporter = Reporter.to_extension(self._config.port, secret_or_reason)
-            for hello in r.hello_reports(os.getpid(), names, self._config.timeout_ms, self._concurrent):
+            # Every report names its process: under Managed Instances the runtime
+            # client forks one worker per slot, and each reports on its own.
+            worker = str(os.getpid())
+            self._reporter = Reporter.to_extension(self._config.port, secret_or_reason, worker)
+            for hello in r.hello_reports(os.getpid(), names, self._config.timeout_ms, self._concurrent, worker):
                 self._reporter.send(hello)
         else:
             attach.warn_missing_once(secret_or_reason, names)

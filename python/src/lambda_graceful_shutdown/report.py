@@ -10,9 +10,9 @@ request to loopback, and the library has no dependencies.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
-from ._limits import MAX_REPORT_BYTES, REPORT_PATH, SECRET_HEADER
+from ._limits import MAX_REPORT_BYTES, REPORT_PATH, SECRET_HEADER, limits
 
 Report = Dict[str, Any]
 
@@ -61,9 +61,15 @@ def fit(text: str, max_bytes: int) -> str:
     return text[:end] + (_CUT_MARK if max_bytes >= mark else "")
 
 
-def to_json(report: Report) -> str:
-    """The JSON body of ``report``, as serde_json writes it."""
-    return json.dumps(report, ensure_ascii=False, separators=(",", ":"))
+def to_json(report: Report, worker: Optional[str] = None) -> str:
+    """The JSON body of ``report``, as serde_json writes it; sent by ``worker``
+    (Managed Instances run several processes: see "Several workers" in the
+    protocol), it is the last field, cut to ``maxWorkerBytes``."""
+    body = dict(report)
+    if worker:
+        body.pop("worker", None)
+        body["worker"] = fit(worker, limits()["maxWorkerBytes"])
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
 # The reports, with their fields in the order the Rust enum declares them.
@@ -118,14 +124,17 @@ def all_done(completed: int, failed: int, timed_out: int, total_ms: int) -> Repo
     }
 
 
-def hello_reports(pid: int, handlers: Sequence[str], timeout_ms: int, concurrent: bool) -> List[Report]:
+def hello_reports(
+    pid: int, handlers: Sequence[str], timeout_ms: int, concurrent: bool, worker: Optional[str] = None
+) -> List[Report]:
     """The ``hello`` reports announcing ``handlers``: one, unless the names do not
-    fit in one body; then as many as needed, each within the limit, the later
-    ones with ``firstIndex``. Names are cut to :data:`MAX_NAME_BYTES` first."""
+    fit in one body (``worker`` included); then as many as needed, each within
+    the limit, the later ones with ``firstIndex``. Names are cut to
+    :data:`MAX_NAME_BYTES` first."""
     reports: List[Report] = []
     first = 0
     names: List[str] = []
-    size = len(to_json(hello(pid, [], timeout_ms, concurrent, first)).encode("utf-8"))
+    size = len(to_json(hello(pid, [], timeout_ms, concurrent, first), worker).encode("utf-8"))
     for index, raw in enumerate(handlers):
         name = fit(raw, MAX_NAME_BYTES)
 
@@ -136,16 +145,16 @@ def hello_reports(pid: int, handlers: Sequence[str], timeout_ms: int, concurrent
             reports.append(hello(pid, names, timeout_ms, concurrent, first))
             names = []
             first = index
-            size = len(to_json(hello(pid, [], timeout_ms, concurrent, first)).encode("utf-8"))
+            size = len(to_json(hello(pid, [], timeout_ms, concurrent, first), worker).encode("utf-8"))
         size += cost(names)
         names.append(name)
     reports.append(hello(pid, names, timeout_ms, concurrent, first))
     return reports
 
 
-def encode_request(port: int, secret: str, report: Report) -> bytes:
-    """The complete HTTP/1.1 request that carries ``report`` to the extension."""
-    body = to_json(report).encode("utf-8")
+def encode_request(port: int, secret: str, report: Report, worker: Optional[str] = None) -> bytes:
+    """The complete HTTP/1.1 request that carries ``report`` (from ``worker``) to the extension."""
+    body = to_json(report, worker).encode("utf-8")
     head = (
         f"POST {REPORT_PATH} HTTP/1.1\r\n"
         f"Host: 127.0.0.1:{port}\r\n"

@@ -49,8 +49,8 @@ class Reporter:
         return Reporter(None)
 
     @staticmethod
-    def to_extension(port: int, secret: str) -> "Reporter":
-        return Reporter(_Sender(port, secret).send)
+    def to_extension(port: int, secret: str, worker: Optional[str] = None) -> "Reporter":
+        return Reporter(_Sender(port, secret, worker).send)
 
     @property
     def enabled(self) -> bool:
@@ -126,9 +126,10 @@ class Reporter:
 class _Sender:
     """One connection per report to ``127.0.0.1:port``; one warning if it fails."""
 
-    def __init__(self, port: int, secret: str) -> None:
+    def __init__(self, port: int, secret: str, worker: Optional[str]) -> None:
         self.port = port
         self.secret = secret
+        self.worker = worker
         self.warned = False
 
     def send(self, report: Report) -> None:
@@ -158,7 +159,7 @@ class _Sender:
             )
 
     def exchange(self, report: Report) -> Optional[int]:
-        request = encode_request(self.port, self.secret, report)
+        request = encode_request(self.port, self.secret, report, self.worker)
         with socket.create_connection(("127.0.0.1", self.port), timeout=CONNECT_TIMEOUT_S) as s:
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             s.settimeout(IO_TIMEOUT_S)

@@ -6,17 +6,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import stat
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 from . import paths
-
-#: What AWS_EXECUTION_ENV the Python client turns thread polling on for.
-POLLING_ENV = "AWS_Lambda_python3.12"
-
 
 @dataclass
 class Run:
@@ -65,6 +60,15 @@ class Run:
         return f"emulator exit {self.returncode}\n{body}\nstderr:\n{self.stderr}"
 
 
+@dataclass
+class Function:
+    """A function's code directory and how the runtime client runs it."""
+
+    dir: Path
+    env: Dict[str, str]
+    args: List[str]
+
+
 def stage_function(
     into: Path,
     *,
@@ -72,26 +76,20 @@ def stage_function(
     pythonpath: Sequence[Path] = (paths.SRC,),
     code_dir: Path = paths.PROBE,
     handler: str = "app.handler",
-    python: Path = paths.RUNTIME_PYTHON,
-) -> Path:
-    """A function directory whose ``bootstrap`` runs the real runtime client on
-    ``code_dir``'s code, thread polling on or off, the library found on ``pythonpath``."""
-    paths.require(python, "run `bash scripts/setup.sh` (it installs awslambdaric under .runtimes/)")
+    runtime: str = "python3.12",
+) -> Function:
+    """The code of ``code_dir``, run by the emulator on the real awslambdaric
+    (``--runtime``), thread polling on (``AWS_EXECUTION_ENV`` as Lambda sets it for
+    python3.12) or off (unset, as in container images), the library found on
+    ``pythonpath`` after the function's own directory."""
+    paths.require(paths.RUNTIME_PYTHON, "run `bash scripts/setup.sh` (it installs awslambdaric under .runtimes/)")
     fn = into / "fn"
     shutil.copytree(code_dir, fn, ignore=shutil.ignore_patterns("__pycache__"))
-    search = ":".join([str(fn)] + [str(p) for p in pythonpath])
-    polling_line = f"export AWS_EXECUTION_ENV={POLLING_ENV}" if polling else "unset AWS_EXECUTION_ENV"
-    bootstrap = fn / "bootstrap"
-    bootstrap.write_text(
-        "#!/bin/sh\n"
-        'cd "$(dirname "$0")"\n'
-        f"export PYTHONPATH='{search}'\n"
-        "export PYTHONDONTWRITEBYTECODE=1\n"
-        f"{polling_line}\n"
-        f"exec '{python}' -m awslambdaric {handler}\n"
-    )
-    bootstrap.chmod(bootstrap.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    return fn
+    env = {"PYTHONPATH": ":".join([str(fn)] + [str(p) for p in pythonpath]), "PYTHONDONTWRITEBYTECODE": "1"}
+    if not polling:
+        env["AWS_EXECUTION_ENV"] = ""  # the emulator's way to say: unset
+    args = ["--runtime", runtime, "--handler", handler]
+    return Function(fn, env, args)
 
 
 def stage_layer(into: Path) -> Path:
@@ -103,7 +101,7 @@ def stage_layer(into: Path) -> Path:
 
 
 def run(
-    fn: Path,
+    fn: Function,
     layer: Optional[Path],
     *,
     env: Dict[str, str],
@@ -117,20 +115,21 @@ def run(
 ) -> Run:
     """Run the emulator once, to the end, and parse its JSON timeline."""
     paths.require(paths.EMULATOR, "run `cargo build -p graceful-shutdown-emulator`")
-    args = [str(paths.EMULATOR), "--function-dir", str(fn), "--json",
+    args = [str(paths.EMULATOR), "--function-dir", str(fn.dir), "--json", *fn.args,
             "--invocations", str(invocations), "--timeout-ms", str(timeout_ms),
             "--runtime-share-ms", str(runtime_share_ms), "--shutdown-ms", str(shutdown_ms)]
     if layer is not None:
         args += ["--layer-dir", str(layer)]
     for i, event in enumerate(events):
-        path = fn.parent / f"event-{i}.json"
+        path = fn.dir.parent / f"event-{i}.json"
         path.write_text(event)
         args += ["--event", str(path)]
-    for key, value in env.items():
+    for key, value in {**fn.env, **env}.items():
         args += ["--env", f"{key}={value}"]
     args += list(extra_args)
     done = subprocess.run(args, capture_output=True, text=True, timeout=deadline_s,
-                          env={k: v for k, v in os.environ.items() if not k.startswith("GRACEFUL_SHUTDOWN_")})
+                          env=dict({k: v for k, v in os.environ.items() if not k.startswith("GRACEFUL_SHUTDOWN_")},
+                                   LAMBDA_EMULATOR_RUNTIMES=str(paths.RUNTIME_PYTHON.parents[2])))
     try:
         timeline = json.loads(done.stdout)
     except json.JSONDecodeError:

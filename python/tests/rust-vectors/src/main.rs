@@ -1,12 +1,14 @@
 //! Reads one JSON request per line on stdin and answers one JSON line each:
-//! - `{"encode": <report>, "port": N, "secret": "s"}` -> `{"request": "<exact request text>"}`
-//!   (the report is parsed by the Rust `Report` type, then encoded again);
+//! - `{"encode": <report>, "port": N, "secret": "s", "worker": "w"?}` ->
+//!   `{"request": "<exact request text>", "body": "<json>"}` (the report is
+//!   parsed by the Rust `Report` type, then encoded again);
 //! - `{"fit": "text", "max": N}` -> `{"fit": "<cut text>"}`;
-//! - `{"hello": ["names"], "pid": N, "timeoutMs": N, "concurrent": bool}` -> `{"hellos": ["<json>", ...]}`.
+//! - `{"hello": ["names"], "pid": N, "timeoutMs": N, "concurrent": bool, "worker": "w"?}` ->
+//!   `{"hellos": ["<json>", ...]}`.
 
 use std::io::{BufRead, Write};
 
-use graceful_shutdown_protocol::report::{encode_request, fit, hello_reports};
+use graceful_shutdown_protocol::report::{encode_request_from, fit, hello_reports_from};
 use graceful_shutdown_protocol::Report;
 use serde_json::{json, Value};
 
@@ -17,7 +19,11 @@ fn answer(request: &Value) -> Value {
             Ok(parsed) => {
                 let port = request["port"].as_u64().unwrap_or(0) as u16;
                 let secret = request["secret"].as_str().unwrap_or("");
-                json!({"request": encode_request(port, secret, &parsed), "body": parsed.to_json()})
+                let worker = request.get("worker").and_then(Value::as_str);
+                json!({
+                    "request": encode_request_from(port, secret, &parsed, worker),
+                    "body": parsed.to_json_from(worker),
+                })
             }
             Err(e) => json!({"error": e.to_string()}),
         };
@@ -28,13 +34,15 @@ fn answer(request: &Value) -> Value {
     }
     if let Some(names) = request.get("hello").and_then(Value::as_array) {
         let names: Vec<String> = names.iter().filter_map(|n| n.as_str().map(str::to_owned)).collect();
-        let hellos = hello_reports(
+        let worker = request.get("worker").and_then(Value::as_str);
+        let hellos = hello_reports_from(
+            worker,
             request["pid"].as_u64().unwrap_or(0) as u32,
             &names,
             request["timeoutMs"].as_u64().unwrap_or(0) as u32,
             request["concurrent"].as_bool().unwrap_or(false),
         );
-        let bodies: Vec<String> = hellos.iter().map(Report::to_json).collect();
+        let bodies: Vec<String> = hellos.iter().map(|h| h.to_json_from(worker)).collect();
         return json!({"hellos": bodies});
     }
     json!({"error": "unknown request"})
