@@ -231,7 +231,67 @@ pub struct WorkerReport {
 #[derive(Deserialize)]
 struct Identity {
     #[serde(default)]
-    worker: Option<serde_json::Value>,
+    worker: WorkerField,
+}
+
+/// What a body's `worker` held. Read by a small visitor rather than as a
+/// `serde_json::Value`, which would grow the extension's binary by several
+/// KiB for one field.
+#[derive(Default)]
+enum WorkerField {
+    #[default]
+    Absent,
+    Text(String),
+    /// Not a string or an integer: what it was, for the refusal.
+    Wrong(&'static str),
+}
+
+impl<'de> Deserialize<'de> for WorkerField {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = WorkerField;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a worker")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<WorkerField, E> {
+                Ok(WorkerField::Text(v.to_owned()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<WorkerField, E> {
+                Ok(WorkerField::Text(v.to_string()))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<WorkerField, E> {
+                Ok(WorkerField::Text(v.to_string()))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<WorkerField, E> {
+                Ok(WorkerField::Wrong("a fractional number"))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<WorkerField, E> {
+                Ok(WorkerField::Wrong("a boolean"))
+            }
+            fn visit_unit<E>(self) -> Result<WorkerField, E> {
+                Ok(WorkerField::Absent)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<WorkerField, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(WorkerField::Wrong("an array"))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WorkerField, A::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(WorkerField::Wrong("an object"))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 /// `worker` as kept: cut to `maxWorkerBytes` as written in JSON.
@@ -256,16 +316,9 @@ impl WorkerReport {
         let identity: Identity =
             serde_json::from_slice(body).map_err(|e| ReportError::Malformed(e.to_string()))?;
         let worker = match identity.worker {
-            None => None,
-            Some(serde_json::Value::String(s)) => Some(clean_worker(&s)),
-            Some(serde_json::Value::Number(n)) if n.is_u64() || n.is_i64() => Some(n.to_string()),
-            Some(other) => {
-                let kind = match other {
-                    serde_json::Value::Bool(_) => "a boolean",
-                    serde_json::Value::Number(_) => "a fractional number",
-                    serde_json::Value::Array(_) => "an array",
-                    _ => "an object",
-                };
+            WorkerField::Absent => None,
+            WorkerField::Text(s) => Some(clean_worker(&s)),
+            WorkerField::Wrong(kind) => {
                 return Err(ReportError::Malformed(format!(
                     "worker: expected a string, got {kind}"
                 )));

@@ -6,13 +6,14 @@
 //! process, and the verdict stays one line. From one worker it is exactly
 //! the single-process verdict. See "Several workers" in `docs/protocol.md`.
 
-use std::collections::HashSet;
-
 use crate::report::{Report, WorkerReport};
 use crate::verdict::{
     normalize_reason, text_value, HandlerStatus, Outcome, Verdict, WorkerVerdict,
 };
 use crate::{limits, VERDICT_MARKER};
+
+/// Most untracked workers counted one by one (`untracked_workers` stops there).
+const MAX_UNTRACKED: usize = 1024;
 
 /// One worker's reports, in arrival order.
 struct Group<'a> {
@@ -24,7 +25,9 @@ struct Group<'a> {
 pub(crate) fn decide(reason: &str, reports: &[WorkerReport]) -> Verdict {
     let caps = &limits().verdict;
     let mut groups: Vec<Group<'_>> = Vec::new();
-    let mut untracked: HashSet<Option<&str>> = HashSet::new();
+    // Workers beyond the cap, once each; a linear search, so the list is
+    // bounded too (at most 10,000 reports reach the verdict anyway).
+    let mut untracked: Vec<Option<&str>> = Vec::new();
     for sent in reports {
         // An unknown report type says nothing about a worker.
         if sent.report == Report::Unknown {
@@ -40,7 +43,9 @@ pub(crate) fn decide(reason: &str, reports: &[WorkerReport]) -> Verdict {
                 reports: vec![&sent.report],
             });
         } else {
-            untracked.insert(worker);
+            if untracked.len() < MAX_UNTRACKED && !untracked.contains(&worker) {
+                untracked.push(worker);
+            }
         }
     }
     if groups.len() <= 1 && untracked.is_empty() {
@@ -200,6 +205,7 @@ pub(crate) fn to_text(verdict: &Verdict) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
 
     fn from(worker: &str, report: Report) -> WorkerReport {
         WorkerReport {
