@@ -26,7 +26,13 @@ export interface Delivery {
 export interface Reporter {
   readonly enabled: boolean;
   send(report: Report): Delivery;
-  /** Wait at most `limitMs` for every report sent so far; true if all are done. */
+  /**
+   * Wait at most `limitMs` until every report sent so far is written to its
+   * connection (or failed); true if all were in time. Written is enough: the
+   * extension handles every connection that arrived before SHUTDOWN, even once
+   * the process is gone, so the end need not wait for the answers (which, on
+   * a small share of a CPU, can take tens of milliseconds more).
+   */
   flush(limitMs: number): Promise<boolean>;
 }
 
@@ -63,8 +69,8 @@ export function tcpReporter(port: number, secret: string, worker?: string): Repo
     enabled: true,
     send(report) {
       const delivery = deliver(port, encodeRequest(port, secret, report, worker));
-      pending.add(delivery.done);
-      void delivery.done.then(() => pending.delete(delivery.done));
+      pending.add(delivery.written);
+      void delivery.written.then(() => pending.delete(delivery.written));
       return delivery;
     },
     flush(limitMs) {

@@ -32,9 +32,12 @@ export function recordingReporter() {
  * bytes in arrival order and answers `status` (or never, with status 0).
  */
 export async function fakeExtension({ status = 202 } = {}) {
-  const requests = [];
+  // Kept in the order the connections were accepted, as the extension keeps them.
+  const received = [];
+  let accepted = 0;
   const waiters = [];
   const server = net.createServer((socket) => {
+    const seq = accepted++;
     let buf = Buffer.alloc(0);
     socket.on('data', (chunk) => {
       buf = Buffer.concat([buf, chunk]);
@@ -43,7 +46,8 @@ export async function fakeExtension({ status = 202 } = {}) {
       const m = /Content-Length: (\d+)/i.exec(buf.subarray(0, head).toString('latin1'));
       const len = m ? Number(m[1]) : 0;
       if (buf.length < head + 4 + len) return;
-      requests.push(buf.toString('utf8'));
+      received.push({ seq, text: buf.toString('utf8') });
+      received.sort((a, b) => a.seq - b.seq);
       for (const w of waiters.splice(0)) w();
       if (status) socket.end(`HTTP/1.1 ${status} Accepted\r\nContent-Length: 0\r\n\r\n`);
     });
@@ -54,13 +58,15 @@ export async function fakeExtension({ status = 202 } = {}) {
   const port = server.address().port;
   return {
     port,
-    requests,
-    bodies: () => requests.map((r) => JSON.parse(r.slice(r.indexOf('\r\n\r\n') + 4))),
+    get requests() {
+      return received.map((r) => r.text);
+    },
+    bodies: () => received.map(({ text }) => JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))),
     /** Wait until `n` requests arrived, at most `ms` (then fail). */
     async waitFor(n, ms = 10_000) {
       const deadline = Date.now() + ms;
-      while (requests.length < n) {
-        if (Date.now() > deadline) throw new Error(`expected ${n} reports, got ${requests.length}`);
+      while (received.length < n) {
+        if (Date.now() > deadline) throw new Error(`expected ${n} reports, got ${received.length}`);
         await new Promise((resolve) => {
           waiters.push(resolve);
           setTimeout(resolve, 100).unref();

@@ -71,7 +71,8 @@ test('the reports of many handlers arrive in the order they were sent', async ()
   try {
     const reporter = tcpReporter(ext.port, 's', '1/2');
     for (let i = 0; i < 40; i++) reporter.send({ type: 'started', handler: `h${i}`, index: i });
-    assert.equal(await reporter.flush(10_000), true);
+    assert.equal(await reporter.flush(10_000), true, 'all written');
+    await ext.waitFor(40);
     assert.deepEqual(ext.bodies().map((b) => b.index), Array.from({ length: 40 }, (_, i) => i));
   } finally {
     await ext.close();
