@@ -584,6 +584,83 @@ mod tests {
         );
     }
 
+    fn any_report() -> impl proptest::strategy::Strategy<Value = Report> {
+        use proptest::prelude::*;
+        let name = "[a-c ]{0,3}";
+        let index = prop_oneof![0usize..4, Just(usize::MAX)];
+        prop_oneof![
+            (proptest::collection::vec(name, 0..4), 0usize..3).prop_map(|(names, first)| {
+                Report::Hello {
+                    pid: 1,
+                    handlers: names,
+                    timeout_ms: 1,
+                    concurrent: false,
+                    first_index: first,
+                }
+            }),
+            Just(sigterm()),
+            (name, index.clone()).prop_map(|(n, i)| Report::Started {
+                handler: n,
+                index: i
+            }),
+            (name, index.clone(), 0u64..9).prop_map(|(n, i, ms)| finished(&n, i, ms)),
+            (name, index.clone()).prop_map(|(n, i)| Report::Failed {
+                handler: n,
+                index: i,
+                duration_ms: 1,
+                error: "e".into()
+            }),
+            (name, index).prop_map(|(n, i)| Report::TimedOut {
+                handler: n,
+                index: i,
+                duration_ms: 1
+            }),
+            (0usize..3, 0u64..9).prop_map(|(c, t)| all_done(c, t)),
+            Just(Report::Unknown),
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_reports_from_any_workers_give_a_consistent_one_line_verdict(
+            sent in proptest::collection::vec(
+                (proptest::option::of("[xy\" ]{0,2}"), any_report()),
+                0..40,
+            )
+        ) {
+            let sent: Vec<WorkerReport> = sent
+                .into_iter()
+                .map(|(worker, report)| WorkerReport { worker: worker.filter(|w| !w.is_empty()), report })
+                .collect();
+            let v = Verdict::decide_workers("spindown", &sent);
+            let text = v.to_text();
+            proptest::prop_assert!(!text.contains('\n'));
+            proptest::prop_assert!(text.starts_with("graceful-shutdown verdict: outcome="));
+            let known = sent.iter().filter(|r| r.report != Report::Unknown).count();
+            proptest::prop_assert_eq!(v.outcome == Outcome::NoReport, known == 0);
+            if v.workers.is_empty() {
+                // One worker (or none): exactly the single-process verdict.
+                let plain: Vec<Report> = sent.iter().map(|r| r.report.clone()).collect();
+                proptest::prop_assert_eq!(&v, &Verdict::decide("spindown", &plain));
+            } else {
+                proptest::prop_assert!(v.workers.len() >= 2);
+                let any = |o: Outcome| v.workers.iter().any(|w| w.outcome == o);
+                let expected = if any(Outcome::RuntimeKilled) {
+                    Outcome::RuntimeKilled
+                } else if any(Outcome::HandlersFailed) {
+                    Outcome::HandlersFailed
+                } else {
+                    Outcome::Completed
+                };
+                proptest::prop_assert_eq!(v.outcome, expected);
+                proptest::prop_assert!(v.handlers.iter().all(|h| h.worker.is_some()));
+                let json = serde_json::to_string(&v).expect("serializes");
+                let back: Verdict = serde_json::from_str(&json).expect("parses back");
+                proptest::prop_assert_eq!(back, v);
+            }
+        }
+    }
+
     #[test]
     fn json_form_for_several_workers() {
         let mut sent = clean_run("1", 1, 2);
