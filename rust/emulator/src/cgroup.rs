@@ -120,6 +120,14 @@ impl Cgroups {
             .collect()
     }
 
+    /// The processes in the freezer group.
+    pub fn frozen_pids(&self) -> Vec<i32> {
+        self.freezer
+            .as_ref()
+            .map(|g| pids_in(&g.dir))
+            .unwrap_or_default()
+    }
+
     /// The freezer group's name, if there is one.
     pub fn freezer_dir(&self) -> Option<&Path> {
         self.freezer.as_ref().map(|g| g.dir.as_path())

@@ -27,6 +27,7 @@ pub mod process;
 pub mod render;
 pub mod runtimes;
 pub mod scenario;
+pub mod settle;
 pub mod timeline;
 
 pub use cli::{run_cli, EmulateArgs};

@@ -528,8 +528,9 @@ impl Emulator {
         );
 
         let registered = self.platform.lock().agents.len();
-        // Thawed just before the signal (a frozen process cannot act on it).
-        self.thaw();
+        // Thawed just before the signal (a frozen process cannot act on it),
+        // and back in its system calls, as after Lambda's thaw.
+        self.thaw_and_settle().await;
         if let Some(rt) = self.runtime.as_ref() {
             if rt.exited().is_some() {
                 self.rec.event(
@@ -739,6 +740,35 @@ impl Emulator {
                 method: "SIGSTOP to the process groups".to_owned(),
             },
         );
+    }
+
+    /// Thaws the environment, and waits (bounded) until every thread is back
+    /// in the call it was frozen in, so that a signal reaches the thread it
+    /// would reach in Lambda (see `settle`).
+    async fn thaw_and_settle(&mut self) {
+        let pids = match self.frozen {
+            None => return,
+            Some(FreezeMethod::Cgroup) => self.cgroups.frozen_pids(),
+            Some(FreezeMethod::Signals) => {
+                let groups: Vec<i32> = self
+                    .children()
+                    .filter_map(|c| i32::try_from(c.pid).ok())
+                    .collect();
+                crate::settle::members_of_groups(&groups)
+            }
+        };
+        self.thaw();
+        if !crate::settle::after_thaw(&pids).await {
+            self.rec.event(
+                PLATFORM,
+                EventKind::Note {
+                    message: format!(
+                        "a thread was still running {} ms after the thaw (busy, or not back in its system call)",
+                        crate::settle::SETTLE_LIMIT.as_millis()
+                    ),
+                },
+            );
+        }
     }
 
     /// Thaws the environment if it is frozen.

@@ -300,3 +300,49 @@ fn missing_clients_are_a_clear_error() {
         .to_string();
     assert!(e.starts_with("--runtime \"ruby3.3\""), "{e}");
 }
+
+/// The pattern of the aws-samples graceful-shutdown repository.
+const PYTHON_SIGTERM: &str = r#"
+import signal, sys
+def exit_gracefully(signum, frame):
+    print("SIGTERM handler ran", flush=True)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, exit_gracefully)
+def handler(event, context):
+    return {"ok": True}
+"#;
+
+/// Lambda's truth for awslambdaric 4.2.2 (as the RIE shows it): with thread
+/// polling (`AWS_EXECUTION_ENV=AWS_Lambda_python3.12`) the handler runs; without
+/// it the main thread waits in native code and the handler never runs, the
+/// runtime is SIGKILLed. Every run, not one run in two: the environment is
+/// idle, then frozen, then thawed and settled before the SIGTERM.
+#[test]
+fn a_python_sigterm_handler_runs_with_thread_polling_and_never_without_every_time() {
+    let _one = serial();
+    for (execution_env, runs) in [("AWS_Lambda_python3.12", true), ("", false)] {
+        for round in 0..4 {
+            let staged = Staged::new().extension("graceful-shutdown", &extension());
+            write(&staged.function_dir().join("app.py"), PYTHON_SIGTERM);
+            let scenario = with_layer(
+                &staged,
+                Scenario::new(staged.function_dir()).managed_runtime("python3.12", "app.handler"),
+            )
+            .env("AWS_EXECUTION_ENV", execution_env);
+            let report = rt().block_on(Emulator::run(scenario)).expect("run");
+            let t = &report.timeline;
+            let text = graceful_shutdown_emulator::render(t);
+            let ran = t.lines_of(RUNTIME).any(|l| l == "SIGTERM handler ran");
+            assert_eq!(
+                ran, runs,
+                "AWS_EXECUTION_ENV={execution_env:?}, round {round}:\n{text}"
+            );
+            let expected_signals = if runs {
+                vec!["SIGTERM"]
+            } else {
+                vec!["SIGTERM", "SIGKILL"]
+            };
+            assert_eq!(t.signals(RUNTIME), expected_signals, "{text}");
+        }
+    }
+}

@@ -12,59 +12,16 @@
 //! crates (`tests/fixtures/official-*`), unmodified.
 
 mod common;
+mod rie_support;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::os::unix::process::CommandExt;
+use std::time::Duration;
 
-use nix::sys::signal::Signal;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-use common::{
-    built, free_port, official_extension, official_function, rt, serial, target_dir, Staged,
-};
+use common::{built, free_port, official_extension, official_function, rt, serial, Staged};
 use graceful_shutdown_emulator::{
     Emulator, EventKind, Faults, Scenario, Timeline, PLATFORM, RUNTIME,
 };
 use graceful_shutdown_protocol::{ENV_PORT, ENV_SECRET_FILE};
-
-/// The RIE version `scripts/rie-compare.sh` pins (its `VERSION=` line), so
-/// that the pin is written in one place.
-fn pinned_version() -> Option<&'static str> {
-    include_str!("../../../scripts/rie-compare.sh")
-        .lines()
-        .find_map(|l| l.strip_prefix("VERSION="))
-        .map(str::trim)
-}
-
-fn rie_binary() -> PathBuf {
-    let pinned = pinned_version().and_then(|v| {
-        target_dir()
-            .parent()
-            .map(|t| t.join("rie").join(v).join("aws-lambda-rie"))
-    });
-    let candidates = std::env::var_os("AWS_LAMBDA_RIE")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(pinned)
-        .chain(std::env::var_os("PATH").into_iter().flat_map(|p| {
-            std::env::split_paths(&p)
-                .map(|d| d.join("aws-lambda-rie"))
-                .collect::<Vec<_>>()
-        }))
-        .chain(std::env::var_os("GOPATH").map(|g| PathBuf::from(g).join("bin/aws-lambda-rie")))
-        .chain(std::env::var_os("HOME").map(|h| PathBuf::from(h).join("go/bin/aws-lambda-rie")));
-    for c in candidates {
-        if c.is_file() {
-            return c;
-        }
-    }
-    panic!(
-        "aws-lambda-rie not found: run scripts/rie-compare.sh, or set AWS_LAMBDA_RIE to the binary"
-    );
-}
+use rie_support::{dir_of, Ending, RieRun};
 
 /// What both emulators must agree on, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +32,8 @@ enum Step {
         events: String,
     },
     SigtermToRuntime,
+    /// The runtime had not exited at the end of its share and was SIGKILLed.
+    RuntimeKilledAtDeadline,
     KillRuntimeWithoutSigterm,
     HandlersStarted,
     /// The platform turned to the extensions (SHUTDOWN to the subscribed ones,
@@ -104,6 +63,8 @@ fn step_of_log(line: &str) -> Option<Step> {
     } else if line.starts_with("fixture-extension: SHUTDOWN ") {
         let kept = line.split(" deadlineMs=").next().unwrap_or(line);
         Some(Step::Fixture(kept.to_owned()))
+    } else if line.contains(SIGTERM_HANDLER_RAN) {
+        Some(Step::Fixture(SIGTERM_HANDLER_RAN.to_owned()))
     } else if line.contains("graceful-shutdown: running shutdown handlers") {
         Some(Step::HandlersStarted)
     } else if let Some(v) = line.strip_prefix("graceful-shutdown verdict: ") {
@@ -143,6 +104,8 @@ fn step_of_rie_line(line: &str) -> Option<Step> {
         let process = rest.split(" did not exit").next()?;
         let name = process.rsplit_once('-').map_or(process, |(n, _)| n);
         Some(Step::KilledAtDeadline(name.to_owned()))
+    } else if line.contains("(rapid) Deadline: The runtime did not exit after deadline") {
+        Some(Step::RuntimeKilledAtDeadline)
     } else if line.contains("(rapid) Shutting down the runtime.") {
         Some(Step::SigtermToRuntime)
     } else if line.contains("(rapid) SIGKILLing the runtime as no agents are registered.") {
@@ -160,6 +123,7 @@ fn steps_of_timeline(t: &Timeline) -> Vec<Step> {
     let mut in_phase = false;
     let mut turned_to_extensions = false;
     let mut got_shutdown: Vec<&str> = Vec::new();
+    let mut sigterm_sent = false;
     for e in &t.events {
         // The first SHUTDOWN or SIGKILL to an extension in the shutdown phase
         // is where the RIE logs "Shutting down the agents.".
@@ -184,7 +148,13 @@ fn steps_of_timeline(t: &Timeline) -> Vec<Step> {
                 internal: false,
             } => Some(registered(&e.source, &events.join(" "))),
             EventKind::Signal { signal } if e.source == RUNTIME && signal == "SIGTERM" => {
+                sigterm_sent = true;
                 Some(Step::SigtermToRuntime)
+            }
+            EventKind::Signal { signal }
+                if e.source == RUNTIME && signal == "SIGKILL" && in_phase && sigterm_sent =>
+            {
+                Some(Step::RuntimeKilledAtDeadline)
             }
             EventKind::Note { message } if message.starts_with("no extension registered") => {
                 Some(Step::KillRuntimeWithoutSigterm)
@@ -211,19 +181,70 @@ fn steps_of_timeline(t: &Timeline) -> Vec<Step> {
     rows.into_iter().filter_map(|r| r.2).collect()
 }
 
-/// How the environment ends under the RIE.
-#[derive(Debug, Clone, Copy)]
-enum Ending {
-    /// The invocation outlives the function timeout: the RIE resets with reason `Timeout`.
-    InvokeTimeout,
-    /// SIGTERM to the RIE: it resets with reason `SandboxTerminated`.
-    Terminate,
-}
-
 struct Setup {
     staged: Staged,
     env: Vec<(String, String)>,
     with_layer: bool,
+    /// A managed runtime and its handler; `None`: the staged `bootstrap`.
+    runtime: Option<(&'static str, &'static str)>,
+}
+
+impl Setup {
+    /// Our scenario for this setup (without the ending).
+    fn scenario(&self) -> Scenario {
+        let mut scenario = Scenario::new(self.staged.function_dir());
+        if let Some((runtime, handler)) = self.runtime {
+            scenario = scenario.managed_runtime(runtime, handler);
+        }
+        if self.with_layer {
+            scenario = scenario.layer(self.staged.layer_dir());
+        }
+        scenario.env = self.env.clone();
+        scenario
+    }
+
+    /// The same function under the RIE: its command line is the managed
+    /// runtime's client (from the emulator's own layout), with the runtime's
+    /// variables Lambda sets (`_HANDLER`, `LAMBDA_TASK_ROOT`,
+    /// `AWS_EXECUTION_ENV`, `PYTHONPATH` / `NODE_PATH`) in the RIE's environment.
+    fn rie_run(&self, ending: Ending, payload: &str) -> RieRun {
+        let scenario = self.scenario();
+        let mut env = self.env.clone();
+        let mut command = Vec::new();
+        if self.runtime.is_some() {
+            let layout = graceful_shutdown_emulator::layout::Layout::of(&scenario).expect("layout");
+            command.push(layout.bootstrap.display().to_string());
+            command.extend(layout.bootstrap_args.iter().cloned());
+            let rt_env = graceful_shutdown_emulator::environment::runtime(&scenario, "", &[]);
+            for k in [
+                "_HANDLER",
+                "LAMBDA_TASK_ROOT",
+                "AWS_EXECUTION_ENV",
+                "PYTHONPATH",
+                "NODE_PATH",
+            ] {
+                env.retain(|(name, _)| name != k);
+                if let Some(v) = rt_env.get(k) {
+                    env.push((k.to_owned(), v.clone()));
+                }
+            }
+        }
+        RieRun {
+            function_dir: self.staged.function_dir(),
+            extensions: self
+                .with_layer
+                .then(|| self.staged.layer_dir().join("extensions")),
+            command,
+            env,
+            payload: payload.to_owned(),
+            ending,
+            work_dir: self.staged.path().to_owned(),
+        }
+    }
+}
+
+fn run_rie(s: &Setup, ending: Ending, payload: &str) -> Vec<String> {
+    rie_support::run_rie(&s.rie_run(ending, payload))
 }
 
 fn setup(with_layer: bool) -> Setup {
@@ -255,6 +276,7 @@ fn setup(with_layer: bool) -> Setup {
         staged,
         env,
         with_layer,
+        runtime: None,
     }
 }
 
@@ -273,133 +295,12 @@ fn setup_official(env: &[(&str, &str)]) -> Setup {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect(),
         with_layer: true,
+        runtime: None,
     }
-}
-
-fn post(port: u16, body: &str) -> String {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to the RIE");
-    s.set_read_timeout(Some(Duration::from_secs(20))).ok();
-    let req = format!(
-        "POST /2015-03-31/functions/function/invocations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).expect("send");
-    let mut answer = String::new();
-    let _ = s.read_to_string(&mut answer);
-    answer
-}
-
-fn wait_for_port(port: u16, limit: Duration) {
-    let until = Instant::now() + limit;
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < until,
-            "the RIE did not listen on {port} within {limit:?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Runs the RIE in a private mount namespace with the layer at /opt/extensions.
-fn run_rie(s: &Setup, ending: Ending, payload: &str) -> Vec<String> {
-    let rie = rie_binary();
-    let port = free_port();
-    let api_port = free_port();
-    let script = s.staged.file("rie.sh");
-    let mount_layer = if s.with_layer {
-        format!(
-            "mount --bind '{}' /opt/extensions\n",
-            s.staged.layer_dir().join("extensions").display()
-        )
-    } else {
-        String::new()
-    };
-    std::fs::write(
-        &script,
-        format!(
-            "set -e\nmount -t tmpfs tmpfs /opt\nmkdir -p /opt/extensions\n{mount_layer}exec '{}' --log-level debug \
-             --runtime-interface-emulator-address 127.0.0.1:{port} --runtime-api-address 127.0.0.1:{api_port} '{}'\n",
-            rie.display(),
-            s.staged.function_dir().join("bootstrap").display()
-        ),
-    )
-    .expect("script");
-    let log_path = s.staged.file("rie.log");
-    let log = std::fs::File::create(&log_path).expect("log");
-    let mut cmd = Command::new("unshare");
-    // Private mount and PID namespaces: /opt is replaced only in there, and the
-    // RIE's signals can reach nothing outside (it runs as PID 1 of its own).
-    cmd.args([
-        "--mount",
-        "--propagation",
-        "private",
-        "--pid",
-        "--fork",
-        "--kill-child=SIGTERM",
-        "--mount-proc",
-        "sh",
-    ])
-    .arg(&script)
-    .env_clear()
-    .env("PATH", "/usr/bin:/bin")
-    .env("AWS_LAMBDA_FUNCTION_TIMEOUT", "1")
-    .envs(s.env.iter().map(|(k, v)| (k, v)))
-    .stdin(Stdio::null())
-    .stdout(log.try_clone().expect("dup"))
-    .stderr(log)
-    .process_group(0);
-    let mut child = cmd
-        .spawn()
-        .expect("unshare (util-linux) is needed, and root for mount");
-    wait_for_port(port, Duration::from_secs(10));
-    // unshare --fork ignores SIGTERM while it waits: signal the RIE itself (its child).
-    let rie_pid = child_of(child.id());
-    let answer = post(port, payload);
-    assert!(answer.starts_with("HTTP/1.1 200"), "RIE answered: {answer}");
-    match ending {
-        Ending::InvokeTimeout => assert!(answer.contains("Task timed out"), "{answer}"),
-        Ending::Terminate => {
-            std::thread::sleep(Duration::from_millis(200));
-            signal_exact(rie_pid, Signal::SIGTERM);
-        }
-    }
-    // The shutdown phase lasts at most 2 s.
-    let until = Instant::now() + Duration::from_secs(4);
-    loop {
-        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
-        if text.contains("Waiting for runtime domain processes termination")
-            || Instant::now() > until
-        {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    std::thread::sleep(Duration::from_millis(100));
-    // SIGTERM makes the RIE exit (after a reset with nothing left to stop);
-    // SIGKILL to it (PID 1 of its namespace) only if it hangs.
-    signal_exact(rie_pid, Signal::SIGTERM);
-    let until = Instant::now() + Duration::from_secs(3);
-    while child.try_wait().ok().flatten().is_none() {
-        if Instant::now() > until {
-            signal_exact(rie_pid, Signal::SIGKILL);
-            let _ = child.wait();
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::fs::read_to_string(&log_path)
-        .expect("read log")
-        .lines()
-        .map(str::to_owned)
-        .collect()
 }
 
 fn run_ours(s: &Setup, faults: Faults, payload: &str, timeout: Duration) -> Timeline {
-    let mut scenario = Scenario::new(s.staged.function_dir()).event(payload.as_bytes().to_vec());
-    if s.with_layer {
-        scenario = scenario.layer(s.staged.layer_dir());
-    }
-    scenario.env = s.env.clone();
+    let mut scenario = s.scenario().event(payload.as_bytes().to_vec());
     scenario.timeout = timeout;
     scenario.faults = faults;
     rt().block_on(Emulator::run(scenario))
@@ -421,32 +322,6 @@ fn compare(rie_lines: &[String], ours: &Timeline) -> Vec<Step> {
         graceful_shutdown_emulator::render(ours)
     );
     mine
-}
-
-/// The (single) child process of `pid`, from /proc.
-fn child_of(pid: u32) -> u32 {
-    let path = format!("/proc/{pid}/task/{pid}/children");
-    let until = Instant::now() + Duration::from_secs(5);
-    loop {
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
-        if let Some(first) = text.split_whitespace().next().and_then(|p| p.parse().ok()) {
-            return first;
-        }
-        assert!(Instant::now() < until, "unshare {pid} started no child");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// Signals exactly one process, by id (never a group, never through a shell
-/// command whose argument parsing could widen the target).
-fn signal_exact(pid: u32, signal: Signal) {
-    let pid = i32::try_from(pid).expect("pid");
-    assert!(pid > 1, "refusing to signal pid {pid}");
-    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
-}
-
-fn dir_of(p: &Path) -> String {
-    p.display().to_string()
 }
 
 #[test]
@@ -601,5 +476,173 @@ fn an_extension_subscribed_to_invoke_only_is_killed_without_shutdown_by_both() {
         ],
         "in {}",
         dir_of(s.staged.path())
+    );
+}
+
+// ---- Managed runtimes: the official Python and Node.js clients ----
+
+/// What the functions' hand-written SIGTERM handlers print.
+const SIGTERM_HANDLER_RAN: &str = "SIGTERM handler ran";
+
+/// The pattern of the aws-samples graceful-shutdown repository.
+const PYTHON_SIGTERM: &str = r#"
+import signal, sys
+def exit_gracefully(signum, frame):
+    print("SIGTERM handler ran", flush=True)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, exit_gracefully)
+def handler(event, context):
+    return {"ok": True}
+"#;
+
+const NODE_LISTENER: &str = r#"
+process.on("SIGTERM", () => { console.log("SIGTERM handler ran"); });
+exports.handler = async () => ({ ok: true });
+"#;
+
+const NODE_LISTENER_EXIT: &str = r#"
+process.on("SIGTERM", () => { console.log("SIGTERM handler ran"); process.exit(0); });
+exports.handler = async () => ({ ok: true });
+"#;
+
+/// A managed-runtime function with the shutdown layer attached.
+fn setup_managed(
+    runtime: &'static str,
+    handler: &'static str,
+    file: &str,
+    source: &str,
+    env: &[(&str, &str)],
+) -> Setup {
+    let staged = Staged::new().extension(
+        "graceful-shutdown",
+        &built(
+            "graceful-shutdown",
+            "cargo build -p graceful-shutdown-extension",
+        ),
+    );
+    std::fs::write(staged.function_dir().join(file), source).expect("write the function");
+    let mut all = vec![
+        (ENV_PORT.to_owned(), free_port().to_string()),
+        (
+            ENV_SECRET_FILE.to_owned(),
+            staged.file("secret").display().to_string(),
+        ),
+    ];
+    all.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    Setup {
+        staged,
+        env: all,
+        with_layer: true,
+        runtime: Some((runtime, handler)),
+    }
+}
+
+/// Runs `s` under both, idle and then terminated; both must agree step by
+/// step (did the handler run, did the runtime exit or get SIGKILLed, which
+/// SHUTDOWN the extension got), and on `expected`.
+fn managed_case(s: &Setup, expected: &[Step]) {
+    let rie = run_rie(s, Ending::Terminate, "{}");
+    let faults = Faults {
+        shutdown_reason: Some("SandboxTerminated".to_owned()),
+        ..Faults::default()
+    };
+    let ours = run_ours(s, faults, "{}", Duration::from_secs(3));
+    let steps = compare(&rie, &ours);
+    assert_eq!(steps, expected, "in {}", dir_of(s.staged.path()));
+}
+
+fn no_report_verdict() -> Step {
+    Step::Verdict("outcome=no_report reason=SandboxTerminated handlers=0/0".to_owned())
+}
+
+#[test]
+fn python_without_thread_polling_never_runs_its_sigterm_handler_under_either() {
+    let _g = serial();
+    // AWS_EXECUTION_ENV unset (container images): the client's main thread
+    // waits in native code inside next(), so the Python handler never runs.
+    let s = setup_managed(
+        "python3.12",
+        "app.handler",
+        "app.py",
+        PYTHON_SIGTERM,
+        &[("AWS_EXECUTION_ENV", "")],
+    );
+    managed_case(
+        &s,
+        &[
+            registered("graceful-shutdown", "SHUTDOWN"),
+            Step::SigtermToRuntime,
+            Step::RuntimeKilledAtDeadline,
+            Step::ShutdownToExtensions,
+            no_report_verdict(),
+        ],
+    );
+}
+
+#[test]
+fn python_with_thread_polling_runs_its_sigterm_handler_under_both() {
+    let _g = serial();
+    let s = setup_managed(
+        "python3.12",
+        "app.handler",
+        "app.py",
+        PYTHON_SIGTERM,
+        &[("AWS_EXECUTION_ENV", "AWS_Lambda_python3.12")],
+    );
+    managed_case(
+        &s,
+        &[
+            registered("graceful-shutdown", "SHUTDOWN"),
+            Step::SigtermToRuntime,
+            Step::Fixture(SIGTERM_HANDLER_RAN.to_owned()),
+            Step::ShutdownToExtensions,
+            no_report_verdict(),
+        ],
+    );
+}
+
+#[test]
+fn a_node_sigterm_listener_runs_under_both_and_the_runtime_is_killed_at_the_end_of_its_share() {
+    let _g = serial();
+    let s = setup_managed(
+        "nodejs22.x",
+        "index.handler",
+        "index.js",
+        NODE_LISTENER,
+        &[],
+    );
+    managed_case(
+        &s,
+        &[
+            registered("graceful-shutdown", "SHUTDOWN"),
+            Step::SigtermToRuntime,
+            Step::Fixture(SIGTERM_HANDLER_RAN.to_owned()),
+            Step::RuntimeKilledAtDeadline,
+            Step::ShutdownToExtensions,
+            no_report_verdict(),
+        ],
+    );
+}
+
+#[test]
+fn process_exit_in_a_node_sigterm_listener_hangs_until_sigkill_under_both() {
+    let _g = serial();
+    let s = setup_managed(
+        "nodejs22.x",
+        "index.handler",
+        "index.js",
+        NODE_LISTENER_EXIT,
+        &[],
+    );
+    managed_case(
+        &s,
+        &[
+            registered("graceful-shutdown", "SHUTDOWN"),
+            Step::SigtermToRuntime,
+            Step::Fixture(SIGTERM_HANDLER_RAN.to_owned()),
+            Step::RuntimeKilledAtDeadline,
+            Step::ShutdownToExtensions,
+            no_report_verdict(),
+        ],
     );
 }
