@@ -56,6 +56,11 @@ struct Args {
     /// The warm synth command, timed after one warm-up run.
     #[arg(long, default_value = "pnpm run synth")]
     synth: String,
+    /// Makes a fresh Node.js CDK app from the packed construct library, outside
+    /// the repository (`bash <script> <dir>`); its warm synth is timed with the
+    /// prebuilt layer and with the layer built from source. Empty: skipped.
+    #[arg(long, default_value = "construct/test/packed/node-app.sh")]
+    fresh_app: String,
     /// A cold build of the layer, run once with CARGO_TARGET_DIR set to a fresh directory.
     #[arg(long)]
     cold_build: Option<String>,
@@ -554,6 +559,13 @@ fn tooling_phase(
         "s",
         summary(&unvalidated)?,
     ));
+    if args.fresh_app.is_empty() {
+        notes.push("fresh Node.js app synth not measured (--fresh-app is empty)".to_owned());
+    } else {
+        metrics.extend(fresh_app_synth(
+            args, root, &target, &logs, synth_runs, budget,
+        )?);
+    }
     if let Some(cmd) = &args.cold_build {
         eprintln!("bench: cold build `{cmd}` in a fresh target directory");
         budget.check("cold build")?;
@@ -578,6 +590,86 @@ fn tooling_phase(
         notes.push("cold build not measured (quick mode)".to_owned());
     }
 
+    Ok(metrics)
+}
+
+/// A timed synth: metric id, label, extra environment.
+type SynthVariant<'a> = (&'a str, &'a str, Vec<(&'a str, &'a std::ffi::OsStr)>);
+
+/// Warm synth of a fresh Node.js app that installed the packed construct
+/// library: with the prebuilt layer (the default), and with the layer built
+/// from source (`LAYER_FROM_SOURCE=1`, sharing the construct tests' cargo
+/// cache), each timed after one warm-up run.
+fn fresh_app_synth(
+    args: &Args,
+    root: &Path,
+    target: &Path,
+    logs: &Path,
+    synth_runs: u32,
+    budget: &Budget,
+) -> anyhow::Result<Vec<Metric>> {
+    // Outside the repository, as a user's app is (and away from its pnpm workspace).
+    let fresh = tempfile::Builder::new()
+        .prefix("fresh-node-app")
+        .tempdir()?;
+    let dir = fresh.path();
+    let log = logs.join("fresh-app.log");
+    let _ = std::fs::remove_file(&log);
+    eprintln!(
+        "bench: a fresh Node.js app from the packed construct ({})",
+        args.fresh_app
+    );
+    budget.check("fresh app")?;
+    commands::time_shell(
+        &format!("bash '{}' '{}'", args.fresh_app, dir.display()),
+        root,
+        &[],
+        &log,
+    )
+    .context("making the fresh Node.js app")?;
+    let synth = format!(
+        "cd '{}' && node app.js cdk.out",
+        dir.join("node-shop").display()
+    );
+    let cargo_target = target.join("construct-test");
+    let variants: [SynthVariant<'_>; 3] = [
+        (
+            "synth_fresh_app_s",
+            "warm synth, fresh Node.js app, prebuilt layers (2 functions, 2 architectures)",
+            vec![],
+        ),
+        (
+            "synth_fresh_app_no_validation_s",
+            "warm synth, fresh Node.js app, prebuilt layers, CDK_VALIDATION=false",
+            vec![("CDK_VALIDATION", std::ffi::OsStr::new("false"))],
+        ),
+        (
+            "synth_fresh_app_source_s",
+            "warm synth, fresh Node.js app, layers built from source",
+            vec![
+                ("LAYER_FROM_SOURCE", std::ffi::OsStr::new("1")),
+                ("CARGO_TARGET_DIR", cargo_target.as_os_str()),
+            ],
+        ),
+    ];
+    let mut metrics = Vec::new();
+    for (id, label, env) in variants {
+        eprintln!("bench: {label} ({synth_runs} timed after one warm-up)");
+        budget.check("fresh app synth")?;
+        commands::time_shell(&synth, root, &env, &log).context("fresh app synth warm-up")?;
+        let mut samples = Vec::new();
+        for _ in 0..synth_runs {
+            budget.check("fresh app synth")?;
+            samples
+                .push(commands::time_shell(&synth, root, &env, &log).context("fresh app synth")?);
+        }
+        let metric = Metric::new(id, label, "graceful-shutdown", "s", summary(&samples)?);
+        metrics.push(if id == "synth_fresh_app_s" {
+            metric.target(Target::at_most(3.0))
+        } else {
+            metric
+        });
+    }
     Ok(metrics)
 }
 

@@ -15,7 +15,7 @@ rm -rf "$app"
 mkdir "$app"
 printf '{ "name": "node-shop", "private": true }\n' >"$app/package.json"
 dev() { node -p "require('$pkg/package.json').devDependencies['$1']"; }
-(cd "$app" && pnpm add --silent --prefer-offline --config.auto-install-peers=true "$tarball" \
+(cd "$app" && pnpm add --silent --ignore-workspace --prefer-offline --config.auto-install-peers=true "$tarball" \
   "aws-cdk-lib@$(dev aws-cdk-lib)" "constructs@$(dev constructs)" "typescript@$(dev typescript)" "@types/node@$(dev @types/node)" >&2)
 cp "$pkg/test/packed/app.ts" "$app/app.ts"
 (cd "$app" && node node_modules/typescript/bin/tsc --strict --module commonjs --target es2022 --types node --skipLibCheck app.ts)
