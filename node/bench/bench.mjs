@@ -50,6 +50,7 @@ function timeChild(source) {
   const out = execFileSync(nodeBin, ['--input-type=module', '-e', source], {
     cwd: packageDir,
     env: { ...process.env, GRACEFUL_SHUTDOWN_SECRET_FILE: '/nonexistent/secret' },
+    stdio: ['ignore', 'pipe', 'ignore'],
     timeout: 30_000,
   }).toString();
   return Number(out.trim().split('\n').at(-1));
@@ -148,7 +149,7 @@ function invokeLatencies(run) {
   const gone = { lib: [], hand: [] };
   const killed = { lib: 0, hand: 0 };
   const invoke = { lib: [], bare: [] };
-  const INVOCATIONS = 50;
+  const INVOCATIONS = 100;
   const emuRuns = Math.max(3, Math.ceil(RUNS / 2));
   for (let i = 0; i < emuRuns; i++) {
     const a = await emulate(libFn, { args: ['--invocations', String(INVOCATIONS)] });
@@ -163,9 +164,13 @@ function invokeLatencies(run) {
   }
   const lib = stats(invoke.lib);
   const bare = stats(invoke.bare);
-  const ratio = lib.median / bare.median;
-  rows.push({ name: 'per-invoke latency', library: lib, without: bare, ratio });
-  console.log(`${'per-invoke latency'.padEnd(28)} library ${fmt(lib)} | without ${fmt(bare)} | ratio of medians ${ratio.toFixed(3)}`);
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  // The emulator times in 0.1 ms steps: the means resolve finer than the medians.
+  const ratio = mean(invoke.lib) / mean(invoke.bare);
+  rows.push({ name: 'per-invoke latency', library: lib, without: bare, ratioOfMeans: ratio, ratioOfMedians: lib.median / bare.median });
+  console.log(
+    `${'per-invoke latency'.padEnd(28)} library ${fmt(lib)} | without ${fmt(bare)} | ratio of means ${ratio.toFixed(3)}, of medians ${(lib.median / bare.median).toFixed(3)}`,
+  );
   row('SIGTERM -> process gone', stats(gone.lib), stats(gone.hand), { sigkilled: killed, of: emuRuns });
   console.log(`${''.padEnd(28)} SIGKILLed: library ${killed.lib}/${emuRuns}, hand-written ${killed.hand}/${emuRuns}`);
 }
