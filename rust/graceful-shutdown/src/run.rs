@@ -163,7 +163,8 @@ pub(crate) async fn run_handlers(
         handlers: outcomes,
         total: start.elapsed(),
     };
-    reporter.send(Report::AllDone {
+    // The last report: written before the exit, with every one before it.
+    reporter.send_now(Report::AllDone {
         completed: summary.completed(),
         failed: summary.failed(),
         timed_out: summary.timed_out(),

@@ -5,8 +5,9 @@
 //! the process halfway through them). After the handlers, the process waits
 //! for the pending reports (bounded by [`flush_limit`]) and exits with status 0.
 //!
-//! A watchdog thread exits the process shortly after the budget in case a
-//! handler blocks its thread and the runtime can no longer notice the deadline.
+//! A watchdog thread exits the process shortly before Lambda's SIGKILL (and
+//! at least shortly after the budget) in case a handler blocks its thread
+//! and the runtime can no longer notice the deadline.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -22,8 +23,19 @@ use crate::ShutdownHandle;
 pub(crate) const FLUSH_LIMIT: Duration = Duration::from_millis(20);
 /// Kept free before Lambda's SIGKILL when waiting for pending reports.
 const KILL_MARGIN: Duration = Duration::from_millis(10);
-/// How long after the budget the watchdog steps in.
+/// How long after the budget the watchdog steps in, at the earliest.
 pub(crate) const WATCHDOG_GRACE: Duration = Duration::from_millis(30);
+
+/// When the watchdog steps in, `budget` after the signal: shortly before
+/// Lambda SIGKILLs the runtime (the end of its share, less [`KILL_MARGIN`]),
+/// so that a runtime merely slow (a starved CPU) still ends its handlers and
+/// reports them itself; and at least [`WATCHDOG_GRACE`] after the budget.
+pub(crate) fn watchdog_after(budget: Duration) -> Duration {
+    let share = Duration::from_millis(limits().shutdown.runtime_share_ms);
+    share
+        .saturating_sub(KILL_MARGIN)
+        .max(budget + WATCHDOG_GRACE)
+}
 
 /// How long pending reports may hold the exit, `since_signal` after the
 /// signal: until shortly before Lambda SIGKILLs the runtime (its share of the
@@ -95,16 +107,22 @@ async fn wait_for_signals(
 }
 
 async fn shutdown_and_exit(handle: ShutdownHandle, signal: &'static str, start: TokioInstant) {
-    let deadline = start + handle.config().timeout;
     let handlers_done = Arc::new(AtomicBool::new(false));
     start_watchdog(
         handle.clone(),
-        (deadline + WATCHDOG_GRACE).into_std(),
+        (start + watchdog_after(handle.config().timeout)).into_std(),
         handlers_done.clone(),
     );
     let summary = handle.run(signal, start).await;
     handlers_done.store(true, Ordering::SeqCst);
-    let limit = flush_limit(start.elapsed());
+    // Every report written (the usual case: `allDone` is written on this
+    // path, with any before it), the answers get a short wait; a report
+    // still queued may hold the exit until shortly before the kill.
+    let limit = if handle.reporter().all_written() {
+        FLUSH_LIMIT
+    } else {
+        flush_limit(start.elapsed())
+    };
     if !handle.reporter().flush(limit) {
         tracing::warn!(
             "graceful-shutdown: some reports were not delivered within {} ms",
@@ -129,9 +147,9 @@ fn start_watchdog(handle: ShutdownHandle, at: Instant, handlers_done: Arc<Atomic
                 return;
             }
             tracing::error!(
-                "graceful-shutdown: the shutdown handlers did not give control back {} ms after the budget \
-                 (does a handler block its thread? use tokio::task::spawn_blocking); exiting now",
-                WATCHDOG_GRACE.as_millis()
+                "graceful-shutdown: the shutdown handlers did not give control back {} ms after the signal, \
+                 past their budget (does a handler block its thread? use tokio::task::spawn_blocking); exiting now",
+                watchdog_after(handle.config().timeout).as_millis()
             );
             handle.reporter().flush(FLUSH_LIMIT);
             exit_once();
@@ -168,5 +186,17 @@ mod tests {
         );
         assert_eq!(flush_limit(Duration::from_millis(280)), FLUSH_LIMIT);
         assert_eq!(flush_limit(Duration::from_secs(5)), FLUSH_LIMIT);
+    }
+
+    #[test]
+    fn the_watchdog_waits_until_shortly_before_the_kill_and_past_the_budget() {
+        assert_eq!(
+            watchdog_after(Duration::from_millis(100)),
+            Duration::from_millis(290)
+        );
+        assert_eq!(
+            watchdog_after(Duration::from_millis(280)),
+            Duration::from_millis(310)
+        );
     }
 }

@@ -211,61 +211,64 @@ impl Drop for FakeLambdaApi {
 #[derive(Debug, Clone)]
 pub struct Received {
     pub at: Instant,
+    /// The number of its connection, in accept order.
+    pub connection: u64,
     pub report: Report,
 }
 
+#[derive(Debug, Default)]
+struct Connections {
+    /// Connections accepted so far.
+    accepted: u64,
+    /// Numbers of the connections handled so far.
+    handled: Vec<u64>,
+}
+
 /// Stands in for the extension's report listener: checks the secret, keeps
-/// what it accepts, counts what it refuses.
+/// what it accepts, counts what it refuses. Like the extension, it numbers
+/// connections as it accepts them and keeps the reports in that order,
+/// whatever order their threads end in.
 pub struct FakeReportListener {
     pub port: u16,
     pub received: Arc<Mutex<Vec<Received>>>,
     pub refused: Arc<AtomicUsize>,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    connections: Arc<Mutex<Connections>>,
 }
 
 impl FakeReportListener {
     pub fn start() -> FakeReportListener {
-        let server = Server::http("127.0.0.1:0").expect("bind fake report listener");
-        let port = server.server_addr().to_ip().expect("ip addr").port();
+        let listener =
+            std::net::TcpListener::bind("127.0.0.1:0").expect("bind fake report listener");
+        let port = listener.local_addr().expect("addr").port();
         let received = Arc::new(Mutex::new(Vec::new()));
         let refused = Arc::new(AtomicUsize::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = {
-            let (received, refused, stop) = (received.clone(), refused.clone(), stop.clone());
+        let connections = Arc::new(Mutex::new(Connections::default()));
+        {
+            let (received, refused, connections) =
+                (received.clone(), refused.clone(), connections.clone());
+            // Ends with the test process: accepting blocks, and costs nothing.
             std::thread::spawn(move || {
-                while !stop.load(Ordering::SeqCst) {
-                    let Ok(Some(mut request)) = server.recv_timeout(Duration::from_millis(5))
-                    else {
-                        continue;
+                for stream in listener.incoming() {
+                    let Ok(stream) = stream else { continue };
+                    let number = {
+                        let mut c = connections.lock().expect("lock");
+                        c.accepted += 1;
+                        c.accepted
                     };
-                    let at = Instant::now();
-                    let secret_ok =
-                        header_value(&request, SECRET_HEADER).as_deref() == Some(SECRET);
-                    let text = body(&mut request);
-                    match (
-                        request.url() == "/v1/report",
-                        secret_ok,
-                        Report::parse(text.as_bytes()),
-                    ) {
-                        (true, true, Ok(report)) => {
-                            received.lock().expect("lock").push(Received { at, report });
-                            let _ = request.respond(Response::empty(202));
-                        }
-                        _ => {
-                            refused.fetch_add(1, Ordering::SeqCst);
-                            let _ = request.respond(Response::empty(401));
-                        }
-                    }
+                    let (received, refused, connections) =
+                        (received.clone(), refused.clone(), connections.clone());
+                    std::thread::spawn(move || {
+                        serve_report(stream, number, &received, &refused);
+                        connections.lock().expect("lock").handled.push(number);
+                    });
                 }
-            })
-        };
+            });
+        }
         FakeReportListener {
             port,
             received,
             refused,
-            stop,
-            thread: Some(thread),
+            connections,
         }
     }
 
@@ -285,13 +288,32 @@ impl FakeReportListener {
         );
     }
 
+    /// Wait until every connection accepted so far has been handled. Once
+    /// the function has exited, every report it wrote is then in.
+    pub fn settle(&self) {
+        let upto = self.connections.lock().expect("lock").accepted;
+        // Connections still in the kernel's accept queue: one of the test's
+        // own comes after them, and is accepted after them.
+        use std::io::Write;
+        let mut probe = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        let _ = probe.write_all(b"\r\n\r\n");
+        drop(probe);
+        wait_until(
+            "the fake listener has handled every connection",
+            DEADLINE,
+            || {
+                let c = self.connections.lock().expect("lock");
+                c.accepted > upto && (1..=c.accepted).all(|n| c.handled.contains(&n))
+            },
+            || format!("{:?}", self.connections.lock().expect("lock")),
+        );
+    }
+
+    /// The reports, in the order their connections were accepted.
     pub fn reports(&self) -> Vec<Report> {
-        self.received
-            .lock()
-            .expect("lock")
-            .iter()
-            .map(|r| r.report.clone())
-            .collect()
+        let mut list = self.received.lock().expect("lock").clone();
+        list.sort_by_key(|r| r.connection);
+        list.into_iter().map(|r| r.report).collect()
     }
 
     /// Wait until a report matching `pick` has arrived; returns when it did.
@@ -312,13 +334,63 @@ impl FakeReportListener {
     }
 }
 
-impl Drop for FakeReportListener {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+/// Read one request, keep the report if it is a good one, answer.
+fn serve_report(
+    mut stream: std::net::TcpStream,
+    connection: u64,
+    received: &Mutex<Vec<Received>>,
+    refused: &AtomicUsize,
+) {
+    use std::io::{BufRead, Read, Write};
+    let _ = stream.set_read_timeout(Some(DEADLINE));
+    let Ok(clone) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = std::io::BufReader::new(clone);
+    let mut line = String::new();
+    if reader.read_line(&mut line).is_err() || line.trim().is_empty() {
+        return; // the test's own settle probe, or nothing
+    }
+    let path_ok = line.split(' ').nth(1) == Some("/v1/report");
+    let (mut length, mut secret_ok) = (0_usize, false);
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).is_err() {
+            return;
+        }
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((n, v)) = h.split_once(':') {
+            let (n, v) = (n.trim(), v.trim());
+            if n.eq_ignore_ascii_case("content-length") {
+                length = v.parse().unwrap_or(0);
+            } else if n.eq_ignore_ascii_case(SECRET_HEADER) {
+                secret_ok = v == SECRET;
+            }
         }
     }
+    let mut body = vec![0_u8; length];
+    if reader.read_exact(&mut body).is_err() {
+        return;
+    }
+    let at = Instant::now();
+    let status = match (path_ok, secret_ok, Report::parse(&body)) {
+        (true, true, Ok(report)) => {
+            received.lock().expect("lock").push(Received {
+                at,
+                connection,
+                report,
+            });
+            "202 Accepted"
+        }
+        _ => {
+            refused.fetch_add(1, Ordering::SeqCst);
+            "401 Unauthorized"
+        }
+    };
+    let _ = stream.write_all(format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n").as_bytes());
 }
 
 /// A function's private temporary directory: secret file, output file, logs.
