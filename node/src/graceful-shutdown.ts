@@ -7,7 +7,6 @@
  *   .install();
  * ```
  */
-import { performance } from 'node:perf_hooks';
 import { isMainThread, threadId } from 'node:worker_threads';
 
 import { missingWarning, readSecret } from './attach.js';

@@ -12,7 +12,6 @@
  *   the end of the budget is abandoned and reported `timedOut`.
  * A throw or a rejection is that handler's failure only.
  */
-import { performance } from 'node:perf_hooks';
 
 import type { Logger } from './log.js';
 import { fit, MAX_ERROR_BYTES } from './report.js';

@@ -7,7 +7,6 @@
  * symbol, so that the ESM and CommonJS copies of the package (and the
  * `register` entry loaded through NODE_OPTIONS) share it.
  */
-import { performance } from 'node:perf_hooks';
 import type { BroadcastChannel } from 'node:worker_threads';
 
 import { endProcess, type Raise } from './end.js';
