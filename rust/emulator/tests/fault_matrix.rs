@@ -736,7 +736,9 @@ fn a_deadline_shorter_than_the_handlers_still_gets_a_verdict_before_it() {
         Some((Some(0), None)),
         "the extension leaves before the deadline:\n{text}"
     );
-    assert!(t.signals(EXT).is_empty(), "{text}");
+    // No check that the emulator sent it no SIGKILL: on a loaded machine the
+    // emulator may see the exit only after the deadline and send a signal
+    // to a process already gone; the exit status above says it left by itself.
 }
 
 #[test]
@@ -855,8 +857,17 @@ fn a_name_mismatch_beside_the_layer_fails_the_init_as_lambda_does() {
         "{text}"
     );
     assert_eq!(report.reason, ShutdownReason::Failure);
-    // The registered shutdown layer still gets its SHUTDOWN and says nobody reported.
-    assert_eq!(field(&verdict(t, &text), "reason"), "failure");
+    // The two extensions start together: the shutdown layer registers
+    // before the other one fails the init, or, on a loaded machine, after.
+    let registered = t.position(EXT, |k| matches!(k, EventKind::Registered { .. }));
+    let phase = t.position(PLATFORM, |k| matches!(k, EventKind::ShutdownPhase { .. }));
+    if matches!((registered, phase), (Some(r), Some(p)) if r < p) {
+        // Registered: it still gets its SHUTDOWN and says nobody reported.
+        assert_eq!(field(&verdict(t, &text), "reason"), "failure");
+    } else {
+        // Not registered yet: Lambda has nothing to send it, and kills it.
+        assert_eq!(t.signals(EXT), vec!["SIGKILL"], "{text}");
+    }
     drop(staged);
 }
 

@@ -277,7 +277,10 @@ fn a_slow_handler_is_cut_at_the_budget_and_reported_timed_out() {
     // 150 ms: room both for `slow` to start on a loaded machine and for the
     // exit before the runtime's share.
     let budget = Duration::from_millis(150);
-    let mut run = start_probe("quick:ok,slow:sleep=5000,late:ok", 150, &[], true);
+    // `slow` first: on a loaded machine a handler before it could use up the
+    // budget and have it skipped (what the remaining handler gets of the
+    // budget is the unit tests' business, on a paused clock).
+    let mut run = start_probe("slow:sleep=5000,late:ok", 150, &[], true);
     let sent = run.sigterm();
     let (status, exited) = run.exit();
     let took = exited - sent;
@@ -289,21 +292,20 @@ fn a_slow_handler_is_cut_at_the_budget_and_reported_timed_out() {
     );
     run.assert_exit_in_share(took);
     // `slow` never finished; `late` was never started: the budget was gone.
-    assert_eq!(run.output(), lines(&["start quick", "quick", "start slow"]));
+    assert_eq!(run.output(), lines(&["start slow"]));
     let reports = run.listener.reports();
     let timed_out = reports
         .iter()
         .find_map(|r| match r {
             Report::TimedOut {
                 handler,
-                index: 1,
+                index: 0,
                 duration_ms,
             } if handler == "slow" => Some(*duration_ms),
             _ => None,
         })
         .unwrap_or_else(|| panic!("no timedOut report for slow: {reports:?}"));
-    // `slow` gets what `quick` left of the budget: it is cut at the budget's
-    // end (how soon after it, is the bench's business).
+    // `slow` is cut at the budget's end (how soon after it, is the bench's business).
     let share_ms = u64::try_from(runtime_share().as_millis()).expect("ms");
     assert!(
         (1..share_ms).contains(&timed_out),
@@ -316,7 +318,7 @@ fn a_slow_handler_is_cut_at_the_budget_and_reported_timed_out() {
     assert!(
         matches!(
             done,
-            Report::AllDone { completed: 1, failed: 0, timed_out: 1, total_ms } if (150..share_ms).contains(&total_ms)
+            Report::AllDone { completed: 0, failed: 0, timed_out: 1, total_ms } if (150..share_ms).contains(&total_ms)
         ),
         "{done:?}"
     );
