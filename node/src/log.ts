@@ -15,3 +15,19 @@ export const consoleLogger: Logger = {
   warn: (m) => console.warn(m),
   error: (m) => console.error(m),
 };
+
+/**
+ * For the main thread on Lambda Managed Instances, where the client formats
+ * the console of its worker threads only: one JSON object per line with
+ * `AWS_LAMBDA_LOG_FORMAT=JSON`, as the client writes them, else the console.
+ */
+export function mainThreadLogger(env: NodeJS.ProcessEnv = process.env): Logger {
+  if (env.AWS_LAMBDA_LOG_FORMAT?.toUpperCase() !== 'JSON') return consoleLogger;
+  const line = (level: string, message: string) =>
+    process.stdout.write(`${JSON.stringify({ timestamp: new Date().toISOString(), level, requestId: '-', message })}\n`);
+  return {
+    info: (m) => line('INFO', m),
+    warn: (m) => line('WARN', m),
+    error: (m) => line('ERROR', m),
+  };
+}

@@ -12,11 +12,14 @@
  */
 import { isMainThread } from 'node:worker_threads';
 
+import { mainThreadLogger } from './log.js';
 import { RELAY_ENV } from './relay.js';
 import { coordinator } from './shutdown.js';
 
 if (isMainThread) {
   // Worker threads get a copy of the environment: this tells them the relay is there.
   process.env[RELAY_ENV] = '1';
-  coordinator().listen();
+  const c = coordinator();
+  c.log = mainThreadLogger();
+  c.listen();
 }

@@ -65,4 +65,8 @@ test('RIE managed-instances mode: every worker thread runs its handlers through 
   assert.equal(run.runtimeKilled, false, run.text);
   assert.ok(run.lines.some((l) => /Name:runtime Cause:signaled Signo:15\b/.test(l)), run.text);
   assert.ok(run.sigtermToGoneMs < 300, `${run.sigtermToGoneMs} ms`);
+  // The main thread's own line is JSON too, as the client writes its workers' lines.
+  const ending = run.lines.filter((l) => l.includes('graceful-shutdown: ending the process by SIGTERM'));
+  assert.equal(ending.length, 1, run.text);
+  assert.equal(JSON.parse(ending[0]).level, 'INFO');
 });

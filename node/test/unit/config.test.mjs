@@ -85,3 +85,17 @@ test('fromEnv reads the environment once and logs each bad setting', () => {
     ['warn', 'graceful-shutdown: GRACEFUL_SHUTDOWN_TIMEOUT_MS: expected milliseconds, got "abc"; using the default 250'],
   ]);
 });
+
+test('the main-thread logger writes JSON lines with AWS_LAMBDA_LOG_FORMAT=JSON, the console otherwise', async () => {
+  const { mainThreadLogger, consoleLogger } = await import('../../dist/esm/log.js');
+  assert.equal(mainThreadLogger({}), consoleLogger);
+  assert.equal(mainThreadLogger({ AWS_LAMBDA_LOG_FORMAT: 'Text' }), consoleLogger);
+  const { execFileSync } = await import('node:child_process');
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', "import { mainThreadLogger } from './dist/esm/log.js'; mainThreadLogger({ AWS_LAMBDA_LOG_FORMAT: 'JSON' }).warn('graceful-shutdown: x')"], {
+    cwd: new URL('../..', import.meta.url),
+  });
+  const line = JSON.parse(out.toString());
+  assert.equal(line.level, 'WARN');
+  assert.equal(line.message, 'graceful-shutdown: x');
+  assert.ok(!Number.isNaN(Date.parse(line.timestamp)));
+});
