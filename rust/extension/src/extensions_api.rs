@@ -2,17 +2,11 @@
 //! headers, body. Pure: nothing here opens a socket (see `client.rs`).
 //! The base endpoint is injected, so tests point it anywhere.
 
+use graceful_shutdown_protocol::lambda::extensions::{
+    EVENT_NEXT_PATH, EVENT_SHUTDOWN, EXIT_ERROR_PATH, FEATURE_ACCOUNT_ID, HEADER_ACCEPT_FEATURE,
+    HEADER_ERROR_TYPE, HEADER_IDENTIFIER, HEADER_NAME, INIT_ERROR_PATH, REGISTER_PATH,
+};
 use serde_json::json;
-
-/// Path prefix of every Extensions API call.
-pub const BASE_PATH: &str = "/2020-01-01/extension";
-pub const HEADER_NAME: &str = "Lambda-Extension-Name";
-pub const HEADER_IDENTIFIER: &str = "Lambda-Extension-Identifier";
-pub const HEADER_ACCEPT_FEATURE: &str = "Lambda-Extension-Accept-Feature";
-pub const HEADER_ERROR_TYPE: &str = "Lambda-Extension-Function-Error-Type";
-
-/// Error type for a bad setting, reported with `/init/error`.
-pub const ERROR_CONFIG_INVALID: &str = "Extension.ConfigInvalid";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -68,13 +62,13 @@ impl Endpoint {
     pub fn register(&self, name: &str) -> Request {
         Request {
             method: Method::Post,
-            path: format!("{BASE_PATH}/register"),
+            path: REGISTER_PATH.to_owned(),
             headers: vec![
                 (HEADER_NAME, name.to_owned()),
-                (HEADER_ACCEPT_FEATURE, String::from("accountId")),
+                (HEADER_ACCEPT_FEATURE, FEATURE_ACCOUNT_ID.to_owned()),
                 ("Content-Type", String::from("application/json")),
             ],
-            body: Some(String::from(r#"{"events":["SHUTDOWN"]}"#)),
+            body: Some(json!({ "events": [EVENT_SHUTDOWN] }).to_string()),
         }
     }
 
@@ -82,7 +76,7 @@ impl Endpoint {
     pub fn next_event(&self, identifier: &str) -> Request {
         Request {
             method: Method::Get,
-            path: format!("{BASE_PATH}/event/next"),
+            path: EVENT_NEXT_PATH.to_owned(),
             headers: vec![(HEADER_IDENTIFIER, identifier.to_owned())],
             body: None,
         }
@@ -90,17 +84,17 @@ impl Endpoint {
 
     /// `POST /init/error`: the extension cannot start; Lambda fails the init.
     pub fn init_error(&self, identifier: &str, error_type: &str, message: &str) -> Request {
-        self.error_request("init", identifier, error_type, message)
+        self.error_request(INIT_ERROR_PATH, identifier, error_type, message)
     }
 
     /// `POST /exit/error`: the extension stops because of an error after init.
     pub fn exit_error(&self, identifier: &str, error_type: &str, message: &str) -> Request {
-        self.error_request("exit", identifier, error_type, message)
+        self.error_request(EXIT_ERROR_PATH, identifier, error_type, message)
     }
 
     fn error_request(
         &self,
-        phase: &str,
+        path: &str,
         identifier: &str,
         error_type: &str,
         message: &str,
@@ -112,7 +106,7 @@ impl Endpoint {
         });
         Request {
             method: Method::Post,
-            path: format!("{BASE_PATH}/{phase}/error"),
+            path: path.to_owned(),
             headers: vec![
                 (HEADER_IDENTIFIER, identifier.to_owned()),
                 (HEADER_ERROR_TYPE, error_type.to_owned()),
@@ -161,6 +155,7 @@ impl Request {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use graceful_shutdown_protocol::lambda::extensions::ERROR_CONFIG_INVALID;
     use serde_json::Value;
 
     fn api() -> Endpoint {

@@ -13,8 +13,10 @@
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use graceful_shutdown_protocol::{verdict, Outcome, Verdict, EXTENSION_NAME, VERDICT_MARKER};
+use graceful_shutdown_protocol::{EXTENSION_NAME, VERDICT_MARKER};
 use serde_json::{Map, Value};
+
+use crate::verdict::{Outcome, Verdict};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -185,10 +187,10 @@ fn json_head(level: LogLevel, message: &str, epoch_ms: u64) -> Map<String, Value
 
 /// `key=value`: a string is written the way the verdict writes names (as is
 /// when it is one plain word, else quoted and escaped, see
-/// [`verdict::text_value`]); other values as JSON.
+/// [`crate::text_value::text_value`]); other values as JSON.
 fn text_value(value: &Value) -> String {
     match value {
-        Value::String(s) => verdict::text_value(s).into_owned(),
+        Value::String(s) => crate::text_value::text_value(s).into_owned(),
         other => other.to_string(),
     }
 }
@@ -302,7 +304,7 @@ mod tests {
     #[test]
     fn verdict_lines_in_both_formats() {
         let v = Verdict::decide(
-            "SPINDOWN",
+            &"SPINDOWN".into(),
             &[
                 Report::Hello {
                     pid: 1,
@@ -339,7 +341,7 @@ mod tests {
         );
         assert_eq!(obj["summary"], "all 1 shutdown handlers completed in 4 ms");
         let none = Logger::new(LogFormat::Json, LogLevel::Info)
-            .verdict_line(&Verdict::decide("timeout", &[]), 0);
+            .verdict_line(&Verdict::decide(&"timeout".into(), &[]), 0);
         let obj: Value = serde_json::from_str(&none).expect("json");
         assert_eq!(
             (obj["level"].as_str(), obj["outcome"].as_str()),
@@ -361,7 +363,10 @@ mod tests {
             worker: Some(worker.into()),
             report: report.clone(),
         };
-        let v = Verdict::decide_workers("spindown", &[from("4242", &hello), from("4243", &hello)]);
+        let v = Verdict::decide_workers(
+            &"spindown".into(),
+            &[from("4242", &hello), from("4243", &hello)],
+        );
         let text = Logger::new(LogFormat::Text, LogLevel::Fatal).verdict_line(&v, 0);
         assert_eq!(text, v.to_text());
         assert!(text.contains(" workers=2 "), "{text}");

@@ -6,30 +6,34 @@
 
 mod client;
 mod config;
-mod events;
 mod extensions_api;
 mod listener;
 mod log;
 mod metrics;
 mod request;
 mod secret;
+mod text_value;
 mod throttle;
+mod verdict;
 
 use std::path::Path;
 use std::process;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use graceful_shutdown_protocol::{limits, Verdict, ENV_PORT, ENV_SECRET_FILE, EXTENSION_NAME};
+use graceful_shutdown_protocol::lambda::extensions::{ERROR_CONFIG_INVALID, HEADER_IDENTIFIER};
+use graceful_shutdown_protocol::{
+    limits, Event, ShutdownReason, ENV_PORT, ENV_SECRET_FILE, EXTENSION_NAME,
+};
 use serde_json::json;
 
 use crate::client::{ClientError, Response};
 use crate::config::{Config, LogSettings, Metrics};
-use crate::events::{Event, ShutdownReason};
-use crate::extensions_api::{Endpoint, Request, ERROR_CONFIG_INVALID, HEADER_IDENTIFIER};
+use crate::extensions_api::{Endpoint, Request};
 use crate::listener::Reports;
 use crate::log::{now_ms, Logger};
 use crate::secret::Secret;
+use crate::verdict::Verdict;
 
 /// Time limit for the short API calls (register, init/error, exit/error).
 /// `/event/next` has none: it blocks until Lambda has an event.
@@ -247,7 +251,7 @@ fn log_verdict(
     reason: &ShutdownReason,
     reports: &Reports,
 ) {
-    let verdict = Verdict::decide_workers(reason.as_str(), &reports.snapshot());
+    let verdict = Verdict::decide_workers(reason, &reports.snapshot());
     log.verdict(&verdict);
     if metrics == Metrics::Emf {
         log.raw(&metrics::emf_line(&verdict, function_name, now_ms()));

@@ -2,7 +2,7 @@
 //! when `GRACEFUL_SHUTDOWN_METRICS=emf`. CloudWatch turns it into metrics in
 //! the `GracefulShutdown` namespace, per function, without any API call.
 
-use graceful_shutdown_protocol::{HandlerStatus, Outcome, Verdict};
+use crate::verdict::{HandlerStatus, Outcome, Verdict};
 use serde_json::{json, Value};
 
 pub const NAMESPACE: &str = "GracefulShutdown";
@@ -85,7 +85,7 @@ mod tests {
     #[test]
     fn every_declared_metric_has_a_value_when_known() {
         let v = Verdict::decide(
-            "spindown",
+            &"spindown".into(),
             &[
                 Report::Hello {
                     pid: 1,
@@ -160,7 +160,7 @@ mod tests {
             total_ms: 3,
         };
         let v = Verdict::decide_workers(
-            "spindown",
+            &"spindown".into(),
             &[
                 from("1", hello.clone()),
                 from("2", hello.clone()),
@@ -183,14 +183,15 @@ mod tests {
         }
         assert!(decl.to_string().contains("\"WorkersCutOff\""));
         // One worker: the line of today, without worker metrics.
-        let one = emf_line(&Verdict::decide("spindown", &[]), "orders", 0);
+        let one = emf_line(&Verdict::decide(&"spindown".into(), &[]), "orders", 0);
         assert!(!one.contains("Workers"), "{one}");
     }
 
     #[test]
     fn no_report_leaves_the_total_out() {
-        let line: Value = serde_json::from_str(&emf_line(&Verdict::decide("timeout", &[]), "f", 0))
-            .expect("json");
+        let line: Value =
+            serde_json::from_str(&emf_line(&Verdict::decide(&"timeout".into(), &[]), "f", 0))
+                .expect("json");
         assert_eq!(line["ShutdownNoReport"], 1);
         assert_eq!(line["ShutdownReason"], "timeout");
         assert!(line.get("HandlersTotalMs").is_none());

@@ -249,7 +249,7 @@ pub fn response(status: u16, message: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use graceful_shutdown_protocol::report::{encode_request, encode_request_from};
+    use graceful_shutdown_protocol::wire::{encode_request, encode_request_from};
     use graceful_shutdown_protocol::Report;
     use proptest::prelude::*;
 

@@ -394,7 +394,7 @@ fn forged_and_broken_reports_are_refused_and_the_extension_keeps_working() {
     run.registered();
     let secret = run.secret();
     let good = |report: &Report| {
-        graceful_shutdown_protocol::report::encode_request(run.port, &secret, report)
+        graceful_shutdown_protocol::wire::encode_request(run.port, &secret, report)
     };
     let hello_req = good(&hello(&["flush"]));
 
@@ -687,8 +687,7 @@ fn a_setting_that_is_not_utf8_is_an_init_error_naming_the_variable() {
 fn the_answer_to_a_report_is_http() {
     let run = Run::start(Options::default());
     run.registered();
-    let req =
-        graceful_shutdown_protocol::report::encode_request(run.port, &run.secret(), &sigterm());
+    let req = graceful_shutdown_protocol::wire::encode_request(run.port, &run.secret(), &sigterm());
     let mut s = TcpStream::connect(("127.0.0.1", run.port)).expect("connect");
     s.write_all(req.as_bytes()).expect("write");
     let mut answer = String::new();

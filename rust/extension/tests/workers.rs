@@ -17,7 +17,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
-use graceful_shutdown_protocol::report::encode_request_from;
+use graceful_shutdown_protocol::wire::encode_request_from;
 use graceful_shutdown_protocol::Report;
 use serde_json::Value;
 

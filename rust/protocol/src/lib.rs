@@ -1,22 +1,31 @@
-//! The contract between the graceful-shutdown extension (the shutdown layer)
-//! and the function library: environment variable names, limits, the report
-//! messages the function sends over loopback, and the verdict the extension logs.
+//! The one contract of the project, and only that:
 //!
-//! Everything here is pure: no I/O, no environment reads. Both sides build
-//! their own `Config` from these parsers.
+//! - [`lambda`]: the Lambda API vocabulary (Extensions API and Runtime API
+//!   paths, header names, error types) and [`event`]: the events of
+//!   `/event/next` with the one [`ShutdownReason`];
+//! - [`report`]: the report schema, what a function library tells the
+//!   extension; [`wire`]: its encoding, the HTTP request to loopback;
+//! - [`limits`] and [`config`]: names, defaults and limits from
+//!   `spec/limits.json`, and the parsers of the settings both sides read.
 //!
-//! The wire protocol is documented in `docs/protocol.md` at the repository root.
+//! What one side alone does with it (the extension deciding and logging its
+//! verdict, the library running handlers) lives in that side's crate.
+//! Everything here is pure: no I/O, no environment reads.
+//!
+//! The protocol is documented in `docs/protocol.md` at the repository root.
 
 pub mod config;
+pub mod event;
+pub mod lambda;
 pub mod limits;
 pub mod report;
-pub mod verdict;
-pub mod workers;
+pub mod text;
+pub mod wire;
 
 pub use config::{parse_port, parse_timeout_ms, ConfigError};
+pub use event::{Event, EventError, ShutdownReason};
 pub use limits::limits;
 pub use report::{HandlerName, Report, WorkerReport};
-pub use verdict::{HandlerResult, HandlerStatus, Outcome, Verdict, WorkerVerdict};
 
 /// Prefix shared by every variable the product reads.
 pub const ENV_PREFIX: &str = "GRACEFUL_SHUTDOWN_";

@@ -1,9 +1,15 @@
-//! Reports: what the function library tells the extension, one JSON object
-//! per `POST /v1/report` on `127.0.0.1:$GRACEFUL_SHUTDOWN_PORT`.
+//! The report schema: what the function library tells the extension, one
+//! JSON object per report, and the caps that keep every body under
+//! [`MAX_REPORT_BYTES`]. How a body travels (the HTTP request to
+//! `127.0.0.1:$GRACEFUL_SHUTDOWN_PORT`) is [`crate::wire`]'s.
 
 use serde::{Deserialize, Serialize};
 
-use crate::{limits, MAX_REPORT_BYTES, REPORT_PATH, SECRET_HEADER};
+pub use crate::text::{fit, json_string_len};
+// Where callers of the library found the encoders before the wire encoding
+// had its own module.
+pub use crate::wire::{encode_request, encode_request_from};
+use crate::{limits, MAX_REPORT_BYTES};
 
 /// Name a handler was registered with.
 pub type HandlerName = String;
@@ -76,53 +82,6 @@ pub const MAX_NAME_BYTES: usize = 128;
 /// With both caps, every report but `hello` fits in [`MAX_REPORT_BYTES`]
 /// whatever the text; `hello` is split by [`hello_reports`].
 pub const MAX_ERROR_BYTES: usize = 1024;
-
-/// What a cut text ends with.
-const CUT_MARK: char = '…';
-
-/// Bytes `c` takes inside a JSON string as serde_json writes it: quotes,
-/// backslashes and control characters are escaped, the rest is UTF-8.
-fn json_len(c: char) -> usize {
-    match c {
-        '"' | '\\' | '\u{8}' | '\u{c}' | '\n' | '\r' | '\t' => 2,
-        c if u32::from(c) < 0x20 => 6,
-        c => c.len_utf8(),
-    }
-}
-
-/// Bytes `text` takes as a JSON string, without the quotes.
-pub fn json_string_len(text: &str) -> usize {
-    text.chars().map(json_len).sum()
-}
-
-/// `text`, or its beginning cut on a character boundary and ending with `…`,
-/// so that it takes at most `max` bytes once escaped as a JSON string
-/// (without the quotes). Cutting by bytes, not characters: a character is up
-/// to 4 bytes in UTF-8 and a control character 6 bytes escaped.
-pub fn fit(text: &str, max: usize) -> String {
-    if json_string_len(text) <= max {
-        return text.to_owned();
-    }
-    let mark = json_len(CUT_MARK);
-    // Too small for the mark: cut without it.
-    let room = if max >= mark { max - mark } else { max };
-    let mut used = 0;
-    let mut end = 0;
-    for (i, c) in text.char_indices() {
-        let n = json_len(c);
-        if used + n > room {
-            break;
-        }
-        used += n;
-        end = i + c.len_utf8();
-    }
-    let mut cut = String::with_capacity(end + CUT_MARK.len_utf8());
-    cut.push_str(&text[..end]);
-    if max >= mark {
-        cut.push(CUT_MARK);
-    }
-    cut
-}
 
 /// The `hello` reports that announce `handlers` (in registration order):
 /// one, unless the names do not fit in one report body; then as many as
@@ -336,38 +295,6 @@ impl WorkerReport {
     }
 }
 
-/// The complete HTTP/1.1 request that carries `report` to the extension.
-///
-/// Written out by hand rather than through an HTTP client: it is one fixed,
-/// tiny request to loopback, and this keeps an HTTP client out of every
-/// function that links the library. `Connection: close` keeps the exchange
-/// to one request per connection.
-pub fn encode_request(port: u16, secret: &str, report: &Report) -> String {
-    encode_request_from(port, secret, report, None)
-}
-
-/// [`encode_request`] for a report sent by `worker` (a process id, or a
-/// process and thread id: see "Several workers" in `docs/protocol.md`).
-pub fn encode_request_from(
-    port: u16,
-    secret: &str,
-    report: &Report,
-    worker: Option<&str>,
-) -> String {
-    let body = report.to_json_from(worker);
-    format!(
-        "POST {REPORT_PATH} HTTP/1.1\r\n\
-         Host: 127.0.0.1:{port}\r\n\
-         Content-Type: application/json\r\n\
-         {SECRET_HEADER}: {secret}\r\n\
-         Content-Length: {}\r\n\
-         Connection: close\r\n\
-         \r\n\
-         {body}",
-        body.len()
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -421,43 +348,6 @@ mod tests {
             Report::parse(&big),
             Err(ReportError::TooLarge(MAX_REPORT_BYTES + 1))
         );
-    }
-
-    #[test]
-    fn request_is_exact() {
-        let req = encode_request(
-            4471,
-            "s3cr3t",
-            &Report::ShutdownStarted {
-                signal: "SIGTERM".into(),
-            },
-        );
-        assert_eq!(
-            req,
-            "POST /v1/report HTTP/1.1\r\nHost: 127.0.0.1:4471\r\nContent-Type: application/json\r\n\
-             x-graceful-shutdown-secret: s3cr3t\r\nContent-Length: 45\r\nConnection: close\r\n\r\n\
-             {\"type\":\"shutdownStarted\",\"signal\":\"SIGTERM\"}"
-        );
-    }
-
-    #[test]
-    fn fit_cuts_by_escaped_bytes_on_a_character_boundary() {
-        assert_eq!(fit("flush", MAX_NAME_BYTES), "flush");
-        let exact = "é".repeat(64);
-        assert_eq!(fit(&exact, 128), exact, "128 bytes fit in 128");
-        let long = "日本".repeat(1000);
-        let cut = fit(&long, MAX_ERROR_BYTES);
-        assert!(json_string_len(&cut) <= MAX_ERROR_BYTES, "{}", cut.len());
-        assert!(json_string_len(&cut) > MAX_ERROR_BYTES - 6);
-        assert!(cut.ends_with('…'));
-        assert!(long.starts_with(cut.trim_end_matches('…')));
-        // Control characters take 6 bytes escaped (`\u0001`), quotes 2.
-        let controls = "\u{1}".repeat(300);
-        assert_eq!(json_string_len(&controls), 1800);
-        assert!(json_string_len(&fit(&controls, 128)) <= 128);
-        assert!(fit(&controls, 128).starts_with('\u{1}'));
-        assert_eq!(json_string_len("\"\\\n"), 6);
-        assert_eq!(fit("abcdef", 2), "ab");
     }
 
     #[test]
@@ -559,16 +449,6 @@ mod tests {
         );
         assert_eq!(started.to_json_from(None), started.to_json());
         assert_eq!(started.to_json_from(Some("")), started.to_json());
-        assert_eq!(
-            encode_request_from(4471, "s3cr3t", &started, Some("4242")),
-            "POST /v1/report HTTP/1.1\r\nHost: 127.0.0.1:4471\r\nContent-Type: application/json\r\n\
-             x-graceful-shutdown-secret: s3cr3t\r\nContent-Length: 62\r\nConnection: close\r\n\r\n\
-             {\"type\":\"started\",\"handler\":\"flush\",\"index\":0,\"worker\":\"4242\"}"
-        );
-        assert_eq!(
-            encode_request_from(4471, "s3cr3t", &started, None),
-            encode_request(4471, "s3cr3t", &started)
-        );
         let hello = &hello_reports(4242, &["flush".into(), "close-pool".into()], 250, false)[0];
         assert_eq!(
             hello.to_json_from(Some("4242")),
@@ -699,19 +579,6 @@ mod tests {
             let parsed = WorkerReport::parse(r.to_json_from(Some(&worker)).as_bytes());
             let kept = Some(fit(&worker, limits().max_worker_bytes)).filter(|w| !w.is_empty());
             prop_assert_eq!(parsed, Ok(WorkerReport { worker: kept, report: r }));
-        }
-
-        #[test]
-        fn json_string_len_is_what_serde_writes(text in any::<String>()) {
-            let written = serde_json::to_string(&text).map_or(0, |json| json.len() - 2);
-            prop_assert_eq!(json_string_len(&text), written);
-        }
-
-        #[test]
-        fn fit_stays_within_its_bound(text in any::<String>(), max in 0usize..64) {
-            let cut = fit(&text, max);
-            prop_assert!(json_string_len(&cut) <= max);
-            prop_assert!(text.starts_with(cut.trim_end_matches('…')) || cut == text);
         }
 
         #[test]

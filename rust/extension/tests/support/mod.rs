@@ -497,7 +497,7 @@ impl Run {
     /// Send a report the way the function library does; return the status.
     pub fn report(&self, report: &graceful_shutdown_protocol::Report) -> u16 {
         let req =
-            graceful_shutdown_protocol::report::encode_request(self.port, &self.secret(), report);
+            graceful_shutdown_protocol::wire::encode_request(self.port, &self.secret(), report);
         status_of(&self.send_raw(req.as_bytes()))
     }
 

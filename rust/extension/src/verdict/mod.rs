@@ -1,16 +1,12 @@
 //! The verdict: the one line the extension logs on SHUTDOWN, decided from
-//! the reports it received. Deciding is a pure function of the reports.
+//! the reports it received. Deciding is a pure function of the reports:
+//! here for one worker, in [`workers`] for several; [`text`] writes it.
 
-use std::borrow::Cow;
+mod text;
+mod workers;
 
+use graceful_shutdown_protocol::{Report, ShutdownReason, WorkerReport};
 use serde::{Deserialize, Serialize};
-
-use crate::report::{fit, Report, WorkerReport};
-use crate::{limits, workers, VERDICT_MARKER};
-/// Longest shutdown reason kept (bytes, escaped as JSON): Lambda's are short words.
-const MAX_REASON_BYTES: usize = 64;
-/// The reasons Lambda documents, in the case the verdict uses.
-const KNOWN_REASONS: [&str; 3] = ["spindown", "timeout", "failure"];
 
 /// What happened to the function's shutdown handlers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,8 +93,8 @@ pub struct WorkerVerdict {
 pub struct Verdict {
     pub outcome: Outcome,
     /// The shutdown reason: `spindown`, `timeout` or `failure` (lower-cased,
-    /// whatever case Lambda sent), or any other value as sent ([`normalize_reason`]).
-    pub reason: String,
+    /// whatever case Lambda sent), or any other value as sent ([`ShutdownReason`]).
+    pub reason: ShutdownReason,
     pub handlers: Vec<HandlerResult>,
     /// Total handler time, when the function said it was all done.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -121,23 +117,28 @@ fn is_zero(n: &usize) -> bool {
 
 impl Verdict {
     /// Decide the verdict from the reports received, in arrival order, as
-    /// from one process (whatever `worker` they carried).
-    pub fn decide(reason: &str, reports: &[Report]) -> Verdict {
-        Verdict::decide_one(reason, reports, limits().verdict.max_handlers_per_worker)
+    /// from one process (whatever `worker` they carried). The extension
+    /// itself decides with [`Verdict::decide_workers`]; tests compare the two.
+    #[cfg(test)]
+    pub fn decide(reason: &ShutdownReason, reports: &[Report]) -> Verdict {
+        let max_index = graceful_shutdown_protocol::limits()
+            .verdict
+            .max_handlers_per_worker;
+        Verdict::decide_one(reason, reports, max_index)
     }
 
     /// Decide the verdict from the reports received, in arrival order, each
     /// with the worker that sent it. From one worker (named or not) this is
-    /// exactly [`Verdict::decide`]; from several, see [`crate::workers`].
-    pub fn decide_workers(reason: &str, reports: &[WorkerReport]) -> Verdict {
+    /// exactly [`Verdict::decide`]; from several, see [`workers`].
+    pub fn decide_workers(reason: &ShutdownReason, reports: &[WorkerReport]) -> Verdict {
         workers::decide(reason, reports)
     }
 
     /// [`Verdict::decide`] for one worker's reports, keeping at most
     /// `max_index + 1` handler slots (indexes come from the network: an
     /// index beyond lands in the last slot).
-    pub(crate) fn decide_one<'a>(
-        reason: &str,
+    fn decide_one<'a>(
+        reason: &ShutdownReason,
         reports: impl IntoIterator<Item = &'a Report>,
         max_index: usize,
     ) -> Verdict {
@@ -245,7 +246,7 @@ impl Verdict {
         };
         Verdict {
             outcome,
-            reason: normalize_reason(reason),
+            reason: reason.clone(),
             handlers,
             total_ms,
             signal,
@@ -256,114 +257,6 @@ impl Verdict {
 
     pub(crate) fn count(&self, status: HandlerStatus) -> usize {
         self.handlers.iter().filter(|h| h.status == status).count()
-    }
-
-    /// One human sentence saying what happened.
-    pub fn summary(&self) -> String {
-        if !self.workers.is_empty() {
-            return workers::summary(self);
-        }
-        let n = self.handlers.len();
-        let ok = self.count(HandlerStatus::Ok);
-        match self.outcome {
-            Outcome::Completed => format!(
-                "all {n} shutdown handlers completed in {} ms",
-                self.total_ms.unwrap_or(0)
-            ),
-            Outcome::HandlersFailed => {
-                let bad: Vec<String> = self
-                    .handlers
-                    .iter()
-                    .filter(|h| h.status != HandlerStatus::Ok)
-                    .map(|h| format!("{} {}", text_value(&h.name), h.status.as_str()))
-                    .collect();
-                format!("{ok} of {n} shutdown handlers completed; {}", bad.join(", "))
-            }
-            Outcome::RuntimeKilled => {
-                let running: Vec<Cow<'_, str>> = self
-                    .handlers
-                    .iter()
-                    .filter(|h| h.status == HandlerStatus::Running)
-                    .map(|h| text_value(&h.name))
-                    .collect();
-                let started = self.signal.is_some();
-                let mut s = format!(
-                    "the runtime was gone before its shutdown handlers finished: {ok} of {n} completed"
-                );
-                if !started {
-                    s.push_str(", none started (no SIGTERM was handled)");
-                } else if !running.is_empty() {
-                    s.push_str(&format!(", cut off while running {}", running.join(", ")));
-                }
-                s
-            }
-            Outcome::NoReport => String::from(
-                "no function ever reported: the function library is not in use, or the function died before reporting",
-            ),
-        }
-    }
-
-    /// The text form, one line: `graceful-shutdown verdict: outcome=... reason=... handlers=ok/n total_ms=... name=status(ms)... -- summary`.
-    /// Names and the reason are written as [`text_value`]s.
-    pub fn to_text(&self) -> String {
-        if !self.workers.is_empty() {
-            return workers::to_text(self);
-        }
-        let mut line = format!(
-            "{VERDICT_MARKER}: outcome={} reason={} handlers={}/{}",
-            self.outcome.as_str(),
-            text_value(&self.reason),
-            self.count(HandlerStatus::Ok),
-            self.handlers.len()
-        );
-        if let Some(t) = self.total_ms {
-            line.push_str(&format!(" total_ms={t}"));
-        }
-        for h in &self.handlers {
-            line.push_str(&format!(" {}={}", text_value(&h.name), h.status.as_str()));
-            if let Some(ms) = h.duration_ms {
-                line.push_str(&format!("({ms}ms)"));
-            }
-        }
-        line.push_str(" -- ");
-        line.push_str(&self.summary());
-        line
-    }
-}
-
-/// The shutdown reason for the verdict: the documented ones (`spindown`,
-/// `timeout`, `failure`) in lower case, whatever case they came in; any other
-/// value kept as sent, with control characters replaced by `?` and cut to 64
-/// bytes; `unknown` when there is none.
-pub fn normalize_reason(raw: &str) -> String {
-    let raw = raw.trim();
-    if let Some(known) = KNOWN_REASONS.iter().find(|k| raw.eq_ignore_ascii_case(k)) {
-        return (*known).to_owned();
-    }
-    if raw.is_empty() {
-        return String::from("unknown");
-    }
-    let clean: String = raw
-        .chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect();
-    fit(&clean, MAX_REASON_BYTES)
-}
-
-/// A value in a text log line: as is when it is one plain word; otherwise
-/// a JSON string (in quotes, with quotes, backslashes and control characters
-/// escaped), so that a line of `key=value` pairs stays one line and parses
-/// back, whatever the value holds.
-pub fn text_value(value: &str) -> Cow<'_, str> {
-    let plain = !value.is_empty()
-        && !value
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '=' | '\\'));
-    if plain {
-        Cow::Borrowed(value)
-    } else {
-        // Serializing a string cannot fail.
-        Cow::Owned(serde_json::to_string(value).unwrap_or_else(|_| String::from("\"\"")))
     }
 }
 
@@ -391,16 +284,16 @@ mod tests {
 
     #[test]
     fn no_reports_means_no_report() {
-        let v = Verdict::decide("SPINDOWN", &[]);
+        let v = Verdict::decide(&"SPINDOWN".into(), &[]);
         assert_eq!(v.outcome, Outcome::NoReport);
-        assert_eq!(v.reason, "spindown");
+        assert_eq!(v.reason, ShutdownReason::Spindown);
         assert!(v.to_text().starts_with("graceful-shutdown verdict: outcome=no_report reason=spindown handlers=0/0 -- no function ever reported"));
     }
 
     #[test]
     fn all_completed() {
         let v = Verdict::decide(
-            "spindown",
+            &"spindown".into(),
             &[
                 hello(&["flush", "close-pool"]),
                 Report::ShutdownStarted {
@@ -435,7 +328,7 @@ mod tests {
     #[test]
     fn failures_and_timeouts_are_named() {
         let v = Verdict::decide(
-            "timeout",
+            &"timeout".into(),
             &[
                 hello(&["a", "b", "c"]),
                 Report::ShutdownStarted {
@@ -474,7 +367,7 @@ mod tests {
     #[test]
     fn runtime_killed_says_how_far_it_got() {
         let v = Verdict::decide(
-            "spindown",
+            &"spindown".into(),
             &[
                 hello(&["a", "b", "c"]),
                 Report::ShutdownStarted {
@@ -496,7 +389,7 @@ mod tests {
             v.summary()
         );
 
-        let never = Verdict::decide("spindown", &[hello(&["a"])]);
+        let never = Verdict::decide(&"spindown".into(), &[hello(&["a"])]);
         assert_eq!(never.outcome, Outcome::RuntimeKilled);
         assert!(never.summary().contains("none started"));
     }
@@ -512,7 +405,7 @@ mod tests {
             "plain",
         ];
         let v = Verdict::decide(
-            "spindown",
+            &"spindown".into(),
             &[
                 hello(&names),
                 Report::ShutdownStarted {
@@ -565,7 +458,7 @@ mod tests {
         assert_eq!(handler_keys, names);
         assert_eq!(
             Verdict::decide(
-                "timeout",
+                &"timeout".into(),
                 &[
                     hello(&["a b"]),
                     Report::AllDone {
@@ -582,24 +475,20 @@ mod tests {
     }
 
     #[test]
-    fn known_reasons_are_lower_cased_and_others_kept_as_sent() {
-        for (sent, kept) in [
-            ("SPINDOWN", "spindown"),
-            (" Timeout ", "timeout"),
-            ("failure", "failure"),
-            ("Sandbox_Terminated", "Sandbox_Terminated"),
-            ("", "unknown"),
-            ("two\nlines", "two?lines"),
-        ] {
-            assert_eq!(normalize_reason(sent), kept, "{sent:?}");
-            assert_eq!(Verdict::decide(sent, &[]).reason, kept, "{sent:?}");
-        }
-        let long = normalize_reason(&"Ü".repeat(100));
-        assert!(
-            long.len() <= MAX_REASON_BYTES && long.starts_with("ÜÜ"),
-            "{long}"
+    fn the_reason_is_the_parsed_one_written_in_the_line() {
+        // How a reason is parsed is `ShutdownReason`'s (its own tests); the
+        // verdict keeps it and writes it.
+        let line = |sent: &str| Verdict::decide(&sent.into(), &[]).to_text();
+        assert!(line("SPINDOWN").contains(" reason=spindown "));
+        assert!(line(" Timeout ").contains(" reason=timeout "));
+        assert!(line("Sandbox_Terminated").contains(" reason=Sandbox_Terminated "));
+        assert!(line("").contains(" reason=unknown "));
+        assert!(line("two\nlines").contains(" reason=two?lines "));
+        assert_eq!(
+            Verdict::decide(&"FAILURE".into(), &[]).reason,
+            ShutdownReason::Failure
         );
-        let v = Verdict::decide("Out Of Memory", &[]);
+        let v = Verdict::decide(&"Out Of Memory".into(), &[]);
         assert!(
             v.to_text()
                 .contains(" reason=\"Out Of Memory\" handlers=0/0"),
@@ -613,18 +502,18 @@ mod tests {
         let names: Vec<String> = (0..60)
             .map(|i| format!("handler-{i}-{}", "x".repeat(100)))
             .collect();
-        let mut reports = crate::report::hello_reports(7, &names, 250, false);
+        let mut reports = graceful_shutdown_protocol::report::hello_reports(7, &names, 250, false);
         assert!(reports.len() > 1);
         reports.push(Report::Started {
             handler: names[59].clone(),
             index: 59,
         });
-        let v = Verdict::decide("spindown", &reports);
+        let v = Verdict::decide(&"spindown".into(), &reports);
         let got: Vec<&str> = v.handlers.iter().map(|h| h.name.as_str()).collect();
         assert_eq!(got, names);
         assert_eq!(v.handlers[59].status, HandlerStatus::Running);
         let far = Verdict::decide(
-            "spindown",
+            &"spindown".into(),
             &[Report::Hello {
                 pid: 1,
                 handlers: vec!["x".into(); 3],
@@ -639,7 +528,7 @@ mod tests {
     #[test]
     fn hostile_indexes_do_not_allocate() {
         let v = Verdict::decide(
-            "spindown",
+            &"spindown".into(),
             &[Report::Started {
                 handler: "x".into(),
                 index: usize::MAX,
@@ -651,7 +540,7 @@ mod tests {
     #[test]
     fn json_form_is_stable() {
         let v = Verdict::decide(
-            "spindown",
+            &"spindown".into(),
             &[
                 hello(&["a"]),
                 finished("a", 0, 5),

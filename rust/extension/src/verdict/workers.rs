@@ -6,11 +6,9 @@
 //! process, and the verdict stays one line. From one worker it is exactly
 //! the single-process verdict. See "Several workers" in `docs/protocol.md`.
 
-use crate::report::{Report, WorkerReport};
-use crate::verdict::{
-    normalize_reason, text_value, HandlerStatus, Outcome, Verdict, WorkerVerdict,
-};
-use crate::{limits, VERDICT_MARKER};
+use graceful_shutdown_protocol::{limits, Report, ShutdownReason, WorkerReport};
+
+use super::{Outcome, Verdict, WorkerVerdict};
 
 /// Most untracked workers counted one by one (`untracked_workers` stops there).
 const MAX_UNTRACKED: usize = 1024;
@@ -22,7 +20,7 @@ struct Group<'a> {
 }
 
 /// Decide the verdict from reports of any number of workers.
-pub(crate) fn decide(reason: &str, reports: &[WorkerReport]) -> Verdict {
+pub(super) fn decide(reason: &ShutdownReason, reports: &[WorkerReport]) -> Verdict {
     let caps = &limits().verdict;
     let mut groups: Vec<Group<'_>> = Vec::new();
     // Workers beyond the cap, once each; a linear search, so the list is
@@ -93,7 +91,7 @@ pub(crate) fn decide(reason: &str, reports: &[WorkerReport]) -> Verdict {
     });
     Verdict {
         outcome,
-        reason: normalize_reason(reason),
+        reason: reason.clone(),
         handlers,
         total_ms: None,
         signal,
@@ -102,108 +100,9 @@ pub(crate) fn decide(reason: &str, reports: &[WorkerReport]) -> Verdict {
     }
 }
 
-/// The verdict of `worker` alone, from the flat list of `verdict`.
-fn worker_alone(verdict: &Verdict, worker: &WorkerVerdict) -> Verdict {
-    Verdict {
-        outcome: worker.outcome,
-        reason: verdict.reason.clone(),
-        handlers: verdict
-            .handlers
-            .iter()
-            .filter(|h| h.worker.as_deref() == Some(worker.label.as_str()))
-            .cloned()
-            .collect(),
-        total_ms: worker.total_ms,
-        signal: worker.signal.clone(),
-        workers: Vec::new(),
-        untracked_workers: 0,
-    }
-}
-
-/// The closing sentence: how many workers completed, then each other
-/// worker's own sentence.
-pub(crate) fn summary(verdict: &Verdict) -> String {
-    let n = verdict.workers.len();
-    let done = verdict
-        .workers
-        .iter()
-        .filter(|w| w.outcome == Outcome::Completed)
-        .count();
-    let mut s = if done == n {
-        format!(
-            "all {n} workers completed their {} shutdown handlers",
-            verdict.handlers.len()
-        )
-    } else {
-        let mut s = format!("{done} of {n} workers completed");
-        for w in verdict
-            .workers
-            .iter()
-            .filter(|w| w.outcome != Outcome::Completed)
-        {
-            s.push_str(&format!(
-                "; {}: {}",
-                w.label,
-                worker_alone(verdict, w).summary()
-            ));
-        }
-        s
-    };
-    if verdict.untracked_workers > 0 {
-        s.push_str(&format!(
-            "; {} more workers reported, not tracked",
-            verdict.untracked_workers
-        ));
-    }
-    s
-}
-
-/// The text line: the overall pairs, then each worker's (`wN=<worker>
-/// wN_outcome=… wN_total_ms=…`) followed by its handlers (`wN.<name>=…`).
-pub(crate) fn to_text(verdict: &Verdict) -> String {
-    let mut line = format!(
-        "{VERDICT_MARKER}: outcome={} reason={} workers={}",
-        verdict.outcome.as_str(),
-        text_value(&verdict.reason),
-        verdict.workers.len()
-    );
-    if verdict.untracked_workers > 0 {
-        line.push_str(&format!(" untracked_workers={}", verdict.untracked_workers));
-    }
-    line.push_str(&format!(
-        " handlers={}/{}",
-        verdict.count(HandlerStatus::Ok),
-        verdict.handlers.len()
-    ));
-    for w in &verdict.workers {
-        line.push_str(&format!(
-            " {label}={} {label}_outcome={}",
-            text_value(&w.worker),
-            w.outcome.as_str(),
-            label = w.label
-        ));
-        if let Some(t) = w.total_ms {
-            line.push_str(&format!(" {}_total_ms={t}", w.label));
-        }
-        for h in verdict
-            .handlers
-            .iter()
-            .filter(|h| h.worker.as_deref() == Some(w.label.as_str()))
-        {
-            let key = format!("{}.{}", w.label, h.name);
-            line.push_str(&format!(" {}={}", text_value(&key), h.status.as_str()));
-            if let Some(ms) = h.duration_ms {
-                line.push_str(&format!("({ms}ms)"));
-            }
-        }
-    }
-    line.push_str(" -- ");
-    line.push_str(&summary(verdict));
-    line
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::HandlerStatus;
     use super::*;
     use std::collections::HashSet;
 
@@ -278,8 +177,8 @@ mod tests {
                 })
                 .collect();
             let plain: Vec<Report> = sent.iter().map(|r| r.report.clone()).collect();
-            let v = Verdict::decide_workers("spindown", &sent);
-            assert_eq!(v, Verdict::decide("spindown", &plain), "{worker:?}");
+            let v = Verdict::decide_workers(&"spindown".into(), &sent);
+            assert_eq!(v, Verdict::decide(&"spindown".into(), &plain), "{worker:?}");
             assert_eq!(
                 v.to_text(),
                 "graceful-shutdown verdict: outcome=completed reason=spindown handlers=2/2 total_ms=13 \
@@ -294,12 +193,12 @@ mod tests {
 
     #[test]
     fn no_reports_from_any_worker_is_no_report() {
-        let v = Verdict::decide_workers("spindown", &[]);
+        let v = Verdict::decide_workers(&"spindown".into(), &[]);
         assert_eq!(v.outcome, Outcome::NoReport);
         assert!(v.workers.is_empty());
         // An unknown report type, even with a worker, is not a report of a worker.
         let v = Verdict::decide_workers(
-            "spindown",
+            &"spindown".into(),
             &[from("1", Report::Unknown), from("2", Report::Unknown)],
         );
         assert_eq!(v.outcome, Outcome::NoReport);
@@ -312,7 +211,7 @@ mod tests {
     fn two_workers_that_completed() {
         let mut sent = clean_run("4242", 10, 3);
         sent.extend(clean_run("4243", 9, 4));
-        let v = Verdict::decide_workers("SPINDOWN", &sent);
+        let v = Verdict::decide_workers(&"SPINDOWN".into(), &sent);
         assert_eq!(v.outcome, Outcome::Completed);
         assert_eq!(
             v.to_text(),
@@ -338,7 +237,7 @@ mod tests {
             from("4243", finished("flush", 0, 9)),
             from("4243", started("close-pool", 1)),
         ]);
-        let v = Verdict::decide_workers("spindown", &sent);
+        let v = Verdict::decide_workers(&"spindown".into(), &sent);
         assert_eq!(v.outcome, Outcome::RuntimeKilled);
         assert_eq!(
             v.to_text(),
@@ -354,7 +253,7 @@ mod tests {
     fn a_worker_that_only_said_hello_was_cut_off() {
         let mut sent = vec![from("88/2", hello(&["flush"]))];
         sent.extend(clean_run("88/1", 1, 1));
-        let v = Verdict::decide_workers("spindown", &sent);
+        let v = Verdict::decide_workers(&"spindown".into(), &sent);
         assert_eq!(v.outcome, Outcome::RuntimeKilled);
         assert_eq!(v.workers[0].worker, "88/2", "numbered by first report");
         assert_eq!(v.workers[0].outcome, Outcome::RuntimeKilled);
@@ -402,7 +301,7 @@ mod tests {
         };
         let mut sent = clean_run("1", 1, 1);
         sent.extend(failed("2"));
-        let v = Verdict::decide_workers("timeout", &sent);
+        let v = Verdict::decide_workers(&"timeout".into(), &sent);
         assert_eq!(v.outcome, Outcome::HandlersFailed);
         assert!(
             v.to_text().ends_with(
@@ -420,7 +319,7 @@ mod tests {
         assert_eq!(failed_handler.error.as_deref(), Some("disk full"));
 
         sent.push(from("3", hello(&["a"])));
-        let v = Verdict::decide_workers("timeout", &sent);
+        let v = Verdict::decide_workers(&"timeout".into(), &sent);
         assert_eq!(v.outcome, Outcome::RuntimeKilled);
         assert!(
             v.summary().starts_with("1 of 3 workers completed; w2: 1 of 2 shutdown handlers completed; b failed; w3: the runtime was gone"),
@@ -435,7 +334,7 @@ mod tests {
         let b = clean_run("11", 7, 8);
         let mut grouped = a.clone();
         grouped.extend(b.clone());
-        let expected = Verdict::decide_workers("spindown", &grouped);
+        let expected = Verdict::decide_workers(&"spindown".into(), &grouped);
         // Every way of interleaving the two (order kept within each worker)
         // that starts with worker 10: C(14, 7) / 2 of them.
         let mut checked = 0;
@@ -454,7 +353,10 @@ mod tests {
                 })
                 .cloned()
                 .collect();
-            assert_eq!(Verdict::decide_workers("spindown", &mixed), expected);
+            assert_eq!(
+                Verdict::decide_workers(&"spindown".into(), &mixed),
+                expected
+            );
             checked += 1;
         }
         assert_eq!(checked, 1716);
@@ -469,7 +371,7 @@ mod tests {
             .map(|r| WorkerReport::anonymous(r.report))
             .collect();
         sent.extend(clean_run("4242", 3, 4));
-        let v = Verdict::decide_workers("spindown", &sent);
+        let v = Verdict::decide_workers(&"spindown".into(), &sent);
         assert_eq!(v.workers.len(), 2);
         assert!(
             v.to_text().contains(" w1=\"\" w1_outcome=completed "),
@@ -490,7 +392,7 @@ mod tests {
             }
             sent.push(from(w, all_done(4, 4)));
         }
-        let v = Verdict::decide_workers("spindown", &sent);
+        let v = Verdict::decide_workers(&"spindown".into(), &sent);
         let text = v.to_text();
         assert!(!text.contains('\n'), "{text}");
         let pairs = text.split(" -- ").next().unwrap_or_default();
@@ -546,7 +448,7 @@ mod tests {
         for w in 0..caps.max_workers + extra {
             sent.extend(clean_run(&w.to_string(), 1, 1));
         }
-        let v = Verdict::decide_workers("spindown", &sent);
+        let v = Verdict::decide_workers(&"spindown".into(), &sent);
         assert_eq!(v.workers.len(), caps.max_workers);
         assert_eq!(v.untracked_workers, extra);
         assert_eq!(v.handlers.len(), 2 * caps.max_workers);
@@ -568,7 +470,7 @@ mod tests {
         let sent: Vec<WorkerReport> = (0..caps.max_workers)
             .map(|w| from(&w.to_string(), started("x", usize::MAX)))
             .collect();
-        let v = Verdict::decide_workers("spindown", &sent);
+        let v = Verdict::decide_workers(&"spindown".into(), &sent);
         assert!(
             v.handlers.len() <= caps.max_handler_slots,
             "{}",
@@ -577,7 +479,7 @@ mod tests {
         assert!(v.handlers.len() >= caps.max_workers);
         // Two workers keep up to the per-worker cap each.
         let two = [from("a", started("x", 5000)), from("b", started("x", 3))];
-        let v = Verdict::decide_workers("spindown", &two);
+        let v = Verdict::decide_workers(&"spindown".into(), &two);
         assert_eq!(
             v.handlers.len(),
             (caps.max_handlers_per_worker + 1).min(caps.max_handler_slots / 2) + 4
@@ -632,7 +534,7 @@ mod tests {
                 .into_iter()
                 .map(|(worker, report)| WorkerReport { worker: worker.filter(|w| !w.is_empty()), report })
                 .collect();
-            let v = Verdict::decide_workers("spindown", &sent);
+            let v = Verdict::decide_workers(&"spindown".into(), &sent);
             let text = v.to_text();
             proptest::prop_assert!(!text.contains('\n'));
             proptest::prop_assert!(text.starts_with("graceful-shutdown verdict: outcome="));
@@ -641,7 +543,7 @@ mod tests {
             if v.workers.is_empty() {
                 // One worker (or none): exactly the single-process verdict.
                 let plain: Vec<Report> = sent.iter().map(|r| r.report.clone()).collect();
-                proptest::prop_assert_eq!(&v, &Verdict::decide("spindown", &plain));
+                proptest::prop_assert_eq!(&v, &Verdict::decide(&"spindown".into(), &plain));
             } else {
                 proptest::prop_assert!(v.workers.len() >= 2);
                 let any = |o: Outcome| v.workers.iter().any(|w| w.outcome == o);
@@ -666,7 +568,7 @@ mod tests {
         let mut sent = clean_run("1", 1, 2);
         sent.truncate(4);
         sent.extend(clean_run("2", 3, 4));
-        let v = Verdict::decide_workers("spindown", &sent);
+        let v = Verdict::decide_workers(&"spindown".into(), &sent);
         let json = serde_json::to_string(&v).expect("serializes");
         assert_eq!(
             json,

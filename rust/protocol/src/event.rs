@@ -1,11 +1,20 @@
-//! Events from `GET /event/next`. The extension subscribes to `SHUTDOWN`
-//! only; `INVOKE` is understood anyway, and any other `eventType` is kept, not
+//! Events from the Extensions API's `GET /event/next`, and the one
+//! [`ShutdownReason`]. The shutdown extension subscribes to `SHUTDOWN` only;
+//! `INVOKE` is understood anyway, and any other `eventType` is kept, not
 //! rejected. Parsing never panics: fields that Lambda is known to vary
 //! (`shutdownReason` in any case, `deadlineMs` in the past) are taken as
 //! they come.
 
-use serde::{Deserialize, Deserializer};
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
+
+use crate::lambda::extensions::{EVENT_INVOKE, EVENT_SHUTDOWN};
+use crate::text::fit;
+
+/// Longest shutdown reason kept (bytes, escaped as JSON): Lambda's are short words.
+pub const MAX_REASON_BYTES: usize = 64;
 
 /// One event, tagged by `eventType`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -35,7 +44,9 @@ pub enum Event {
 }
 
 /// Why the environment shuts down. Documented upper-case, sent lower-case;
-/// compared without case, and values not listed here are kept as sent.
+/// compared without case. Values not listed here are kept as sent, made
+/// safe to log: control characters become `?`, and the text is cut to
+/// [`MAX_REASON_BYTES`]. A missing or empty reason is `unknown`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ShutdownReason {
     Spindown,
@@ -51,18 +62,33 @@ impl Default for ShutdownReason {
 }
 
 impl ShutdownReason {
+    /// The reasons Lambda documents.
+    pub const KNOWN: [ShutdownReason; 3] = [
+        ShutdownReason::Spindown,
+        ShutdownReason::Timeout,
+        ShutdownReason::Failure,
+    ];
+
     pub fn parse(raw: &str) -> ShutdownReason {
-        match raw.trim().to_ascii_lowercase().as_str() {
-            "spindown" => ShutdownReason::Spindown,
-            "timeout" => ShutdownReason::Timeout,
-            "failure" => ShutdownReason::Failure,
-            "" => ShutdownReason::default(),
-            _ => ShutdownReason::Other(raw.trim().to_owned()),
+        let raw = raw.trim();
+        if let Some(known) = Self::KNOWN
+            .iter()
+            .find(|k| raw.eq_ignore_ascii_case(k.as_str()))
+        {
+            return known.clone();
         }
+        if raw.is_empty() {
+            return ShutdownReason::default();
+        }
+        let clean: String = raw
+            .chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect();
+        ShutdownReason::Other(fit(&clean, MAX_REASON_BYTES))
     }
 
     /// The name for logs and the verdict: the known reasons in lower case,
-    /// any other as sent (the verdict also makes it safe to log).
+    /// any other as kept by [`ShutdownReason::parse`].
     pub fn as_str(&self) -> &str {
         match self {
             ShutdownReason::Spindown => "spindown",
@@ -73,10 +99,30 @@ impl ShutdownReason {
     }
 }
 
+impl From<&str> for ShutdownReason {
+    fn from(raw: &str) -> ShutdownReason {
+        ShutdownReason::parse(raw)
+    }
+}
+
+impl fmt::Display for ShutdownReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Any JSON value: a string as it is, anything else as its JSON text.
 impl<'de> Deserialize<'de> for ShutdownReason {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = any_as_string(d)?;
         Ok(ShutdownReason::parse(&raw))
+    }
+}
+
+/// As [`ShutdownReason::as_str`].
+impl Serialize for ShutdownReason {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -92,7 +138,7 @@ impl Event {
         match &event {
             // A known type in an unusual case (`Shutdown`, `sHUTDOWN`): upper-case it and parse again.
             Event::Unknown { event_type }
-                if ["SHUTDOWN", "INVOKE"]
+                if [EVENT_SHUTDOWN, EVENT_INVOKE]
                     .iter()
                     .any(|t| t.eq_ignore_ascii_case(event_type)) =>
             {
@@ -188,6 +234,34 @@ mod tests {
             "Sandbox_Terminated"
         );
         assert_eq!(ShutdownReason::parse("TIMEOUT").as_str(), "timeout");
+    }
+
+    #[test]
+    fn known_reasons_are_lower_cased_and_others_kept_as_sent() {
+        for (sent, kept) in [
+            ("SPINDOWN", "spindown"),
+            (" Timeout ", "timeout"),
+            ("failure", "failure"),
+            ("Sandbox_Terminated", "Sandbox_Terminated"),
+            ("", "unknown"),
+            ("two\nlines", "two?lines"),
+        ] {
+            assert_eq!(ShutdownReason::parse(sent).as_str(), kept, "{sent:?}");
+            assert_eq!(ShutdownReason::from(sent).to_string(), kept, "{sent:?}");
+        }
+        let long = ShutdownReason::parse(&"Ü".repeat(100));
+        assert!(
+            long.as_str().len() <= MAX_REASON_BYTES && long.as_str().starts_with("ÜÜ"),
+            "{long}"
+        );
+        assert_eq!(
+            serde_json::to_string(&ShutdownReason::parse("SPINDOWN")).ok(),
+            Some(String::from("\"spindown\""))
+        );
+        assert_eq!(
+            serde_json::from_str::<ShutdownReason>("\"Out Of Memory\"").ok(),
+            Some(ShutdownReason::Other("Out Of Memory".into()))
+        );
     }
 
     #[test]
