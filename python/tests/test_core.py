@@ -195,3 +195,11 @@ def test_hello_reaches_a_real_listener_with_the_exact_bytes(tmp_path: Path) -> N
     assert bodies[2] == b'{"type":"started","handler":"flush","index":0' + worker
     assert bodies[3].startswith(b'{"type":"finished","handler":"flush","index":0,"durationMs":')
     assert bodies[3].endswith(worker)
+
+
+def test_the_watchdog_waits_until_shortly_before_the_kill_and_the_flush_is_bounded() -> None:
+    from lambda_graceful_shutdown._core import flush_limit_ms, watchdog_ms
+
+    assert watchdog_ms(250) == 290 and watchdog_ms(100) == 290 and watchdog_ms(280) == 310
+    assert flush_limit_ms(100) == 190 and flush_limit_ms(250) == 40 and flush_limit_ms(280) == 20
+    assert flush_limit_ms(5000) == 20

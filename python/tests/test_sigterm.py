@@ -34,3 +34,45 @@ def test_the_handwritten_pattern_never_runs_with_polling_off(tmp_path: Path) -> 
 def test_the_handwritten_pattern_runs_with_polling_on(tmp_path: Path) -> None:
     m = run_idle_then_sigterm(CODE, {"SIGTERM_MODE": "handwritten"}, polling=True, mark=tmp_path / "mark")
     assert m.handler_ms is not None and not m.killed_by_us, m
+
+
+def test_a_handler_that_holds_the_interpreter_is_cut_off_by_the_watchdog(tmp_path: Path) -> None:
+    # sum() over a huge range is one C call that never lets another Python thread run.
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "hog.py"
+    script.write_text(
+        "import os, sys\n"
+        "from lambda_graceful_shutdown import Config, GracefulShutdown\n"
+        "s = GracefulShutdown(Config(timeout_ms=50, secret_file='/nonexistent'))\n"
+        "@s.on_shutdown\n"
+        "def hog():\n"
+        "    open(sys.argv[1], 'w').close()\n"
+        "    sum(range(10**12))\n"
+        "s.install()\n"
+        "print('ready', flush=True)\n"
+        "os.system('exec sleep 60')  # the main thread blocked in native code\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(paths.SRC))
+    started = tmp_path / "started"
+    proc = subprocess.Popen([sys.executable, str(script), str(started)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+        sent = time.monotonic()
+        os.kill(proc.pid, signal.SIGTERM)
+        code = proc.wait(10)
+        took = time.monotonic() - sent
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    assert started.exists(), "the handler ran"
+    assert code == 1, "faulthandler ends it with status 1"
+    assert 0.25 < took < 2.0, took
+    assert proc.stderr is not None and b"in hog" in proc.stderr.read(), "the stuck handler's stack is dumped"

@@ -25,9 +25,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 FLUSH_LIMIT_MS = 20
 #: Kept free before Lambda's SIGKILL when waiting for pending reports.
 KILL_MARGIN_MS = 10
-#: How long after the budget the last-resort watchdog ends a process whose
-#: handlers hold the interpreter (a C call that keeps the GIL).
+#: How long after the budget the last-resort watchdog may end a process whose
+#: handlers hold the interpreter (a C call that keeps the GIL); never before
+#: shortly before Lambda's own SIGKILL, since it cannot send the last reports.
 WATCHDOG_GRACE_MS = 30
+
+
+def watchdog_ms(timeout_ms: int) -> int:
+    """When, from the signal, the last-resort watchdog ends the process."""
+    return max(timeout_ms + WATCHDOG_GRACE_MS, RUNTIME_SHARE_MS - KILL_MARGIN_MS)
 
 
 def flush_limit_ms(since_signal_ms: float) -> float:
@@ -249,9 +255,10 @@ class GracefulShutdown:
     def _shutdown_and_exit(self, signal: str, start: float) -> None:
         # The last resort, if a handler holds the interpreter so that no Python
         # thread runs: faulthandler's own C thread needs no interpreter to dump
-        # the stacks and end the process (status 1) shortly after the budget.
-        watchdog_s = (self._config.timeout_ms + WATCHDOG_GRACE_MS) / 1000
-        faulthandler.dump_traceback_later(watchdog_s, exit=True)
+        # the stacks and end the process (status 1) just before Lambda would kill it.
+        elapsed_ms = (time.monotonic() - start) * 1000
+        faulthandler.dump_traceback_later(max(0.001, (watchdog_ms(self._config.timeout_ms) - elapsed_ms) / 1000),
+                                          exit=True)
         summary: Optional[Summary] = None
         try:
             summary = self._run_once(signal, start)
