@@ -43,7 +43,7 @@ test('a failing, a timed-out and a skipped handler, each named with its status; 
         .onShutdown('never', () => {})
         .install();`),
   });
-  const run = await emulate(fn, { env: { GRACEFUL_SHUTDOWN_TIMEOUT_MS: '60' } });
+  const run = await emulate(fn, { env: { GRACEFUL_SHUTDOWN_TIMEOUT_MS: '150' } });
   assert.equal(run.runtimeExit?.signal, 'SIGTERM', run.text);
   assert.match(run.verdict ?? '', /outcome=handlers_failed/, run.text);
   assert.match(run.verdict ?? '', / flush=failed\(\d+ms\) hangs=timed_out\(\d+ms\) never=not_started /, run.text);

@@ -22,7 +22,7 @@ test('ESM and CommonJS give the same exports', () => {
 test('a CommonJS program uses it with require', () => {
   const out = execFileSync(
     process.execPath,
-    ['-e', "const { GracefulShutdown } = require('lambda-graceful-shutdown'); const h = new GracefulShutdown({port:4471,timeoutMs:5,secretFile:'/nonexistent'}, {logger:{info(){},warn(){},error(){}}}).onShutdown('a', () => {}).build(); h.trigger().then(s => console.log(s.handlers[0].status))"],
+    ['-e', "const { GracefulShutdown } = require('lambda-graceful-shutdown'); const h = new GracefulShutdown({port:4471,timeoutMs:250,secretFile:'/nonexistent'}, {logger:{info(){},warn(){},error(){}}}).onShutdown('a', () => {}).build(); h.trigger().then(s => console.log(s.handlers[0].status))"],
     { cwd: pkgDir },
   );
   assert.equal(out.toString().trim(), 'completed');

@@ -22,7 +22,7 @@ test('build sends hello, trigger reports every step in order and resolves to the
   const ext = await fakeExtension();
   try {
     const log = recordingLogger();
-    const handle = new GracefulShutdown({ port: ext.port, timeoutMs: 100, secretFile }, { logger: log })
+    const handle = new GracefulShutdown({ port: ext.port, timeoutMs: 250, secretFile }, { logger: log })
       .onShutdown('flush', async () => {})
       .onShutdown('close-pool', () => {
         throw new Error('already closed');
@@ -41,7 +41,7 @@ test('build sends hello, trigger reports every step in order and resolves to the
     const bodies = ext.bodies();
     assert.deepEqual(bodies.map((b) => b.type), ['hello', 'shutdownStarted', 'started', 'finished', 'started', 'failed', 'allDone']);
     assert.ok(bodies.every((b) => b.worker === me));
-    assert.deepEqual(bodies[0], { type: 'hello', pid: process.pid, handlers: ['flush', 'close-pool'], timeoutMs: 100, concurrent: false, worker: me });
+    assert.deepEqual(bodies[0], { type: 'hello', pid: process.pid, handlers: ['flush', 'close-pool'], timeoutMs: 250, concurrent: false, worker: me });
     // The exact bytes, secret included.
     assert.equal(ext.requests[1], encodeRequest(ext.port, secret, { type: 'shutdownStarted', signal: 'trigger' }, me));
     assert.equal(bodies[5].error, 'Error: already closed');
@@ -53,7 +53,7 @@ test('build sends hello, trigger reports every step in order and resolves to the
 
 test('handlers run exactly once, whatever the number of triggers', async () => {
   let runs = 0;
-  const handle = new GracefulShutdown({ port: 4471, timeoutMs: 50, secretFile: join(dir, 'absent') }, { logger: recordingLogger() })
+  const handle = new GracefulShutdown({ port: 4471, timeoutMs: 250, secretFile: join(dir, 'absent') }, { logger: recordingLogger() })
     .onShutdown('count', () => {
       runs += 1;
     })
@@ -97,7 +97,7 @@ test('a missing extension: one warning at build naming the handlers, nothing sen
     const { GracefulShutdown } = require('lambda-graceful-shutdown');
     const lines = [];
     const logger = { info() {}, warn: (m) => lines.push(m), error: (m) => lines.push(m) };
-    const cfg = { port: 4471, timeoutMs: 50, secretFile: ${JSON.stringify(join(dir, 'missing'))} };
+    const cfg = { port: 4471, timeoutMs: 250, secretFile: ${JSON.stringify(join(dir, 'missing'))} };
     const a = new GracefulShutdown(cfg, { logger }).onShutdown('flush', () => {}).onShutdown('close-pool', () => {}).build();
     new GracefulShutdown(cfg, { logger }).onShutdown('again', () => {}).build();
     a.trigger().then((s) => { console.log(JSON.stringify({ lines, completed: s.completed, attached: a.extensionAttached })); });
@@ -117,7 +117,7 @@ test('a secret file that could break the header is refused', async () => {
   const bad = join(dir, 'injected');
   writeFileSync(bad, 'abc\r\nx-evil: 1');
   const log = recordingLogger();
-  const handle = new GracefulShutdown({ port: 4471, timeoutMs: 50, secretFile: bad }, { logger: log }).build();
+  const handle = new GracefulShutdown({ port: 4471, timeoutMs: 250, secretFile: bad }, { logger: log }).build();
   assert.equal(handle.extensionAttached, false);
 });
 
