@@ -238,6 +238,7 @@ pub fn rfc3339_ms(epoch_ms: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use graceful_shutdown_protocol::fixtures::*;
     use graceful_shutdown_protocol::Report;
     use serde_json::json;
 
@@ -313,17 +314,8 @@ mod tests {
                     concurrent: false,
                     first_index: 0,
                 },
-                Report::Finished {
-                    handler: "flush".into(),
-                    index: 0,
-                    duration_ms: 4,
-                },
-                Report::AllDone {
-                    completed: 1,
-                    failed: 0,
-                    timed_out: 0,
-                    total_ms: 4,
-                },
+                finished("flush", 0, 4),
+                all_done(1, 0, 0, 4),
             ],
         );
         let text = Logger::new(LogFormat::Text, LogLevel::Fatal).verdict_line(&v, 0);

@@ -80,6 +80,7 @@ pub fn emf_line(verdict: &Verdict, function_name: &str, epoch_ms: u64) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use graceful_shutdown_protocol::fixtures::*;
     use graceful_shutdown_protocol::{Report, WorkerReport};
 
     #[test]
@@ -94,22 +95,9 @@ mod tests {
                     concurrent: false,
                     first_index: 0,
                 },
-                Report::Finished {
-                    handler: "a".into(),
-                    index: 0,
-                    duration_ms: 3,
-                },
-                Report::TimedOut {
-                    handler: "b".into(),
-                    index: 1,
-                    duration_ms: 250,
-                },
-                Report::AllDone {
-                    completed: 1,
-                    failed: 0,
-                    timed_out: 1,
-                    total_ms: 253,
-                },
+                finished("a", 0, 3),
+                timed_out("b", 1, 250),
+                all_done(1, 0, 1, 253),
             ],
         );
         let line: Value = serde_json::from_str(&emf_line(&v, "orders", 1_000)).expect("json");
@@ -148,17 +136,8 @@ mod tests {
             concurrent: false,
             first_index: 0,
         };
-        let ok = Report::Finished {
-            handler: "a".into(),
-            index: 0,
-            duration_ms: 3,
-        };
-        let done = Report::AllDone {
-            completed: 1,
-            failed: 0,
-            timed_out: 0,
-            total_ms: 3,
-        };
+        let ok = finished("a", 0, 3);
+        let done = all_done(1, 0, 0, 3);
         let v = Verdict::decide_workers(
             &"spindown".into(),
             &[

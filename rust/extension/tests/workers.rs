@@ -17,6 +17,9 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
+use graceful_shutdown_protocol::fixtures::{
+    all_completed, finished, hello_from_pid, sigterm, started,
+};
 use graceful_shutdown_protocol::wire::encode_request_from;
 use graceful_shutdown_protocol::Report;
 use serde_json::Value;
@@ -31,51 +34,11 @@ const TEST_NAME: &str = "two_worker_processes_interleaved_one_killed_get_one_ver
 /// How long any awaited event may take, on a loaded machine.
 const DEADLINE: Duration = Duration::from_secs(30);
 
-fn hello(names: &[&str]) -> Report {
-    Report::Hello {
-        pid: std::process::id(),
-        handlers: names.iter().map(|s| s.to_string()).collect(),
-        timeout_ms: 250,
-        concurrent: false,
-        first_index: 0,
-    }
-}
-
-fn sigterm() -> Report {
-    Report::ShutdownStarted {
-        signal: "SIGTERM".into(),
-    }
-}
-
-fn started(name: &str, index: usize) -> Report {
-    Report::Started {
-        handler: name.into(),
-        index,
-    }
-}
-
-fn finished(name: &str, index: usize, ms: u64) -> Report {
-    Report::Finished {
-        handler: name.into(),
-        index,
-        duration_ms: ms,
-    }
-}
-
-fn all_done(completed: usize, total_ms: u64) -> Report {
-    Report::AllDone {
-        completed,
-        failed: 0,
-        timed_out: 0,
-        total_ms,
-    }
-}
-
 /// What a worker sends, in order. `complete`: both handlers and `allDone`;
 /// `cut`: stops while `close-pool` runs (and is SIGKILLed there).
 fn script(role: &str) -> Vec<Report> {
     let mut reports = vec![
-        hello(&["flush", "close-pool"]),
+        hello_from_pid(std::process::id(), &["flush", "close-pool"]),
         sigterm(),
         started("flush", 0),
     ];
@@ -84,7 +47,7 @@ fn script(role: &str) -> Vec<Report> {
             finished("flush", 0, 10),
             started("close-pool", 1),
             finished("close-pool", 1, 3),
-            all_done(2, 13),
+            all_completed(2, 13),
         ]);
     } else {
         reports.extend([finished("flush", 0, 9), started("close-pool", 1)]);
@@ -268,11 +231,11 @@ fn two_worker_processes_interleaved_one_killed_get_one_verdict_line() {
 /// Reports of `worker`: a clean run of one handler taking `ms`.
 fn clean(port: u16, secret: &str, worker: Option<&str>, name: &str, ms: u64) {
     for report in [
-        hello(&[name]),
+        hello_from_pid(std::process::id(), &[name]),
         sigterm(),
         started(name, 0),
         finished(name, 0, ms),
-        all_done(1, ms),
+        all_completed(1, ms),
     ] {
         assert_eq!(send(port, secret, &report, worker), 202);
     }
@@ -316,7 +279,12 @@ fn several_workers_in_json_with_metrics_and_a_bad_worker_refused() {
     clean(run.port, &secret, Some("88/1"), "flush", 2);
     // The second worker said hello and nothing more.
     assert_eq!(
-        send(run.port, &secret, &hello(&["flush"]), Some("88/2")),
+        send(
+            run.port,
+            &secret,
+            &hello_from_pid(std::process::id(), &["flush"]),
+            Some("88/2")
+        ),
         202
     );
     run.shutdown("spindown", now_ms() + 2_000);

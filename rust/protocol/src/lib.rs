@@ -16,6 +16,8 @@
 
 pub mod config;
 pub mod event;
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures;
 pub mod lambda;
 pub mod limits;
 pub mod report;

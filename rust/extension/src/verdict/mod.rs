@@ -263,24 +263,7 @@ impl Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hello(names: &[&str]) -> Report {
-        Report::Hello {
-            pid: 7,
-            handlers: names.iter().map(|s| s.to_string()).collect(),
-            timeout_ms: 250,
-            concurrent: false,
-            first_index: 0,
-        }
-    }
-
-    fn finished(name: &str, index: usize, ms: u64) -> Report {
-        Report::Finished {
-            handler: name.into(),
-            index,
-            duration_ms: ms,
-        }
-    }
+    use graceful_shutdown_protocol::fixtures::*;
 
     #[test]
     fn no_reports_means_no_report() {
@@ -296,25 +279,12 @@ mod tests {
             &"spindown".into(),
             &[
                 hello(&["flush", "close-pool"]),
-                Report::ShutdownStarted {
-                    signal: "SIGTERM".into(),
-                },
-                Report::Started {
-                    handler: "flush".into(),
-                    index: 0,
-                },
+                sigterm(),
+                started("flush", 0),
                 finished("flush", 0, 10),
-                Report::Started {
-                    handler: "close-pool".into(),
-                    index: 1,
-                },
+                started("close-pool", 1),
                 finished("close-pool", 1, 3),
-                Report::AllDone {
-                    completed: 2,
-                    failed: 0,
-                    timed_out: 0,
-                    total_ms: 13,
-                },
+                all_done(2, 0, 0, 13),
             ],
         );
         assert_eq!(v.outcome, Outcome::Completed);
@@ -331,27 +301,11 @@ mod tests {
             &"timeout".into(),
             &[
                 hello(&["a", "b", "c"]),
-                Report::ShutdownStarted {
-                    signal: "SIGTERM".into(),
-                },
+                sigterm(),
                 finished("a", 0, 1),
-                Report::Failed {
-                    handler: "b".into(),
-                    index: 1,
-                    duration_ms: 2,
-                    error: "panicked: boom".into(),
-                },
-                Report::TimedOut {
-                    handler: "c".into(),
-                    index: 2,
-                    duration_ms: 250,
-                },
-                Report::AllDone {
-                    completed: 1,
-                    failed: 1,
-                    timed_out: 1,
-                    total_ms: 253,
-                },
+                failed("b", 1, 2, "panicked: boom"),
+                timed_out("c", 2, 250),
+                all_done(1, 1, 1, 253),
             ],
         );
         assert_eq!(v.outcome, Outcome::HandlersFailed);
@@ -370,14 +324,9 @@ mod tests {
             &"spindown".into(),
             &[
                 hello(&["a", "b", "c"]),
-                Report::ShutdownStarted {
-                    signal: "SIGTERM".into(),
-                },
+                sigterm(),
                 finished("a", 0, 1),
-                Report::Started {
-                    handler: "b".into(),
-                    index: 1,
-                },
+                started("b", 1),
             ],
         );
         assert_eq!(v.outcome, Outcome::RuntimeKilled);
@@ -408,20 +357,10 @@ mod tests {
             &"spindown".into(),
             &[
                 hello(&names),
-                Report::ShutdownStarted {
-                    signal: "SIGTERM".into(),
-                },
+                sigterm(),
                 finished("flush buffer", 0, 1),
-                Report::Failed {
-                    handler: "a=b".into(),
-                    index: 1,
-                    duration_ms: 2,
-                    error: "x".into(),
-                },
-                Report::Started {
-                    handler: "two\nlines".into(),
-                    index: 3,
-                },
+                failed("a=b", 1, 2, "x"),
+                started("two\nlines", 3),
             ],
         );
         let text = v.to_text();
@@ -434,42 +373,11 @@ mod tests {
              finished: 1 of 6 completed, cut off while running \"two\\nlines\""
         );
         // Every pair parses back: a quoted key is a JSON string, then `=`.
-        let pairs = text.split(" -- ").next().unwrap_or_default();
-        let mut rest = pairs.trim_start_matches("graceful-shutdown verdict: ");
-        let mut keys = Vec::new();
-        while !rest.is_empty() {
-            let (key, after) = if rest.starts_with('"') {
-                let mut de = serde_json::Deserializer::from_str(rest).into_iter::<String>();
-                let key = de.next().and_then(Result::ok).unwrap_or_default();
-                let used = de.byte_offset();
-                (key, &rest[used..])
-            } else {
-                let at = rest.find('=').unwrap_or(rest.len());
-                (rest[..at].to_owned(), &rest[at..])
-            };
-            let after = after
-                .strip_prefix('=')
-                .unwrap_or_else(|| panic!("no `=` after {key:?} in {text}"));
-            let end = after.find(' ').unwrap_or(after.len());
-            keys.push(key);
-            rest = after[end..].trim_start();
-        }
+        let keys = text::keys_of(&text);
         let handler_keys: Vec<&str> = keys.iter().skip(3).map(String::as_str).collect();
         assert_eq!(handler_keys, names);
         assert_eq!(
-            Verdict::decide(
-                &"timeout".into(),
-                &[
-                    hello(&["a b"]),
-                    Report::AllDone {
-                        completed: 0,
-                        failed: 0,
-                        timed_out: 0,
-                        total_ms: 0
-                    }
-                ]
-            )
-            .summary(),
+            Verdict::decide(&"timeout".into(), &[hello(&["a b"]), all_done(0, 0, 0, 0)]).summary(),
             "0 of 1 shutdown handlers completed; \"a b\" not_started"
         );
     }
@@ -527,13 +435,7 @@ mod tests {
 
     #[test]
     fn hostile_indexes_do_not_allocate() {
-        let v = Verdict::decide(
-            &"spindown".into(),
-            &[Report::Started {
-                handler: "x".into(),
-                index: usize::MAX,
-            }],
-        );
+        let v = Verdict::decide(&"spindown".into(), &[started("x", usize::MAX)]);
         assert!(v.handlers.len() <= 1025);
     }
 
@@ -541,16 +443,7 @@ mod tests {
     fn json_form_is_stable() {
         let v = Verdict::decide(
             &"spindown".into(),
-            &[
-                hello(&["a"]),
-                finished("a", 0, 5),
-                Report::AllDone {
-                    completed: 1,
-                    failed: 0,
-                    timed_out: 0,
-                    total_ms: 5,
-                },
-            ],
+            &[hello(&["a"]), finished("a", 0, 5), all_done(1, 0, 0, 5)],
         );
         let json = serde_json::to_string(&v).expect("a verdict serializes");
         assert_eq!(

@@ -182,3 +182,37 @@ fn several_to_text(verdict: &Verdict) -> String {
     line.push_str(&several_summary(verdict));
     line
 }
+
+/// The keys of a text verdict line, in order; panics unless every pair
+/// parses back (a key and a value each a plain word or a JSON string).
+#[cfg(test)]
+pub(super) fn keys_of(text: &str) -> Vec<String> {
+    let pairs = text.split(" -- ").next().unwrap_or_default();
+    let mut rest = pairs.trim_start_matches("graceful-shutdown verdict: ");
+    let mut keys = Vec::new();
+    while !rest.is_empty() {
+        let (key, after) = if rest.starts_with('"') {
+            let mut de = serde_json::Deserializer::from_str(rest).into_iter::<String>();
+            let key = de.next().and_then(Result::ok).unwrap_or_default();
+            let used = de.byte_offset();
+            (key, &rest[used..])
+        } else {
+            let at = rest.find('=').unwrap_or(rest.len());
+            (rest[..at].to_owned(), &rest[at..])
+        };
+        let after = after
+            .strip_prefix('=')
+            .unwrap_or_else(|| panic!("no `=` after {key:?} in {text}"));
+        // A value is a plain word or a JSON string.
+        let end = if after.starts_with('"') {
+            let mut de = serde_json::Deserializer::from_str(after).into_iter::<String>();
+            assert!(de.next().is_some_and(|v| v.is_ok()), "{text}");
+            de.byte_offset()
+        } else {
+            after.find(' ').unwrap_or(after.len())
+        };
+        keys.push(key);
+        rest = after[end..].trim_start();
+    }
+    keys
+}

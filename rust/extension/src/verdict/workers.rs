@@ -104,54 +104,8 @@ pub(super) fn decide(reason: &ShutdownReason, reports: &[WorkerReport]) -> Verdi
 mod tests {
     use super::super::HandlerStatus;
     use super::*;
+    use graceful_shutdown_protocol::fixtures::*;
     use std::collections::HashSet;
-
-    fn from(worker: &str, report: Report) -> WorkerReport {
-        WorkerReport {
-            worker: Some(worker.to_owned()),
-            report,
-        }
-    }
-
-    fn hello(names: &[&str]) -> Report {
-        Report::Hello {
-            pid: 7,
-            handlers: names.iter().map(|s| s.to_string()).collect(),
-            timeout_ms: 250,
-            concurrent: false,
-            first_index: 0,
-        }
-    }
-
-    fn sigterm() -> Report {
-        Report::ShutdownStarted {
-            signal: "SIGTERM".into(),
-        }
-    }
-
-    fn started(name: &str, index: usize) -> Report {
-        Report::Started {
-            handler: name.into(),
-            index,
-        }
-    }
-
-    fn finished(name: &str, index: usize, ms: u64) -> Report {
-        Report::Finished {
-            handler: name.into(),
-            index,
-            duration_ms: ms,
-        }
-    }
-
-    fn all_done(completed: usize, total_ms: u64) -> Report {
-        Report::AllDone {
-            completed,
-            failed: 0,
-            timed_out: 0,
-            total_ms,
-        }
-    }
 
     /// A worker's whole, successful shutdown: `flush` then `close-pool`.
     fn clean_run(worker: &str, flush_ms: u64, close_ms: u64) -> Vec<WorkerReport> {
@@ -162,7 +116,7 @@ mod tests {
             from(worker, finished("flush", 0, flush_ms)),
             from(worker, started("close-pool", 1)),
             from(worker, finished("close-pool", 1, close_ms)),
-            from(worker, all_done(2, flush_ms + close_ms)),
+            from(worker, all_completed(2, flush_ms + close_ms)),
         ]
     }
 
@@ -279,24 +233,8 @@ mod tests {
                 from(w, hello(&["a", "b"])),
                 from(w, sigterm()),
                 from(w, finished("a", 0, 1)),
-                from(
-                    w,
-                    Report::Failed {
-                        handler: "b".into(),
-                        index: 1,
-                        duration_ms: 2,
-                        error: "disk full".into(),
-                    },
-                ),
-                from(
-                    w,
-                    Report::AllDone {
-                        completed: 1,
-                        failed: 1,
-                        timed_out: 0,
-                        total_ms: 3,
-                    },
-                ),
+                from(w, failed("b", 1, 2, "disk full")),
+                from(w, all_done(1, 1, 0, 3)),
             ]
         };
         let mut sent = clean_run("1", 1, 1);
@@ -390,38 +328,12 @@ mod tests {
             for (i, name) in names.iter().enumerate() {
                 sent.push(from(w, finished(name, i, 1)));
             }
-            sent.push(from(w, all_done(4, 4)));
+            sent.push(from(w, all_completed(4, 4)));
         }
         let v = Verdict::decide_workers(&"spindown".into(), &sent);
         let text = v.to_text();
         assert!(!text.contains('\n'), "{text}");
-        let pairs = text.split(" -- ").next().unwrap_or_default();
-        let mut rest = pairs.trim_start_matches("graceful-shutdown verdict: ");
-        let mut keys = Vec::new();
-        while !rest.is_empty() {
-            let (key, after) = if rest.starts_with('"') {
-                let mut de = serde_json::Deserializer::from_str(rest).into_iter::<String>();
-                let key = de.next().and_then(Result::ok).unwrap_or_default();
-                let used = de.byte_offset();
-                (key, &rest[used..])
-            } else {
-                let at = rest.find('=').unwrap_or(rest.len());
-                (rest[..at].to_owned(), &rest[at..])
-            };
-            let after = after
-                .strip_prefix('=')
-                .unwrap_or_else(|| panic!("no `=` after {key:?} in {text}"));
-            // A value is a plain word or a JSON string.
-            let end = if after.starts_with('"') {
-                let mut de = serde_json::Deserializer::from_str(after).into_iter::<String>();
-                assert!(de.next().is_some_and(|v| v.is_ok()), "{text}");
-                de.byte_offset()
-            } else {
-                after.find(' ').unwrap_or(after.len())
-            };
-            keys.push(key);
-            rest = after[end..].trim_start();
-        }
+        let keys = crate::verdict::text::keys_of(&text);
         let unique: HashSet<&String> = keys.iter().collect();
         assert_eq!(unique.len(), keys.len(), "every key once: {keys:?}");
         let mut expected = vec!["outcome", "reason", "workers", "handlers"]
@@ -517,7 +429,7 @@ mod tests {
                 index: i,
                 duration_ms: 1
             }),
-            (0usize..3, 0u64..9).prop_map(|(c, t)| all_done(c, t)),
+            (0usize..3, 0u64..9).prop_map(|(c, t)| all_completed(c, t)),
             Just(Report::Unknown),
         ]
     }
