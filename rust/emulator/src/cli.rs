@@ -187,3 +187,72 @@ pub fn run_cli(args: EmulateArgs) -> anyhow::Result<ExitCode> {
         ExitCode::FAILURE
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: EmulateArgs,
+    }
+
+    fn scenario(args: &[&str]) -> anyhow::Result<Scenario> {
+        let mut all = vec!["lambda-emulator", "--function-dir", "fn"];
+        all.extend_from_slice(args);
+        Cli::try_parse_from(all)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .args
+            .scenario()
+    }
+
+    fn error(args: &[&str]) -> String {
+        format!("{:#}", scenario(args).expect_err("refused"))
+    }
+
+    #[test]
+    fn managed_runtime_options_reach_the_scenario() {
+        let s = scenario(&[
+            "--runtime",
+            "nodejs22.x",
+            "--handler",
+            "index.handler",
+            "--max-concurrency",
+            "4",
+            "--idle-ms",
+            "20",
+            "--no-freeze",
+        ])
+        .expect("good arguments");
+        assert_eq!(s.runtime.as_deref(), Some("nodejs22.x"));
+        assert_eq!(s.handler.as_deref(), Some("index.handler"));
+        assert_eq!(s.max_concurrency, Some(4));
+        assert_eq!(s.idle, Duration::from_millis(20));
+        assert_eq!(s.freeze, crate::scenario::Freeze::Off);
+        assert_eq!(s.cpu_share, None, "no --memory-mb, no throttling");
+        let s = scenario(&["--memory-mb", "128", "--freeze-with-signals"]).expect("good");
+        assert_eq!(s.memory_mb, 128);
+        assert!(s
+            .cpu_share
+            .is_some_and(|c| (c - 128.0 / 1769.0).abs() < 1e-9));
+        assert_eq!(s.freeze, crate::scenario::Freeze::Signals);
+        let s = scenario(&[]).expect("defaults");
+        assert_eq!(s.freeze, crate::scenario::Freeze::Auto);
+        assert_eq!(s.idle, crate::scenario::DEFAULT_IDLE);
+    }
+
+    #[test]
+    fn bad_managed_runtime_options_are_named() {
+        assert!(error(&["--runtime", "ruby3.3", "--handler", "a.b"])
+            .starts_with("--runtime \"ruby3.3\": not a supported runtime; use one of python3.9"));
+        assert!(
+            error(&["--runtime", "python3.12"]).starts_with("--runtime python3.12 needs --handler")
+        );
+        assert!(error(&["--handler", "a b"])
+            .starts_with("--handler \"a b\": expected 1 to 128 characters"));
+        assert!(error(&["--max-concurrency", "0"]).starts_with("--max-concurrency 0:"));
+        assert!(error(&["--no-freeze", "--freeze-with-signals"]).contains("cannot be used with"));
+    }
+}

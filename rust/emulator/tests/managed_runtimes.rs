@@ -346,3 +346,43 @@ fn a_python_sigterm_handler_runs_with_thread_polling_and_never_without_every_tim
         }
     }
 }
+
+#[test]
+fn the_command_line_runs_a_python_function_with_runtime_and_handler() {
+    let _one = serial();
+    let staged = Staged::new().extension("graceful-shutdown", &extension());
+    write(
+        &staged.function_dir().join("app.py"),
+        "def handler(event, context):\n    print('python handler ran', flush=True)\n    return {'ok': True}\n",
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lambda-emulator"))
+        .args(["--runtime", "python3.12", "--handler", "app.handler"])
+        .arg("--function-dir")
+        .arg(staged.function_dir())
+        .arg("--layer-dir")
+        .arg(staged.layer_dir())
+        .arg("--env")
+        .arg(format!("{ENV_PORT}={}", free_port()))
+        .arg("--env")
+        .arg(format!(
+            "{ENV_SECRET_FILE}={}",
+            staged.file("secret").display()
+        ))
+        .output()
+        .expect("run lambda-emulator");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for needle in [
+        "python/bin/python)",
+        "| python handler ran",
+        "idle after",
+        "frozen (",
+        "<- SIGTERM",
+    ] {
+        assert!(text.contains(needle), "no {needle:?} in:\n{text}");
+    }
+}
