@@ -2,9 +2,12 @@
 //!
 //! It serves the Runtime API and the Extensions API on a free loopback port,
 //! starts every executable in the layers' `extensions/` directories and the
-//! function's `bootstrap` as real processes (each in its own process group,
-//! with the environment Lambda gives each), sends invocations, and runs the
-//! shutdown phase in Lambda's order: SIGTERM to the runtime, up to its share,
+//! function's `bootstrap` (or, on a managed runtime, the official Python or
+//! Node.js runtime interface client with the function's code) as real
+//! processes (each in its own process group, with the environment Lambda
+//! gives each), sends invocations, freezes the environment while it is idle
+//! (and gives it the CPU share of its memory when asked), and once it is idle
+//! runs the shutdown phase in Lambda's order: SIGTERM to the runtime, up to its share,
 //! SIGKILL; then SHUTDOWN with an absolute `deadlineMs` to the subscribed
 //! extensions; SIGKILL to whoever is left at the deadline. Everything lands in
 //! a [`Timeline`] that tests assert on and [`render`] prints.
