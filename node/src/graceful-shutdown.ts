@@ -7,16 +7,18 @@
  *   .install();
  * ```
  */
-import { isMainThread, threadId } from 'node:worker_threads';
+import { isMainThread } from 'node:worker_threads';
 
 import { missingWarning, readSecret } from './attach.js';
 import { configFromLookup, defaultConfig, type Config } from './config.js';
+import { ShutdownHandle } from './handle.js';
+import { sendHellos } from './hello.js';
 import { consoleLogger, type Logger } from './log.js';
-import { helloReports, type Report } from './report.js';
+import { helloReports } from './report.js';
 import { disabledReporter, tcpReporter, type Reporter } from './reporter.js';
-import { openChannel, RELAY_ENV } from './relay.js';
-import { runHandlers, type NamedHandler, type ShutdownHandler, type Summary } from './run.js';
-import { coordinator, flushLimit, FLUSH_LIMIT_MS } from './shutdown.js';
+import type { NamedHandler, ShutdownHandler } from './run.js';
+import { coordinator, flushLimit } from './shutdown.js';
+import { listenForRelay, workerId } from './worker-thread.js';
 
 export interface Options {
   /** Where log lines go (default: the console, which the Lambda runtime client formats). */
@@ -25,23 +27,6 @@ export interface Options {
 
 const WARNED = Symbol.for('lambda-graceful-shutdown.warned-missing');
 const INSTALLED = Symbol.for('lambda-graceful-shutdown.installed');
-
-/** This thread's id in reports: `<pid>` on the main thread, `<pid>/<threadId>` in a worker thread. */
-export function workerId(): string {
-  return isMainThread ? String(process.pid) : `${process.pid}/${threadId}`;
-}
-
-/** A hello refused (the thread was too busy to write it in time) is sent again, later. */
-const HELLO_ATTEMPTS = 3;
-const HELLO_RETRY_MS = 250;
-
-function sendHello(reporter: Reporter, hello: Report, attempts: number): void {
-  void reporter.send(hello).done.then((status) => {
-    if (status === 400 && attempts > 1) {
-      setTimeout(() => sendHello(reporter, hello, attempts - 1), HELLO_RETRY_MS).unref();
-    }
-  });
-}
 
 export class GracefulShutdown {
   private readonly handlers: NamedHandler[] = [];
@@ -105,8 +90,7 @@ export class GracefulShutdown {
       c.log = this.log;
       c.locals.push({
         runAndFlush: async (signal, start) => {
-          const summary = await handle.run(signal, start);
-          void summary;
+          await handle.run(signal, start);
           const limit = flushLimit(performance.now() - start);
           if (!(await handle.reporter.flush(limit))) {
             this.log.warn(`graceful-shutdown: some reports were not delivered within ${limit} ms`);
@@ -115,23 +99,7 @@ export class GracefulShutdown {
       });
       c.listen();
     } else {
-      if (!process.env[RELAY_ENV]) {
-        this.log.warn(
-          'graceful-shutdown: install() in a worker thread, where Node.js emits no signal events, and the main-thread ' +
-            'part is not loaded: these shutdown handlers will not run. Set NODE_OPTIONS="--import lambda-graceful-shutdown/register" ' +
-            '(with the package resolvable from the function\'s directory), or on Lambda Managed Instances let the CDK construct set it.',
-        );
-      }
-      const me = workerId();
-      const channel = openChannel((m) => {
-        if (m.kind !== 'shutdown') return;
-        const start = performance.now();
-        void handle.run(m.signal, start).then(async () => {
-          await handle.reporter.flush(flushLimit(performance.now() - start));
-          channel.postMessage({ kind: 'done', worker: me });
-        });
-      });
-      channel.postMessage({ kind: 'installed', worker: me });
+      listenForRelay(handle, this.log);
     }
     return handle;
   }
@@ -146,15 +114,8 @@ export class GracefulShutdown {
     let reporter: Reporter = disabledReporter;
     const secret = readSecret(this.config.secretFile);
     if (secret.ok) {
-      const r = tcpReporter(this.config.port, secret.secret, worker);
-      reporter = r;
-      const hellos = helloReports(process.pid, names, this.config.timeoutMs, this.runConcurrently, worker);
-      // After the rest of init: the extension gives a connection 100 ms to
-      // send its request, and init code that keeps the thread busy would
-      // hold the write back. Never delays init, never keeps the thread alive.
-      setImmediate(() => {
-        for (const hello of hellos) sendHello(r, hello, HELLO_ATTEMPTS);
-      }).unref();
+      reporter = tcpReporter(this.config.port, secret.secret, worker);
+      sendHellos(reporter, helloReports(process.pid, names, this.config.timeoutMs, this.runConcurrently, worker));
     } else {
       const g = globalThis as unknown as Record<symbol, boolean | undefined>;
       if (!g[WARNED]) {
@@ -163,53 +124,5 @@ export class GracefulShutdown {
       }
     }
     return new ShutdownHandle([...this.handlers], this.runConcurrently, this.config, reporter, this.log);
-  }
-}
-
-/** The installed (or built) handlers. */
-export class ShutdownHandle {
-  private summary?: Promise<Summary>;
-
-  constructor(
-    private readonly handlers: readonly NamedHandler[],
-    readonly concurrent: boolean,
-    readonly config: Config,
-    /** @internal */
-    readonly reporter: Reporter,
-    private readonly log: Logger,
-  ) {}
-
-  /** The registered handler names, in order. */
-  get names(): string[] {
-    return this.handlers.map((h) => h.name);
-  }
-
-  /** Whether reports go to an attached extension. */
-  get extensionAttached(): boolean {
-    return this.reporter.enabled;
-  }
-
-  /**
-   * Run the handlers now, as a signal would, but without ending the process;
-   * resolves to what happened. The handlers run once per handle: later calls
-   * (and a later signal) get the same summary without running anything again.
-   */
-  async trigger(): Promise<Summary> {
-    const summary = await this.run('trigger', performance.now());
-    await this.reporter.flush(FLUSH_LIMIT_MS);
-    return summary;
-  }
-
-  /** @internal Run once; every caller gets the first run's summary. */
-  run(signal: string, start: number): Promise<Summary> {
-    this.summary ??= runHandlers(this.handlers, {
-      concurrent: this.concurrent,
-      budgetMs: this.config.timeoutMs,
-      start,
-      signal,
-      reporter: this.reporter,
-      log: this.log,
-    });
-    return this.summary;
   }
 }

@@ -1,4 +1,6 @@
-export { GracefulShutdown, ShutdownHandle, workerId, type Options } from './graceful-shutdown.js';
+export { GracefulShutdown, type Options } from './graceful-shutdown.js';
+export { ShutdownHandle } from './handle.js';
+export { workerId } from './worker-thread.js';
 export { configFromLookup, defaultConfig, type BadSetting, type Config } from './config.js';
 export type { HandlerOutcome, HandlerStatus, ShutdownHandler, Summary } from './run.js';
 export type { Logger } from './log.js';

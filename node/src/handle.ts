@@ -1,0 +1,53 @@
+/** The installed (or built) handlers: run them once, for a signal or a test. */
+import type { Config } from './config.js';
+import type { Logger } from './log.js';
+import type { Reporter } from './reporter.js';
+import { runHandlers, type NamedHandler, type Summary } from './run.js';
+import { FLUSH_LIMIT_MS } from './shutdown.js';
+
+export class ShutdownHandle {
+  private summary?: Promise<Summary>;
+
+  constructor(
+    private readonly handlers: readonly NamedHandler[],
+    readonly concurrent: boolean,
+    readonly config: Config,
+    /** @internal */
+    readonly reporter: Reporter,
+    private readonly log: Logger,
+  ) {}
+
+  /** The registered handler names, in order. */
+  get names(): string[] {
+    return this.handlers.map((h) => h.name);
+  }
+
+  /** Whether reports go to an attached extension. */
+  get extensionAttached(): boolean {
+    return this.reporter.enabled;
+  }
+
+  /**
+   * Run the handlers now, as a signal would, but without ending the process;
+   * resolves to what happened. The handlers run once per handle: later calls
+   * (and a later signal) get the same summary without running anything again.
+   */
+  async trigger(): Promise<Summary> {
+    const summary = await this.run('trigger', performance.now());
+    await this.reporter.flush(FLUSH_LIMIT_MS);
+    return summary;
+  }
+
+  /** @internal Run once; every caller gets the first run's summary. */
+  run(signal: string, start: number): Promise<Summary> {
+    this.summary ??= runHandlers(this.handlers, {
+      concurrent: this.concurrent,
+      budgetMs: this.config.timeoutMs,
+      start,
+      signal,
+      reporter: this.reporter,
+      log: this.log,
+    });
+    return this.summary;
+  }
+}
