@@ -73,6 +73,7 @@ export class Coordinator {
     this.started = true;
     const start = performance.now();
     const restoreExit = holdExit(this.log);
+    keepGoingOnStrayErrors(this.log);
     const waits: Promise<unknown>[] = this.locals.map((l) => l.runAndFlush(signal, start));
     if (this.workers.size > 0) {
       const allDone = new Promise<void>((resolve) => (this.workerDone = resolve));
@@ -118,6 +119,20 @@ function holdExit(log: Logger): () => void {
   return () => {
     process.exit = original;
   };
+}
+
+/**
+ * While the handlers run, an exception thrown outside any handler's promise
+ * (a callback of a handler's, say) or a rejection nobody handles would end
+ * the process through Node's exit path, which on the real runtime client
+ * hangs until the SIGKILL (see end.ts) and loses the last reports. Logged
+ * instead; the shutdown goes on and ends the process as usual.
+ */
+function keepGoingOnStrayErrors(log: Logger): void {
+  const stray = (what: string) => (error: unknown) =>
+    log.error(`graceful-shutdown: ${what} during shutdown, logged and ignored: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.on('uncaughtException', stray('uncaught exception'));
+  process.on('unhandledRejection', stray('unhandled rejection'));
 }
 
 const KEY = Symbol.for('lambda-graceful-shutdown.coordinator.v1');

@@ -17,7 +17,7 @@ for (const signal of ['SIGTERM', 'SIGINT']) {
     await c.waitFor((l) => l.ready, 10_000, 'ready');
     c.child.kill(signal);
     const end = await c.exited;
-    assert.deepEqual(handlerLines(c.lines), ['first start', 'first end', 'second end']);
+    assert.deepEqual(handlerLines(c.lines), ['first start', 'first end', 'second end', 'third end']);
     assert.equal(end.signal, signal, c.raw.join('\n') + c.stderr());
     assert.ok(c.lines.some((l) => l.log?.startsWith(`graceful-shutdown: ending the process by ${signal}`)));
     assert.ok(!c.lines.some((l) => 'exitEvent' in l), 'no exit path: ended by the signal');
@@ -33,7 +33,7 @@ test('a second SIGTERM while the handlers run is logged and does not interrupt t
   await c.waitFor((l) => l.log?.includes('SIGTERM received again'), 10_000, 'the second signal logged');
   c.child.stdin.write('go\n');
   const end = await c.exited;
-  assert.deepEqual(handlerLines(c.lines), ['first start', 'first end', 'second end']);
+  assert.deepEqual(handlerLines(c.lines), ['first start', 'first end', 'second end', 'third end']);
   assert.equal(end.signal, 'SIGTERM');
 });
 
@@ -44,7 +44,7 @@ test("the function's own SIGTERM listener with process.exit(0), registered first
   const end = await c.exited;
   assert.ok(c.lines.some((l) => l.user === 'listener ran'));
   assert.ok(c.lines.some((l) => l.log?.includes('process.exit(0) called during shutdown: held until the shutdown handlers finish')));
-  assert.deepEqual(handlerLines(c.lines), ['first start', 'first end', 'second end']);
+  assert.deepEqual(handlerLines(c.lines), ['first start', 'first end', 'second end', 'third end']);
   assert.equal(end.signal, 'SIGTERM');
 });
 
@@ -55,6 +55,17 @@ test("the function's own SIGTERM listener registered after install runs too", as
   const end = await c.exited;
   // Node calls every listener, synchronously; the handlers start right after, in order.
   assert.ok(c.lines.some((l) => l.user === 'listener ran'));
-  assert.deepEqual(handlerLines(c.lines), ['first start', 'first end', 'second end']);
+  assert.deepEqual(handlerLines(c.lines), ['first start', 'first end', 'second end', 'third end']);
+  assert.equal(end.signal, 'SIGTERM');
+});
+
+test('a stray throw or rejection while the handlers run is logged; the rest still run and the process ends by the signal', async () => {
+  const c = startChild([fixture], { env: { ...env, CHILD_MODE: 'stray-errors' }, cwd: pkgDir });
+  await c.waitFor((l) => l.ready, 10_000, 'ready');
+  c.child.kill('SIGTERM');
+  const end = await c.exited;
+  assert.deepEqual(handlerLines(c.lines), ['first start', 'first end', 'second end', 'third end']);
+  assert.ok(c.lines.some((l) => l.log?.includes('uncaught exception during shutdown, logged and ignored: Error: stray throw')), c.raw.join('\n'));
+  assert.ok(c.lines.some((l) => l.log?.includes('unhandled rejection during shutdown, logged and ignored: Error: stray rejection')), c.raw.join('\n'));
   assert.equal(end.signal, 'SIGTERM');
 });
