@@ -68,7 +68,7 @@ impl Endpoint {
                 (HEADER_ACCEPT_FEATURE, FEATURE_ACCOUNT_ID.to_owned()),
                 ("Content-Type", String::from("application/json")),
             ],
-            body: Some(json!({ "events": [EVENT_SHUTDOWN] }).to_string()),
+            body: Some(format!(r#"{{"events":["{EVENT_SHUTDOWN}"]}}"#)),
         }
     }
 
