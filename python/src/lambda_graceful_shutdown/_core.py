@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import faulthandler
-import inspect
 import os
 import threading
 import time
@@ -12,6 +10,7 @@ import types
 from typing import Any, Callable, Dict, List, Mapping, Optional, TypeVar, Union, overload
 
 from . import _log, attach
+from ._params import POSITIONAL_ONLY, isawaitable, parameters
 from . import report as r
 from ._limits import RUNTIME_SHARE_MS
 from .config import Config
@@ -114,7 +113,9 @@ class GracefulShutdown:
         def register(f: F) -> F:
             key = _name_of("on_startup", f, name if not isinstance(fn, str) else fn)
             value = _call_injected("on_startup", key, f, self._values)
-            if inspect.isawaitable(value):
+            if isawaitable(value):
+                import asyncio  # only for async startup functions: it is slow to import
+
                 value = asyncio.run(_awaited(value))
             self._values[key] = value
             return f
@@ -305,22 +306,11 @@ def _name_of(what: str, fn: Any, name: Optional[str]) -> str:
     return found
 
 
-def _parameters(fn: Callable[..., Any]) -> List[inspect.Parameter]:
-    try:
-        return list(inspect.signature(fn).parameters.values())
-    except (TypeError, ValueError):  # a builtin without a signature: call it bare
-        return []
-
-
-def _injectable(p: inspect.Parameter) -> bool:
-    return p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-
-
 def _check_injectable(name: str, fn: Callable[..., Any], lookup: Callable[[str], Any]) -> None:
-    for p in _parameters(fn):
-        if p.kind is inspect.Parameter.POSITIONAL_ONLY and p.default is p.empty:
+    for p in parameters(fn):
+        if p.kind == POSITIONAL_ONLY and not p.has_default:
             raise TypeError(f"on_shutdown handler {name!r}: positional-only parameter {p.name!r} cannot be injected")
-        if not _injectable(p) or p.default is not p.empty:
+        if not p.injectable or p.has_default:
             continue
         try:
             lookup(p.name)
@@ -333,25 +323,25 @@ def _check_injectable(name: str, fn: Callable[..., Any], lookup: Callable[[str],
 
 def _call_with(name: str, fn: Callable[..., Any], lookup: Callable[[str], Any]) -> Any:
     kwargs: Dict[str, Any] = {}
-    for p in _parameters(fn):
-        if not _injectable(p):
+    for p in parameters(fn):
+        if not p.injectable:
             continue
         try:
             kwargs[p.name] = lookup(p.name)
         except LookupError:
-            if p.default is p.empty:
+            if not p.has_default:
                 raise TypeError(f"on_shutdown handler {name!r}: no value for parameter {p.name!r}") from None
     return fn(**kwargs)
 
 
 def _call_injected(what: str, key: str, fn: Callable[..., Any], values: Mapping[str, Any]) -> Any:
     kwargs: Dict[str, Any] = {}
-    for p in _parameters(fn):
-        if not _injectable(p):
+    for p in parameters(fn):
+        if not p.injectable:
             continue
         if p.name in values:
             kwargs[p.name] = values[p.name]
-        elif p.default is p.empty:
+        elif not p.has_default:
             raise TypeError(
                 f"{what} {key!r}: parameter {p.name!r} has no startup value registered before it, and no default"
             )

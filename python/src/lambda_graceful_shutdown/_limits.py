@@ -8,15 +8,22 @@ and numbers are read, never copied by hand.
 from __future__ import annotations
 
 import json
+import os
 from functools import lru_cache
-from importlib import resources
 from typing import Any, Dict, Tuple
 
 
 @lru_cache(maxsize=1)
 def limits() -> Dict[str, Any]:
     """The parsed ``limits.json`` shipped with the package."""
-    text = resources.files(__package__).joinpath("limits.json").read_text(encoding="utf-8")
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "limits.json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError:  # installed in a zip: ask the import system (slower to import)
+        from importlib import resources
+
+        text = resources.files(__package__).joinpath("limits.json").read_text(encoding="utf-8")
     data: Dict[str, Any] = json.loads(text)
     return data
 

@@ -21,9 +21,7 @@ process exits, which it does right after the last reports.
 
 from __future__ import annotations
 
-import asyncio
 import enum
-import inspect
 import threading
 import time
 from dataclasses import dataclass
@@ -31,6 +29,7 @@ from typing import Any, Awaitable, Callable, List, Optional, Sequence, Tuple
 
 from . import _log
 from . import report as r
+from ._params import isawaitable
 from .reporter import Reporter
 
 #: How long ``shutdownStarted`` and each ``started`` may hold up a handler
@@ -127,6 +126,14 @@ async def _awaited(awaitable: Awaitable[Any]) -> Any:
     return await awaitable
 
 
+def _asyncio() -> Any:
+    # Imported only for async handlers: asyncio takes tens of milliseconds to
+    # import, which would land on every cold start.
+    import asyncio
+
+    return asyncio
+
+
 class _Run:
     """One handler running in its own daemon thread."""
 
@@ -135,8 +142,8 @@ class _Run:
         self.done = threading.Event()
         self.error: Optional[BaseException] = None
         self.ended_at = 0.0
-        self._loop: Optional[asyncio.AbstractEventLoop] = None
-        self._task: Optional["asyncio.Task[Any]"] = None
+        self._loop: Any = None
+        self._task: Any = None
         self._lock = threading.Lock()
         self._abandoned = False
         self.thread = threading.Thread(
@@ -146,7 +153,7 @@ class _Run:
     def _main(self) -> None:
         try:
             result = self.handler.call()
-            if inspect.isawaitable(result):
+            if isawaitable(result):
                 self._run_async(result)
         except BaseException as e:  # isolation: anything a handler raises is its failure
             self.error = e
@@ -155,6 +162,7 @@ class _Run:
             self.done.set()
 
     def _run_async(self, awaitable: Awaitable[Any]) -> None:
+        asyncio = _asyncio()
         loop = asyncio.new_event_loop()
         try:
             with self._lock:

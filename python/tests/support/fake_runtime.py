@@ -27,6 +27,8 @@ class FakeRuntimeAPI:
     def __init__(self, invocations: int = 1) -> None:
         self.remaining = invocations
         self.responses: List[bytes] = []
+        self.response_ns: List[int] = []
+        self.first_next_ns = 0
         self.errors: List[bytes] = []
         self.idle = threading.Event()
         self.idle_ns = 0
@@ -36,6 +38,7 @@ class FakeRuntimeAPI:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -45,6 +48,8 @@ class FakeRuntimeAPI:
                     self.send_error(404)
                     return
                 with api._lock:
+                    if not api.first_next_ns:
+                        api.first_next_ns = time.monotonic_ns()
                     serve = api.remaining > 0
                     api.remaining -= 1 if serve else 0
                 if not serve:
@@ -67,6 +72,7 @@ class FakeRuntimeAPI:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 (api.responses if self.path.endswith("/response") else api.errors).append(body)
+                api.response_ns.append(time.monotonic_ns())
                 self.send_response(202)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

@@ -1,0 +1,64 @@
+"""What a function's parameters are, for injection by name.
+
+Plain functions (and bound methods) are read from their code object: importing
+:mod:`inspect` costs over ten milliseconds at cold start, and the library is
+imported by every function that uses it. Other callables go through
+:func:`inspect.signature`.
+"""
+
+from __future__ import annotations
+
+import types
+from dataclasses import dataclass
+from typing import Any, Callable, List
+
+POSITIONAL_ONLY, NORMAL, KEYWORD_ONLY, VARIADIC = "positional-only", "normal", "keyword-only", "variadic"
+
+_CO_VARARGS, _CO_VARKEYWORDS = 0x04, 0x08
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: str
+    has_default: bool
+
+    @property
+    def injectable(self) -> bool:
+        return self.kind in (NORMAL, KEYWORD_ONLY)
+
+
+def parameters(fn: Callable[..., Any]) -> List[Param]:
+    target = fn.__func__ if isinstance(fn, types.MethodType) else fn
+    code = getattr(target, "__code__", None)
+    if isinstance(target, types.FunctionType) and isinstance(code, types.CodeType):
+        names = code.co_varnames
+        npos, nkw = code.co_argcount, code.co_kwonlyargcount
+        nposonly = code.co_posonlyargcount
+        defaults = len(target.__defaults__ or ())
+        kwdefaults = target.__kwdefaults__ or {}
+        params = [Param(names[i], POSITIONAL_ONLY if i < nposonly else NORMAL, i >= npos - defaults)
+                  for i in range(npos)]
+        params += [Param(n, KEYWORD_ONLY, n in kwdefaults) for n in names[npos:npos + nkw]]
+        if isinstance(fn, types.MethodType):
+            params = params[1:]
+        if code.co_flags & (_CO_VARARGS | _CO_VARKEYWORDS):
+            params.append(Param("*", VARIADIC, True))
+        return params
+    import inspect
+
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # a builtin without a signature: call it bare
+        return []
+    kinds = {inspect.Parameter.POSITIONAL_ONLY: POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD: NORMAL,
+             inspect.Parameter.KEYWORD_ONLY: KEYWORD_ONLY}
+    return [Param(p.name, kinds.get(p.kind, VARIADIC), p.default is not p.empty)
+            for p in signature.parameters.values()]
+
+
+def isawaitable(value: Any) -> bool:
+    """Whether ``value`` can be awaited (as :func:`inspect.isawaitable` says)."""
+    return (isinstance(value, (types.CoroutineType, types.GeneratorType)) and (
+        isinstance(value, types.CoroutineType) or bool(value.gi_code.co_flags & 0x100))) or \
+        hasattr(type(value), "__await__")
