@@ -8,17 +8,16 @@
 // reads `signal:SIGTERM` here. Every other expectation is the case's own.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, watch, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 
-import { emulate, makeFunction, repo } from './lambda.mjs';
+import { emulate, makeFunction, repo, scratch } from './lambda.mjs';
 
 const NODE_CLEAN_EXIT = 'signal:SIGTERM';
 const data = JSON.parse(readFileSync(join(repo, 'tests', 'cases', 'shutdown.json'), 'utf8'));
 const cases = data.cases.map((c) => ({ ...data.defaults, ...c, env: { ...data.defaults.env, ...(c.env ?? {}) } }));
 const probeSource = readFileSync(new URL('../fixtures/probe/index.mjs', import.meta.url), 'utf8');
-const work = mkdtempSync(join(tmpdir(), 'gs-node-cases-'));
+const work = mkdtempSync(join(scratch, 'cases-'));
 
 const readLines = (path) => (existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean) : []);
 

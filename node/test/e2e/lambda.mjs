@@ -3,7 +3,7 @@
 // the local lifecycle emulator, with the real shutdown layer. Each run gets
 // its own report port (leased, see ../ports.mjs) and its own secret file.
 import { spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +28,9 @@ for (const [what, path] of [
   if (!existsSync(path)) throw new Error(`missing ${what}: ${path}`);
 }
 
-const scratch = mkdtempSync(join(tmpdir(), 'gs-node-e2e-'));
+/** This test process's temporary directory, removed when it exits. */
+export const scratch = mkdtempSync(join(tmpdir(), 'gs-node-e2e-'));
+process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
 
 /**
  * A function directory: `files` (name → source), the package resolvable as

@@ -4,13 +4,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { emulate, makeFunction, packageDir } from './lambda.mjs';
+import { emulate, makeFunction, packageDir, scratch } from './lambda.mjs';
 
-const work = mkdtempSync(join(tmpdir(), 'gs-node-pack-'));
+const work = mkdtempSync(join(scratch, 'pack-'));
 
 function pack() {
   const out = execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: packageDir, stdio: ['ignore', 'pipe', 'inherit'] });

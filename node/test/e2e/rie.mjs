@@ -6,11 +6,10 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 
 import { leasePort } from '../ports.mjs';
-import { repo, shutdownLayer } from './lambda.mjs';
+import { repo, scratch, shutdownLayer } from './lambda.mjs';
 
 const version = /^VERSION=(\S+)$/m.exec(readFileSync(join(repo, 'scripts', 'rie-compare.sh'), 'utf8'))?.[1];
 export const rieBin =
@@ -68,14 +67,15 @@ function invoke(port, body) {
  * the extension's output, merged).
  */
 export async function underRie(fn, { env = {}, layer = true } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'gs-node-rie-'));
+  const dir = mkdtempSync(join(scratch, 'rie-'));
   const [rieLease, apiLease, reportLease] = [await leasePort(), await leasePort(), await leasePort()];
   const log = join(dir, 'rie.log');
   const script = join(dir, 'rie.sh');
   // The function at /var/task, as in Lambda (the RIE's managed-instances mode
   // looks for /var/task/bootstrap and starts the runtime there, as another
   // user: the directories it reads or writes are opened to it).
-  for (const d of [dirname(dirname(fn)), dirname(fn), fn, dir]) chmodSync(d, 0o755);
+  // Only directories of this test process's own (never the system's /tmp).
+  for (const d of [scratch, fn, dir]) chmodSync(d, 0o755);
   const secretDir = join(dir, 'secret');
   mkdirSync(secretDir);
   chmodSync(secretDir, 0o1777);
