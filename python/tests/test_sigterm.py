@@ -32,8 +32,10 @@ def test_the_handwritten_pattern_never_runs_with_polling_off(tmp_path: Path) -> 
 
 
 def test_the_handwritten_pattern_runs_with_polling_on(tmp_path: Path) -> None:
+    # It runs; whether its sys.exit(0) then ends the process is another matter: the
+    # client's polling thread may still sit in next(), and the interpreter waits for it.
     m = run_idle_then_sigterm(CODE, {"SIGTERM_MODE": "handwritten"}, polling=True, mark=tmp_path / "mark")
-    assert m.handler_ms is not None and not m.killed_by_us, m
+    assert m.handler_ms is not None, m
 
 
 def test_a_handler_that_holds_the_interpreter_is_cut_off_by_the_watchdog(tmp_path: Path) -> None:
