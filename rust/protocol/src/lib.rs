@@ -70,6 +70,9 @@ mod tests {
         assert_eq!(l.secret_header, SECRET_HEADER);
         assert_eq!(l.max_report_bytes, MAX_REPORT_BYTES);
         assert_eq!(l.secret_file_default, DEFAULT_SECRET_FILE);
+        assert_eq!(l.max_name_bytes, report::MAX_NAME_BYTES);
+        assert_eq!(l.max_error_bytes, report::MAX_ERROR_BYTES);
+        assert_eq!(l.max_reason_bytes, event::MAX_REASON_BYTES);
         for name in [ENV_PORT, ENV_TIMEOUT_MS, ENV_SECRET_FILE, ENV_METRICS] {
             assert!(name.starts_with(ENV_PREFIX), "{name}");
         }

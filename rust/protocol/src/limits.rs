@@ -22,6 +22,12 @@ pub struct Limits {
     pub max_report_bytes: usize,
     /// Longest `worker` a report carries (bytes as written in JSON); longer is cut.
     pub max_worker_bytes: usize,
+    /// Longest handler name a report carries, measured the same way.
+    pub max_name_bytes: usize,
+    /// Longest error text a report carries, measured the same way.
+    pub max_error_bytes: usize,
+    /// Longest shutdown reason the extension keeps, measured the same way.
+    pub max_reason_bytes: usize,
     pub verdict: VerdictLimits,
 }
 
