@@ -18,7 +18,8 @@ export const RELAY_ENV = 'GRACEFUL_SHUTDOWN_NODE_RELAY';
 
 export type RelayMessage =
   | { kind: 'installed'; worker: string }
-  | { kind: 'shutdown'; signal: string }
+  /** `at`: when the signal arrived, in epoch milliseconds (performance.timeOrigin + performance.now()). */
+  | { kind: 'shutdown'; signal: string; at: number }
   | { kind: 'done'; worker: string };
 
 export function isRelayMessage(data: unknown): data is RelayMessage {

@@ -77,7 +77,8 @@ export class Coordinator {
     const waits: Promise<unknown>[] = this.locals.map((l) => l.runAndFlush(signal, start));
     if (this.workers.size > 0) {
       const allDone = new Promise<void>((resolve) => (this.workerDone = resolve));
-      this.channel?.postMessage({ kind: 'shutdown', signal });
+      // The workers count their budget from the signal too, not from when they hear of it.
+      this.channel?.postMessage({ kind: 'shutdown', signal, at: performance.timeOrigin + start });
       waits.push(
         new Promise<void>((resolve) => {
           const timer = setTimeout(() => {

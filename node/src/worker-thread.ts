@@ -27,7 +27,8 @@ export function listenForRelay(handle: ShutdownHandle, log: Logger): void {
   const me = workerId();
   const channel = openChannel((m) => {
     if (m.kind !== 'shutdown') return;
-    const start = performance.now();
+    // The signal's moment on this thread's clock (each thread has its own time origin).
+    const start = Number.isFinite(m.at) ? Math.min(performance.now(), m.at - performance.timeOrigin) : performance.now();
     void handle.run(m.signal, start).then(async () => {
       await handle.reporter.flush(flushLimit(performance.now() - start));
       channel.postMessage({ kind: 'done', worker: me });
