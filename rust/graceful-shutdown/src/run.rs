@@ -115,6 +115,11 @@ pub(crate) async fn run_handlers(
 
     let mut outcomes = Vec::with_capacity(handlers.len());
     if concurrent {
+        // All announced first, from this task, then all started: no handler
+        // waits for another's report.
+        for (index, handler) in handlers.iter().enumerate() {
+            announce(index, &handler.name, reporter);
+        }
         let running: Vec<_> = handlers
             .into_iter()
             .enumerate()
@@ -154,6 +159,7 @@ pub(crate) async fn run_handlers(
                 });
                 continue;
             }
+            announce(index, &handler.name, reporter);
             outcomes.push(run_one(index, handler, deadline, reporter.clone()).await);
         }
     }
@@ -181,7 +187,18 @@ pub(crate) async fn run_handlers(
     summary
 }
 
-/// Run one handler in its own task until it ends or the deadline passes.
+/// Report that handler `index` starts: delivered before it runs, so that if
+/// the runtime is killed while it does, the verdict says it was running,
+/// however starved the CPU.
+fn announce(index: usize, name: &str, reporter: &Reporter) {
+    reporter.send_now(Report::Started {
+        handler: name.to_owned(),
+        index,
+    });
+}
+
+/// Run one handler (announced already) in its own task until it ends or the
+/// deadline passes.
 async fn run_one(
     index: usize,
     handler: Handler,
@@ -189,12 +206,6 @@ async fn run_one(
     reporter: Reporter,
 ) -> HandlerOutcome {
     let Handler { name, run } = handler;
-    // Delivered before the handler runs: if the runtime is killed while it
-    // does, the verdict says it was running, however starved the CPU.
-    reporter.send_now(Report::Started {
-        handler: name.clone(),
-        index,
-    });
     tracing::debug!(handler = %name, index, "graceful-shutdown: shutdown handler started");
     let began = Instant::now();
     let mut task = tokio::spawn(async move { run().await });

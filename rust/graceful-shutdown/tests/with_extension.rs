@@ -139,7 +139,7 @@ impl Environment {
 fn the_extension_verdict_names_each_handler_with_its_status() {
     let mut env = start(
         "flush:ok,boom:panic,close-pool:sleep=20,slow:sleep=5000",
-        150,
+        200,
     );
     env.function.signal(Signal::SIGTERM);
     let (status, _) = env.function.wait_exit(DEADLINE);
