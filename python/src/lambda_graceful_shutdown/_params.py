@@ -9,16 +9,14 @@ imported by every function that uses it. Other callables go through
 from __future__ import annotations
 
 import types
-from dataclasses import dataclass
-from typing import Any, Callable, List
+from typing import Any, Callable, List, NamedTuple
 
 POSITIONAL_ONLY, NORMAL, KEYWORD_ONLY, VARIADIC = "positional-only", "normal", "keyword-only", "variadic"
 
 _CO_VARARGS, _CO_VARKEYWORDS = 0x04, 0x08
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(NamedTuple):
     name: str
     kind: str
     has_default: bool

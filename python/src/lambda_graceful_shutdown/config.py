@@ -11,8 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
-from typing import Callable, List, Mapping, Optional, Tuple
+from typing import Callable, List, Mapping, NamedTuple, Optional, Tuple
 
 from . import _limits
 from ._limits import (
@@ -27,9 +26,9 @@ from ._limits import (
 _DIGITS = re.compile(r"\+?[0-9]+")
 
 
-@dataclass(frozen=True)
-class Config:
-    """Where the reports go and how long the handlers may take."""
+class Config(NamedTuple):
+    """Where the reports go and how long the handlers may take. (A named tuple
+    rather than a dataclass: dataclasses import inspect, slow at cold start.)"""
 
     #: Loopback port of the extension's report listener (``GRACEFUL_SHUTDOWN_PORT``).
     port: int = DEFAULT_PORT
@@ -84,8 +83,7 @@ class ConfigError(ValueError):
         super().__init__(f"{var}: expected {expected}, got {_quoted(value)}")
 
 
-@dataclass(frozen=True)
-class BadSetting:
+class BadSetting(NamedTuple):
     """A variable whose value was refused; ``default`` was used instead."""
 
     error: ConfigError

@@ -24,8 +24,7 @@ from __future__ import annotations
 import enum
 import threading
 import time
-from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, List, Optional, Sequence, Tuple
+from typing import Any, Awaitable, Callable, List, NamedTuple, Optional, Sequence, Tuple
 
 from . import _log
 from . import report as r
@@ -46,8 +45,7 @@ class HandlerStatus(str, enum.Enum):
     SKIPPED = "skipped"
 
 
-@dataclass(frozen=True)
-class HandlerOutcome:
+class HandlerOutcome(NamedTuple):
     """What happened to one handler."""
 
     name: str
@@ -59,8 +57,7 @@ class HandlerOutcome:
     error: Optional[str] = None
 
 
-@dataclass(frozen=True)
-class Summary:
+class Summary(NamedTuple):
     """What happened to all the handlers, in registration order."""
 
     #: ``SIGTERM``, ``SIGINT`` or ``trigger``.
@@ -97,8 +94,7 @@ class Summary:
         return next((h for h in self.handlers if h.name == name), None)
 
 
-@dataclass(frozen=True)
-class Handler:
+class Handler(NamedTuple):
     """A registered handler: its name and what calls it (with its injected arguments)."""
 
     name: str
