@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
@@ -47,6 +48,35 @@ test('installed from the tarball, it loads from ESM and CommonJS with its bundle
   assert.deepEqual(JSON.parse(esm.toString()), spec);
   const cjs = execFileSync(process.execPath, ['-e', "console.log(require.resolve('lambda-graceful-shutdown'), typeof require('lambda-graceful-shutdown').GracefulShutdown)"], { cwd: app });
   assert.equal(cjs.toString().trim(), `${join(realpathSync(pkg), 'dist', 'cjs', 'index.js')} function`);
+});
+
+test('installed from the tarball, its types check in a TypeScript function, ESM and CommonJS', () => {
+  const { app } = install();
+  const tsc = createRequire(join(packageDir, 'package.json')).resolve('typescript/bin/tsc');
+  const source = `
+    import { GracefulShutdown, type Summary, type HandlerStatus } from 'lambda-graceful-shutdown';
+    const handle = GracefulShutdown.fromEnv({ logger: console })
+      .onShutdown('flush', async (signal: AbortSignal) => { signal.throwIfAborted(); })
+      .onShutdown('close-pool', () => {})
+      .concurrent()
+      .build();
+    export async function check(): Promise<HandlerStatus[]> {
+      const summary: Summary = await handle.trigger();
+      return summary.handlers.map((h) => h.status);
+    }
+  `;
+  for (const [file, module] of [['esm.mts', 'nodenext'], ['cjs.cts', 'nodenext']]) {
+    writeFileSync(join(app, file), source);
+    execFileSync(process.execPath, [tsc, '--noEmit', '--strict', '--module', module, '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', '--typeRoots', join(packageDir, 'node_modules', '@types'), join(app, file)], {
+      cwd: app,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  }
+  // And a type error is one.
+  writeFileSync(join(app, 'bad.mts'), "import { GracefulShutdown } from 'lambda-graceful-shutdown';\nGracefulShutdown.fromEnv().onShutdown(42, () => {});\n");
+  assert.throws(() =>
+    execFileSync(process.execPath, [tsc, '--noEmit', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--types', 'node', '--typeRoots', join(packageDir, 'node_modules', '@types'), join(app, 'bad.mts')], { cwd: app, stdio: 'pipe' }),
+  );
 });
 
 test('installed from the tarball, it runs on the real client in the emulator', async () => {
