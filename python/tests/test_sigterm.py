@@ -25,6 +25,16 @@ def test_the_library_runs_the_handler_at_once_and_exits_0(polling: bool, tmp_pat
     assert "exiting with status 0" in m.output
 
 
+@pytest.mark.parametrize("polling", [False, True], ids=["polling-off", "polling-on"])
+def test_sigint_starts_the_shutdown_too(polling: bool, tmp_path: Path) -> None:
+    import signal
+
+    m = run_idle_then_sigterm(CODE, {"SIGTERM_MODE": "library"}, polling=polling, mark=tmp_path / "mark",
+                              sig=signal.SIGINT)
+    assert m.handler_ms is not None and m.exit == "code:0" and not m.killed_by_us, m.output
+    assert "running shutdown handlers signal=SIGINT" in m.output
+
+
 def test_the_handwritten_pattern_never_runs_with_polling_off(tmp_path: Path) -> None:
     m = run_idle_then_sigterm(CODE, {"SIGTERM_MODE": "handwritten"}, polling=False, mark=tmp_path / "mark")
     assert m.handler_ms is None, "the main thread is in native code: Python never runs the handler"

@@ -107,6 +107,7 @@ def run_idle_then_sigterm(
     mark: Path,
     share_ms: float = 300,
     pythonpath: Optional[List[Path]] = None,
+    sig: int = signal.SIGTERM,
 ) -> Measured:
     """Start awslambdaric on ``code_dir``, answer one invocation, wait until it is idle
     in ``next()``, SIGTERM it; SIGKILL it ``share_ms`` later if it is still there (as
@@ -136,7 +137,7 @@ def run_idle_then_sigterm(
         if not api.idle.wait(60):
             raise AssertionError("the runtime never became idle in /invocation/next")
         sent = time.monotonic_ns()
-        os.kill(proc.pid, signal.SIGTERM)
+        os.kill(proc.pid, sig)
         ready, _, _ = select.select([pidfd], [], [], share_ms / 1000)
         killed = not ready
         if killed:
