@@ -153,7 +153,7 @@ fn lines(list: &[&str]) -> Vec<String> {
 fn sigterm_twice_runs_each_handler_once_and_exits_zero_within_budget() {
     // The largest budget, and a handler long enough to be running when the
     // later signals are seen.
-    let mut run = start_probe("flush:ok,close-pool:sleep=250", 280, &[], true);
+    let mut run = start_probe("flush:ok,close-pool:sleep=150", 280, &[], true);
     let sent = run.sigterm();
     // A second SIGTERM while the handlers run (the first one has been seen:
     // a handler has started), and a third right after it.
@@ -181,8 +181,8 @@ fn sigterm_twice_runs_each_handler_once_and_exits_zero_within_budget() {
     // No exit-within-the-share check: the handlers take most of it here
     // (the other cases, with short handlers, check it).
     assert!(
-        took >= Duration::from_millis(250),
-        "exit before the 250 ms handler could finish: {took:?}"
+        took >= Duration::from_millis(150),
+        "exit before the 150 ms handler could finish: {took:?}"
     );
 
     let reports = run.listener.reports();
@@ -210,7 +210,7 @@ fn sigterm_twice_runs_each_handler_once_and_exits_zero_within_budget() {
         matches!(r, Report::Started { .. })
     });
     eprintln!(
-        "figure: SIGTERM -> first `started` report received: {:.2} ms; SIGTERM -> exit 0 seen: {:.2} ms (handlers: 0 ms + 250 ms)",
+        "figure: SIGTERM -> first `started` report received: {:.2} ms; SIGTERM -> exit 0 seen: {:.2} ms (handlers: 0 ms + 150 ms)",
         ms(first_started - sent),
         ms(took)
     );
