@@ -8,6 +8,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use graceful_shutdown_protocol::lambda::ENV_RUNTIME_API;
+
 use crate::runtimes::ManagedRuntime;
 use crate::scenario::Scenario;
 
@@ -54,7 +56,7 @@ fn platform(scenario: &Scenario, api_address: &str) -> Env {
     let mut set = |k: &str, v: String| {
         env.insert(k.to_owned(), v);
     };
-    set("AWS_LAMBDA_RUNTIME_API", api_address.to_owned());
+    set(ENV_RUNTIME_API, api_address.to_owned());
     set("AWS_LAMBDA_FUNCTION_NAME", name.clone());
     set("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned());
     set(

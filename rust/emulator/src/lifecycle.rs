@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use graceful_shutdown_protocol::lambda::extensions::{EVENT_INVOKE, EVENT_SHUTDOWN};
 use nix::sys::signal::Signal;
 use serde_json::json;
 
@@ -16,23 +17,8 @@ use crate::runtimes::{Language, ManagedRuntime};
 use crate::scenario::{Freeze, Scenario};
 use crate::timeline::{EventKind, Recorder, Timeline, PLATFORM, RUNTIME};
 
-/// Why the environment shuts down.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ShutdownReason {
-    Spindown,
-    Timeout,
-    Failure,
-}
-
-impl ShutdownReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ShutdownReason::Spindown => "spindown",
-            ShutdownReason::Timeout => "timeout",
-            ShutdownReason::Failure => "failure",
-        }
-    }
-}
+/// Why the environment shuts down: the protocol's one reason type.
+pub use graceful_shutdown_protocol::ShutdownReason;
 
 /// How the init phase ended, when it failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -416,7 +402,7 @@ impl Emulator {
                     },
                 );
                 agent.send(json!({
-                    "eventType": "INVOKE",
+                    "eventType": EVENT_INVOKE,
                     "deadlineMs": deadline_ms,
                     "requestId": request_id,
                     "invokedFunctionArn": function_arn,
@@ -567,8 +553,7 @@ impl Emulator {
             }
         }
 
-        let shutdown_event =
-            json!({ "eventType": "SHUTDOWN", "shutdownReason": reason, "deadlineMs": deadline_ms });
+        let shutdown_event = json!({ "eventType": EVENT_SHUTDOWN, "shutdownReason": reason, "deadlineMs": deadline_ms });
         for child in &self.extensions {
             if child.exited().is_some() {
                 continue;
@@ -827,7 +812,7 @@ impl Emulator {
         } else {
             reason = ShutdownReason::Failure;
         }
-        em.shutdown(reason).await;
+        em.shutdown(reason.clone()).await;
         let timeline = em.finish().await;
         Ok(RunReport {
             init,

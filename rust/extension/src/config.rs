@@ -12,7 +12,7 @@ use graceful_shutdown_protocol::{
 use crate::log::{LogFormat, LogLevel};
 
 /// Where the Extensions API lives, as Lambda sets it (`host:port`).
-pub const ENV_RUNTIME_API: &str = "AWS_LAMBDA_RUNTIME_API";
+pub use graceful_shutdown_protocol::lambda::ENV_RUNTIME_API;
 /// `JSON` or `Text`, set by Lambda from the function's logging configuration.
 pub const ENV_LOG_FORMAT: &str = "AWS_LAMBDA_LOG_FORMAT";
 /// `TRACE`, `DEBUG`, `INFO`, `WARN`, `ERROR` or `FATAL`.
