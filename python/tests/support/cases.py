@@ -108,31 +108,35 @@ class ExtraSigterms(threading.Thread):
     started: the emulator's command line has no such fault. Each one is sent
     after the previous one was delivered (no longer pending), so none merge."""
 
-    def __init__(self, output: Path, count: int) -> None:
+    def __init__(self, output: Path, count: int, sig: int = signal.SIGTERM, after: str = "start ") -> None:
         super().__init__(daemon=True)
-        self.output, self.count = output, count
+        self.output, self.count, self.sig, self.after = output, count, sig, after
         self.sent = 0
         self.error: Optional[str] = None
 
     def run(self) -> None:
         deadline = time.monotonic() + 30
-        while not any(line.startswith("start ") for line in read_lines(self.output)):
-            if time.monotonic() > deadline:
-                self.error = "no handler started"
-                return
-            time.sleep(0.0005)
+        # Find the runtime at its first invocation, so the signal follows the
+        # handler's first line as closely as possible.
+        while not read_lines(self.output) and time.monotonic() < deadline:
+            time.sleep(0.001)
         pid = _runtime_pid(self.output)
         if pid is None:
             self.error = "runtime process not found"
             return
+        while not any(line.startswith(self.after) for line in read_lines(self.output)):
+            if time.monotonic() > deadline:
+                self.error = "no handler started"
+                return
+            time.sleep(0.0001)
         for _ in range(self.count):
             try:
-                os.kill(pid, signal.SIGTERM)
+                os.kill(pid, self.sig)
             except ProcessLookupError:
                 self.error = "the runtime was gone before the extra SIGTERMs"
                 return
             self.sent += 1
-            while _pending_sigterm(pid):
+            while self.sig == signal.SIGTERM and _pending_sigterm(pid):
                 if time.monotonic() > deadline:
                     self.error = "SIGTERM stayed pending"
                     return
