@@ -92,28 +92,17 @@ fn render(args: RenderArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The emulator's command. Its arguments are checked first (without reading
-/// standard input), the function and layer paths included, so that a bad
-/// command line exits 2 like everywhere else; then the emulator runs and its
-/// exit code is passed through (1 when init fails or an invocation is not
-/// answered).
+/// The emulator's command, with the emulator's own exit-code policy (the
+/// same as every other command's): its arguments are checked first (without
+/// reading standard input), the function and layer paths included, so that a
+/// bad command line exits 2; then the emulator runs and exits 0, or 1 when
+/// init fails, an invocation is not answered or the emulator cannot run.
 fn emulate(args: graceful_shutdown_emulator::EmulateArgs) -> ExitCode {
-    let mut check = args.clone();
-    check.events.retain(|e| e != "-");
-    let checked = check
-        .scenario()
-        .and_then(|s| graceful_shutdown_emulator::layout::Layout::of(&s).map(drop));
-    if let Err(e) = checked {
-        let failure = Failure::Usage(format!("{e:#}"));
-        eprintln!("error: {failure}");
-        return failure.exit_code();
-    }
     match graceful_shutdown_emulator::run_cli(args) {
         Ok(code) => code,
         Err(e) => {
-            let failure = Failure::Failed(e);
-            eprintln!("error: {failure}");
-            failure.exit_code()
+            eprintln!("error: {e}");
+            e.exit_code()
         }
     }
 }

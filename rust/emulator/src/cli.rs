@@ -1,4 +1,11 @@
-//! Command-line arguments (shared by `lambda-emulator` and `gracefulctl emulate`).
+//! Command-line arguments and the one exit-code policy, shared by
+//! `lambda-emulator` and `gracefulctl emulate`:
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | init succeeded and every invocation was answered |
+//! | 1 | init failed, an invocation was not answered, or the emulator could not run |
+//! | 2 | the command line is wrong (checked before anything runs or standard input is read) |
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -8,6 +15,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::Args;
 
+use crate::layout::Layout;
 use crate::lifecycle::Emulator;
 use crate::render::render;
 use crate::scenario::Scenario;
@@ -166,9 +174,57 @@ impl EmulateArgs {
     }
 }
 
-/// Runs the emulator and prints the timeline. Exit code 0 when init succeeded
-/// and every invocation was answered, 1 otherwise.
-pub fn run_cli(args: EmulateArgs) -> anyhow::Result<ExitCode> {
+/// Exit code when the lifecycle failed or the emulator could not run.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code when the command line is wrong (clap's own code too).
+pub const EXIT_USAGE: u8 = 2;
+
+/// Why a run gave no exit code of its own.
+#[derive(Debug)]
+pub enum EmulateError {
+    /// The command line is wrong: the message names the option and the fix.
+    Usage(anyhow::Error),
+    /// The command line was fine, but the emulator could not run.
+    Failed(anyhow::Error),
+}
+
+impl EmulateError {
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::from(match self {
+            EmulateError::Usage(_) => EXIT_USAGE,
+            EmulateError::Failed(_) => EXIT_FAILED,
+        })
+    }
+}
+
+impl std::fmt::Display for EmulateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (EmulateError::Usage(e) | EmulateError::Failed(e)) = self;
+        write!(f, "{e:#}")
+    }
+}
+
+impl std::error::Error for EmulateError {}
+
+impl EmulateArgs {
+    /// Checks the command line (options, the function and layer
+    /// directories, event files) without running anything or reading
+    /// standard input.
+    pub fn check(&self) -> anyhow::Result<()> {
+        let mut check = self.clone();
+        check.events.retain(|e| e != "-");
+        Layout::of(&check.scenario()?).map(drop)
+    }
+}
+
+/// Checks the command line, runs the emulator and prints the timeline; the
+/// exit code follows the policy at the top of this module.
+pub fn run_cli(args: EmulateArgs) -> Result<ExitCode, EmulateError> {
+    args.check().map_err(EmulateError::Usage)?;
+    run_checked(&args).map_err(EmulateError::Failed)
+}
+
+fn run_checked(args: &EmulateArgs) -> anyhow::Result<ExitCode> {
     let scenario = args.scenario()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -184,7 +240,7 @@ pub fn run_cli(args: EmulateArgs) -> anyhow::Result<ExitCode> {
     Ok(if report.lifecycle_ok() {
         ExitCode::SUCCESS
     } else {
-        ExitCode::FAILURE
+        ExitCode::from(EXIT_FAILED)
     })
 }
 

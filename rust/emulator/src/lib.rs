@@ -33,7 +33,7 @@ pub mod scenario;
 pub mod settle;
 pub mod timeline;
 
-pub use cli::{run_cli, EmulateArgs};
+pub use cli::{run_cli, EmulateArgs, EmulateError};
 pub use lifecycle::{Emulator, InitFailure, InvokeOutcome, RunReport, ShutdownReason};
 pub use render::render;
 pub use scenario::{Faults, Freeze, Scenario, MB_PER_VCPU};

@@ -15,11 +15,12 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The exit codes are those of `gracefulctl emulate` (see `cli`).
     match run_cli(cli.args) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("lambda-emulator: {e:#}");
-            ExitCode::from(2)
+            eprintln!("lambda-emulator: {e}");
+            e.exit_code()
         }
     }
 }
