@@ -8,6 +8,9 @@
 set -euo pipefail
 pkg=$(cd "$(dirname "$0")/../.." && pwd)
 dir=${1:?usage: node-app.sh <dir>}
+for f in lib/index.js layers/graceful-shutdown-arm64.zip layers/graceful-shutdown-x86_64.zip; do
+  [ -f "$pkg/$f" ] || { echo "node-app.sh: construct/$f is missing: build the package first (cd construct && pnpm run build)" >&2; exit 1; }
+done
 mkdir -p "$dir"
 tarball="$dir/$(cd "$pkg" && npm pack --silent --pack-destination "$dir" | tail -1)"
 app="$dir/node-shop"
