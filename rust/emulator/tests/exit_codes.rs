@@ -1,16 +1,24 @@
-//! `lambda-emulator` exits as `gracefulctl emulate` does (the policy of the
-//! emulator's `cli` module): 2 for a wrong command line, before anything
-//! runs, with the option named; 1 for a run whose init fails; 0 otherwise.
+//! `lambda-emulator` and `gracefulctl emulate` exit alike (the one policy of
+//! the emulator's `cli` module): 2 for a wrong command line, before anything
+//! runs, with the option named; 1 for a run whose init fails.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn emulator(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lambda-emulator"))
-        .args(args)
-        .output()
-        .expect("run lambda-emulator")
+/// Both entry points, each with `args` after its own command.
+fn both(args: &[&str]) -> [(&'static str, Output); 2] {
+    let gracefulctl = graceful_shutdown_testkit::built("gracefulctl", "cargo build -p gracefulctl");
+    let run = |mut command: Command| command.args(args).output().expect("run the emulator");
+    let mut emulate = Command::new(gracefulctl);
+    emulate.arg("emulate");
+    [
+        (
+            "lambda-emulator",
+            run(Command::new(env!("CARGO_BIN_EXE_lambda-emulator"))),
+        ),
+        ("gracefulctl emulate", run(emulate)),
+    ]
 }
 
 /// A function directory whose `bootstrap` is `script`.
@@ -30,22 +38,28 @@ fn a_wrong_command_line_exits_2_with_the_option_named() {
     for (args, says) in [
         (
             vec!["--function-dir", "/no/such/function"],
-            "lambda-emulator: --function-dir: /no/such/function has no executable `bootstrap`",
+            "--function-dir: /no/such/function has no executable `bootstrap`",
         ),
         (
-            vec!["--function-dir", &fn_dir, "--layer-dir", "/no/such/layer.zip"],
-            "lambda-emulator: --layer-dir: /no/such/layer.zip is neither a directory nor a .zip file",
+            vec![
+                "--function-dir",
+                &fn_dir,
+                "--layer-dir",
+                "/no/such/layer.zip",
+            ],
+            "--layer-dir: /no/such/layer.zip is neither a directory nor a .zip file",
         ),
         (
             vec!["--function-dir", &fn_dir, "--env", "NO_EQUALS_SIGN"],
-            "lambda-emulator: --env \"NO_EQUALS_SIGN\": expected KEY=VALUE",
+            "--env \"NO_EQUALS_SIGN\": expected KEY=VALUE",
         ),
     ] {
-        let out = emulator(&args);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-        assert!(stderr.contains(says), "{args:?}: {stderr}");
-        assert!(out.stdout.is_empty(), "nothing ran: {args:?}");
+        for (entry, out) in both(&args) {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{entry} {args:?}: {stderr}");
+            assert!(stderr.contains(says), "{entry} {args:?}: {stderr}");
+            assert!(out.stdout.is_empty(), "{entry}: nothing ran for {args:?}");
+        }
     }
 }
 
@@ -53,16 +67,13 @@ fn a_wrong_command_line_exits_2_with_the_option_named() {
 fn a_run_whose_init_fails_exits_1_with_its_timeline() {
     let dir = tempfile::tempdir().expect("tempdir");
     let fn_dir = script_function(dir.path(), "#!/bin/sh\nexit 3\n");
-    let out = emulator(&["--function-dir", &fn_dir]);
-    let timeline = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{timeline}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        timeline.contains("INIT FAILED Runtime.ExitError: the runtime exited during init"),
-        "{timeline}"
-    );
+    for (entry, out) in both(&["--function-dir", &fn_dir]) {
+        let timeline = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{entry}: {timeline}\n{stderr}");
+        assert!(
+            timeline.contains("INIT FAILED Runtime.ExitError: the runtime exited during init"),
+            "{entry}: {timeline}"
+        );
+    }
 }
