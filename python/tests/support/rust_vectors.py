@@ -18,7 +18,7 @@ MANIFEST = paths.PYTHON_DIR / "tests" / "rust-vectors" / "Cargo.toml"
 @lru_cache(maxsize=1)
 def binary() -> Path:
     env = dict(os.environ, CARGO_TARGET_DIR=str(paths.TARGET))
-    subprocess.run(["cargo", "build", "--quiet", "--offline", "--manifest-path", str(MANIFEST)],
+    subprocess.run(["cargo", "build", "--quiet", "--manifest-path", str(MANIFEST)],
                    check=True, env=env, timeout=600)
     return paths.TARGET / "debug" / "graceful-shutdown-python-vectors"
 
