@@ -3,8 +3,11 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
+import { prioritized } from './priority.mjs';
+
+/** `node args`, at a higher CPU priority (see priority.mjs). */
 export function startChild(args, { env = {}, cwd, node = process.execPath } = {}) {
-  const child = spawn(node, args, { cwd, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(...prioritized(node, args), { cwd, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   const lines = [];
   const raw = [];
   let waiters = [];

