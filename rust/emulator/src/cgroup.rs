@@ -128,6 +128,16 @@ impl Cgroups {
             .unwrap_or_default()
     }
 
+    /// The processes in the environment's groups (freezer, else CPU): every
+    /// process the environment started, whatever process group it moved to.
+    /// None when the environment has no group.
+    pub fn member_pids(&self) -> Option<Vec<i32>> {
+        self.freezer
+            .as_ref()
+            .or(self.cpu.as_ref())
+            .map(|g| pids_in(&g.dir))
+    }
+
     /// The freezer group's name, if there is one.
     pub fn freezer_dir(&self) -> Option<&Path> {
         self.freezer.as_ref().map(|g| g.dir.as_path())

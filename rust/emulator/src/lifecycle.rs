@@ -532,8 +532,8 @@ impl Emulator {
                         message: "no extension registered: Lambda kills the runtime without SIGTERM, so no shutdown handler in the function runs".to_owned(),
                     },
                 );
-                rt.signal(Signal::SIGKILL, &self.rec);
-                rt.wait_exit(Duration::from_secs(2)).await;
+                self.kill_runtime_domain(rt, "no extension registered")
+                    .await;
             } else {
                 rt.signal(Signal::SIGTERM, &self.rec);
                 for _ in 0..self.scenario.faults.extra_sigterms {
@@ -543,12 +543,15 @@ impl Emulator {
                     rt.signal(Signal::SIGTERM, &self.rec);
                 }
                 let until = started + share;
-                if !rt
+                // As Lambda's: the runtime is gone when every process of its
+                // domain is, not only the one it started with.
+                let gone = rt
                     .wait_exit(until.saturating_duration_since(Instant::now()))
                     .await
-                {
-                    rt.signal(Signal::SIGKILL, &self.rec);
-                    rt.wait_exit(Duration::from_secs(2)).await;
+                    && self.runtime_domain_gone(rt, until).await;
+                if !gone {
+                    self.kill_runtime_domain(rt, "at the end of the runtime's share")
+                        .await;
                 }
             }
         }
@@ -592,6 +595,93 @@ impl Emulator {
                 duration_ms: started.elapsed().as_millis() as u64,
             },
         );
+    }
+
+    /// The live processes of the runtime domain, with their names: the
+    /// runtime's process group and, when the environment has cgroups, every
+    /// member outside the extensions' process groups (also a process that
+    /// left the runtime's group with setsid).
+    fn runtime_domain(&self, rt: &Child) -> Vec<(i32, String)> {
+        let own = i32::try_from(rt.pid).unwrap_or(0);
+        let extensions: Vec<i32> = self
+            .extensions
+            .iter()
+            .filter_map(|c| i32::try_from(c.pid).ok())
+            .collect();
+        let mut pids = self
+            .cgroups
+            .member_pids()
+            .unwrap_or_else(|| crate::settle::members_of_groups(&[own]));
+        pids.sort_unstable();
+        pids.dedup();
+        pids.into_iter()
+            .filter_map(|pid| {
+                let (group, name) = crate::process::live_process(pid)?;
+                (group == own || !extensions.contains(&group)).then_some((pid, name))
+            })
+            .collect()
+    }
+
+    /// After the runtime's main process has exited: waits until every other
+    /// process of its domain is gone too, or `until`. True if they are.
+    async fn runtime_domain_gone(&self, rt: &Child, until: Instant) -> bool {
+        let left = self.runtime_domain(rt);
+        if left.is_empty() {
+            return true;
+        }
+        self.rec.event(
+            PLATFORM,
+            EventKind::Note {
+                message: format!(
+                    "the runtime's main process exited; waiting for the runtime domain's processes: {}",
+                    describe_processes(&left)
+                ),
+            },
+        );
+        loop {
+            // No event tells when a process we did not start exits: polled,
+            // within the runtime's share.
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            if self.runtime_domain(rt).is_empty() {
+                self.rec.event(
+                    PLATFORM,
+                    EventKind::Note {
+                        message: "every process of the runtime domain is gone".to_owned(),
+                    },
+                );
+                return true;
+            }
+            if Instant::now() >= until {
+                return false;
+            }
+        }
+    }
+
+    /// SIGKILL to every process left in the runtime domain (the runtime's
+    /// process group, and its processes elsewhere in the environment's
+    /// cgroup); the timeline names them. Waits (bounded) until they are gone.
+    async fn kill_runtime_domain(&self, rt: &Child, when: &str) {
+        let left = self.runtime_domain(rt);
+        self.rec.event(
+            PLATFORM,
+            EventKind::Note {
+                message: format!(
+                    "SIGKILL to the runtime domain ({when}): {}",
+                    describe_processes(&left)
+                ),
+            },
+        );
+        rt.signal(Signal::SIGKILL, &self.rec);
+        for (pid, _) in &left {
+            if *pid > 1 {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(*pid), Signal::SIGKILL);
+            }
+        }
+        rt.wait_exit(Duration::from_secs(2)).await;
+        let until = Instant::now() + Duration::from_secs(2);
+        while !self.runtime_domain(rt).is_empty() && Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 
     /// Stops everything that is left and returns the timeline.
@@ -821,6 +911,16 @@ impl Emulator {
             timeline,
         })
     }
+}
+
+fn describe_processes(list: &[(i32, String)]) -> String {
+    if list.is_empty() {
+        return "none left".to_owned();
+    }
+    list.iter()
+        .map(|(pid, name)| format!("pid {pid} ({name})"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn describe_exit(exit: Option<Exit>) -> String {

@@ -230,6 +230,18 @@ async fn pump(reader: impl AsyncRead + Unpin, source: String, stream: Stream, re
     }
 }
 
+/// A live (not zombie) process, from /proc: its process group and command name.
+pub fn live_process(pid: i32) -> Option<(i32, String)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (head, rest) = stat.rsplit_once(')')?;
+    let name = head.split_once('(')?.1.to_owned();
+    // state ppid pgrp ...
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?;
+    let pgrp = fields.nth(1)?.parse().ok()?;
+    (state != "Z" && state != "X").then_some((pgrp, name))
+}
+
 pub fn signal_name(sig: i32) -> String {
     Signal::try_from(sig)
         .map(|s| s.as_str().to_owned())
