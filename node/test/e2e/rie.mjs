@@ -4,7 +4,7 @@
 // The RIE binary is the one scripts/rie-compare.sh installs (pinned there),
 // in <target>/rie/<version>/aws-lambda-rie, or AWS_LAMBDA_RIE.
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { join } from 'node:path';
 
@@ -17,6 +17,22 @@ export const rieBin =
   process.env.AWS_LAMBDA_RIE ?? join(process.env.CARGO_TARGET_DIR ?? join(repo, 'target'), 'rie', version ?? 'unknown', 'aws-lambda-rie');
 if (!existsSync(rieBin)) {
   throw new Error(`missing the RIE ${rieBin}: bash scripts/rie-compare.sh installs it (or scripts/test.d/75-node.sh does), or set AWS_LAMBDA_RIE`);
+}
+
+let shm;
+/**
+ * Where the RIE's log (and the secret) go: memory (/dev/shm) when there is
+ * one. The RIE writes every line of the runtime's output to it; on a disk
+ * that other builds fill with dirty pages, a write can block for hundreds of
+ * milliseconds in the kernel's writeback throttling, and the RIE with it.
+ * Removed when this test process exits, as `scratch` is.
+ */
+function logScratch() {
+  if (shm === undefined) {
+    shm = existsSync('/dev/shm') ? mkdtempSync('/dev/shm/gs-node-rie-') : scratch;
+    if (shm !== scratch) process.on('exit', () => rmSync(shm, { recursive: true, force: true }));
+  }
+  return shm;
 }
 
 /** Wait until `check()` is true, re-checking on each turn of the event loop, at most `ms`. */
@@ -68,7 +84,7 @@ function invoke(port, body) {
  * the extension's output, merged).
  */
 export async function underRie(fn, { env = {}, layer = true } = {}) {
-  const dir = mkdtempSync(join(scratch, 'rie-'));
+  const dir = mkdtempSync(join(logScratch(), 'rie-'));
   const [rieLease, apiLease, reportLease] = [await leasePort(), await leasePort(), await leasePort()];
   const log = join(dir, 'rie.log');
   const script = join(dir, 'rie.sh');
@@ -76,7 +92,7 @@ export async function underRie(fn, { env = {}, layer = true } = {}) {
   // looks for /var/task/bootstrap and starts the runtime there, as another
   // user: the directories it reads or writes are opened to it).
   // Only directories of this test process's own (never the system's /tmp).
-  for (const d of [scratch, fn, dir]) chmodSync(d, 0o755);
+  for (const d of [scratch, logScratch(), fn, dir]) chmodSync(d, 0o755);
   const secretDir = join(dir, 'secret');
   mkdirSync(secretDir);
   chmodSync(secretDir, 0o1777);
