@@ -2,9 +2,13 @@
 # `pnpm run bench`: builds what is measured, then runs the benchmark harness
 # (bench/harness), which prints one table and writes bench/results/latest.json;
 # a full run is then published (bench/publish.py: the table into bench/README.md,
-# the JSON into bench/published.json, both tracked).
+# the JSON into bench/published.json, both tracked). After the harness, the
+# language rows: the Node.js and Python libraries' own benches beside their
+# hand-written patterns (node/bench/bench.mjs, python/bench/bench.py), their
+# tables printed under the main one, their JSON beside latest.json (node.json,
+# python.json), checked by bench/tests/check_languages.py.
 #
-#   bash bench/run.sh            full run (about 10 minutes, includes a cold build)
+#   bash bench/run.sh            full run (about 15 minutes, includes a cold build)
 #   bash bench/run.sh --quick    few repetitions, no cold build (BENCH_QUICK=1 too)
 #
 # Environment: BENCH_SYNTH overrides the synth command (default `pnpm run synth`).
@@ -18,7 +22,7 @@ for arg in "$@"; do
   case "$arg" in
     --quick) quick=1 ;;
     --) ;; # `pnpm run bench -- --quick` passes the separator through
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument '$arg'; use --quick or nothing" >&2; exit 2 ;;
   esac
 done
@@ -115,6 +119,29 @@ else
   harness_args+=(--cold-build "bash scripts/build-layers.sh")
 fi
 BENCH_QUICK= "$TARGET/$profile_dir/graceful-shutdown-bench" "${harness_args[@]}" --command "$cmd"
+
+# The language rows. Their end-to-end rows run the real runtime clients
+# (scripts/setup.sh installs them under .runtimes/) in the debug emulator with
+# the debug shutdown extension, as the libraries' own tests do.
+step "language rows: Node.js (node/bench/bench.mjs) and Python (python/bench/bench.py)"
+if [ "$quick" = "1" ]; then lang_runs=3 py_invokes=30; else lang_runs=21 py_invokes=300; fi
+lang_start=$SECONDS
+results="$(cd "$(dirname "$out")" && pwd)"
+rm -f "$results/node.json" "$results/python.json"
+for need in .runtimes/node/bin/node .runtimes/python/bin/python python/.venv/bin/python; do
+  [ -x "$need" ] || { echo "bench/run.sh: missing $need: run bash scripts/setup.sh first" >&2; exit 1; }
+done
+cargo build -p graceful-shutdown-emulator -p graceful-shutdown-extension >&2
+(cd node && pnpm run --silent build) >&2
+echo
+echo "Node.js library beside the hand-written process.on('SIGTERM', ... process.exit(0)) (median, p10-p90, n):"
+(cd node && node bench/bench.mjs --runs "$lang_runs" --json "$results/node.json")
+echo
+echo "Python library beside the hand-written signal.signal(SIGTERM, ...) (median, p10-p90, n):"
+python/.venv/bin/python python/bench/bench.py --runs "$lang_runs" --invokes "$py_invokes" --json "$results/python.json"
+python3 bench/tests/check_languages.py "$results" "$lang_runs" >&2
+echo "language rows: $((SECONDS - lang_start)) s" >&2
+
 if [ "$quick" = "0" ]; then
   # Only a complete, sane full run is published.
   python3 bench/tests/check_results.py bench/results/latest.json full >&2
