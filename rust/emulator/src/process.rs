@@ -178,9 +178,15 @@ impl Child {
         }
     }
 
-    /// Whether any process of its group is alive: the leader, or what it left.
+    /// Whether any process of its group is alive (not a zombie waiting to be
+    /// reaped): the leader, or what it left.
     pub fn group_alive(&self) -> bool {
-        self.pgid().is_some_and(|pgid| killpg(pgid, None).is_ok())
+        self.pgid().is_some_and(|pgid| {
+            killpg(pgid, None).is_ok()
+                && crate::settle::members_of_groups(&[pgid.as_raw()])
+                    .into_iter()
+                    .any(|pid| live_process(pid).is_some())
+        })
     }
 
     /// The process group's id: the leader's pid (it was started with
