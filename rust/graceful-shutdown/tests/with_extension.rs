@@ -139,7 +139,9 @@ impl Environment {
 fn the_extension_verdict_names_each_handler_with_its_status() {
     let mut env = start(
         "flush:ok,boom:panic,close-pool:sleep=20,slow:sleep=5000",
-        200,
+        // Room for a loaded machine both before `slow` starts and between
+        // the budget's end and the library's watchdog (290 ms).
+        240,
     );
     env.function.signal(Signal::SIGTERM);
     let (status, _) = env.function.wait_exit(DEADLINE);
