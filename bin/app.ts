@@ -2,9 +2,10 @@
 // The demo CDK app: `pnpm run deploy` (real account) or `pnpm run demo` (local, offline).
 //
 // Context:
-//   -c architecture=arm64|x86_64  architecture of the function and the layer (default arm64)
+//   -c architecture=arm64|x86_64  architecture of the functions and the layer (default arm64)
 //   -c quickBuild=true            release builds without LTO: much quicker to compile,
-//                                 slightly bigger binaries (the local demo uses it)
+//                                 slightly bigger binaries (the local demo uses it;
+//                                 the Rust function only)
 //
 // `cdk-lambda-graceful-shutdown` is the construct library of this repository,
 // used from its TypeScript sources (tsconfig.json maps the name to
@@ -40,5 +41,5 @@ new DemoStack(app, STACK_NAME, {
   buildEnvironment: quickBuild
     ? { CARGO_PROFILE_RELEASE_LTO: 'false', CARGO_PROFILE_RELEASE_CODEGEN_UNITS: '16', CARGO_PROFILE_RELEASE_OPT_LEVEL: '1' }
     : undefined,
-  description: 'graceful-shutdown demo: a buffered writer that flushes its last batch on shutdown',
+  description: 'graceful-shutdown demo: buffered writers in Rust, Node.js and Python that flush their last batch on shutdown',
 });

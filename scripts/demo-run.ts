@@ -3,12 +3,16 @@
 // 1. builds the local lifecycle emulator;
 // 2. starts moto (a local AWS) on a free loopback port;
 // 3. `cdk bootstrap` and `cdk deploy` the demo stack into it: cargo-lambda
-//    builds the function and the shutdown layer, and the CDK publishes them to
-//    moto's S3 and creates the stack with moto's CloudFormation;
-// 4. reads the deployed template and both code zips back from moto;
-// 5. runs the unpacked function and layer in the emulator (the function writes
-//    to moto's DynamoDB), sends a few invocations, runs the shutdown phase, and
-//    counts the writes that reached the table;
+//    builds the Rust function and the shutdown layer, the Node.js and Python
+//    functions are packaged with this repository's libraries, and the CDK
+//    publishes them to moto's S3 and creates the stack with moto's
+//    CloudFormation;
+// 4. reads the deployed template and the code zips back from moto;
+// 5. for each language (Rust, Node.js, Python), runs the unpacked function
+//    and layer in the emulator, on the function's runtime (its own bootstrap,
+//    or the official runtime interface client of nodejs22.x and python3.12),
+//    writing to moto's DynamoDB: a few invocations, the shutdown phase, and a
+//    count of the writes that reached the table;
 // 6. does the same without the layer, to show what is lost.
 // Everything it starts is stopped when it ends, however it ends.
 import * as fs from 'node:fs';
@@ -16,7 +20,8 @@ import * as path from 'node:path';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { codeLocation, Deployment, download, listZip, readDeployment, unzip, ZipFile } from './demo/deployed';
+import { DEMO_FUNCTIONS, DemoLanguage } from '../lib/demo-stack';
+import { codeLocation, DeployedFunction, Deployment, download, functionOf, listZip, readDeployment, unzip, ZipFile } from './demo/deployed';
 import { ACCOUNT, clientConfig, Moto, motoEnv, REGION, sdkEnv, startMoto, stopAllMotoSync } from './demo/moto';
 import { killAllSync, REPO_ROOT, run, seconds } from './demo/run';
 import { countPersisted, Persisted } from './demo/table';
@@ -33,7 +38,22 @@ export interface DemoOptions {
   readonly verbose: boolean;
 }
 
-/** One emulated lifecycle of the deployed function. */
+/** The languages of the demo, in the order they run, with the names shown. */
+export const LANGUAGES: ReadonlyArray<{ readonly language: DemoLanguage; readonly title: string }> = [
+  { language: 'rust', title: 'Rust' },
+  { language: 'nodejs', title: 'Node.js' },
+  { language: 'python', title: 'Python' },
+];
+
+/**
+ * The AWS SDKs that Lambda's nodejs22.x and python3.12 runtimes provide on
+ * their module paths (`@aws-sdk/*`, boto3), installed by setup
+ * (scripts/setup.d/50-demo-sdks.sh) and laid out as a layer, which the
+ * emulator adds to the runtime's NODE_PATH / PYTHONPATH. Not in the deployed zips.
+ */
+export const RUNTIME_SDK_DIR = path.join(REPO_ROOT, '.runtimes', 'sdk');
+
+/** One emulated lifecycle of a deployed function. */
 export interface EmulatedRun {
   readonly withLayer: boolean;
   readonly sent: number;
@@ -43,12 +63,19 @@ export interface EmulatedRun {
   readonly emulatorExitCode: number;
 }
 
-export interface DemoResult {
-  readonly deployment: Deployment;
-  readonly layerFiles: ZipFile[];
+/** What the demo did with the function of one language. */
+export interface LanguageRun {
+  readonly title: string;
+  readonly function: DeployedFunction;
   readonly functionFiles: ZipFile[];
   readonly withLayer: EmulatedRun;
   readonly withoutLayer: EmulatedRun;
+}
+
+export interface DemoResult {
+  readonly deployment: Deployment;
+  readonly layerFiles: ZipFile[];
+  readonly languages: Record<DemoLanguage, LanguageRun>;
   readonly timings: Record<string, string>;
 }
 
@@ -95,76 +122,95 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     await step('bootstrap', `cdk bootstrap aws://${ACCOUNT}/${REGION} (into moto)`, () =>
       // Run outside the app's directory: bootstrapping an explicit environment needs no synth.
       run(path.join(REPO_ROOT, 'node_modules', '.bin', 'cdk'), ['bootstrap', `aws://${ACCOUNT}/${REGION}`], { env, echo, cwd: options.workDir }));
-    await step('deploy', 'cdk deploy (cargo-lambda builds the function and the layer; assets go to moto\'s S3)', () =>
+    await step('deploy', 'cdk deploy (cargo-lambda builds the Rust function and the layer, the Node.js and Python functions are packaged with their libraries; assets go to moto\'s S3)', () =>
       run('cdk', ['deploy', STACK_NAME, '--require-approval', 'never', '--output', outDir, ...localContextArgs()], { env, echo }));
 
     const s3 = new S3Client(clientConfig(moto.endpoint));
     const cfn = new CloudFormationClient(clientConfig(moto.endpoint));
     const ddb = new DynamoDBClient(clientConfig(moto.endpoint));
-    const { deployment, layerFiles, functionFiles, functionDir, layerDir } = await step('readback',
+    type Unpacked = { fn: DeployedFunction; files: ZipFile[]; dir: string };
+    const { deployment, layerFiles, layerDir, unpacked } = await step('readback',
       'Reading the deployed template and the code zips back from moto', async () => {
         const d = await readDeployment(cfn, STACK_NAME);
         say(`    stack ${STACK_NAME}: ${d.stackStatus}`);
-        if (d.layerIds.length !== 1) throw new Error(`the function has ${d.layerIds.length} layers in the deployed template; expected the shutdown layer`);
-        const fnLocation = codeLocation(d.template.Resources[d.functionId]);
-        const layerLocation = codeLocation(d.template.Resources[d.layerIds[0]]);
-        const fnZip = await download(s3, fnLocation);
+        const layerIds = [...new Set(d.functions.flatMap((f) => f.layerIds))];
+        if (layerIds.length !== 1) throw new Error(`the functions have ${layerIds.length} layers in the deployed template; expected one shared shutdown layer`);
+        const layerLocation = codeLocation(d.template.Resources[layerIds[0]]);
         const layerZip = await download(s3, layerLocation);
-        const fnDir = path.join(options.workDir, 'function');
         const lDir = path.join(options.workDir, 'layer');
-        unzip(fnZip, fnDir);
         unzip(layerZip, lDir);
         const lf = listZip(layerZip);
-        const ff = listZip(fnZip);
-        say(`    function s3://${fnLocation.bucket}/${fnLocation.key}: ${describeZip(ff)}`);
         say(`    layer    s3://${layerLocation.bucket}/${layerLocation.key}: ${describeZip(lf)}`);
-        say(`    environment: ${Object.entries(d.functionEnv).map(([k, v]) => `${k}=${v}`).join(' ')}`);
-        return { deployment: d, layerFiles: lf, functionFiles: ff, functionDir: fnDir, layerDir: lDir };
+        const byLanguage = {} as Record<DemoLanguage, Unpacked>;
+        for (const { language } of LANGUAGES) {
+          const fn = functionOf(d, DEMO_FUNCTIONS[language]);
+          if (fn.layerIds.length !== 1) throw new Error(`${fn.logicalId} has ${fn.layerIds.length} layers in the deployed template; expected the shutdown layer`);
+          const location = codeLocation(d.template.Resources[fn.logicalId]);
+          const zip = await download(s3, location);
+          const dir = path.join(options.workDir, 'function', language);
+          unzip(zip, dir);
+          const files = listZip(zip);
+          say(`    ${fn.runtime.padEnd(15)} s3://${location.bucket}/${location.key}: ${describeZip(files, 4)}`);
+          say(`    ${' '.repeat(15)} environment: ${Object.entries(fn.env).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+          byLanguage[language] = { fn, files, dir };
+        }
+        return { deployment: d, layerFiles: lf, layerDir: lDir, unpacked: byLanguage };
       });
 
-    const table = deployment.functionEnv.TABLE_NAME;
-    if (!table) throw new Error('the deployed function has no TABLE_NAME variable');
-    const emulate = async (withLayer: boolean): Promise<EmulatedRun> => {
-      const label = withLayer ? 'with-layer' : 'without-layer';
+    const emulate = async (language: DemoLanguage, withLayer: boolean): Promise<EmulatedRun> => {
+      const { fn, dir } = unpacked[language];
+      const table = fn.env.TABLE_NAME;
+      if (!table) throw new Error(`the deployed function ${fn.logicalId} has no TABLE_NAME variable`);
+      const label = `${language}/${withLayer ? 'with-layer' : 'without-layer'}`;
       const events = writeEvents(path.join(options.workDir, 'events', label), label);
-      const envArgs = Object.entries({ ...deployment.functionEnv, ...sdkEnv(moto.endpoint), AWS_EC2_METADATA_DISABLED: 'true' })
+      const envArgs = Object.entries({ ...fn.env, ...sdkEnv(moto.endpoint), AWS_EC2_METADATA_DISABLED: 'true' })
         .flatMap(([k, v]) => ['--env', `${k}=${v}`]);
       const args = [
-        '--function-dir', functionDir,
+        '--function-dir', dir,
+        ...runtimeArgs(fn),
         ...(withLayer ? ['--layer-dir', layerDir] : []),
         ...events.files.flatMap((f) => ['--event', f]),
         ...envArgs,
-        '--function-name', deployment.physicalIds[deployment.functionId] ?? STACK_NAME,
-        '--timeout-ms', String(deployment.functionTimeoutSeconds * 1000),
-        '--memory-mb', String(deployment.functionMemoryMb),
+        '--function-name', fn.physicalId,
+        '--timeout-ms', String(fn.timeoutSeconds * 1000),
+        '--memory-mb', String(fn.memoryMb),
       ];
-      const ran = await run(emulator, args, { check: false, timeoutMs: 60_000 });
-      if (ran.code !== 0) throw new Error(`lambda-emulator exited with code ${ran.code}:\n${ran.stderr}\n${ran.stdout}`);
+      const ran = await run(emulator, args, { check: false, timeoutMs: 120_000 });
+      if (ran.code !== 0) throw new Error(`lambda-emulator (${language}) exited with code ${ran.code}:\n${ran.stderr}\n${ran.stdout}`);
       const persisted = await countPersisted(ddb, table, `${label}/`);
       const verdict = ran.stdout.split('\n').find((l) => l.includes('graceful-shutdown verdict'));
       return { withLayer, sent: events.writes, persisted, timeline: ran.stdout, verdict, emulatorExitCode: ran.code };
     };
 
-    const withLayer = await step('with-layer', `Emulating the function WITH the shutdown layer: ${INVOCATIONS} invocations, then the shutdown phase`, async () => {
-      const r = await emulate(true);
-      say(indent(r.timeline));
-      say(`    extension's verdict: ${r.verdict ? r.verdict.replace(/^.*?(graceful-shutdown verdict)/, '$1') : '(none logged)'}`);
-      say(`    ${persistedLine(r)}`);
-      return r;
-    });
-    const withoutLayer = await step('without-layer', 'Emulating the same function WITHOUT the layer', async () => {
-      const r = await emulate(false);
-      say(indent(r.timeline));
-      say(`    ${persistedLine(r)}`);
-      return r;
-    });
+    const languages = {} as Record<DemoLanguage, LanguageRun>;
+    for (const { language, title } of LANGUAGES) {
+      const { fn, files } = unpacked[language];
+      const withLayer = await step(`${language} with-layer`,
+        `${title} (${fn.runtime}): emulating the function WITH the shutdown layer: ${INVOCATIONS} invocations, then the shutdown phase`, async () => {
+          const r = await emulate(language, true);
+          say(indent(r.timeline));
+          say(`    extension's verdict: ${r.verdict ? r.verdict.replace(/^.*?(graceful-shutdown verdict)/, '$1') : '(none logged)'}`);
+          say(`    ${persistedLine(r)}`);
+          return r;
+        });
+      const withoutLayer = await step(`${language} without-layer`, `${title} (${fn.runtime}): emulating the same function WITHOUT the layer`, async () => {
+        const r = await emulate(language, false);
+        say(indent(r.timeline));
+        say(`    ${persistedLine(r)}`);
+        return r;
+      });
+      languages[language] = { title, function: fn, functionFiles: files, withLayer, withoutLayer };
+    }
 
     timings.total = seconds(started);
     say('\n==> Result');
-    say(`    with the layer:    ${persistedLine(withLayer)}`);
-    say(`    without the layer: ${persistedLine(withoutLayer)}`);
+    for (const { language } of LANGUAGES) {
+      const r = languages[language];
+      say(`    ${`${r.title}:`.padEnd(9)} with the layer:    ${persistedLine(r.withLayer)}`);
+      say(`    ${' '.repeat(9)} without the layer: ${persistedLine(r.withoutLayer)}`);
+    }
     say(`    total time: ${timings.total} (${Object.entries(timings).filter(([k]) => k !== 'total').map(([k, v]) => `${k} ${v}`).join(', ')})`);
-    return { deployment, layerFiles, functionFiles, withLayer, withoutLayer, timings };
+    return { deployment, layerFiles, languages, timings };
   } finally {
     await moto.stop();
   }
@@ -192,8 +238,26 @@ function writeEvents(dir: string, label: string): { files: string[]; writes: num
   return { files, writes: n };
 }
 
-function describeZip(files: ZipFile[]): string {
-  return files.map((f) => `${f.name} (${(f.size / 1024).toFixed(0)} KiB, mode ${f.mode.toString(8)})`).join(', ');
+/**
+ * The emulator's runtime arguments for `fn`: none for an OS-only runtime
+ * (`provided.*`, the zip's `bootstrap` is the runtime); for a managed runtime
+ * its name and handler, and the SDK that runtime provides.
+ */
+export function runtimeArgs(fn: DeployedFunction): string[] {
+  if (fn.runtime.startsWith('provided')) return [];
+  if (!/^(nodejs|python)/.test(fn.runtime)) throw new Error(`${fn.logicalId}: runtime ${fn.runtime} is not one the demo runs (provided.*, nodejs*, python*)`);
+  if (!fs.existsSync(RUNTIME_SDK_DIR)) {
+    throw new Error(`${RUNTIME_SDK_DIR} is missing: the AWS SDKs that the ${fn.runtime} runtime provides are installed by \`bash scripts/setup.sh\` (scripts/setup.d/50-demo-sdks.sh)`);
+  }
+  return ['--runtime', fn.runtime, '--handler', fn.handler, '--layer-dir', RUNTIME_SDK_DIR];
+}
+
+/** The files of a zip, the first `max` in the zip's order when there are more. */
+function describeZip(files: ZipFile[], max = files.length): string {
+  const shown = files.slice(0, max);
+  const rest = files.length - shown.length;
+  return shown.map((f) => `${f.name} (${(f.size / 1024).toFixed(0)} KiB, mode ${f.mode.toString(8)})`).join(', ')
+    + (rest > 0 ? ` and ${rest} more` : '');
 }
 
 /** The timeline as shown: indented, and without the runtime crate's per-invoke span prefix. */
@@ -219,7 +283,7 @@ if (require.main === module) {
   const workDir = path.join(REPO_ROOT, '.cache', 'demo');
   runDemo({ workDir, verbose: true }).then(
     (r) => {
-      const ok = r.withLayer.persisted.total === r.withLayer.sent;
+      const ok = LANGUAGES.every(({ language }) => r.languages[language].withLayer.persisted.total === r.languages[language].withLayer.sent);
       process.exitCode = ok ? 0 : 1;
     },
     (e: Error) => {

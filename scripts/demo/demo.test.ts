@@ -8,8 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { DEMO_BATCH_SIZE, DEMO_SHUTDOWN_TIMEOUT_MS } from '../../lib/demo-stack';
-import { DemoResult, EXTENSION_FILE, localContextArgs, runDemo, STACK_NAME } from '../demo-run';
+import { DEMO_BATCH_SIZE, DEMO_FUNCTIONS, DEMO_SHUTDOWN_TIMEOUT_MS } from '../../lib/demo-stack';
+import { DemoResult, EXTENSION_FILE, LANGUAGES, localContextArgs, persistedLine, runDemo, STACK_NAME } from '../demo-run';
 import { ACCOUNT, clientConfig, motoEnv, REGION, startMoto, stopAllMotoSync } from './moto';
 import { killAllSync, REPO_ROOT, run } from './run';
 
@@ -42,8 +42,8 @@ describe('the package scripts against moto: bootstrap, publish-assets (cdk-asset
       const manifestPath = path.join(outDir, `${STACK_NAME}.assets.json`);
       const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
       const files = Object.values<any>(manifest.files);
-      // The template, the function's zip and the layer's zip.
-      assert.equal(files.length, 3, `expected 3 file assets in ${manifestPath}`);
+      // The template, the zips of the three functions and the layer's zip.
+      assert.equal(files.length, 5, `expected 5 file assets in ${manifestPath}`);
 
       for (const asset of files) {
         for (const destination of Object.values<any>(asset.destinations)) {
@@ -91,50 +91,83 @@ describe('the demo round trip (pnpm run demo)', () => {
     for (const type of ['AWS::DynamoDB::Table', 'AWS::Lambda::Function', 'AWS::Lambda::LayerVersion']) {
       assert.ok(types.includes(type), `deployed template lacks ${type}: ${types.join(', ')}`);
     }
+    assert.equal(types.filter((t) => t === 'AWS::Lambda::Function').length, 3, 'a function per language');
+    assert.equal(types.filter((t) => t === 'AWS::Lambda::LayerVersion').length, 1, 'one shutdown layer, shared');
   });
 
-  test('the function in the deployed template has the layer and the variables the demo stack sets', () => {
-    const { template, functionId, layerIds, functionEnv, physicalIds } = result.deployment;
-    assert.equal(layerIds.length, 1);
-    assert.equal(template.Resources[layerIds[0]].Type, 'AWS::Lambda::LayerVersion');
+  test('each function in the deployed template has the shared layer, its runtime and the variables the demo stack sets', () => {
+    const { template, physicalIds } = result.deployment;
     const tables = Object.keys(template.Resources).filter((id) => template.Resources[id].Type === 'AWS::DynamoDB::Table');
     assert.equal(tables.length, 1, `tables in the deployed template: ${tables.join(', ')}`);
-    const variables = template.Resources[functionId].Properties?.Environment?.Variables ?? {};
-    // lib/demo-stack.ts sets the budget and the batch size, and leaves the port at the spec's default.
-    assert.deepEqual(variables, {
-      TABLE_NAME: { Ref: tables[0] },
-      BATCH_SIZE: String(DEMO_BATCH_SIZE),
-      GRACEFUL_SHUTDOWN_PORT: String(LIMITS.port.default),
-      GRACEFUL_SHUTDOWN_TIMEOUT_MS: String(DEMO_SHUTDOWN_TIMEOUT_MS),
-    });
+    assert.ok(physicalIds[tables[0]], 'moto created the table');
+    const layers = Object.keys(template.Resources).filter((id) => template.Resources[id].Type === 'AWS::Lambda::LayerVersion');
+    const expected = {
+      rust: { runtime: 'provided.al2023', handler: 'bootstrap' },
+      nodejs: { runtime: 'nodejs22.x', handler: 'index.handler' },
+      python: { runtime: 'python3.12', handler: 'app.handler' },
+    };
+    for (const { language } of LANGUAGES) {
+      const fn = result.languages[language].function;
+      assert.match(fn.logicalId, new RegExp(`^${DEMO_FUNCTIONS[language]}`));
+      assert.deepEqual({ runtime: fn.runtime, handler: fn.handler }, expected[language], fn.logicalId);
+      assert.deepEqual(fn.layerIds, layers, `${fn.logicalId} has the shutdown layer`);
+      const variables = template.Resources[fn.logicalId].Properties?.Environment?.Variables ?? {};
+      // lib/demo-stack.ts sets the budget and the batch size, and leaves the port at the spec's default.
+      assert.deepEqual(variables, {
+        TABLE_NAME: { Ref: tables[0] },
+        BATCH_SIZE: String(DEMO_BATCH_SIZE),
+        GRACEFUL_SHUTDOWN_PORT: String(LIMITS.port.default),
+        GRACEFUL_SHUTDOWN_TIMEOUT_MS: String(DEMO_SHUTDOWN_TIMEOUT_MS),
+      }, fn.logicalId);
+      assert.equal(fn.env.TABLE_NAME, physicalIds[tables[0]], `${fn.logicalId}: TABLE_NAME resolves to the deployed table`);
+    }
     assert.ok(DEMO_SHUTDOWN_TIMEOUT_MS >= LIMITS.timeoutMs.min && DEMO_SHUTDOWN_TIMEOUT_MS <= LIMITS.timeoutMs.max,
       `the demo's budget ${DEMO_SHUTDOWN_TIMEOUT_MS} ms is outside ${LIMITS.timeoutMs.min}-${LIMITS.timeoutMs.max} ms (spec/limits.json timeoutMs)`);
-    assert.ok(physicalIds[tables[0]], 'moto created the table');
-    assert.equal(functionEnv.TABLE_NAME, physicalIds[tables[0]], 'TABLE_NAME resolves to the deployed table');
   });
 
-  test('the layer zip from moto\'s S3 holds an executable extension', () => {
+  test('the zips from moto\'s S3: an executable extension in the layer; each function with its library and without an AWS SDK', () => {
     const extension = result.layerFiles.find((f) => f.name === EXTENSION_FILE);
     assert.ok(extension, `layer zip holds ${result.layerFiles.map((f) => f.name).join(', ')}`);
     assert.ok(extension.mode & 0o100, `extension mode is ${extension.mode.toString(8)}`);
     assert.ok(extension.size > 100_000, 'the extension is a real binary');
-    const bootstrap = result.functionFiles.find((f) => f.name === 'bootstrap');
-    assert.ok(bootstrap && bootstrap.mode & 0o100, 'the function zip holds an executable bootstrap');
+    const names = (language: keyof typeof DEMO_FUNCTIONS) => result.languages[language].functionFiles.map((f) => f.name);
+    const bootstrap = result.languages.rust.functionFiles.find((f) => f.name === 'bootstrap');
+    assert.ok(bootstrap && bootstrap.mode & 0o100, 'the Rust function zip holds an executable bootstrap');
+    // The Node.js library as npm installs it from its packed tarball: the built bundles, not its sources.
+    const node = names('nodejs');
+    for (const f of ['index.js', 'node_modules/lambda-graceful-shutdown/package.json', 'node_modules/lambda-graceful-shutdown/dist/cjs/index.js',
+      'node_modules/lambda-graceful-shutdown/dist/esm/index.js', 'node_modules/lambda-graceful-shutdown/dist/types/index.d.ts']) {
+      assert.ok(node.includes(f), `the Node.js zip lacks ${f}: ${node.join(', ')}`);
+    }
+    assert.ok(!node.some((f) => f.includes('/src/') || f.startsWith('node_modules/@aws-sdk/')), `the Node.js zip holds sources or the SDK: ${node.join(', ')}`);
+    const python = names('python');
+    for (const f of ['app.py', 'lambda_graceful_shutdown/__init__.py', 'lambda_graceful_shutdown/py.typed', 'lambda_graceful_shutdown/limits.json']) {
+      assert.ok(python.includes(f), `the Python zip lacks ${f}: ${python.join(', ')}`);
+    }
+    assert.ok(!python.some((f) => f.startsWith('boto3/') || f.startsWith('botocore/') || f.includes('__pycache__')), `the Python zip holds the SDK or bytecode: ${python.join(', ')}`);
   });
 
-  test('with the layer, every buffered write is persisted after shutdown', () => {
-    const run = result.withLayer;
-    assert.equal(run.persisted.total, run.sent, run.timeline);
-    assert.ok(run.persisted.byShutdown > 0, 'some writes were stored by the shutdown handler');
-    assert.match(run.verdict ?? '', /outcome=completed/, run.timeline);
-    assert.match(run.timeline, /SIGTERM/);
-  });
+  for (const { language, title } of LANGUAGES) {
+    test(`${title}: with the layer every buffered write is persisted after shutdown, on the runtime's own client`, () => {
+      const run = result.languages[language].withLayer;
+      assert.equal(run.persisted.total, run.sent, run.timeline);
+      assert.ok(run.persisted.byShutdown > 0, 'some writes were stored by the shutdown handler');
+      assert.equal(persistedLine(run), `${run.sent} of ${run.sent} buffered writes persisted (${run.persisted.byBatch} in full batches during invocations, ${run.persisted.byShutdown} by the shutdown handler)`);
+      assert.match(run.verdict ?? '', /outcome=completed .*flush-writes=ok/, run.timeline);
+      assert.match(run.timeline, /runtime +<- SIGTERM/);
+      assert.match(run.timeline, /flushed the buffered writes stored=\d+/);
+      const runtime = { rust: /function\/rust\/bootstrap\)/, nodejs: /\.runtimes\/node\/bin\/node\)/, python: /\.runtimes\/python\/bin\/python\)/ }[language];
+      assert.match(run.timeline, new RegExp(`runtime +started \\(pid \\d+, .*${runtime.source}`), 'the runtime is the function\'s bootstrap, or the official runtime client of its runtime');
+    });
 
-  test('without the layer, the last batch is lost', () => {
-    const run = result.withoutLayer;
-    assert.ok(run.persisted.total < run.sent, `${run.persisted.total} of ${run.sent} persisted`);
-    assert.equal(run.persisted.byShutdown, 0);
-    assert.equal(run.persisted.total, result.withLayer.persisted.byBatch, 'only the full batches reached the table');
-    assert.equal(run.verdict, undefined);
-  });
+    test(`${title}: without the layer the last batch is lost`, () => {
+      const { withLayer, withoutLayer: run } = result.languages[language];
+      assert.ok(run.persisted.total < run.sent, `${run.persisted.total} of ${run.sent} persisted`);
+      assert.equal(run.persisted.byShutdown, 0);
+      assert.equal(run.persisted.total, withLayer.persisted.byBatch, 'only the full batches reached the table');
+      assert.equal(run.verdict, undefined);
+      assert.match(persistedLine(run), new RegExp(`^${run.persisted.total} of ${run.sent} buffered writes persisted .*: ${run.sent - run.persisted.total} LOST$`));
+      assert.match(run.timeline, /runtime +<- SIGKILL/);
+    });
+  }
 });

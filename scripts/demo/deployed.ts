@@ -18,6 +18,20 @@ export interface Template {
   readonly Resources: Record<string, Resource>;
 }
 
+/** One deployed function, as the demo runs it. */
+export interface DeployedFunction {
+  readonly logicalId: string;
+  readonly physicalId: string;
+  /** `Runtime` of the template (`provided.al2023`, `nodejs22.x`, `python3.12`, ...). */
+  readonly runtime: string;
+  readonly handler: string;
+  readonly layerIds: string[];
+  /** The function's environment variables, references resolved. */
+  readonly env: Record<string, string>;
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+}
+
 /** What the demo needs to know about the deployed stack. */
 export interface Deployment {
   readonly stackStatus: string;
@@ -25,12 +39,8 @@ export interface Deployment {
   readonly outputs: Record<string, string>;
   /** Logical id to physical id of every resource. */
   readonly physicalIds: Record<string, string>;
-  readonly functionId: string;
-  readonly layerIds: string[];
-  /** The function's environment variables, references resolved. */
-  readonly functionEnv: Record<string, string>;
-  readonly functionTimeoutSeconds: number;
-  readonly functionMemoryMb: number;
+  /** Every AWS::Lambda::Function of the template. */
+  readonly functions: DeployedFunction[];
 }
 
 export async function readDeployment(cfn: CloudFormationClient, stackName: string): Promise<Deployment> {
@@ -47,28 +57,42 @@ export async function readDeployment(cfn: CloudFormationClient, stackName: strin
     }
     next = page.NextToken;
   } while (next);
-  const functions = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
-  if (functions.length !== 1) throw new Error(`expected one AWS::Lambda::Function in ${stackName}, found ${functions.length}`);
-  const [functionId, fn] = functions[0];
-  const props = fn.Properties ?? {};
-  const layerIds = (props.Layers ?? []).map((l: unknown) => refOf(l, 'Layers'));
-  const functionEnv: Record<string, string> = {};
-  for (const [name, value] of Object.entries<unknown>(props.Environment?.Variables ?? {})) {
-    functionEnv[name] = typeof value === 'string' ? value : physicalIds[refOf(value, name)] ?? '';
-  }
+  const functions = Object.entries(template.Resources)
+    .filter(([, r]) => r.Type === 'AWS::Lambda::Function')
+    .map(([logicalId, fn]) => deployedFunction(logicalId, fn, physicalIds));
   const outputs: Record<string, string> = {};
   for (const o of stack.Outputs ?? []) if (o.OutputKey && o.OutputValue) outputs[o.OutputKey] = o.OutputValue;
+  return { stackStatus: stack.StackStatus ?? 'UNKNOWN', template, outputs, physicalIds, functions };
+}
+
+function deployedFunction(logicalId: string, fn: Resource, physicalIds: Record<string, string>): DeployedFunction {
+  const props = fn.Properties ?? {};
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries<unknown>(props.Environment?.Variables ?? {})) {
+    env[name] = typeof value === 'string' ? value : physicalIds[refOf(value, name)] ?? '';
+  }
   return {
-    stackStatus: stack.StackStatus ?? 'UNKNOWN',
-    template,
-    outputs,
-    physicalIds,
-    functionId,
-    layerIds,
-    functionEnv,
-    functionTimeoutSeconds: Number(props.Timeout ?? 3),
-    functionMemoryMb: Number(props.MemorySize ?? 128),
+    logicalId,
+    physicalId: physicalIds[logicalId] ?? logicalId,
+    runtime: String(props.Runtime ?? ''),
+    handler: String(props.Handler ?? ''),
+    layerIds: (props.Layers ?? []).map((l: unknown) => refOf(l, `${logicalId} Layers`)),
+    env,
+    timeoutSeconds: Number(props.Timeout ?? 3),
+    memoryMb: Number(props.MemorySize ?? 128),
   };
+}
+
+/**
+ * The function of the template made by the construct `id` of the stack: the
+ * CDK names it `id` followed by an 8-character hash.
+ */
+export function functionOf(deployment: Deployment, id: string): DeployedFunction {
+  const found = deployment.functions.filter((f) => new RegExp(`^${id}[0-9A-F]{8}$`).test(f.logicalId));
+  if (found.length !== 1) {
+    throw new Error(`expected one function of construct ${id} in the deployed template, found ${found.length} among ${deployment.functions.map((f) => f.logicalId).join(', ')}`);
+  }
+  return found[0];
 }
 
 function refOf(value: unknown, what: string): string {

@@ -5,9 +5,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import AdmZip from 'adm-zip';
-import { codeLocation, listZip, unzip } from './deployed';
-import { freePort, motoEnv } from './moto';
-import { EmulatedRun, persistedLine } from '../demo-run';
+import { inputsHash } from '../../lib/function-code';
+import { codeLocation, DeployedFunction, Deployment, functionOf, listZip, unzip } from './deployed';
+import { motoEnv, startMoto } from './moto';
+import { EmulatedRun, persistedLine, RUNTIME_SDK_DIR, runtimeArgs } from '../demo-run';
 
 test('motoEnv drops every inherited AWS_ and CDK_ variable, so a real account is never reached', () => {
   const env = motoEnv('http://127.0.0.1:5000', {
@@ -27,9 +28,18 @@ test('motoEnv drops every inherited AWS_ and CDK_ variable, so a real account is
   assert.equal(env.AWS_REGION, 'us-east-1');
 });
 
-test('freePort gives a loopback port that can be bound', async () => {
-  const port = await freePort();
-  assert.ok(port > 0 && port < 65536);
+test('startMoto runs moto on the loopback port it bound itself, and stop ends it', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'moto-'));
+  try {
+    const moto = await startMoto(dir);
+    assert.equal(moto.endpoint, `http://127.0.0.1:${moto.port}`);
+    assert.ok((await fetch(`${moto.endpoint}/moto-api/`)).ok);
+    await moto.stop();
+    await assert.rejects(fetch(`${moto.endpoint}/moto-api/`, { signal: AbortSignal.timeout(5000) }));
+    assert.match(fs.readFileSync(moto.logFile, 'utf8'), new RegExp(`Running on http://127\\.0\\.0\\.1:${moto.port}`));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('codeLocation resolves the CDK staging bucket of a function and of a layer', () => {
@@ -69,4 +79,44 @@ test('persistedLine says how many writes were lost', () => {
   });
   assert.equal(persistedLine(run(15, 5)), '15 of 15 buffered writes persisted (10 in full batches during invocations, 5 by the shutdown handler)');
   assert.match(persistedLine(run(10, 0)), /^10 of 15 buffered writes persisted .*: 5 LOST$/);
+});
+
+const fn = (logicalId: string, runtime: string, handler: string): DeployedFunction => ({
+  logicalId, physicalId: `${logicalId}-X`, runtime, handler, layerIds: [], env: {}, timeoutSeconds: 10, memoryMb: 128,
+});
+
+test('functionOf finds a construct\'s function by the CDK\'s logical id (the id and an 8-character hash)', () => {
+  const deployment = { functions: [fn('BufferedWriterED8A3637', 'provided.al2023', 'bootstrap'), fn('NodeBufferedWriter1B838CAB', 'nodejs22.x', 'index.handler')] } as unknown as Deployment;
+  assert.equal(functionOf(deployment, 'BufferedWriter').logicalId, 'BufferedWriterED8A3637');
+  assert.equal(functionOf(deployment, 'NodeBufferedWriter').logicalId, 'NodeBufferedWriter1B838CAB');
+  assert.throws(() => functionOf(deployment, 'PythonBufferedWriter'), /expected one function of construct PythonBufferedWriter .*found 0/);
+});
+
+test('runtimeArgs: a bootstrap runs as it is; a managed runtime on its client, with the SDK that runtime provides', () => {
+  assert.deepEqual(runtimeArgs(fn('R', 'provided.al2023', 'bootstrap')), []);
+  assert.throws(() => runtimeArgs(fn('J', 'java21', 'x')), /J: runtime java21 is not one the demo runs/);
+  if (fs.existsSync(RUNTIME_SDK_DIR)) {
+    assert.deepEqual(runtimeArgs(fn('N', 'nodejs22.x', 'index.handler')), ['--runtime', 'nodejs22.x', '--handler', 'index.handler', '--layer-dir', RUNTIME_SDK_DIR]);
+    assert.deepEqual(runtimeArgs(fn('P', 'python3.12', 'app.handler')), ['--runtime', 'python3.12', '--handler', 'app.handler', '--layer-dir', RUNTIME_SDK_DIR]);
+  }
+});
+
+test('inputsHash changes with a file\'s content and name, and ignores caches and build outputs', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'inputs-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'app.py'), 'a = 1\n');
+    const first = inputsHash([dir]);
+    fs.mkdirSync(path.join(dir, '__pycache__'));
+    fs.writeFileSync(path.join(dir, '__pycache__', 'app.cpython-312.pyc'), 'x');
+    fs.mkdirSync(path.join(dir, 'dist'));
+    fs.writeFileSync(path.join(dir, 'dist', 'index.js'), 'x');
+    assert.equal(inputsHash([dir]), first);
+    fs.writeFileSync(path.join(dir, 'app.py'), 'a = 2\n');
+    const second = inputsHash([dir]);
+    assert.notEqual(second, first);
+    fs.renameSync(path.join(dir, 'app.py'), path.join(dir, 'main.py'));
+    assert.notEqual(inputsHash([dir]), second);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -3,7 +3,6 @@
 // SDKs and the CDK CLI at it.
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 
 export const ACCOUNT = '123456789012';
@@ -16,19 +15,6 @@ export interface Moto {
   readonly port: number;
   readonly logFile: string;
   stop(): Promise<void>;
-}
-
-/** Asks the kernel for a free TCP port on the loopback address. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 const running = new Set<ChildProcess>();
@@ -57,40 +43,60 @@ export function stopAllMotoSync(): void {
  * Its log goes to `logDir/moto.log`.
  */
 export async function startMoto(logDir: string, readyTimeoutMs = 30_000): Promise<Moto> {
-  const port = await freePort();
-  const endpoint = `http://${HOST}:${port}`;
   fs.mkdirSync(logDir, { recursive: true });
   const logFile = path.join(logDir, 'moto.log');
-  const log = fs.openSync(logFile, 'w');
-  let child: ChildProcess;
-  try {
-    child = spawn('moto_server', ['-H', HOST, '-p', String(port)], { stdio: ['ignore', log, log] });
-  } finally {
-    fs.closeSync(log);
-  }
+  const log = fs.createWriteStream(logFile);
+  // Port 0: moto binds a port the kernel picks and prints it, so no other
+  // process can take the port between choosing and binding it.
+  const child = spawn('moto_server', ['-H', HOST, '-p', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
+  const stop = async () => {
+    running.delete(child);
+    if (child.exitCode === null && child.signalCode === null) {
+      const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await gone;
+      clearTimeout(timer);
+    }
+    log.end();
+  };
   const exited = new Promise<never>((_, reject) => {
     child.once('error', (e) => reject(new Error(`cannot start moto_server (${e.message}): run \`bash scripts/setup.sh\` to install it (PyPI moto[server])`)));
     child.once('exit', (code, signal) => reject(new Error(`moto_server exited early (code ${code}, signal ${signal}); see ${logFile}`)));
   });
   exited.catch(() => undefined);
-  const stop = async () => {
-    running.delete(child);
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-    await gone;
+  const bound = new Promise<number>((resolve) => {
+    let seen = '';
+    let found = false;
+    const watch = (chunk: Buffer) => {
+      log.write(chunk);
+      if (found) return;
+      seen += chunk.toString();
+      const m = /Running on http:\/\/127\.0\.0\.1:(\d+)/.exec(seen);
+      if (m) { found = true; resolve(Number(m[1])); }
+    };
+    child.stdout!.on('data', watch);
+    child.stderr!.on('data', watch);
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`moto_server did not answer within ${readyTimeoutMs} ms; see ${logFile}`)), readyTimeoutMs);
+  });
+  try {
+    const port = await Promise.race([bound, exited, timeout]);
+    const endpoint = `http://${HOST}:${port}`;
+    // Listening is printed once the socket is bound; wait until it also answers.
+    for (;;) {
+      if (await Promise.race([isReady(endpoint), exited, timeout])) return { endpoint, port, logFile, stop };
+      await Promise.race([new Promise((r) => setTimeout(r, 200)), timeout]);
+    }
+  } catch (e) {
+    await stop();
+    throw e;
+  } finally {
     clearTimeout(timer);
-  };
-  const deadline = Date.now() + readyTimeoutMs;
-  while (Date.now() < deadline) {
-    const ready = await Promise.race([isReady(endpoint), exited]);
-    if (ready) return { endpoint, port, logFile, stop };
-    await new Promise((r) => setTimeout(r, 200));
   }
-  await stop();
-  throw new Error(`moto_server did not answer on ${endpoint} within ${readyTimeoutMs} ms; see ${logFile}`);
 }
 
 async function isReady(endpoint: string): Promise<boolean> {

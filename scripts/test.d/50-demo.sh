@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The demo app and the offline deploy round trip: type-check the CDK app and
 # the demo runner, then bootstrap, deploy and cdk-assets publish against moto
-# on loopback, and run the deployed function and layer in the local lifecycle
-# emulator, with and without the layer (scripts/demo/demo.test.ts).
+# on loopback, and run each deployed function (Rust, Node.js on aws-lambda-ric,
+# Python on awslambdaric) and the layer in the local lifecycle emulator, with
+# and without the layer (scripts/demo/demo.test.ts).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export NODE_NO_WARNINGS=1
