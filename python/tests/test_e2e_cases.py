@@ -53,6 +53,45 @@ def test_a_kill_just_as_a_handler_starts_on_7_percent_of_a_core_still_shows_it_r
     assert "slow=running" in verdict and "outcome=runtime_killed" in verdict, run.describe()
 
 
+@pytest.mark.parametrize("polling", [False, True], ids=["polling-off", "polling-on"])
+def test_managed_instances_every_worker_runs_its_handlers_and_the_verdict_has_each(
+        polling: bool, tmp_path: Path) -> None:
+    """Managed Instances (--max-concurrency 2: AWS_LAMBDA_MAX_CONCURRENCY=2): the client
+    forks two workers; each runs its handlers within the budget, and the emulator waits
+    for every process of the runtime domain, so a worker still running its handlers
+    after the client's main process has gone would be seen, and SIGKILLed at the
+    share's end. The same expectations as under the RIE."""
+    case = next(c for c in CASES if c["name"] == "all_handlers_complete")
+    fn = emulator.stage_function(tmp_path, polling=polling)
+    layer = emulator.stage_layer(tmp_path)
+    output = tmp_path / "probe-output.txt"
+    with reserved_port() as port:
+        env = {"PROBE_HANDLERS": case["handlers"], "PROBE_OUTPUT": str(output),
+               "GRACEFUL_SHUTDOWN_PORT": str(port), "GRACEFUL_SHUTDOWN_SECRET_FILE": str(tmp_path / "secret")}
+        env.update(case["env"])
+        run = emulator.run(fn, layer, env=env, invocations=2, extra_args=["--max-concurrency", "2"])
+    ctx = run.describe()
+    assert run.returncode == 0, ctx
+    cases.check_two_workers(run.verdict_line() or "", cases.read_lines(output), ctx)
+    # No process was left for the SIGKILL at the end of the runtime's share.
+    assert run.signals("runtime") == ["SIGTERM"], ctx
+    notes = {e["message"]: e["at_ms"] for e in run.of("lambda", "note")}
+    assert not any("SIGKILL to the runtime domain" in n for n in notes), ctx
+    # The client's main process dies of the SIGTERM at once (no handler there); its two
+    # workers then run their handlers. The emulator waits for both (named by pid) before
+    # the extension gets SHUTDOWN.
+    assert run.exit_of("runtime") == "signal:SIGTERM", ctx
+    verdict = run.verdict_line() or ""
+    workers = [cases.verdict_field(verdict, w) for w in ("w1", "w2")]
+    waiting = [n for n in notes if "waiting for the runtime domain's processes" in n]
+    assert len(waiting) == 1 and all(f"pid {pid} " in waiting[0] for pid in workers), (workers, ctx)
+    # (Their last lines may be read from the pipe just after they have gone: only the
+    # events' order is compared.)
+    gone = [at for n, at in notes.items() if "every process of the runtime domain is gone" in n]
+    shutdown_event = run.first_at("graceful-shutdown", "shutdown_event")
+    assert gone and shutdown_event is not None and gone[0] <= shutdown_event, ctx
+
+
 def run_case(case: Dict[str, Any], polling: bool, tmp_path: Path, extra_args: Any = (), killer: Any = None,
              **stage: Any) -> Any:
     fn = emulator.stage_function(tmp_path, polling=polling, **stage)

@@ -78,21 +78,8 @@ def test_managed_instances_every_worker_runs_its_handlers_and_the_verdict_has_ea
         polling: bool, open_dir: Path) -> None:
     case = next(c for c in cases.cases() if c["name"] == "all_handlers_complete")
     result = run_case(dict(case, invocations=2), polling, open_dir, workers=2)
-    verdict = result.verdict_line() or ""
-    ctx = result.describe()
-    assert verdict, ctx
     out: List[str] = result.output  # type: ignore[attr-defined]
-    assert out.count("start flush") == 2 and out.count("close-pool") == 2, out
-    if verdict.lstrip().startswith("{"):
-        import json
-        v = json.loads(verdict[verdict.index("{"):])
-        assert v["outcome"] == "completed", ctx
-        assert len(v["workers"]) == 2 and all(w["outcome"] == "completed" for w in v["workers"]), ctx
-        assert sorted((h["worker"], h["name"], h["status"]) for h in v["handlers"]) == [
-            ("w1", "close-pool", "ok"), ("w1", "flush", "ok"), ("w2", "close-pool", "ok"), ("w2", "flush", "ok")]
-    else:
-        assert "outcome=completed" in verdict and "workers=2" in verdict, verdict
-        for w in ("w1", "w2"):
-            assert f" {w}.flush=ok(" in verdict and f" {w}.close-pool=ok(" in verdict, verdict
+    ctx = result.describe()
+    cases.check_two_workers(result.verdict_line() or "", out, ctx)
     # No process was left for a SIGKILL: the workers exited and so did the client's main process.
     assert not any("SIGKILL" in line or "Signo:9" in line for line in result.log), ctx

@@ -99,6 +99,23 @@ def check(case: Dict[str, Any], run: Run, output: List[str], extra_sent: int) ->
         assert any(text in line for line in run.lines("runtime")), f"{text!r} not logged; {ctx}"
 
 
+def check_two_workers(verdict: str, output: List[str], ctx: str) -> None:
+    """The ``all_handlers_complete`` handlers on Managed Instances with two workers: each
+    worker ran both, and the verdict says completed with each worker's handlers ``ok``."""
+    assert verdict, ctx
+    assert output.count("start flush") == 2 and output.count("close-pool") == 2, output
+    if verdict.lstrip().startswith("{"):
+        v = json.loads(verdict[verdict.index("{"):])
+        assert v["outcome"] == "completed", ctx
+        assert len(v["workers"]) == 2 and all(w["outcome"] == "completed" for w in v["workers"]), ctx
+        assert sorted((h["worker"], h["name"], h["status"]) for h in v["handlers"]) == [
+            ("w1", "close-pool", "ok"), ("w1", "flush", "ok"), ("w2", "close-pool", "ok"), ("w2", "flush", "ok")]
+    else:
+        assert "outcome=completed" in verdict and "workers=2" in verdict, verdict
+        for w in ("w1", "w2"):
+            assert f" {w}.flush=ok(" in verdict and f" {w}.close-pool=ok(" in verdict, verdict
+
+
 def read_lines(path: Path) -> List[str]:
     return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
 
