@@ -440,8 +440,18 @@ fn read_status(stream: &mut TcpStream) -> std::io::Result<u16> {
     stream.set_read_timeout(Some(IO_TIMEOUT))?;
     let mut answer = [0_u8; 64];
     let mut len = 0;
+    // A frozen and thawed environment (Lambda freezes idle ones) can interrupt
+    // the read with EINTR; try again a bounded number of times.
+    let mut interruptions = 0;
     while len < answer.len() {
-        let n = stream.read(&mut answer[len..])?;
+        let n = match stream.read(&mut answer[len..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted && interruptions < 8 => {
+                interruptions += 1;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         if n == 0 {
             break;
         }
