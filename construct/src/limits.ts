@@ -43,7 +43,7 @@ export class ShutdownLimits {
   /** Most external extensions Lambda runs for one function. */
   public static readonly MAX_EXTENSIONS: number = LIMITS.maxExtensions;
   /** Most layers Lambda attaches to one function. */
-  public static readonly MAX_LAYERS: number = 5;
+  public static readonly MAX_LAYERS: number = LIMITS.maxLayers;
 
   /** Ports that other common Lambda components use, and who uses them. */
   public static reservedPorts(): ReservedPort[] {

@@ -27,6 +27,7 @@ test('ShutdownLimits exposes the names and limits of the spec', () => {
   assert.equal(ShutdownLimits.MIN_TIMEOUT_MS, spec.timeoutMs.min);
   assert.equal(ShutdownLimits.MAX_TIMEOUT_MS, spec.timeoutMs.max);
   assert.equal(ShutdownLimits.MAX_EXTENSIONS, spec.maxExtensions);
+  assert.equal(ShutdownLimits.MAX_LAYERS, spec.maxLayers);
   assert.deepEqual(ShutdownLimits.reservedPorts(), spec.port.reserved);
   assert.equal(ShutdownLimits.reservedBy(9001), 'the Lambda Runtime API');
   assert.equal(ShutdownLimits.reservedBy(4471), undefined);
