@@ -5,7 +5,8 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use graceful_shutdown_protocol::report::{fit, MAX_ERROR_BYTES, MAX_NAME_BYTES};
+use graceful_shutdown_protocol::report::{MAX_ERROR_BYTES, MAX_NAME_BYTES};
+use graceful_shutdown_protocol::text::fit;
 
 /// The error type handlers are converted to. `anyhow::Error`,
 /// `lambda_runtime::Error`, `std::io::Error` and any other

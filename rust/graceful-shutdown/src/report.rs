@@ -32,7 +32,7 @@ use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use graceful_shutdown_protocol::report::encode_request;
+use graceful_shutdown_protocol::wire::encode_request;
 use graceful_shutdown_protocol::Report;
 
 /// Per-report limits of the sending thread: loopback answers in well under

@@ -5,10 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::text::{fit, json_string_len};
-// Where callers of the library found the encoders before the wire encoding
-// had its own module.
-pub use crate::wire::{encode_request, encode_request_from};
+use crate::text::{fit, json_string_len};
 use crate::{limits, MAX_REPORT_BYTES};
 
 /// Name a handler was registered with.
@@ -76,7 +73,7 @@ fn is_zero(n: &usize) -> bool {
 }
 
 /// Longest handler name a report carries: bytes of the name once escaped as
-/// a JSON string, without the quotes. Longer names are cut ([`fit`]).
+/// a JSON string, without the quotes. Longer names are cut ([`crate::text::fit`]).
 pub const MAX_NAME_BYTES: usize = 128;
 /// Longest error text a report carries, measured like [`MAX_NAME_BYTES`].
 /// With both caps, every report but `hello` fits in [`MAX_REPORT_BYTES`]
@@ -97,7 +94,7 @@ pub fn hello_reports(
 }
 
 /// [`hello_reports`] for reports that will be sent with `worker`
-/// ([`encode_request_from`]): each body, `worker` included, stays under
+/// ([`crate::wire::encode_request_from`]): each body, `worker` included, stays under
 /// [`MAX_REPORT_BYTES`].
 pub fn hello_reports_from(
     worker: Option<&str>,

@@ -8,7 +8,9 @@
 
 use std::io::{BufRead, Write};
 
-use graceful_shutdown_protocol::report::{encode_request_from, fit, hello_reports_from};
+use graceful_shutdown_protocol::report::hello_reports_from;
+use graceful_shutdown_protocol::text::fit;
+use graceful_shutdown_protocol::wire::encode_request_from;
 use graceful_shutdown_protocol::Report;
 use serde_json::{json, Value};
 
@@ -33,7 +35,10 @@ fn answer(request: &Value) -> Value {
         return json!({"fit": fit(text, max)});
     }
     if let Some(names) = request.get("hello").and_then(Value::as_array) {
-        let names: Vec<String> = names.iter().filter_map(|n| n.as_str().map(str::to_owned)).collect();
+        let names: Vec<String> = names
+            .iter()
+            .filter_map(|n| n.as_str().map(str::to_owned))
+            .collect();
         let worker = request.get("worker").and_then(Value::as_str);
         let hellos = hello_reports_from(
             worker,

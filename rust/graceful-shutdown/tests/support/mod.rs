@@ -275,7 +275,7 @@ impl FakeReportListener {
     /// Send `report` with the right secret, as the library would; wait for the answer.
     pub fn send_own(&self, report: &Report) {
         use std::io::{Read, Write};
-        let request = graceful_shutdown_protocol::report::encode_request(self.port, SECRET, report);
+        let request = graceful_shutdown_protocol::wire::encode_request(self.port, SECRET, report);
         let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
         stream.set_read_timeout(Some(DEADLINE)).expect("timeout");
         stream.write_all(request.as_bytes()).expect("write");
