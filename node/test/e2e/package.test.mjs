@@ -34,10 +34,11 @@ test('the tarball holds the built package and nothing else', () => {
   const { files } = install();
   assert.ok(files.includes('package.json'));
   assert.ok(files.includes('README.md'));
+  assert.ok(files.includes('LICENSE'), 'the tarball carries the Apache-2.0 LICENSE');
   for (const f of ['dist/esm/index.js', 'dist/esm/register.js', 'dist/cjs/index.js', 'dist/cjs/register.js', 'dist/types/index.d.ts', 'dist/esm/package.json', 'dist/cjs/package.json']) {
     assert.ok(files.includes(f), `the tarball lacks ${f}`);
   }
-  assert.deepEqual(files.filter((f) => !f.startsWith('dist/') && !['package.json', 'README.md'].includes(f)), []);
+  assert.deepEqual(files.filter((f) => !f.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE'].includes(f)), []);
   assert.ok(!files.some((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')), 'no TypeScript sources');
 });
 
