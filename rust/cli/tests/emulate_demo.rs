@@ -129,6 +129,12 @@ fn demo_function_flushes_its_buffer_through_the_layer_zip() {
         format!("AWS_REGION={REGION}"),
         "AWS_ACCESS_KEY_ID=testing".into(),
         "AWS_SECRET_ACCESS_KEY=testing".into(),
+        // A secret file of this test's own: the default path under /tmp is
+        // shared by every environment run on this machine at the same time.
+        format!(
+            "GRACEFUL_SHUTDOWN_SECRET_FILE={}",
+            root.path().join("secret").display()
+        ),
     ]);
     let mut cmd = common::gracefulctl();
     cmd.args([

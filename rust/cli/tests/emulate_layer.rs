@@ -69,6 +69,12 @@ fn layer_zip_from_create_extension_runs_in_the_emulator() {
     let mut env: Vec<String> = settings.lines().map(String::from).collect();
     env.push("PROBE_HANDLERS=flush:ok".into());
     env.push(format!("PROBE_OUTPUT={}", probe_output.display()));
+    // A secret file of this test's own: the default path under /tmp is shared
+    // by every environment run on this machine at the same time.
+    env.push(format!(
+        "GRACEFUL_SHUTDOWN_SECRET_FILE={}",
+        root.path().join("secret").display()
+    ));
 
     let out = emulate(&fn_dir, Some(&zip), &env);
     let timeline = String::from_utf8_lossy(&out.stdout);
