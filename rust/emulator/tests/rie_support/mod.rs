@@ -121,7 +121,14 @@ pub fn run_rie(r: &RieRun) -> Vec<String> {
         ),
     )
     .expect("script");
-    let log_path = r.work_dir.join("rie.log");
+    // The log is written by the RIE and by the runtime itself (it inherits
+    // the RIE's stdout). On a disk busy with a build's writeback, one write
+    // of the runtime can block for longer than the RIE's whole shutdown
+    // share, and the line the comparison looks for never comes: so the log
+    // lives in memory (tmpfs) when the machine has one, and is copied beside
+    // the script afterwards.
+    let live = LiveLog::new(&r.work_dir);
+    let log_path = live.path.clone();
     let log = std::fs::File::create(&log_path).expect("log");
     let mut cmd = Command::new("unshare");
     // Private mount and PID namespaces: /opt is replaced only in there, and the
@@ -139,7 +146,15 @@ pub fn run_rie(r: &RieRun) -> Vec<String> {
     .arg(&script)
     .env_clear()
     .env("PATH", "/usr/bin:/bin")
-    .env("AWS_LAMBDA_FUNCTION_TIMEOUT", "1")
+    // The RIE counts an on-demand init into the first invocation's timeout:
+    // 1 s only where the timeout is the point, room for a slow start elsewhere.
+    .env(
+        "AWS_LAMBDA_FUNCTION_TIMEOUT",
+        match r.ending {
+            Ending::InvokeTimeout => "1",
+            Ending::Terminate => "30",
+        },
+    )
     .envs(r.env.iter().map(|(k, v)| (k, v)))
     .stdin(Stdio::null())
     .stdout(log.try_clone().expect("dup"))
@@ -160,8 +175,9 @@ pub fn run_rie(r: &RieRun) -> Vec<String> {
     match r.ending {
         Ending::InvokeTimeout => assert!(answer.contains("Task timed out"), "{answer}"),
         Ending::Terminate => {
-            // Let the runtime go back to /invocation/next: an idle environment.
-            std::thread::sleep(Duration::from_millis(200));
+            // An idle environment: the runtime is back in /invocation/next
+            // (its second call), as in the emulator before its shutdown.
+            wait_for_lines(&log_path, NEXT_INVOCATION, 2, Duration::from_secs(20));
             signal_exact(rie_pid, Signal::SIGTERM);
         }
     }
@@ -189,11 +205,65 @@ pub fn run_rie(r: &RieRun) -> Vec<String> {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    std::fs::read_to_string(&log_path)
-        .expect("read log")
-        .lines()
-        .map(str::to_owned)
-        .collect()
+    let text = std::fs::read_to_string(&log_path).expect("read log");
+    let _ = std::fs::write(r.work_dir.join("rie.log"), &text);
+    text.lines().map(str::to_owned).collect()
+}
+
+/// The RIE's debug line for a runtime's `GET /invocation/next`.
+const NEXT_INVOCATION: &str = "GET /2018-06-01/runtime/invocation/next";
+
+/// Waits until `needle` occurs on `count` lines of the log, or panics with
+/// the log after `limit`.
+fn wait_for_lines(log: &Path, needle: &str, count: usize, limit: Duration) {
+    let until = Instant::now() + limit;
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if text.lines().filter(|l| l.contains(needle)).count() >= count {
+            return;
+        }
+        assert!(
+            Instant::now() < until,
+            "the RIE's log did not show {needle:?} {count} times within {limit:?}:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The RIE's log file, on tmpfs (`/dev/shm`) when there is one; removed on drop.
+struct LiveLog {
+    dir: Option<PathBuf>,
+    path: PathBuf,
+}
+
+impl LiveLog {
+    fn new(work_dir: &Path) -> Self {
+        let shm = Path::new("/dev/shm");
+        if shm.is_dir() {
+            if let Ok(dir) = tempfile::Builder::new()
+                .prefix("graceful-shutdown-rie-")
+                .tempdir_in(shm)
+            {
+                let dir = dir.keep();
+                return Self {
+                    path: dir.join("rie.log"),
+                    dir: Some(dir),
+                };
+            }
+        }
+        Self {
+            dir: None,
+            path: work_dir.join("rie.log"),
+        }
+    }
+}
+
+impl Drop for LiveLog {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
 }
 
 fn post(port: u16, body: &str) -> String {
