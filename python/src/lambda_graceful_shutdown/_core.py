@@ -267,10 +267,16 @@ class GracefulShutdown:
             _log.error(f"graceful-shutdown: the shutdown failed: {e!r}")
         finally:
             faulthandler.cancel_dump_traceback_later()
+        # Written is delivered (the extension reads what reached its socket even
+        # once this process is gone): a report still queued may hold the exit
+        # until shortly before the kill; the answers then get a short wait only,
+        # so that a refusal is still logged.
         since = (time.monotonic() - start) * 1000
         limit = flush_limit_ms(since)
-        if not self._reporter.flush(limit / 1000):
+        if not self._reporter.flush(limit / 1000, answered=False):
             _log.warning(f"graceful-shutdown: some reports were not delivered within {int(limit)} ms")
+        else:
+            self._reporter.flush(FLUSH_LIMIT_MS / 1000)
         completed = summary.completed if summary is not None else 0
         _log.info(
             f"graceful-shutdown: exiting with status 0 total_ms={int((time.monotonic() - start) * 1000)} "

@@ -1,11 +1,27 @@
 """Delivering reports to the extension, in order, never holding up a handler for long.
 
-Reports are queued and sent one connection each, in queue order, by a daemon
-thread. :meth:`Reporter.send_now` also delivers from the calling thread
-(everything queued before it first, so the order holds) with a tiny bound:
-the shutdown thread uses it for ``shutdownStarted`` and ``started``, so that
-a handler cut off by Lambda's SIGKILL is still known to have been running
-even when the CPU is too starved for the background thread to get a turn.
+A report is delivered once its request is written on a loopback connection:
+the extension orders reports by the order their connections arrive, and a
+request already in the kernel's socket buffers reaches it even if the
+function is SIGKILLed the next moment. Connecting and writing take tens of
+microseconds on loopback and need no CPU time of the extension; reading the
+answer does, so it is never waited for on the handlers' path.
+
+Delivery is therefore in two phases. Connecting and writing happen under the
+ordering lock, which is only ever held for that (never while an answer is
+awaited); reading the answer (to log a refusal) happens outside it, on a
+daemon thread, in queue order.
+
+- :meth:`Reporter.send` queues a report for the thread, which connects,
+  writes and reads the answer. Never blocks on the network.
+- :meth:`Reporter.send_now` connects and writes on the calling thread
+  (earlier queued reports first, so the order holds), with tiny timeouts, and
+  leaves the answer to the thread; on any error the report stays queued for
+  the thread instead. The shutdown thread sends ``shutdownStarted``, each
+  ``started`` and ``allDone`` this way: under CPU starvation (about 7 % of a
+  core at 128 MB) a background thread can lag by tens of milliseconds, and a
+  runtime SIGKILLed in that time would leave a verdict that says a running
+  handler never started.
 """
 
 from __future__ import annotations
@@ -14,34 +30,86 @@ import collections
 import socket
 import threading
 import time
-from typing import Callable, Deque, Optional, Tuple
+from typing import Callable, Deque, Optional, Union
 
 from . import _log
 from .report import Report, encode_request
 
-#: Per-report limits: loopback answers in well under a millisecond, so these
-#: only bound the damage of a wedged extension.
+#: Per-report limits of the sending thread: loopback answers in well under a
+#: millisecond, so these only bound the damage of a wedged extension.
 CONNECT_TIMEOUT_S = 0.020
 IO_TIMEOUT_S = 0.020
+#: Limit of a connect or a write on the handlers' path. A loopback connect
+#: completes (or is refused) inside the call; only a full accept queue makes
+#: it wait, and then the report is left to the thread instead.
+NOW_TIMEOUT_S = 0.005
 
 Deliver = Callable[[Report], None]
+
+
+class Link:
+    """How a report leaves the process: :meth:`open` connects and writes (under
+    the ordering lock, on any thread); :meth:`answer` and :meth:`failed` run on
+    the sending thread only, outside that lock."""
+
+    def open(self, report: Report, timeout_s: float) -> Optional[socket.socket]:
+        """Connect and write ``report`` within ``timeout_s`` per step; the socket
+        whose answer is still to be read, if any. Raises on failure."""
+        raise NotImplementedError
+
+    def answer(self, report: Report, stream: Optional[socket.socket]) -> None:
+        """Read the answer to a written report, say what it means, close the socket."""
+        if stream is not None:
+            stream.close()
+
+    def failed(self, report: Report, error: Exception) -> None:
+        """Say that ``report`` could not be written."""
+        _log.debug(f"graceful-shutdown: report not delivered: {error}")
+
+
+class _Calling(Link):
+    """A link that hands each report to a function (unit tests)."""
+
+    def __init__(self, deliver: Deliver) -> None:
+        self._deliver = deliver
+
+    def open(self, report: Report, timeout_s: float) -> Optional[socket.socket]:
+        self._deliver(report)
+        return None
+
+
+class _Entry:
+    """One queued report; ``written`` and ``stream`` change under the ordering lock."""
+
+    __slots__ = ("seq", "report", "written", "stream")
+
+    def __init__(self, seq: int, report: Report) -> None:
+        self.seq = seq
+        self.report = report
+        self.written = False
+        self.stream: Optional[socket.socket] = None
 
 
 class Reporter:
     """Where reports go: to the extension, or nowhere when it is not attached."""
 
-    def __init__(self, deliver: Optional[Deliver]) -> None:
-        self._deliver = deliver
-        self._pending: Deque[Tuple[int, Report]] = collections.deque()
+    def __init__(self, link: Union[Link, Deliver, None]) -> None:
+        if link is not None and not isinstance(link, Link):
+            link = _Calling(link)
+        self._link: Optional[Link] = link
+        #: Held while connections are opened and written, so that they reach
+        #: the extension in queue order; taken before ``_cond``.
+        self._order = threading.Lock()
         self._cond = threading.Condition()
-        self._delivery = threading.Lock()
+        self._pending: Deque[_Entry] = collections.deque()
         self._queued = 0
-        self._delivered = 0
+        #: Every report up to this number is written (or failed for good).
+        self._written = 0
+        #: Every report up to this number is answered (or failed for good).
+        self._answered = 0
         self._thread: Optional[threading.Thread] = None
-        if deliver is not None:
-            self._thread = threading.Thread(
-                target=self._work, name="graceful-shutdown-report", daemon=True
-            )
+        if link is not None:
+            self._thread = threading.Thread(target=self._work, name="graceful-shutdown-report", daemon=True)
             self._thread.start()
 
     @staticmethod
@@ -50,80 +118,122 @@ class Reporter:
 
     @staticmethod
     def to_extension(port: int, secret: str, worker: Optional[str] = None) -> "Reporter":
-        return Reporter(_Sender(port, secret, worker).send)
+        return Reporter(_Tcp(port, secret, worker))
 
     @property
     def enabled(self) -> bool:
-        return self._deliver is not None
+        return self._link is not None
 
     def send(self, report: Report) -> None:
         """Queue a report. Never blocks on the network, never raises."""
         self._enqueue(report)
 
     def send_now(self, report: Report, limit_s: float = 0.05) -> bool:
-        """Queue ``report`` and deliver it (and all before it) from this thread,
-        waiting at most ``limit_s``. Returns whether it went out in time."""
+        """Queue ``report`` and write it (and every report queued before it) from
+        this thread, waiting at most ``limit_s`` for the ordering lock (which is
+        held for connects and writes only). The answer is read by the sending
+        thread. Returns whether ``report`` was written; if not, it stays queued."""
         seq = self._enqueue(report)
-        return self._drain_until(seq, time.monotonic() + limit_s)
-
-    def flush(self, limit_s: float) -> bool:
-        """Deliver everything queued so far within ``limit_s``; whether it all went out."""
+        if self._link is None:
+            return True
+        self._write_pending(time.monotonic() + limit_s)
         with self._cond:
-            seq = self._queued
-        return self._drain_until(seq, time.monotonic() + limit_s)
+            return self._written >= seq
+
+    def all_written(self) -> bool:
+        """Whether every report so far is written (only answers may be pending):
+        then an exit loses none of them."""
+        with self._cond:
+            return self._written >= self._queued
+
+    def flush(self, limit_s: float, answered: bool = True) -> bool:
+        """Write everything queued so far (from this thread, as :meth:`send_now`)
+        and wait until it is answered (or, with ``answered=False``, written),
+        within ``limit_s``; whether it all was."""
+        if self._link is None:
+            return True
+        deadline = time.monotonic() + limit_s
+        with self._cond:
+            target = self._queued
+        self._write_pending(deadline)
+        with self._cond:
+            while True:
+                if (self._answered if answered else self._written) >= target:
+                    return True
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
 
     # -- internals
 
     def _enqueue(self, report: Report) -> int:
-        if self._deliver is None:
+        if self._link is None:
             return 0
         with self._cond:
             self._queued += 1
-            self._pending.append((self._queued, report))
+            self._pending.append(_Entry(self._queued, report))
             self._cond.notify_all()
             return self._queued
 
-    def _drain_until(self, seq: int, deadline: float) -> bool:
-        if self._deliver is None:
-            return True
-        while True:
-            with self._cond:
-                if self._delivered >= seq:
-                    return True
-            left = deadline - time.monotonic()
-            if left <= 0 or not self._delivery.acquire(timeout=left):
-                with self._cond:
-                    return self._delivered >= seq
-            try:
-                self._deliver_one()
-            finally:
-                self._delivery.release()
-
-    def _deliver_one(self) -> None:
-        """Deliver the oldest queued report; the caller holds the delivery lock."""
-        with self._cond:
-            if not self._pending:
-                return
-            seq, report = self._pending.popleft()
+    def _write_pending(self, deadline: float) -> None:
+        """Connect and write every queued report not written yet, in order, from
+        this thread; after one failure the rest are left to the sending thread."""
+        assert self._link is not None
+        if not self._order.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            return
         try:
-            assert self._deliver is not None
-            self._deliver(report)
-        except Exception as e:  # delivery must never break the caller
-            _log.debug(f"graceful-shutdown: report not delivered: {e}")
-        with self._cond:
-            self._delivered = seq
-            self._cond.notify_all()
+            with self._cond:
+                todo = [e for e in self._pending if not e.written]
+            for entry in todo:
+                try:
+                    entry.stream = self._link.open(entry.report, NOW_TIMEOUT_S)
+                except Exception as e:  # left to the thread, which tries once more
+                    _log.debug(f"graceful-shutdown: report left to the sending thread: {e}")
+                    break
+                entry.written = True
+                with self._cond:
+                    self._written = max(self._written, entry.seq)
+                    self._cond.notify_all()
+        finally:
+            self._order.release()
 
     def _work(self) -> None:
+        assert self._link is not None
         while True:
             with self._cond:
                 while not self._pending:
                     self._cond.wait()
-            with self._delivery:
-                self._deliver_one()
+            error: Optional[Exception] = None
+            # The ordering lock first, then the entry: a caller of send_now may
+            # be writing the queue meanwhile, and the order must hold.
+            with self._order:
+                with self._cond:
+                    entry = self._pending.popleft()
+                if not entry.written:
+                    try:
+                        entry.stream = self._link.open(entry.report, CONNECT_TIMEOUT_S)
+                    except Exception as e:
+                        error = e
+                    entry.written = True
+                    with self._cond:
+                        self._written = max(self._written, entry.seq)
+                        self._cond.notify_all()
+            # Outside the ordering lock: an answer needs the extension's CPU time.
+            try:
+                if error is not None:
+                    self._link.failed(entry.report, error)
+                else:
+                    self._link.answer(entry.report, entry.stream)
+            except Exception as e:  # reporting must never stop the thread
+                _log.debug(f"graceful-shutdown: report answer not read: {e}")
+            entry.stream = None
+            with self._cond:
+                self._answered = entry.seq
+                self._cond.notify_all()
 
 
-class _Sender:
+class _Tcp(Link):
     """One connection per report to ``127.0.0.1:port``; one warning if it fails."""
 
     def __init__(self, port: int, secret: str, worker: Optional[str]) -> None:
@@ -132,21 +242,47 @@ class _Sender:
         self.worker = worker
         self.warned = False
 
-    def send(self, report: Report) -> None:
+    def open(self, report: Report, timeout_s: float) -> Optional[socket.socket]:
+        request = encode_request(self.port, self.secret, report, self.worker)
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
-            status = self.exchange(report)
-            if status is None:
-                raise OSError("the answer is not HTTP")
-        except OSError as e:
-            self.complain(f"cannot report to the extension on 127.0.0.1:{self.port}: {e}")
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            s.settimeout(timeout_s)
+            s.connect(("127.0.0.1", self.port))
+            s.sendall(request)
+        except BaseException:
+            s.close()
+            raise
+        return s
+
+    def answer(self, report: Report, stream: Optional[socket.socket]) -> None:
+        if stream is None:
             return
+        try:
+            with stream:
+                stream.settimeout(IO_TIMEOUT_S)
+                answer = b""
+                while len(answer) < 64 and b"\n" not in answer:
+                    chunk = stream.recv(64 - len(answer))
+                    if not chunk:
+                        break
+                    answer += chunk
+        except OSError as e:
+            self.complain(f"no answer from the extension on 127.0.0.1:{self.port} to a report: {e}")
+            return
+        status = parse_status(answer)
         if status == 202:
             _log.debug(f"graceful-shutdown: report accepted: {report.get('type')}")
+        elif status is None:
+            self.complain(f"the extension on 127.0.0.1:{self.port} answered a report with something not HTTP")
         else:
             self.complain(
                 f"the extension on 127.0.0.1:{self.port} answered {status} to a report "
                 "(401: the secret does not match)"
             )
+
+    def failed(self, report: Report, error: Exception) -> None:
+        self.complain(f"cannot report to the extension on 127.0.0.1:{self.port}: {error}")
 
     def complain(self, message: str) -> None:
         if self.warned:
@@ -157,21 +293,6 @@ class _Sender:
                 f"graceful-shutdown: {message}; the handlers still run, "
                 "the extension's verdict may be incomplete"
             )
-
-    def exchange(self, report: Report) -> Optional[int]:
-        request = encode_request(self.port, self.secret, report, self.worker)
-        with socket.create_connection(("127.0.0.1", self.port), timeout=CONNECT_TIMEOUT_S) as s:
-            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            s.settimeout(IO_TIMEOUT_S)
-            s.sendall(request)
-            # Wait for the status line so that reports arrive, and are stored, in order.
-            answer = b""
-            while len(answer) < 64 and b"\n" not in answer:
-                chunk = s.recv(64 - len(answer))
-                if not chunk:
-                    break
-                answer += chunk
-        return parse_status(answer)
 
 
 def parse_status(answer: bytes) -> Optional[int]:

@@ -31,8 +31,10 @@ from . import report as r
 from ._params import isawaitable
 from .reporter import Reporter
 
-#: How long ``shutdownStarted`` and each ``started`` may hold up a handler
-#: while they are written to the extension from the shutdown thread.
+#: How long ``shutdownStarted``, each ``started`` and ``allDone`` may wait for
+#: the reporter's ordering lock before they are written from the shutdown
+#: thread. The lock is only held to connect and write (tens of microseconds
+#: on loopback), never for an answer; a report that misses it is left queued.
 SYNC_REPORT_LIMIT_S = 0.020
 
 
@@ -219,8 +221,10 @@ def run_handlers(
             run, began = _start(index, handler, reporter)
             outcomes.append(_finish(index, run, began, deadline, reporter))
     summary = Summary(signal, tuple(outcomes), (time.monotonic() - start) * 1000)
-    reporter.send(
-        r.all_done(summary.completed, summary.failed, summary.timed_out, _millis(summary.total_ms / 1000))
+    # The last report: written before the exit, with every one before it.
+    reporter.send_now(
+        r.all_done(summary.completed, summary.failed, summary.timed_out, _millis(summary.total_ms / 1000)),
+        SYNC_REPORT_LIMIT_S,
     )
     _log.info(
         f"graceful-shutdown: shutdown handlers done completed={summary.completed} failed={summary.failed} "
