@@ -5,7 +5,7 @@
  * order, `worker` last, the same JSON escaping (JSON.stringify and serde_json
  * agree on every string a Rust string can hold), the same cuts.
  */
-import { MAX_REPORT_BYTES, REPORT_PATH, SECRET_HEADER } from './limits.js';
+import { LIMITS, MAX_REPORT_BYTES, REPORT_PATH, SECRET_HEADER } from './limits.js';
 
 export type Report =
   | { type: 'hello'; pid: number; handlers: string[]; timeoutMs: number; concurrent: boolean; firstIndex?: number }
@@ -17,9 +17,11 @@ export type Report =
   | { type: 'allDone'; completed: number; failed: number; timedOut: number; totalMs: number };
 
 /** Longest handler name a report carries, in bytes as escaped in JSON, without quotes. */
-export const MAX_NAME_BYTES = 128;
+export const MAX_NAME_BYTES: number = LIMITS.maxNameBytes;
 /** Longest error text a report carries, measured like MAX_NAME_BYTES. */
-export const MAX_ERROR_BYTES = 1024;
+export const MAX_ERROR_BYTES: number = LIMITS.maxErrorBytes;
+/** Longest `worker` a report carries, measured like MAX_NAME_BYTES. */
+export const MAX_WORKER_BYTES: number = LIMITS.maxWorkerBytes;
 const CUT_MARK = '…';
 
 /** The body's fields in the order the Rust encoder writes them. */
@@ -62,10 +64,10 @@ function ordered(report: Report): Record<string, unknown> {
   }
 }
 
-/** The JSON body of a report; `worker` (if any) is the last field. */
+/** The JSON body of a report; `worker` (if any) is the last field, cut to MAX_WORKER_BYTES. */
 export function reportJson(report: Report, worker?: string): string {
   const body = ordered(report);
-  if (worker) body.worker = worker;
+  if (worker) body.worker = fit(worker, MAX_WORKER_BYTES);
   return JSON.stringify(body);
 }
 

@@ -12,7 +12,7 @@ import pytest
 
 from support import paths
 
-from lambda_graceful_shutdown import BadSetting, Config, ConfigError, _limits
+from lambda_graceful_shutdown import BadSetting, Config, ConfigError, _limits, report
 from lambda_graceful_shutdown.config import parse_port, parse_timeout_ms
 
 
@@ -30,6 +30,19 @@ def test_names_and_defaults_come_from_the_limits_file() -> None:
     assert (config.port, config.timeout_ms, config.secret_file) == (
         spec["port"]["default"], spec["timeoutMs"]["default"], spec["secretFileDefault"])
     assert _limits.MAX_REPORT_BYTES == spec["maxReportBytes"]
+
+
+def test_the_report_cuts_come_from_the_limits_file() -> None:
+    spec = json.loads(paths.LIMITS.read_text())
+    assert (report.MAX_NAME_BYTES, report.MAX_ERROR_BYTES, report.MAX_REPORT_BYTES, report.MAX_WORKER_BYTES) == (
+        spec["maxNameBytes"], spec["maxErrorBytes"], spec["maxReportBytes"], spec["maxWorkerBytes"])
+    # And they are what the encoder cuts to.
+    name = report.hello(1, [], 250, False)
+    assert report.hello_reports(1, ["n" * 5000], 250, False)[0]["handlers"] == [
+        report.fit("n" * 5000, spec["maxNameBytes"])]
+    assert len(report.failed("h", 0, 1, "e" * 5000)["error"].encode()) == spec["maxErrorBytes"]
+    body = json.loads(report.to_json(name, "w" * 500))
+    assert len(body["worker"].encode()) == spec["maxWorkerBytes"]
 
 
 def lookup(values: Dict[str, str]):

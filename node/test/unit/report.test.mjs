@@ -141,3 +141,19 @@ test('status lines', () => {
   assert.equal(parseStatus('SSH-2.0\r\n'), undefined);
   assert.equal(parseStatus(''), undefined);
 });
+
+test('the cuts are those of spec/limits.json', async () => {
+  const { readFileSync } = await import('node:fs');
+  const spec = JSON.parse(readFileSync(new URL('../../../spec/limits.json', import.meta.url), 'utf8'));
+  const report = await import('../../dist/esm/report.js');
+  assert.deepEqual(
+    [report.MAX_NAME_BYTES, report.MAX_ERROR_BYTES, report.MAX_WORKER_BYTES],
+    [spec.maxNameBytes, spec.maxErrorBytes, spec.maxWorkerBytes],
+  );
+  // And they are what the encoder cuts to.
+  const [hello] = helloReports(1, ['n'.repeat(5000)], 250, false);
+  assert.equal(Buffer.byteLength(hello.handlers[0]), spec.maxNameBytes);
+  const body = JSON.parse(reportJson({ type: 'started', handler: 'h', index: 0 }, 'w'.repeat(500)));
+  assert.equal(Buffer.byteLength(body.worker), spec.maxWorkerBytes);
+  assert.ok(body.worker.endsWith('…'));
+});

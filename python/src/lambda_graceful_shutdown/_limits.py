@@ -50,4 +50,10 @@ DEFAULT_SECRET_FILE: str = limits()["secretFileDefault"]
 REPORT_PATH: str = limits()["reportPath"]
 SECRET_HEADER: str = limits()["secretHeader"]
 MAX_REPORT_BYTES: int = limits()["maxReportBytes"]
+#: Longest handler name a report carries, in bytes once escaped as JSON (without the quotes).
+MAX_NAME_BYTES: int = limits()["maxNameBytes"]
+#: Longest error text a report carries, measured the same way.
+MAX_ERROR_BYTES: int = limits()["maxErrorBytes"]
+#: Longest ``worker`` a report carries, measured the same way.
+MAX_WORKER_BYTES: int = limits()["maxWorkerBytes"]
 RUNTIME_SHARE_MS: int = limits()["shutdown"]["runtimeShareMs"]

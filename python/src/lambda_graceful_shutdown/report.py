@@ -12,14 +12,10 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, List, Optional, Sequence
 
-from ._limits import MAX_REPORT_BYTES, REPORT_PATH, SECRET_HEADER, limits
+from ._limits import MAX_ERROR_BYTES, MAX_NAME_BYTES, MAX_REPORT_BYTES, MAX_WORKER_BYTES, REPORT_PATH, SECRET_HEADER
 
 Report = Dict[str, Any]
 
-#: Longest handler name a report carries, in bytes once escaped as JSON.
-MAX_NAME_BYTES = 128
-#: Longest error text a report carries, measured the same way.
-MAX_ERROR_BYTES = 1024
 _CUT_MARK = "\u2026"
 _TWO = frozenset('"\\\b\f\n\r\t')
 
@@ -68,7 +64,7 @@ def to_json(report: Report, worker: Optional[str] = None) -> str:
     body = dict(report)
     if worker:
         body.pop("worker", None)
-        body["worker"] = fit(worker, limits()["maxWorkerBytes"])
+        body["worker"] = fit(worker, MAX_WORKER_BYTES)
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
