@@ -5,6 +5,9 @@
 - per-invocation latency with and without the library (ratio, target <= 1.01);
 - SIGTERM -> first handler running, and SIGTERM -> process gone, with the
   runtime idle in its native next(), thread polling off and on;
+- what ``Reporter.send_now`` (``shutdownStarted``, each ``started``) costs the
+  handlers' path, against a fake extension in another process that answers at
+  once, and one that answers only after 10 ms;
 
 each against the hand-written ``signal.signal(SIGTERM, ...)`` pattern. Prints
 one line per row: median, p10-p90, n. ``--json FILE`` also writes them.
@@ -23,7 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
@@ -113,6 +116,58 @@ def sigterm(mode: str, polling: bool, runs: int) -> Dict[str, List[float]]:
     return {"handler": handler, "gone": gone, "killed": [float(killed)]}
 
 
+FAKE_EXTENSION = """
+import socket, sys, threading, time
+delay = float(sys.argv[1])
+server = socket.create_server(("127.0.0.1", 0))
+print(server.getsockname()[1], flush=True)
+def serve(conn):
+    with conn:
+        data = b""
+        while not data.endswith(b"}"):
+            chunk = conn.recv(4096)
+            if not chunk:
+                return
+            data += chunk
+        time.sleep(delay)  # the extension's own pace, not synchronisation
+        conn.sendall(b"HTTP/1.1 202 Accepted\\r\\nContent-Length: 0\\r\\n\\r\\n")
+while True:
+    conn, _ = server.accept()
+    threading.Thread(target=serve, args=(conn,), daemon=True).start()
+"""
+
+
+def send_now_cost(runs: int, answer_after_s: float) -> Tuple[List[float], int]:
+    """Milliseconds one ``send_now`` holds the caller, each time with an earlier
+    report's answer still pending (as when ``finished`` of one handler was just
+    queued and ``started`` of the next is written); and how many times it
+    missed the runner's limit (the report then left to the sending thread)."""
+    sys.path.insert(0, str(paths.SRC))
+    from lambda_graceful_shutdown import report as r
+    from lambda_graceful_shutdown.reporter import Reporter
+    from lambda_graceful_shutdown.runner import SYNC_REPORT_LIMIT_S
+
+    proc = subprocess.Popen([sys.executable, "-c", FAKE_EXTENSION, str(answer_after_s)], stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        assert proc.stdout is not None
+        port = int(proc.stdout.readline())
+        reporter = Reporter.to_extension(port, "s")
+        out = []
+        missed = 0
+        for i in range(runs):
+            reporter.send(r.finished("h", i, 1))
+            t = time.perf_counter()
+            written = reporter.send_now(r.started("h", i + 1), SYNC_REPORT_LIMIT_S)
+            out.append((time.perf_counter() - t) * 1000)
+            missed += not written
+            assert reporter.flush(5), "the fake extension did not answer"
+        return out, missed
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=15)
@@ -147,6 +202,11 @@ def main() -> None:
             if got["killed"][0]:
                 print(f"    {mode}, {label}: SIGKILLed at the end of the 300 ms share in "
                       f"{int(got['killed'][0])} of {args.runs} runs")
+    for answer_after_s in (0.0, 0.010):
+        times, missed = send_now_cost(args.runs * 20, answer_after_s)
+        add(row(f"send_now on the handlers' path, answers after {int(answer_after_s * 1000)} ms", times))
+        if missed:
+            print(f"    send_now missed its limit in {missed} of {len(times)} calls")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
 
