@@ -1,6 +1,7 @@
 //! The two Lambda architectures and what each means for the build and the
 //! deployment snippets.
 
+use crate::build;
 use clap::ValueEnum;
 use serde::Serialize;
 use std::fmt;
@@ -26,12 +27,14 @@ impl Arch {
         }
     }
 
-    /// The Rust target the layer binary is built for: musl, so that the
-    /// static binary runs on Amazon Linux 2 (glibc 2.26) and 2023 alike.
+    /// The Rust target the layer binary is built for (`spec/layer.json`):
+    /// musl, so that the static binary runs on Amazon Linux 2 (glibc 2.26)
+    /// and 2023 alike.
     pub fn musl_target(self) -> &'static str {
-        match self {
-            Arch::Arm64 => "aarch64-unknown-linux-musl",
-            Arch::X86_64 => "x86_64-unknown-linux-musl",
+        match build::spec().architectures.get(self.lambda_name()) {
+            Some(spec) => &spec.rust_target,
+            // Every architecture is in the spec: checked by the tests below.
+            None => panic!("spec/layer.json has no architecture {self}"),
         }
     }
 
@@ -53,5 +56,36 @@ impl Arch {
 impl fmt::Display for Arch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.lambda_name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_architectures_are_those_of_the_spec() {
+        let ours: Vec<&str> = Arch::value_variants()
+            .iter()
+            .map(|a| a.lambda_name())
+            .collect();
+        let spec: Vec<&str> = build::spec()
+            .architectures
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(ours, spec);
+        for arch in Arch::value_variants() {
+            assert_eq!(
+                arch.to_possible_value().map(|v| v.get_name().to_string()),
+                Some(arch.lambda_name().to_string())
+            );
+        }
+    }
+
+    #[test]
+    fn static_musl_targets_per_architecture() {
+        assert_eq!(Arch::Arm64.musl_target(), "aarch64-unknown-linux-musl");
+        assert_eq!(Arch::X86_64.musl_target(), "x86_64-unknown-linux-musl");
     }
 }
