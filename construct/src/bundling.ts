@@ -11,7 +11,10 @@
 import * as path from 'node:path';
 import { Architecture } from 'aws-cdk-lib/aws-lambda';
 
-/** Rust target triple of the static musl build for a Lambda architecture. */
+/**
+ * Rust target triple of the static musl build for a Lambda architecture: the
+ * `rustTarget` of `spec/layer.json`, which test/bundling.test.ts checks it against.
+ */
 export function muslTarget(architecture: Architecture): string {
   switch (architecture.name) {
     case Architecture.ARM_64.name: return 'aarch64-unknown-linux-musl';
@@ -24,7 +27,8 @@ export function muslTarget(architecture: Architecture): string {
 
 /**
  * Cargo profile of the layer build: the size-tuned `[profile.extension]` of the
- * shipped workspace (opt-level "z", LTO, panic = "abort", stripped).
+ * shipped workspace (opt-level "z", LTO, panic = "abort", stripped), the
+ * `profile` of `spec/layer.json`.
  */
 export const EXTENSION_PROFILE = 'extension';
 

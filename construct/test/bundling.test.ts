@@ -6,7 +6,8 @@ import { AssetStaging } from 'aws-cdk-lib';
 import { Architecture } from 'aws-cdk-lib/aws-lambda';
 import { GracefulShutdownFunction } from '../lib';
 import { EXTENSION_PROFILE, extensionBuildCommand, extensionBundlingOptions, extensionCargoLambdaFlags, muslTarget } from '../lib/bundling';
-import { HELLO, PKG_DIR, unbuiltStack } from './helpers';
+import { HELLO, PKG_DIR, REPO_DIR, unbuiltStack } from './helpers';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 // cargo-lambda-cdk's bundler is not part of its public API, but it is what
@@ -19,6 +20,22 @@ test('musl targets per architecture', () => {
   assert.equal(muslTarget(Architecture.X86_64), 'x86_64-unknown-linux-musl');
   assert.throws(() => muslTarget(Architecture.custom('riscv64')),
     /^Error: `architecture` is riscv64, which the shutdown layer cannot be built for: use Architecture.ARM_64 or Architecture.X86_64.$/);
+});
+
+test('the targets, the profile and the package are those of spec/layer.json', () => {
+  const spec = JSON.parse(fs.readFileSync(path.join(REPO_DIR, 'spec', 'layer.json'), 'utf8')) as {
+    package: string;
+    profile: string;
+    architectures: Record<string, { rustTarget: string }>;
+  };
+  const architectures = [Architecture.ARM_64, Architecture.X86_64];
+  assert.deepEqual(Object.keys(spec.architectures).sort(), architectures.map((a) => a.name).sort());
+  for (const architecture of architectures) {
+    assert.equal(muslTarget(architecture), spec.architectures[architecture.name].rustTarget, architecture.name);
+  }
+  assert.equal(EXTENSION_PROFILE, spec.profile);
+  const manifest = fs.readFileSync(path.join(PKG_DIR, 'rust-src', 'rust', 'extension', 'Cargo.toml'), 'utf8');
+  assert.match(manifest, new RegExp(`^name = "${spec.package}"$`, 'm'));
 });
 
 test('cargo lambda flags of the layer', () => {
