@@ -69,7 +69,7 @@ pub enum Command {
     /// SIGKILL after its share, then SHUTDOWN to the extensions. Takes the layer zip or
     /// directory that create-extension writes.
     #[command(after_help = EMULATE_EXIT_CODES)]
-    Emulate(graceful_shutdown_emulator::EmulateArgs),
+    Emulate(crate::emulate::EmulateArgs),
 }
 
 /// Port, timeout and metrics: the settings shared by the extension and the

@@ -92,13 +92,14 @@ fn render(args: RenderArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The emulator's command, with the emulator's own exit-code policy (the
-/// same as every other command's): its arguments are checked first (without
-/// reading standard input), the function and layer paths included, so that a
-/// bad command line exits 2; then the emulator runs and exits 0, or 1 when
-/// init fails, an invocation is not answered or the emulator cannot run.
-fn emulate(args: graceful_shutdown_emulator::EmulateArgs) -> ExitCode {
-    match graceful_shutdown_emulator::run_cli(args) {
+/// The emulator's command (`gracefulctl::emulate`, shared with the
+/// `lambda-emulator` binary), with the exit codes of every other command: its
+/// arguments are checked first (without reading standard input), the function
+/// and layer paths included, so that a bad command line exits 2; then the
+/// emulator runs and exits 0, or 1 when init fails, an invocation is not
+/// answered or the emulator cannot run.
+fn emulate(args: gracefulctl::emulate::EmulateArgs) -> ExitCode {
+    match gracefulctl::emulate::run(args) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");

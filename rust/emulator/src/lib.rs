@@ -12,6 +12,10 @@
 //! extensions; SIGKILL to whoever is left at the deadline. Everything lands in
 //! a [`Timeline`] that tests assert on and [`render`] prints.
 //!
+//! The library has no command line: a [`Scenario`] says what to run. The
+//! `lambda-emulator` binary and `gracefulctl emulate` (both in the
+//! `gracefulctl` crate) build one from their arguments.
+//!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
 //! use graceful_shutdown_emulator::{Emulator, Scenario};
@@ -22,7 +26,6 @@
 
 pub mod api;
 pub mod cgroup;
-pub mod cli;
 pub mod environment;
 pub mod layout;
 pub mod lifecycle;
@@ -33,7 +36,6 @@ pub mod scenario;
 pub mod settle;
 pub mod timeline;
 
-pub use cli::{run_cli, EmulateArgs, EmulateError};
 pub use lifecycle::{Emulator, InitFailure, InvokeOutcome, RunReport, ShutdownReason};
 pub use render::render;
 pub use scenario::{Faults, Freeze, Scenario, MB_PER_VCPU};

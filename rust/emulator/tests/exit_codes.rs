@@ -1,6 +1,7 @@
 //! `lambda-emulator` and `gracefulctl emulate` exit alike (the one policy of
-//! the emulator's `cli` module): 2 for a wrong command line, before anything
-//! runs, with the option named; 1 for a run whose init fails.
+//! the `gracefulctl` crate's `emulate` module, which both binaries run): 2 for
+//! a wrong command line, before anything runs, with the option named; 1 for a
+//! run whose init fails; and their help lists the same exit codes.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -9,14 +10,15 @@ use std::process::{Command, Output};
 /// Both entry points, each with `args` after its own command.
 fn both(args: &[&str]) -> [(&'static str, Output); 2] {
     let gracefulctl = graceful_shutdown_testkit::built("gracefulctl", "cargo build -p gracefulctl");
+    let lambda_emulator = graceful_shutdown_testkit::built(
+        "lambda-emulator",
+        "cargo build -p gracefulctl --bin lambda-emulator",
+    );
     let run = |mut command: Command| command.args(args).output().expect("run the emulator");
     let mut emulate = Command::new(gracefulctl);
     emulate.arg("emulate");
     [
-        (
-            "lambda-emulator",
-            run(Command::new(env!("CARGO_BIN_EXE_lambda-emulator"))),
-        ),
+        ("lambda-emulator", run(Command::new(lambda_emulator))),
         ("gracefulctl emulate", run(emulate)),
     ]
 }
@@ -76,4 +78,27 @@ fn a_run_whose_init_fails_exits_1_with_its_timeline() {
             "{entry}: {timeline}"
         );
     }
+}
+
+/// The exit-code section of a `--help` text.
+fn exit_codes_help(help: &str) -> &str {
+    let at = help
+        .find("Exit codes:")
+        .expect("the help lists the exit codes");
+    &help[at..]
+}
+
+#[test]
+fn both_entry_points_document_the_same_exit_codes() {
+    let [(_, lambda_emulator), (_, gracefulctl)] = both(&["--help"]);
+    for out in [&lambda_emulator, &gracefulctl] {
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+    }
+    let lambda_emulator = String::from_utf8_lossy(&lambda_emulator.stdout);
+    let gracefulctl = String::from_utf8_lossy(&gracefulctl.stdout);
+    assert_eq!(
+        exit_codes_help(&lambda_emulator),
+        exit_codes_help(&gracefulctl)
+    );
+    assert!(exit_codes_help(&lambda_emulator).contains("2  the command line is wrong"));
 }

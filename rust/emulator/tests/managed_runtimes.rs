@@ -8,7 +8,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{built, free_port, rt, serial, Staged};
+use common::{built, free_port, lambda_emulator, rt, serial, Staged};
 use graceful_shutdown_emulator::{Emulator, EventKind, InvokeOutcome, Scenario, RUNTIME};
 use graceful_shutdown_protocol::{ENV_PORT, ENV_SECRET_FILE};
 use serde_json::Value;
@@ -355,7 +355,7 @@ fn the_command_line_runs_a_python_function_with_runtime_and_handler() {
         &staged.function_dir().join("app.py"),
         "def handler(event, context):\n    print('python handler ran', flush=True)\n    return {'ok': True}\n",
     );
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lambda-emulator"))
+    let out = std::process::Command::new(lambda_emulator())
         .args(["--runtime", "python3.12", "--handler", "app.handler"])
         .arg("--function-dir")
         .arg(staged.function_dir())

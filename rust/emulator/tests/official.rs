@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::{official_extension, official_function, rt, serial, Staged};
+use common::{lambda_emulator, official_extension, official_function, rt, serial, Staged};
 use graceful_shutdown_emulator::{
     Emulator, EventKind, InvokeOutcome, Scenario, ShutdownReason, Timeline, PLATFORM, RUNTIME,
 };
@@ -371,9 +371,9 @@ fn the_cli_prints_a_timeline_and_json() {
     let staged = staged_with_extension();
     let event = staged.file("event.json");
     std::fs::write(&event, r#"{"n":1}"#).expect("event");
-    let exe = env!("CARGO_BIN_EXE_lambda-emulator");
+    let exe = lambda_emulator();
     let base = |json: bool| {
-        let mut c = std::process::Command::new(exe);
+        let mut c = std::process::Command::new(&exe);
         c.arg("--function-dir").arg(staged.function_dir());
         c.arg("--layer-dir").arg(staged.layer_dir());
         c.arg("--event").arg(&event);
@@ -416,7 +416,7 @@ fn the_cli_prints_a_timeline_and_json() {
         .is_some());
 
     // An event from standard input.
-    let mut child = std::process::Command::new(exe)
+    let mut child = std::process::Command::new(&exe)
         .arg("--function-dir")
         .arg(staged.function_dir())
         .args(["--event", "-", "--json"])
@@ -443,7 +443,7 @@ fn the_cli_prints_a_timeline_and_json() {
         .any(|l| l.starts_with("fixture-function: handled ")));
 
     // Bad input names the flag and the fix.
-    let out = std::process::Command::new(exe)
+    let out = std::process::Command::new(&exe)
         .arg("--function-dir")
         .arg(staged.function_dir())
         .args(["--env", "NOEQUALS"])
@@ -455,7 +455,7 @@ fn the_cli_prints_a_timeline_and_json() {
         err.contains("--env \"NOEQUALS\": expected KEY=VALUE"),
         "{err}"
     );
-    let out = std::process::Command::new(exe)
+    let out = std::process::Command::new(&exe)
         .args(["--function-dir", "/nonexistent-dir"])
         .output()
         .expect("run");

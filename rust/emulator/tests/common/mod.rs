@@ -17,6 +17,15 @@ pub fn serial() -> MutexGuard<'static, ()> {
 pub use graceful_shutdown_testkit::wait::{wait_for, wait_until, DEADLINE};
 pub use graceful_shutdown_testkit::{built, target_dir, PortLease};
 
+/// The `lambda-emulator` binary: the emulator's command line lives in the
+/// `gracefulctl` crate, which builds it beside `gracefulctl`.
+pub fn lambda_emulator() -> PathBuf {
+    built(
+        "lambda-emulator",
+        "cargo build -p gracefulctl --bin lambda-emulator",
+    )
+}
+
 pub fn official_function() -> PathBuf {
     built(
         "official-function-fixture",

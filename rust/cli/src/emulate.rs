@@ -1,5 +1,8 @@
-//! Command-line arguments and the one exit-code policy, shared by
-//! `lambda-emulator` and `gracefulctl emulate`:
+//! `emulate`: the emulator's command line, shared by `gracefulctl emulate`
+//! and the `lambda-emulator` binary (`src/bin/lambda-emulator.rs`). The
+//! arguments build a [`Scenario`] of the emulator library, which knows
+//! nothing of command lines; the exit codes are those of every gracefulctl
+//! command ([`crate::failure`]):
 //!
 //! | code | meaning |
 //! |---|---|
@@ -14,11 +17,10 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
+use graceful_shutdown_emulator::layout::Layout;
+use graceful_shutdown_emulator::{render, Emulator, Freeze, Scenario};
 
-use crate::layout::Layout;
-use crate::lifecycle::Emulator;
-use crate::render::render;
-use crate::scenario::Scenario;
+use crate::failure::{Failure, EXIT_FAILED};
 
 /// Run a function and its extensions through Lambda's lifecycle locally:
 /// init, invocations, then the shutdown phase in Lambda's order.
@@ -66,7 +68,7 @@ pub struct EmulateArgs {
     #[arg(long, value_name = "MB")]
     pub memory_mb: Option<u32>,
     /// How long the idle environment waits before the shutdown phase, in milliseconds.
-    #[arg(long, default_value_t = crate::scenario::DEFAULT_IDLE.as_millis() as u64, value_name = "MS")]
+    #[arg(long, default_value_t = graceful_shutdown_emulator::scenario::DEFAULT_IDLE.as_millis() as u64, value_name = "MS")]
     pub idle_ms: u64,
     /// Do not freeze the idle environment (Lambda freezes it).
     #[arg(long)]
@@ -142,7 +144,7 @@ impl EmulateArgs {
             s = s.memory(mb);
         }
         if let Some(runtime) = &self.runtime {
-            crate::runtimes::ManagedRuntime::parse(runtime)?;
+            graceful_shutdown_emulator::runtimes::ManagedRuntime::parse(runtime)?;
             if self.handler.is_none() {
                 bail!("--runtime {runtime} needs --handler, for example --handler app.handler (Python) or --handler index.handler (Node.js)");
             }
@@ -160,11 +162,11 @@ impl EmulateArgs {
         s.max_concurrency = self.max_concurrency;
         s.idle = Duration::from_millis(self.idle_ms);
         s.freeze = if self.no_freeze {
-            crate::scenario::Freeze::Off
+            Freeze::Off
         } else if self.freeze_with_signals {
-            crate::scenario::Freeze::Signals
+            Freeze::Signals
         } else {
-            crate::scenario::Freeze::Auto
+            Freeze::Auto
         };
         s.timeout = Duration::from_millis(self.timeout_ms);
         s.runtime_share = Duration::from_millis(self.runtime_share_ms);
@@ -173,38 +175,6 @@ impl EmulateArgs {
         Ok(s)
     }
 }
-
-/// Exit code when the lifecycle failed or the emulator could not run.
-pub const EXIT_FAILED: u8 = 1;
-/// Exit code when the command line is wrong (clap's own code too).
-pub const EXIT_USAGE: u8 = 2;
-
-/// Why a run gave no exit code of its own.
-#[derive(Debug)]
-pub enum EmulateError {
-    /// The command line is wrong: the message names the option and the fix.
-    Usage(anyhow::Error),
-    /// The command line was fine, but the emulator could not run.
-    Failed(anyhow::Error),
-}
-
-impl EmulateError {
-    pub fn exit_code(&self) -> ExitCode {
-        ExitCode::from(match self {
-            EmulateError::Usage(_) => EXIT_USAGE,
-            EmulateError::Failed(_) => EXIT_FAILED,
-        })
-    }
-}
-
-impl std::fmt::Display for EmulateError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (EmulateError::Usage(e) | EmulateError::Failed(e)) = self;
-        write!(f, "{e:#}")
-    }
-}
-
-impl std::error::Error for EmulateError {}
 
 impl EmulateArgs {
     /// Checks the command line (options, the function and layer
@@ -218,10 +188,12 @@ impl EmulateArgs {
 }
 
 /// Checks the command line, runs the emulator and prints the timeline; the
-/// exit code follows the policy at the top of this module.
-pub fn run_cli(args: EmulateArgs) -> Result<ExitCode, EmulateError> {
-    args.check().map_err(EmulateError::Usage)?;
-    run_checked(&args).map_err(EmulateError::Failed)
+/// exit code follows the policy at the top of this module: a wrong command
+/// line is a [`Failure::Usage`] (2), an emulator that cannot run a
+/// [`Failure::Failed`] (1), and a run gives 0, or 1 when its lifecycle failed.
+pub fn run(args: EmulateArgs) -> Result<ExitCode, Failure> {
+    args.check().map_err(|e| Failure::Usage(format!("{e:#}")))?;
+    run_checked(&args).map_err(Failure::Failed)
 }
 
 fn run_checked(args: &EmulateArgs) -> anyhow::Result<ExitCode> {
@@ -286,17 +258,17 @@ mod tests {
         assert_eq!(s.handler.as_deref(), Some("index.handler"));
         assert_eq!(s.max_concurrency, Some(4));
         assert_eq!(s.idle, Duration::from_millis(20));
-        assert_eq!(s.freeze, crate::scenario::Freeze::Off);
+        assert_eq!(s.freeze, Freeze::Off);
         assert_eq!(s.cpu_share, None, "no --memory-mb, no throttling");
         let s = scenario(&["--memory-mb", "128", "--freeze-with-signals"]).expect("good");
         assert_eq!(s.memory_mb, 128);
         assert!(s
             .cpu_share
             .is_some_and(|c| (c - 128.0 / 1769.0).abs() < 1e-9));
-        assert_eq!(s.freeze, crate::scenario::Freeze::Signals);
+        assert_eq!(s.freeze, Freeze::Signals);
         let s = scenario(&[]).expect("defaults");
-        assert_eq!(s.freeze, crate::scenario::Freeze::Auto);
-        assert_eq!(s.idle, crate::scenario::DEFAULT_IDLE);
+        assert_eq!(s.freeze, Freeze::Auto);
+        assert_eq!(s.idle, graceful_shutdown_emulator::scenario::DEFAULT_IDLE);
     }
 
     #[test]
