@@ -131,7 +131,7 @@ rm -f "$results/node.json" "$results/python.json"
 for need in .runtimes/node/bin/node .runtimes/python/bin/python python/.venv/bin/python; do
   [ -x "$need" ] || { echo "bench/run.sh: missing $need: run bash scripts/setup.sh first" >&2; exit 1; }
 done
-cargo build -p graceful-shutdown-emulator -p graceful-shutdown-extension >&2
+cargo build -p gracefulctl -p graceful-shutdown-extension >&2  # lambda-emulator is a gracefulctl binary
 (cd node && pnpm run --silent build) >&2
 echo
 echo "Node.js library beside the hand-written process.on('SIGTERM', ... process.exit(0)) (median, p10-p90, n):"

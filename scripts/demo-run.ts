@@ -106,8 +106,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   };
   fs.mkdirSync(options.workDir, { recursive: true });
 
-  const emulator = await step('emulator', 'Building the local lifecycle emulator (cargo build -p graceful-shutdown-emulator)', async () => {
-    await run('cargo', ['build', '-p', 'graceful-shutdown-emulator', '--bin', 'lambda-emulator'], { echo });
+  const emulator = await step('emulator', 'Building the local lifecycle emulator (cargo build -p gracefulctl --bin lambda-emulator)', async () => {
+    await run('cargo', ['build', '-p', 'gracefulctl', '--bin', 'lambda-emulator'], { echo });
     return path.join(REPO_ROOT, 'target', 'debug', 'lambda-emulator');
   });
 

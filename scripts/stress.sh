@@ -36,9 +36,10 @@ rm -rf "$out"
 mkdir -p "$out"
 
 # What the end-to-end tests run: the extension, the probe function, the
-# official extension fixture; then the test binaries, built once.
+# official extension fixture, lambda-emulator (a gracefulctl binary); then
+# the test binaries, built once.
 echo "stress: building" >&2
-cargo build -q -p graceful-shutdown-extension -p official-extension-fixture >&2
+cargo build -q -p graceful-shutdown-extension -p official-extension-fixture -p gracefulctl >&2
 cargo build -q -p graceful-shutdown --examples >&2
 test_args=()
 for t in $tests; do test_args+=(--test "$t"); done

@@ -14,7 +14,8 @@ t0=$SECONDS
 lap() { printf '[75-node] %s (%ds)\n' "$1" $((SECONDS - t0)); }
 
 # Built by 05-build.sh; a no-op then, and enough when this suite runs alone.
-cargo build -p graceful-shutdown-emulator -p graceful-shutdown-extension
+# The emulator's binary, lambda-emulator, is built by gracefulctl.
+cargo build -p gracefulctl -p graceful-shutdown-extension
 node22=.runtimes/node/bin/node
 node24=.runtimes/node24/bin/node
 # The RIE for the tests under it: installed by 40-rie.sh (scripts/rie-compare.sh,

@@ -22,7 +22,7 @@ export const ricEntry = join(runtimes, 'node', 'node_modules', 'aws-lambda-ric',
 export const node24Bin = join(runtimes, 'node24', 'bin', 'node');
 
 for (const [what, path] of [
-  ['the emulator (cargo build -p graceful-shutdown-emulator)', emulatorBin],
+  ['the emulator (cargo build -p gracefulctl --bin lambda-emulator)', emulatorBin],
   ['the shutdown extension (cargo build -p graceful-shutdown-extension)', extensionBin],
   ['Node 22 for the runtime client (bash scripts/setup.sh)', nodeBin],
   ['aws-lambda-ric (bash scripts/setup.sh)', ricEntry],

@@ -114,7 +114,7 @@ def run(
     deadline_s: float = 90,
 ) -> Run:
     """Run the emulator once, to the end, and parse its JSON timeline."""
-    paths.require(paths.EMULATOR, "run `cargo build -p graceful-shutdown-emulator`")
+    paths.require(paths.EMULATOR, "run `cargo build -p gracefulctl --bin lambda-emulator`")
     args = [str(paths.EMULATOR), "--function-dir", str(fn.dir), "--json", *fn.args,
             "--invocations", str(invocations), "--timeout-ms", str(timeout_ms),
             "--runtime-share-ms", str(runtime_share_ms), "--shutdown-ms", str(shutdown_ms)]
