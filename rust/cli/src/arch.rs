@@ -82,10 +82,4 @@ mod tests {
             );
         }
     }
-
-    #[test]
-    fn static_musl_targets_per_architecture() {
-        assert_eq!(Arch::Arm64.musl_target(), "aarch64-unknown-linux-musl");
-        assert_eq!(Arch::X86_64.musl_target(), "x86_64-unknown-linux-musl");
-    }
 }
