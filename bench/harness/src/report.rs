@@ -1,8 +1,10 @@
 //! The results: a list of metrics (JSON) and the one table printed from them.
 
+use anyhow::bail;
 use serde::Serialize;
 
 use crate::stats::Summary;
+use crate::targets::{self, Target};
 
 /// The extensions compared, in table order: `(key, column title)`.
 pub const SUBJECTS: [(&str, &str); 4] = [
@@ -11,28 +13,6 @@ pub const SUBJECTS: [(&str, &str); 4] = [
     ("restmachine-aws", "restmachine-aws (Python)"),
     ("floor", "floor: register + wait, std only"),
 ];
-
-/// A target from the issue: `median <= value` or `median >= value`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Target {
-    pub op: &'static str,
-    pub value: f64,
-}
-
-impl Target {
-    pub const fn at_most(value: f64) -> Target {
-        Target { op: "<=", value }
-    }
-    pub const fn at_least(value: f64) -> Target {
-        Target { op: ">=", value }
-    }
-    pub fn met_by(&self, median: f64) -> bool {
-        match self.op {
-            "<=" => median <= self.value,
-            _ => median >= self.value,
-        }
-    }
-}
 
 /// One measured quantity for one subject.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -70,6 +50,22 @@ impl Metric {
         self.met = Some(target.met_by(self.stats.median));
         self.target = Some(target);
         self
+    }
+
+    /// The metric with its target from [`targets::TARGETS`], if the table
+    /// has one for its id and subject; an error if the table gives the
+    /// target in another unit than the metric's.
+    pub fn judged(self) -> anyhow::Result<Metric> {
+        match targets::of(&self.id, &self.subject) {
+            None => Ok(self),
+            Some(goal) if goal.unit != self.unit => bail!(
+                "target of {}: the table gives it in {}, the metric is in {}",
+                self.id,
+                goal.unit,
+                self.unit
+            ),
+            Some(goal) => Ok(self.target(goal.limit)),
+        }
     }
 }
 
@@ -250,10 +246,23 @@ mod tests {
     }
 
     #[test]
-    fn targets_compare_the_median() {
-        assert!(Target::at_most(1.0).met_by(1.0));
-        assert!(!Target::at_most(1.0).met_by(1.01));
-        assert!(Target::at_least(30.0).met_by(31.0));
-        assert!(!Target::at_least(30.0).met_by(29.0));
+    fn a_metric_takes_its_target_from_the_table_in_its_unit() {
+        let zip = |subject: &str, unit: &str| {
+            Metric::new(
+                "layer_zip_kib_arm64",
+                "layer zip, arm64",
+                subject,
+                unit,
+                Summary::single(300.0),
+            )
+            .judged()
+        };
+        let ours = zip("graceful-shutdown", "KiB").expect("judged");
+        assert_eq!(ours.target, Some(Target::at_most(400.0)));
+        assert_eq!(ours.met, Some(true));
+        let theirs = zip("lambda-extension", "KiB").expect("judged");
+        assert_eq!((theirs.target, theirs.met), (None, None));
+        let e = zip("graceful-shutdown", "MiB").expect_err("wrong unit");
+        assert!(e.to_string().contains("layer_zip_kib_arm64"), "{e}");
     }
 }

@@ -1,0 +1,180 @@
+//! Every target of the benchmark, in one table: the figure it judges, its
+//! limit, its unit and why it is what it is. The phases attach a target to a
+//! metric from here ([`crate::report::Metric::judged`]), the report prints it
+//! in the table's last column, and the JSON records it with whether the
+//! median meets it.
+
+use serde::Serialize;
+
+/// Targets judge this subject's figures only: the other columns are there
+/// to compare with.
+pub const JUDGED: &str = "graceful-shutdown";
+
+/// A limit on the median: `median <= value` or `median >= value`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Target {
+    pub op: &'static str,
+    pub value: f64,
+}
+
+impl Target {
+    pub const fn at_most(value: f64) -> Target {
+        Target { op: "<=", value }
+    }
+    pub const fn at_least(value: f64) -> Target {
+        Target { op: ">=", value }
+    }
+    pub fn met_by(&self, median: f64) -> bool {
+        match self.op {
+            "<=" => median <= self.value,
+            _ => median >= self.value,
+        }
+    }
+}
+
+/// One row of [`TARGETS`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Goal {
+    /// The metric id it judges (on the [`JUDGED`] subject).
+    pub id: &'static str,
+    pub limit: Target,
+    /// The unit of `limit`, which must be the metric's.
+    pub unit: &'static str,
+    pub why: &'static str,
+}
+
+const ZIP_WHY: &str = "a layer is downloaded and unpacked into /opt on every cold start, and \
+    counts against the function's 250 MB unzipped size; per architecture";
+
+/// The targets, in the order the figures are measured.
+pub const TARGETS: [Goal; 10] = [
+    Goal {
+        id: "layer_zip_kib_x86_64",
+        limit: Target::at_most(400.0),
+        unit: "KiB",
+        why: ZIP_WHY,
+    },
+    Goal {
+        id: "layer_zip_kib_arm64",
+        limit: Target::at_most(400.0),
+        unit: "KiB",
+        why: ZIP_WHY,
+    },
+    Goal {
+        id: "start_ms",
+        limit: Target::at_most(1.0),
+        unit: "ms",
+        why: "Lambda's init phase waits for every extension's first /event/next, so the \
+            layer's start is added to every cold start",
+    },
+    Goal {
+        id: "start_speedup_vs_restmachine",
+        limit: Target::at_least(30.0),
+        unit: "x",
+        why: "restmachine-aws is what a Python team would add instead; a layer that starts \
+            no faster than an interpreter importing its framework would not be worth a switch",
+    },
+    Goal {
+        id: "peak_rss_mib",
+        limit: Target::at_most(2.0),
+        unit: "MiB",
+        why: "the extension lives in the function's memory, which the user pays for and \
+            the function needs (128 MiB is the smallest setting)",
+    },
+    Goal {
+        id: "sigterm_to_handler_ms",
+        limit: Target::at_most(1.0),
+        unit: "ms",
+        why: "the handlers get only the runtime's share of the shutdown phase \
+            (shutdown.runtimeShareMs, 300 ms) before Lambda's SIGKILL",
+    },
+    Goal {
+        id: "shutdown_to_verdict_ms",
+        limit: Target::at_most(5.0),
+        unit: "ms",
+        why: "the verdict must be logged long before deadlineMs, whatever the handlers took",
+    },
+    Goal {
+        id: "invoke_ratio",
+        limit: Target::at_most(1.01),
+        unit: "x",
+        why: "the layer subscribes to SHUTDOWN only, so an invocation must cost the same \
+            with it attached: at most 1 % of noise",
+    },
+    Goal {
+        id: "synth_warm_s",
+        limit: Target::at_most(5.0),
+        unit: "s",
+        why: "a warm `cdk synth` with no Rust change runs on every deploy and diff; \
+            the layer's bundling must not make the user wait",
+    },
+    Goal {
+        id: "synth_fresh_app_s",
+        limit: Target::at_most(3.0),
+        unit: "s",
+        why: "with the prebuilt layers, synthesizing a user's app is only the CDK's own \
+            work: the construct library must add no build to it",
+    },
+];
+
+/// The target of metric `id` measured for `subject`, if it has one.
+pub fn of(id: &str, subject: &str) -> Option<&'static Goal> {
+    if subject != JUDGED {
+        return None;
+    }
+    TARGETS.iter().find(|g| g.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_compare_the_median() {
+        assert!(Target::at_most(1.0).met_by(1.0));
+        assert!(!Target::at_most(1.0).met_by(1.01));
+        assert!(Target::at_least(30.0).met_by(31.0));
+        assert!(!Target::at_least(30.0).met_by(29.0));
+    }
+
+    #[test]
+    fn one_row_per_figure_with_a_unit_and_a_reason() {
+        for (i, g) in TARGETS.iter().enumerate() {
+            assert!(
+                TARGETS[..i].iter().all(|other| other.id != g.id),
+                "{} twice",
+                g.id
+            );
+            assert!(!g.unit.is_empty() && !g.why.is_empty(), "{}", g.id);
+            assert!(g.limit.value.is_finite() && g.limit.value > 0.0, "{}", g.id);
+        }
+    }
+
+    #[test]
+    fn each_unit_is_the_one_its_id_names() {
+        for g in TARGETS {
+            let named = if g.id.ends_with("_ms") {
+                "ms"
+            } else if g.id.ends_with("_s") {
+                "s"
+            } else if g.id.contains("_kib") {
+                "KiB"
+            } else if g.id.ends_with("_mib") {
+                "MiB"
+            } else {
+                "x"
+            };
+            assert_eq!(g.unit, named, "{}", g.id);
+        }
+    }
+
+    #[test]
+    fn only_the_judged_subject_has_targets() {
+        assert_eq!(
+            of("start_ms", JUDGED).map(|g| g.limit),
+            Some(Target::at_most(1.0))
+        );
+        assert_eq!(of("start_ms", "lambda-extension"), None);
+        assert_eq!(of("start_to_register_ms", JUDGED), None);
+    }
+}
