@@ -238,3 +238,30 @@ def test_send_now_has_written_the_report_when_it_returns() -> None:
                     data += chunk
                 got.append(data)
     assert got == [r.encode_request(port, "abc123", rep) for rep in (earlier, now)]
+
+
+def test_a_report_that_missed_the_lock_is_written_right_after_the_one_holding_it() -> None:
+    # The sending thread holds the ordering lock while it writes `a` (stuck, as
+    # when the CPU quota runs out); send_now(b) gives up on the lock. Once `a`
+    # is written, `b` is written too, before the thread reads a's answer.
+    entered, release = threading.Event(), threading.Event()
+    events: List[str] = []
+
+    class Stuck(Link):
+        def open(self, report: r.Report, timeout_s: float) -> Optional[socket.socket]:
+            if report["handler"] == "a":
+                entered.set()
+                assert release.wait(10), "the test never released the write"
+            events.append(f"write {report['handler']}")
+            return None
+
+        def answer(self, report: r.Report, stream: Optional[socket.socket]) -> None:
+            events.append(f"answer {report['handler']}")
+
+    reporter = Reporter(Stuck())
+    reporter.send(r.started("a", 0))
+    assert entered.wait(10)
+    assert not reporter.send_now(r.started("b", 1), 0.01), "the lock is held"
+    release.set()
+    assert reporter.flush(10)
+    assert events == ["write a", "write b", "answer a", "answer b"]

@@ -17,11 +17,16 @@ daemon thread, in queue order.
 - :meth:`Reporter.send_now` connects and writes on the calling thread
   (earlier queued reports first, so the order holds), with tiny timeouts, and
   leaves the answer to the thread; on any error the report stays queued for
-  the thread instead. The shutdown thread sends ``shutdownStarted``, each
-  ``started`` and ``allDone`` this way: under CPU starvation (about 7 % of a
-  core at 128 MB) a background thread can lag by tens of milliseconds, and a
-  runtime SIGKILLed in that time would leave a verdict that says a running
-  handler never started.
+  the thread instead. The shutdown thread sends every report of the shutdown
+  this way (``shutdownStarted`` and each ``started`` above all): under CPU
+  starvation (about 7 % of a core at 128 MB) a background thread can lag by
+  tens of milliseconds, and a runtime SIGKILLed in that time would leave a
+  verdict that says a running handler never started.
+
+While the sending thread holds the ordering lock, it writes every report
+queued behind the one it took too, so that a report whose ``send_now`` missed
+the lock (the CPU quota can run out while the lock is held) is written the
+moment the thread runs again.
 """
 
 from __future__ import annotations
@@ -191,12 +196,16 @@ class Reporter:
                 except Exception as e:  # left to the thread, which tries once more
                     _log.debug(f"graceful-shutdown: report left to the sending thread: {e}")
                     break
-                entry.written = True
-                with self._cond:
-                    self._written = max(self._written, entry.seq)
-                    self._cond.notify_all()
+                self._mark_written(entry)
         finally:
             self._order.release()
+
+    def _mark_written(self, entry: _Entry) -> None:
+        """``entry`` is written (or failed for good); the caller holds the ordering lock."""
+        entry.written = True
+        with self._cond:
+            self._written = max(self._written, entry.seq)
+            self._cond.notify_all()
 
     def _work(self) -> None:
         assert self._link is not None
@@ -215,10 +224,18 @@ class Reporter:
                         entry.stream = self._link.open(entry.report, CONNECT_TIMEOUT_S)
                     except Exception as e:
                         error = e
-                    entry.written = True
+                    self._mark_written(entry)
+                    # While the lock is held, the reports queued behind it too: one
+                    # whose send_now missed the lock (the CPU quota ran out while
+                    # this thread held it) is written the moment this thread runs.
                     with self._cond:
-                        self._written = max(self._written, entry.seq)
-                        self._cond.notify_all()
+                        later = [e for e in self._pending if not e.written] if error is None else []
+                    for other in later:
+                        try:
+                            other.stream = self._link.open(other.report, CONNECT_TIMEOUT_S)
+                        except Exception:  # tried again, and said, at its own turn
+                            break
+                        self._mark_written(other)
             # Outside the ordering lock: an answer needs the extension's CPU time.
             try:
                 if error is not None:

@@ -31,10 +31,12 @@ from . import report as r
 from ._params import isawaitable
 from .reporter import Reporter
 
-#: How long ``shutdownStarted``, each ``started`` and ``allDone`` may wait for
-#: the reporter's ordering lock before they are written from the shutdown
-#: thread. The lock is only held to connect and write (tens of microseconds
-#: on loopback), never for an answer; a report that misses it is left queued.
+#: How long each report of the shutdown may wait for the reporter's ordering
+#: lock before it is written from the shutdown thread. Every report of the
+#: shutdown is written from that thread (so the sending thread, which only
+#: reads the answers then, seldom holds the lock); the lock is only held to
+#: connect and write (tens of microseconds on loopback), never for an answer;
+#: a report that misses it is written by the sending thread as soon as it runs.
 SYNC_REPORT_LIMIT_S = 0.020
 
 
@@ -249,7 +251,7 @@ def _finish(index: int, run: _Run, began: float, deadline: float, reporter: Repo
     ms = _millis(duration)
     if not ended:
         run.abandon()
-        reporter.send(r.timed_out(name, index, ms))
+        reporter.send_now(r.timed_out(name, index, ms), SYNC_REPORT_LIMIT_S)
         _log.error(
             "graceful-shutdown: shutdown handler timed out: still running when the budget ran out; "
             f"abandoned handler={name} duration_ms={ms}"
@@ -257,9 +259,9 @@ def _finish(index: int, run: _Run, began: float, deadline: float, reporter: Repo
         return HandlerOutcome(name, index, HandlerStatus.TIMED_OUT, duration * 1000)
     if run.error is not None:
         error = r.fit(describe(run.error), r.MAX_ERROR_BYTES)
-        reporter.send(r.failed(name, index, ms, error))
+        reporter.send_now(r.failed(name, index, ms, error), SYNC_REPORT_LIMIT_S)
         _log.error(f"graceful-shutdown: shutdown handler failed handler={name} duration_ms={ms} error={error}")
         return HandlerOutcome(name, index, HandlerStatus.FAILED, duration * 1000, error)
-    reporter.send(r.finished(name, index, ms))
+    reporter.send_now(r.finished(name, index, ms), SYNC_REPORT_LIMIT_S)
     _log.info(f"graceful-shutdown: shutdown handler completed handler={name} duration_ms={ms}")
     return HandlerOutcome(name, index, HandlerStatus.COMPLETED, duration * 1000)
