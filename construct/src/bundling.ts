@@ -10,15 +10,16 @@
 // musl target needs no hand-written bundling.
 import * as path from 'node:path';
 import { Architecture } from 'aws-cdk-lib/aws-lambda';
+import { LAYER } from './limits.generated';
 
 /**
  * Rust target triple of the static musl build for a Lambda architecture: the
- * `rustTarget` of `spec/layer.json`, which test/bundling.test.ts checks it against.
+ * `rustTarget` of `spec/layer.json`.
  */
 export function muslTarget(architecture: Architecture): string {
   switch (architecture.name) {
-    case Architecture.ARM_64.name: return 'aarch64-unknown-linux-musl';
-    case Architecture.X86_64.name: return 'x86_64-unknown-linux-musl';
+    case Architecture.ARM_64.name: return LAYER.architectures.arm64.rustTarget;
+    case Architecture.X86_64.name: return LAYER.architectures.x86_64.rustTarget;
     default:
       throw new Error(`\`architecture\` is ${architecture.name}, which the shutdown layer cannot be built for: `
         + 'use Architecture.ARM_64 or Architecture.X86_64.');
@@ -30,7 +31,7 @@ export function muslTarget(architecture: Architecture): string {
  * shipped workspace (opt-level "z", LTO, panic = "abort", stripped), the
  * `profile` of `spec/layer.json`.
  */
-export const EXTENSION_PROFILE = 'extension';
+export const EXTENSION_PROFILE: string = LAYER.profile;
 
 /** Extra flags given to `cargo lambda build` for the shutdown layer. */
 export function extensionCargoLambdaFlags(architecture: Architecture): string[] {
