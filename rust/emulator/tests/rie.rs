@@ -484,8 +484,20 @@ fn an_extension_subscribed_to_invoke_only_is_killed_without_shutdown_by_both() {
 /// What the functions' hand-written SIGTERM handlers print.
 const SIGTERM_HANDLER_RAN: &str = "SIGTERM handler ran";
 
+/// A managed-runtime function: its runtime, handler, file and source.
+struct Managed {
+    runtime: &'static str,
+    handler: &'static str,
+    file: &'static str,
+    source: &'static str,
+}
+
 /// The pattern of the aws-samples graceful-shutdown repository.
-const PYTHON_SIGTERM: &str = r#"
+const PYTHON_SIGTERM: Managed = Managed {
+    runtime: "python3.12",
+    handler: "app.handler",
+    file: "app.py",
+    source: r#"
 import signal, sys
 def exit_gracefully(signum, frame):
     print("SIGTERM handler ran", flush=True)
@@ -493,26 +505,29 @@ def exit_gracefully(signum, frame):
 signal.signal(signal.SIGTERM, exit_gracefully)
 def handler(event, context):
     return {"ok": True}
-"#;
+"#,
+};
 
-const NODE_LISTENER: &str = r#"
+const NODE_LISTENER: Managed = Managed {
+    runtime: "nodejs22.x",
+    handler: "index.handler",
+    file: "index.js",
+    source: r#"
 process.on("SIGTERM", () => { console.log("SIGTERM handler ran"); });
 exports.handler = async () => ({ ok: true });
-"#;
+"#,
+};
 
-const NODE_LISTENER_EXIT: &str = r#"
+const NODE_LISTENER_EXIT: Managed = Managed {
+    source: r#"
 process.on("SIGTERM", () => { console.log("SIGTERM handler ran"); process.exit(0); });
 exports.handler = async () => ({ ok: true });
-"#;
+"#,
+    ..NODE_LISTENER
+};
 
-/// A managed-runtime function with the shutdown layer attached.
-fn setup_managed(
-    runtime: &'static str,
-    handler: &'static str,
-    file: &str,
-    source: &str,
-    env: &[(&str, &str)],
-) -> Setup {
+/// `f` with the shutdown layer attached.
+fn setup_managed(f: &Managed, env: &[(&str, &str)]) -> Setup {
     let staged = Staged::new().extension(
         "graceful-shutdown",
         &built(
@@ -520,7 +535,7 @@ fn setup_managed(
             "cargo build -p graceful-shutdown-extension",
         ),
     );
-    std::fs::write(staged.function_dir().join(file), source).expect("write the function");
+    std::fs::write(staged.function_dir().join(f.file), f.source).expect("write the function");
     let mut all = vec![
         (ENV_PORT.to_owned(), free_port().to_string()),
         (
@@ -533,116 +548,84 @@ fn setup_managed(
         staged,
         env: all,
         with_layer: true,
-        runtime: Some((runtime, handler)),
+        runtime: Some((f.runtime, f.handler)),
     }
 }
 
-/// Runs `s` under both, idle and then terminated; both must agree step by
-/// step (did the handler run, did the runtime exit or get SIGKILLed, which
-/// SHUTDOWN the extension got), and on `expected`.
-fn managed_case(s: &Setup, expected: &[Step]) {
-    let rie = run_rie(s, Ending::Terminate, "{}");
+/// What becomes of the runtime after its SIGTERM.
+#[derive(Debug, Clone, Copy)]
+enum AfterSigterm {
+    /// The handler never runs; SIGKILL at the end of the runtime's share.
+    NothingRunsThenKilled,
+    /// The handler runs and the runtime exits by itself.
+    HandlerRunsThenExits,
+    /// The handler runs, the runtime stays; SIGKILL at the end of its share.
+    HandlerRunsThenKilled,
+}
+
+/// Runs `f` with `env` under both, idle and then terminated; both must agree
+/// step by step (did the handler run, did the runtime exit or get SIGKILLed,
+/// which SHUTDOWN the extension got), and on what `after` says.
+fn managed_case(f: &Managed, env: &[(&str, &str)], after: AfterSigterm) {
+    let _g = serial();
+    let s = setup_managed(f, env);
+    let rie = run_rie(&s, Ending::Terminate, "{}");
     let faults = Faults {
         shutdown_reason: Some("SandboxTerminated".to_owned()),
         ..Faults::default()
     };
-    let ours = run_ours(s, faults, "{}", Duration::from_secs(3));
+    let ours = run_ours(&s, faults, "{}", Duration::from_secs(3));
     let steps = compare(&rie, &ours);
+    let ran = Step::Fixture(SIGTERM_HANDLER_RAN.to_owned());
+    let middle = match after {
+        AfterSigterm::NothingRunsThenKilled => vec![Step::RuntimeKilledAtDeadline],
+        AfterSigterm::HandlerRunsThenExits => vec![ran],
+        AfterSigterm::HandlerRunsThenKilled => vec![ran, Step::RuntimeKilledAtDeadline],
+    };
+    let expected: Vec<Step> = [
+        registered("graceful-shutdown", "SHUTDOWN"),
+        Step::SigtermToRuntime,
+    ]
+    .into_iter()
+    .chain(middle)
+    .chain([
+        Step::ShutdownToExtensions,
+        Step::Verdict("outcome=no_report reason=SandboxTerminated handlers=0/0".to_owned()),
+    ])
+    .collect();
     assert_eq!(steps, expected, "in {}", dir_of(s.staged.path()));
-}
-
-fn no_report_verdict() -> Step {
-    Step::Verdict("outcome=no_report reason=SandboxTerminated handlers=0/0".to_owned())
 }
 
 #[test]
 fn python_without_thread_polling_never_runs_its_sigterm_handler_under_either() {
-    let _g = serial();
     // AWS_EXECUTION_ENV unset (container images): the client's main thread
     // waits in native code inside next(), so the Python handler never runs.
-    let s = setup_managed(
-        "python3.12",
-        "app.handler",
-        "app.py",
-        PYTHON_SIGTERM,
-        &[("AWS_EXECUTION_ENV", "")],
-    );
     managed_case(
-        &s,
-        &[
-            registered("graceful-shutdown", "SHUTDOWN"),
-            Step::SigtermToRuntime,
-            Step::RuntimeKilledAtDeadline,
-            Step::ShutdownToExtensions,
-            no_report_verdict(),
-        ],
+        &PYTHON_SIGTERM,
+        &[("AWS_EXECUTION_ENV", "")],
+        AfterSigterm::NothingRunsThenKilled,
     );
 }
 
 #[test]
 fn python_with_thread_polling_runs_its_sigterm_handler_under_both() {
-    let _g = serial();
-    let s = setup_managed(
-        "python3.12",
-        "app.handler",
-        "app.py",
-        PYTHON_SIGTERM,
-        &[("AWS_EXECUTION_ENV", "AWS_Lambda_python3.12")],
-    );
     managed_case(
-        &s,
-        &[
-            registered("graceful-shutdown", "SHUTDOWN"),
-            Step::SigtermToRuntime,
-            Step::Fixture(SIGTERM_HANDLER_RAN.to_owned()),
-            Step::ShutdownToExtensions,
-            no_report_verdict(),
-        ],
+        &PYTHON_SIGTERM,
+        &[("AWS_EXECUTION_ENV", "AWS_Lambda_python3.12")],
+        AfterSigterm::HandlerRunsThenExits,
     );
 }
 
 #[test]
 fn a_node_sigterm_listener_runs_under_both_and_the_runtime_is_killed_at_the_end_of_its_share() {
-    let _g = serial();
-    let s = setup_managed(
-        "nodejs22.x",
-        "index.handler",
-        "index.js",
-        NODE_LISTENER,
-        &[],
-    );
-    managed_case(
-        &s,
-        &[
-            registered("graceful-shutdown", "SHUTDOWN"),
-            Step::SigtermToRuntime,
-            Step::Fixture(SIGTERM_HANDLER_RAN.to_owned()),
-            Step::RuntimeKilledAtDeadline,
-            Step::ShutdownToExtensions,
-            no_report_verdict(),
-        ],
-    );
+    managed_case(&NODE_LISTENER, &[], AfterSigterm::HandlerRunsThenKilled);
 }
 
 #[test]
 fn process_exit_in_a_node_sigterm_listener_hangs_until_sigkill_under_both() {
-    let _g = serial();
-    let s = setup_managed(
-        "nodejs22.x",
-        "index.handler",
-        "index.js",
-        NODE_LISTENER_EXIT,
-        &[],
-    );
     managed_case(
-        &s,
-        &[
-            registered("graceful-shutdown", "SHUTDOWN"),
-            Step::SigtermToRuntime,
-            Step::Fixture(SIGTERM_HANDLER_RAN.to_owned()),
-            Step::RuntimeKilledAtDeadline,
-            Step::ShutdownToExtensions,
-            no_report_verdict(),
-        ],
+        &NODE_LISTENER_EXIT,
+        &[],
+        AfterSigterm::HandlerRunsThenKilled,
     );
 }
