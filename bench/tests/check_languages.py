@@ -37,7 +37,11 @@ PYTHON_ROWS = (
        for w in ("with the library", "without", "ratio with/without (target <= 1.01)")]
     + [f"SIGTERM -> {what}, {p}: {m}" for p in (PY_BLOCKED, "polling on")
        for m in ("library", "handwritten") for what in ("first handler", "process gone")]
+    + [f"send_now on the handlers' path, answers after {ms} ms" for ms in (0, 10)]
 )
+# send_now writes and leaves the answer to the reporter's thread: it must not
+# wait for an extension that answers late (python/bench/bench.py).
+PY_SEND_NOW_MAX_MS = 5.0
 # The trap the library exists for: this handler never runs.
 PY_NEVER = f"SIGTERM -> first handler, {PY_BLOCKED}: handwritten"
 
@@ -130,6 +134,9 @@ def check_python(path, runs, errors):
             if r.get("n") != 0:
                 errors.append(f"{path}: {name}: the hand-written signal handler ran (n={r.get('n')!r}); "
                               "with the main thread blocked in next() it never does")
+            continue
+        if name.startswith("send_now"):
+            check_stats(f"{path}: {name}", r, runs * 20, 0.0, PY_SEND_NOW_MAX_MS, errors, inner_spread=False)
             continue
         if name.startswith("per invoke"):
             n_min = max(3, runs // 3)  # as python/bench/bench.py repeats them
