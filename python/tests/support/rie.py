@@ -19,6 +19,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,7 +156,12 @@ def run(staged: Dict[str, Path], env: Dict[str, str], *, events: Sequence[str], 
     """Invoke once per event, wait until the runtime is idle in ``next()``, SIGTERM the RIE."""
     rie = rie_binary()
     work = staged["task"].parent
-    log = work / "rie.log"
+    # The runtime writes to the RIE's stdout itself: on a disk busy with a
+    # build's writeback one write can block past the RIE's shutdown share, so
+    # the log lives on tmpfs where there is one (copied beside the script after).
+    shm = Path("/dev/shm")
+    live = Path(tempfile.mkdtemp(prefix="graceful-shutdown-rie-", dir=shm)) if shm.is_dir() else None
+    log = (live or work) / "rie.log"
     deadline = time.monotonic() + deadline_s
     with reserved_port() as port, reserved_port() as api_port:
         script = work / "rie.sh"
@@ -215,6 +221,10 @@ def run(staged: Dict[str, Path], env: Dict[str, str], *, events: Sequence[str], 
             if unshare.poll() is None:
                 os.killpg(unshare.pid, signal.SIGKILL)
                 unshare.wait(10)
-    return RieRun(log.read_text(errors="replace").splitlines(), code)
+    text = log.read_text(errors="replace")
+    if live is not None:
+        (work / "rie.log").write_text(text)
+        shutil.rmtree(live, ignore_errors=True)
+    return RieRun(text.splitlines(), code)
 
 
