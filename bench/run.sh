@@ -53,7 +53,7 @@ step "baseline extension on the lambda-extension crate (bench/build-baseline.sh)
 bash bench/build-baseline.sh >&2
 
 step "probe function and benchmark harness (${profile_dir})"
-cargo build -p graceful-shutdown --example probe ${profile_args[@]+"${profile_args[@]}"} >&2
+cargo build -p lambda-graceful-shutdown --example probe ${profile_args[@]+"${profile_args[@]}"} >&2
 cargo build -p graceful-shutdown-bench ${profile_args[@]+"${profile_args[@]}"} >&2
 
 step "restmachine-aws layer (PyPI)"

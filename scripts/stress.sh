@@ -40,13 +40,13 @@ mkdir -p "$out"
 # the test binaries, built once.
 echo "stress: building" >&2
 cargo build -q -p graceful-shutdown-extension -p official-extension-fixture -p gracefulctl >&2
-cargo build -q -p graceful-shutdown --examples >&2
+cargo build -q -p lambda-graceful-shutdown --examples >&2
 test_args=()
 for t in $tests; do test_args+=(--test "$t"); done
-cargo test -q --no-run -p graceful-shutdown -p graceful-shutdown-extension -p graceful-shutdown-emulator \
+cargo test -q --no-run -p lambda-graceful-shutdown -p graceful-shutdown-extension -p graceful-shutdown-emulator \
   "${test_args[@]}" >&2
 # The executables, from cargo's own report of what it built.
-cargo test -q --no-run --message-format=json -p graceful-shutdown -p graceful-shutdown-extension \
+cargo test -q --no-run --message-format=json -p lambda-graceful-shutdown -p graceful-shutdown-extension \
   -p graceful-shutdown-emulator "${test_args[@]}" 2>/dev/null \
   | python3 -c '
 import json, sys

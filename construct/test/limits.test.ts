@@ -56,7 +56,7 @@ test('the package ships the Rust sources of the extension and the protocol uncha
 test('the shipped workspace holds only the shipped crates, without their dev-dependencies', () => {
   const workspace = fs.readFileSync(path.join(PKG_DIR, 'rust-src', 'Cargo.toml'), 'utf8');
   assert.match(workspace, /^members = \["rust\/extension","rust\/protocol"\]$/m);
-  assert.doesNotMatch(workspace, /path = "rust\/(emulator|graceful-shutdown|cli)"/);
+  assert.doesNotMatch(workspace, /path = "rust\/(emulator|lambda-graceful-shutdown|cli)"/);
   assert.match(workspace, /^\[profile\.release\]$/m);
   const extension = fs.readFileSync(path.join(PKG_DIR, 'rust-src', 'rust', 'extension', 'Cargo.toml'), 'utf8');
   assert.match(extension, /^name = "graceful-shutdown-extension"$/m);

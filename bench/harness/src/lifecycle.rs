@@ -29,7 +29,7 @@ impl Function {
             .tempdir()?;
         let bootstrap = dir.path().join("bootstrap");
         std::fs::copy(probe, &bootstrap).with_context(|| {
-            format!("--probe: cannot copy {}; build it with `cargo build -p graceful-shutdown --example probe`", probe.display())
+            format!("--probe: cannot copy {}; build it with `cargo build -p lambda-graceful-shutdown --example probe`", probe.display())
         })?;
         for file in extra_files {
             let name = file

@@ -88,7 +88,10 @@ impl Drop for Moto {
 
 #[test]
 fn demo_function_flushes_its_buffer_through_the_layer_zip() {
-    let demo = built("bootstrap", "cargo build -p demo-buffered-writer");
+    let demo = built(
+        "bootstrap",
+        "cargo build -p graceful-shutdown-demo-function",
+    );
     let root = tempfile::tempdir().expect("tempdir");
     let zip = root.path().join("layer.zip");
     let port = free_port().to_string();

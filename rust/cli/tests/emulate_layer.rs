@@ -15,7 +15,7 @@ use std::process::Output;
 fn function_dir(root: &Path) -> std::path::PathBuf {
     let probe = built(
         "examples/probe",
-        "cargo build -p graceful-shutdown --examples",
+        "cargo build -p lambda-graceful-shutdown --examples",
     );
     let dir = root.join("fn");
     fs::create_dir_all(&dir).expect("fn dir");

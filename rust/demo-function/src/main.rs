@@ -53,7 +53,7 @@ async fn main() -> Result<(), Error> {
     let buffer = Arc::new(Mutex::new(Buffer::new(config.batch_size)));
 
     let (to_flush, flush_store) = (buffer.clone(), store.clone());
-    graceful_shutdown::GracefulShutdown::from_env()
+    lambda_graceful_shutdown::GracefulShutdown::from_env()
         .on_shutdown("flush-writes", move || async move {
             let last = to_flush.lock().await.drain();
             flush_store.put_batch(&last, StoredBy::Shutdown).await?;

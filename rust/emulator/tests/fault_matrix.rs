@@ -31,7 +31,7 @@ fn extension_binary() -> PathBuf {
 fn probe_binary() -> PathBuf {
     built(
         "examples/probe",
-        "cargo build -p graceful-shutdown --examples",
+        "cargo build -p lambda-graceful-shutdown --examples",
     )
 }
 

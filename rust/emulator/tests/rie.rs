@@ -250,7 +250,7 @@ fn run_rie(s: &Setup, ending: Ending, payload: &str) -> Vec<String> {
 fn setup(with_layer: bool) -> Setup {
     let mut staged = Staged::new().bootstrap(&built(
         "examples/probe",
-        "cargo build -p graceful-shutdown --examples",
+        "cargo build -p lambda-graceful-shutdown --examples",
     ));
     if with_layer {
         staged = staged.extension(

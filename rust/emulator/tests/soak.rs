@@ -36,7 +36,7 @@ fn ten_thousand_invocations_then_shutdown_with_flat_memory() {
     let staged = Staged::new()
         .bootstrap(&built(
             "examples/probe",
-            "cargo build -p graceful-shutdown --examples",
+            "cargo build -p lambda-graceful-shutdown --examples",
         ))
         .extension(
             "graceful-shutdown",

@@ -27,7 +27,7 @@ use report::Reporter;
 ///
 /// ```no_run
 /// # async fn demo() {
-/// let shutdown = graceful_shutdown::GracefulShutdown::from_env()
+/// let shutdown = lambda_graceful_shutdown::GracefulShutdown::from_env()
 ///     .on_shutdown("flush", || async { Ok::<(), std::io::Error>(()) })
 ///     .install();
 /// # let _ = shutdown;
@@ -168,7 +168,7 @@ impl ShutdownHandle {
     /// use std::sync::atomic::{AtomicUsize, Ordering};
     /// use std::sync::Arc;
     /// use std::time::Duration;
-    /// use graceful_shutdown::{Config, GracefulShutdown, HandlerStatus};
+    /// use lambda_graceful_shutdown::{Config, GracefulShutdown, HandlerStatus};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {

@@ -12,7 +12,7 @@ use support::*;
 fn buffered_records_are_flushed_and_the_pool_closed_on_sigterm() {
     let binary = built_binary(
         "examples/buffered_writer",
-        "cargo build -p graceful-shutdown --examples",
+        "cargo build -p lambda-graceful-shutdown --examples",
     );
     let api = FakeLambdaApi::start(vec![r#"{"order":1}"#.into(), r#"{"order":2}"#.into()]);
     let scratch = Scratch::new();

@@ -22,9 +22,9 @@ use crate::fallback;
 ///
 /// ```
 /// use std::time::Duration;
-/// let config = graceful_shutdown::Config {
+/// let config = lambda_graceful_shutdown::Config {
 ///     timeout: Duration::from_millis(100),
-///     ..graceful_shutdown::Config::default()
+///     ..lambda_graceful_shutdown::Config::default()
 /// };
 /// assert_eq!(config.port, 4471);
 /// ```

@@ -55,7 +55,7 @@ pub(crate) fn flush_limit(since_signal: Duration) -> Duration {
 pub(crate) fn listen(handle: ShutdownHandle) {
     let runtime = tokio::runtime::Handle::try_current().unwrap_or_else(|_| {
         panic!(
-            "graceful_shutdown: install() must be called inside a tokio runtime, \
+            "lambda_graceful_shutdown: install() must be called inside a tokio runtime, \
              for example in `#[tokio::main] async fn main()` before `lambda_runtime::run`"
         )
     });

@@ -170,8 +170,8 @@ async fn main() -> Result<(), Error> {
             }
         });
     } else if !flag("PROBE_NO_LIBRARY") {
-        let mut shutdown =
-            graceful_shutdown::GracefulShutdown::from_env().concurrent(flag("PROBE_CONCURRENT"));
+        let mut shutdown = lambda_graceful_shutdown::GracefulShutdown::from_env()
+            .concurrent(flag("PROBE_CONCURRENT"));
         for (name, behaviour) in handlers {
             let out = out.clone();
             shutdown =

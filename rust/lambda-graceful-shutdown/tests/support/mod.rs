@@ -29,7 +29,7 @@ pub fn built_binary(relative: &str, build_command: &str) -> PathBuf {
 pub fn probe_binary() -> PathBuf {
     built_binary(
         "examples/probe",
-        "cargo build -p graceful-shutdown --examples",
+        "cargo build -p lambda-graceful-shutdown --examples",
     )
 }
 

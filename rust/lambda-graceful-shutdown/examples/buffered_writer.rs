@@ -119,7 +119,7 @@ async fn main() -> Result<(), Error> {
 
     let to_flush = writer.clone();
     let to_close = pool.clone();
-    graceful_shutdown::GracefulShutdown::from_env()
+    lambda_graceful_shutdown::GracefulShutdown::from_env()
         .on_shutdown("flush", move || async move {
             let records = to_flush.flush().await?;
             tracing::info!(records, "flushed the buffered records");
