@@ -16,8 +16,13 @@ Exit codes:
      or not an extension for --arch: the message names the option and the fix)
   emulate: see gracefulctl emulate --help";
 
-pub const EMULATE_EXIT_CODES: &str = "\
-Example: gracefulctl emulate --function-dir fn/ --layer-dir graceful-shutdown-x86_64.zip \\
+/// The help text after `emulate`'s options, for the one exit-code policy of
+/// `gracefulctl emulate` and `lambda-emulator`; `program` is how the example
+/// calls the emulator.
+pub fn emulate_after_help(program: &str) -> String {
+    format!(
+        "\
+Example: {program} --function-dir fn/ --layer-dir graceful-shutdown-x86_64.zip \\
            --env GRACEFUL_SHUTDOWN_TIMEOUT_MS=250 --invocations 2
 
 Exit codes:
@@ -25,7 +30,9 @@ Exit codes:
   1  init failed, an invocation was not answered, or the emulator could not run
   2  the command line is wrong (bad value, a --function-dir without an executable bootstrap,
      a --layer-dir that is not a layer, an --event file that is missing or not JSON: the
-     message names the option and the fix)";
+     message names the option and the fix)"
+    )
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -68,7 +75,7 @@ pub enum Command {
     /// Init, invocations, then the shutdown phase in Lambda's order: SIGTERM to the runtime,
     /// SIGKILL after its share, then SHUTDOWN to the extensions. Takes the layer zip or
     /// directory that create-extension writes.
-    #[command(after_help = EMULATE_EXIT_CODES)]
+    #[command(after_help = emulate_after_help("gracefulctl emulate"))]
     Emulate(crate::emulate::EmulateArgs),
 }
 
