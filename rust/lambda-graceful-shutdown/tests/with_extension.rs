@@ -189,24 +189,67 @@ fn the_extension_verdict_names_each_handler_with_its_status() {
 /// How often a kill is tried before the test gives up on the machine.
 const ATTEMPTS: usize = 5;
 
-/// Start the function with `flush:ok,slow:sleep=5000,never:ok` and a 280 ms
-/// budget, SIGTERM it, and SIGKILL it as soon as `slow` is seen to start
-/// (after SIGSTOP and the `started` report seen at the extension, when
-/// `stop_first`). On a loaded machine the test may see `slow` start only
-/// after the function has reached the end of its budget and exited by
-/// itself (a different verdict, and a true one): such an attempt is made
-/// again, at most [`ATTEMPTS`] times. Returns the environment of the kill.
-fn killed_while_slow_runs(quota: Option<&CpuQuota>, stop_first: bool) -> Environment {
+/// A CPU share that is really used up: a busy loop in the same quota as the
+/// function and the extension.
+struct Starved {
+    quota: CpuQuota,
+    hog: graceful_shutdown_testkit::Proc,
+}
+
+/// Wait until the function writes `line` (`true`), or ends first (`false`).
+fn wait_for_start(env: &mut Environment, line: &str) -> bool {
+    let Environment {
+        scratch, function, ..
+    } = env;
+    wait_for(
+        &format!("{line:?}, or the function's exit"),
+        DEADLINE,
+        || {
+            if scratch.read("output").lines().any(|l| l == line) {
+                Some(true)
+            } else {
+                (!function.is_running()).then_some(false)
+            }
+        },
+        || format!("output:\n{}", scratch.read("output")),
+    )
+}
+
+/// Start the function with `flush:sleep=30,slow:sleep=5000,never:ok` and a
+/// 280 ms budget, SIGTERM it, and SIGKILL it as soon as `slow` is seen to
+/// start (after SIGSTOP and the `started` report seen at the extension, when
+/// `stop_first`). With `starved`, the busy loop runs from the moment `flush`
+/// starts: the `finished` and `started` reports between the two handlers are
+/// written on a share the busy loop has used up. The test may see the
+/// function reach the end of its budget and exit by itself before `slow`
+/// starts or before the kill (a different verdict, and a true one): such an
+/// attempt is made again, at most [`ATTEMPTS`] times. Returns the
+/// environment of the kill.
+fn killed_while_slow_runs(starved: Option<&Starved>, stop_first: bool) -> Environment {
     for attempt in 1..=ATTEMPTS {
-        let mut env = start_in("flush:ok,slow:sleep=5000,never:ok", 280, quota);
-        env.function.signal(Signal::SIGTERM);
-        env.scratch
-            .wait_for_line("output", "slow starts", |l| l == "start slow");
-        if stop_first {
-            env.function.signal(Signal::SIGSTOP);
-            env.wait_for_accepted("started", 2);
+        // The busy loop waits while the processes start and take the signal.
+        if let Some(s) = starved {
+            s.hog.signal(Signal::SIGSTOP);
         }
-        env.function.signal(Signal::SIGKILL);
+        let mut env = start_in(
+            "flush:sleep=30,slow:sleep=5000,never:ok",
+            280,
+            starved.map(|s| &s.quota),
+        );
+        env.function.signal(Signal::SIGTERM);
+        let mut on_time = true;
+        if let Some(s) = starved {
+            on_time = wait_for_start(&mut env, "start flush");
+            s.hog.signal(Signal::SIGCONT);
+        }
+        on_time = on_time && wait_for_start(&mut env, "start slow");
+        if on_time {
+            if stop_first {
+                env.function.signal(Signal::SIGSTOP);
+                env.wait_for_accepted("started", 2);
+            }
+            env.function.signal(Signal::SIGKILL);
+        }
         let (status, _) = env.function.wait_exit(DEADLINE);
         if status.code().is_none() {
             return env;
@@ -249,7 +292,7 @@ fn on_a_starved_cpu_a_handler_killed_as_it_starts_is_still_named_running() {
     let quota = CpuQuota::create(7_000, 100_000).unwrap_or_else(|e| {
         panic!("this test needs the cgroup v1 cpu controller, writable (root): {e}")
     });
-    let mut hog = graceful_shutdown_testkit::Proc::spawn(
+    let hog = graceful_shutdown_testkit::Proc::spawn(
         "a busy loop",
         std::process::Command::new("sh").args(["-c", "while :; do :; done"]),
     );
@@ -262,10 +305,15 @@ fn on_a_starved_cpu_a_handler_killed_as_it_starts_is_still_named_running() {
         || quota.throttled().0 > 0,
         || format!("{:?}", quota.throttled()),
     );
+    let starved = Starved { quota, hog };
     // Killed the moment `slow` is seen to start, with no wait for any
     // report: the library delivers `started` before the handler runs.
-    let mut env = killed_while_slow_runs(Some(&quota), false);
+    let mut env = killed_while_slow_runs(Some(&starved), false);
     // The extension keeps its 7 %, without the busy loop, for its verdict.
+    let Starved {
+        quota: _quota,
+        mut hog,
+    } = starved;
     hog.kill();
 
     let verdict = env.shutdown_and_verdict();
