@@ -3,6 +3,13 @@
 # of every Rust crate in the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# Every crate that can be published carries the license text (Apache-2.0
+# asks for it with each copy), the same as the root's.
+for manifest in rust/*/Cargo.toml; do
+  grep -q '^publish = false' "$manifest" && continue
+  crate=$(dirname "$manifest")
+  cmp -s LICENSE "$crate/LICENSE" || { echo "10-rust: $crate/LICENSE is missing or differs from LICENSE" >&2; exit 1; }
+done
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 cargo build --workspace --all-targets
