@@ -79,11 +79,12 @@ function invoke(port, body) {
 }
 
 /**
- * Run `fn` under the RIE, invoke it once, then SIGTERM the RIE (reason
+ * Run `fn` under the RIE, invoke it once per payload of `events` (one after
+ * the other, each answered before the next), then SIGTERM the RIE (reason
  * SandboxTerminated) and return its log lines (the RIE's, the runtime's and
  * the extension's output, merged).
  */
-export async function underRie(fn, { env = {}, layer = true } = {}) {
+export async function underRie(fn, { env = {}, layer = true, events = ['{}'] } = {}) {
   const dir = mkdtempSync(join(logScratch(), 'rie-'));
   const [rieLease, apiLease, reportLease] = [await leasePort(), await leasePort(), await leasePort()];
   const log = join(dir, 'rie.log');
@@ -130,13 +131,15 @@ export async function underRie(fn, { env = {}, layer = true } = {}) {
       rie = Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/)[0]) || undefined;
       return rie !== undefined;
     }, 5_000, 'the RIE process');
-    const answer = await invoke(rieLease.port, '{}');
-    if (!answer.startsWith('HTTP/1.1 200')) throw new Error(`the RIE answered: ${answer}\n${lines().join('\n')}`);
-    // Idle: the runtime asks for the next invocation after its response, as when Lambda retires it.
+    for (const body of events) {
+      const answer = await invoke(rieLease.port, body);
+      if (!answer.startsWith('HTTP/1.1 200')) throw new Error(`the RIE answered: ${answer}\n${lines().join('\n')}`);
+    }
+    // Idle: the runtime asks for the next invocation after its last response, as when Lambda retires it.
     // (On demand the RIE logs each request; in its managed-instances mode, "Received Runtime /next".)
     const nexts = () => lines().filter((l) => /GET \/2018-06-01\/runtime\/invocation\/next|Received Runtime \/next/.test(l)).length;
     const workers = Number(env.AWS_LAMBDA_NODEJS_WORKER_COUNT ?? 1);
-    await until(() => nexts() >= workers + 1, 10_000, 'the runtime idle in /invocation/next').catch((e) => {
+    await until(() => nexts() >= workers + events.length, 10_000, 'the runtime idle in /invocation/next').catch((e) => {
       throw new Error(`${e.message}\n${lines().join('\n')}`);
     });
     signal(rie, 'SIGTERM');
@@ -159,6 +162,10 @@ export class RieRun {
   }
   get text() {
     return this.lines.join('\n');
+  }
+  /** The runtime's output: the RIE merges it with its own and the extension's, so every line. */
+  runtimeLines() {
+    return this.lines;
   }
   /** The verdict line, text or JSON (the managed-instances mode logs JSON). */
   get verdict() {
