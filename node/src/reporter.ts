@@ -13,8 +13,17 @@ import * as net from 'node:net';
 
 import { encodeRequest, parseStatus, type Report } from './report.js';
 
-/** A wedged extension never holds a socket longer than this. */
+/** Once the request is written, a wedged extension never holds a socket longer than this. */
 const EXCHANGE_TIMEOUT_MS = 200;
+/**
+ * Before the request is written, the connection is given far longer: a
+ * loopback connect is done by the kernel at once, but on a small CPU share
+ * (a 128 MB function gets about 7 % of a vCPU) the event loop may turn only
+ * after a quota period or two, and it runs due timers before I/O callbacks,
+ * so a short timer would cut a connection whose connect has long completed,
+ * before its request is written.
+ */
+const CONNECT_TIMEOUT_MS = 2000;
 
 export interface Delivery {
   /** Resolves once the request is written to the socket (or it failed). */
@@ -96,10 +105,14 @@ function deliver(port: number, request: string): Delivery {
     // Reports must never keep the process alive.
     socket.unref();
     socket.setNoDelay(true);
-    socket.setTimeout(EXCHANGE_TIMEOUT_MS, () => finish(undefined));
+    socket.on('timeout', () => finish(undefined));
+    socket.setTimeout(CONNECT_TIMEOUT_MS);
     socket.on('error', () => finish(undefined));
     socket.on('connect', () => {
-      socket.write(request, () => markWritten());
+      socket.write(request, () => {
+        markWritten();
+        socket.setTimeout(EXCHANGE_TIMEOUT_MS);
+      });
     });
     socket.setEncoding('latin1');
     socket.on('data', (chunk: string) => {
