@@ -57,6 +57,10 @@ pub struct EmulateArgs {
     /// The function timeout, in milliseconds.
     #[arg(long, default_value_t = 3000, value_name = "MS")]
     pub timeout_ms: u64,
+    /// How long the init may take (the runtime and every extension calling
+    /// `next`), in milliseconds; Lambda's limit is 10000.
+    #[arg(long, default_value_t = graceful_shutdown_emulator::scenario::INIT_CAP.as_millis() as u64, value_name = "MS")]
+    pub init_timeout_ms: u64,
     /// Time the runtime gets between SIGTERM and SIGKILL, in milliseconds.
     #[arg(long, default_value_t = 300, value_name = "MS")]
     pub runtime_share_ms: u64,
@@ -124,6 +128,9 @@ impl EmulateArgs {
         if self.timeout_ms == 0 {
             bail!("--timeout-ms 0: the function timeout must be at least 1 ms");
         }
+        if self.init_timeout_ms == 0 {
+            bail!("--init-timeout-ms 0: the init must be given at least 1 ms (Lambda gives 10000)");
+        }
         if self.shutdown_ms == 0 {
             bail!("--shutdown-ms 0: the shutdown phase must be at least 1 ms (Lambda gives 2000)");
         }
@@ -169,6 +176,7 @@ impl EmulateArgs {
             Freeze::Auto
         };
         s.timeout = Duration::from_millis(self.timeout_ms);
+        s.init_cap = Duration::from_millis(self.init_timeout_ms);
         s.runtime_share = Duration::from_millis(self.runtime_share_ms);
         s.shutdown_phase = Duration::from_millis(self.shutdown_ms);
         s.function_name = self.function_name.clone();

@@ -347,6 +347,14 @@ fn emulate_values() {
             "error: --timeout-ms 0: the function timeout must be at least 1 ms",
         ),
         (
+            &["--init-timeout-ms", "0"],
+            "error: --init-timeout-ms 0: the init must be given at least 1 ms (Lambda gives 10000)",
+        ),
+        (
+            &["--init-timeout-ms", "soon"],
+            "invalid value 'soon' for '--init-timeout-ms <MS>'",
+        ),
+        (
             &["--shutdown-ms", "100", "--runtime-share-ms", "300"],
             "--runtime-share-ms 300 is longer than --shutdown-ms 100",
         ),

@@ -421,6 +421,7 @@ fn help_explains_every_option_and_the_exit_codes() {
             "An environment variable for the function",
         ),
         ("--timeout-ms <MS>", "The function timeout, in milliseconds"),
+        ("--init-timeout-ms <MS>", "How long the init may take"),
         ("--runtime-share-ms <MS>", "between SIGTERM and SIGKILL"),
         ("--shutdown-ms <MS>", "The whole shutdown phase"),
         ("--memory-mb <MB>", "memory size, in MB"),
