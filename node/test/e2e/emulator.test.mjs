@@ -139,31 +139,78 @@ test('JSON log format: the library logs through the client, as JSON lines', asyn
   assert.match(run.verdict ?? '', /"outcome":"completed"/, run.text);
 });
 
+// 128 MB's CPU share for the whole run; the init limit raised from Lambda's
+// 10 s, since on 7 % of a busy core the client's init alone can take seconds
+// here, and these tests are about the shutdown.
+const STARVED = ['--memory-mb', '128', '--init-timeout-ms', '60000'];
+
 // On 7 % of a core the kernel runs the process only a few milliseconds in
-// each 100 ms period, so the end itself can land after the share (measured
-// in the README's figures); what must hold is that every report is in.
-test("on a 128 MB function's CPU share (7 % of a core): handlers complete and are all reported", async () => {
-  const fn = makeFunction({
-    'index.mjs': esmHandler(`
-      GracefulShutdown.fromEnv()
-        .onShutdown('flush', () => new Promise((r) => setTimeout(r, 10)))
-        .onShutdown('close-pool', () => {})
-        .install();`),
+// each 100 ms period: every wake-up after the period's share is spent waits
+// for the next period, so even two quick handlers may not end within the
+// runtime's 300 ms share (measured in the README's figures). What must hold
+// whatever the machine does is a true verdict: a handler that has begun
+// (its first line written straight to fd 1, which a SIGKILL cannot take
+// back) is never `not_started`, since `started` is written before a handler
+// runs; one that has not begun is `not_started`, or `running` when the kill
+// fell between its `started` and its first line; and a runtime that ended
+// by itself has every report in.
+const starvedHandler = (name, body) =>
+  `.onShutdown('${name}', () => { writeSync(1, 'start ${name}\\n'); return (${body})(); })`;
+const starvedFunction = (handlers) =>
+  makeFunction({
+    'index.mjs': `import { writeSync } from 'node:fs';\n` +
+      esmHandler(`GracefulShutdown.fromEnv()${handlers.map(([n, b]) => starvedHandler(n, b)).join('')}.install();`),
   });
-  const run = await emulate(fn, { args: ['--memory-mb', '128'] });
-  assert.match(run.verdict ?? '', /outcome=completed .*handlers=2\/2 .*flush=ok\(\d+ms\) close-pool=ok\(\d+ms\)/, run.text);
-  assert.ok(run.runtimeLines().some((l) => l.includes('graceful-shutdown: ending the process by SIGTERM')), run.text);
+
+/** Each handler's status in the verdict, and whether it began, checked against each other. */
+function checkStarved(run, names) {
+  const verdict = run.verdict ?? '';
+  const began = (name) => run.runtimeLines().some((l) => l.endsWith(`start ${name}`));
+  const status = (name) => new RegExp(`\\b${name}=(\\w+)`).exec(verdict)?.[1];
+  const killed = run.runtimeExit?.signal === 'SIGKILL';
+  // Killed at the end of its share, the runtime may still have written every
+  // report (then the verdict is whatever they say); if not, runtime_killed.
+  assert.match(verdict, killed ? /outcome=(runtime_killed|completed) / : /outcome=\w+ /, run.text);
+  for (const name of names) {
+    // `started` goes out just before the handler is called: a kill in between
+    // leaves `running` for a handler whose first line never ran.
+    if (!began(name)) assert.ok(['not_started', 'running'].includes(status(name)), `${name} never began: ${status(name)}\n${run.text}`);
+    else if (killed) assert.ok(['ok', 'running'].includes(status(name)), `${name} began: ${status(name)}\n${run.text}`);
+    else assert.ok(['ok', 'timed_out'].includes(status(name)), `${name} began: ${status(name)}\n${run.text}`);
+  }
+  if (!killed) assert.ok(run.runtimeLines().some((l) => l.includes('graceful-shutdown: ending the process by SIGTERM')), run.text);
+  return { began, status, killed };
+}
+
+test("on a 128 MB function's CPU share (7 % of a core): the verdict says what the handlers did", async () => {
+  const fn = starvedFunction([['flush', '() => new Promise((r) => setTimeout(r, 10))'], ['close-pool', '() => {}']]);
+  const run = await emulate(fn, { args: STARVED });
+  const { status, killed } = checkStarved(run, ['flush', 'close-pool']);
+  if (!killed && status('flush') === 'ok' && status('close-pool') === 'ok') {
+    assert.match(run.verdict ?? '', /outcome=completed .*handlers=2\/2 /, run.text);
+  }
 });
 
+// How often the blocking case is run before the test gives up on the machine:
+// on a starved share the runtime may reach the end of its share before the
+// blocking handler's turn (a true verdict, and checked, but not this case).
+const ATTEMPTS = 4;
+
 test('on 7 % of a core, a handler cut off while it blocks is still reported running', async () => {
-  const fn = makeFunction({
-    'index.mjs': esmHandler(`
-      GracefulShutdown.fromEnv()
-        .onShutdown('quick', () => {})
-        .onShutdown('blocks', () => { const end = Date.now() + 5000; while (Date.now() < end); })
-        .install();`),
-  });
-  const run = await emulate(fn, { args: ['--memory-mb', '128'] });
-  assert.equal(run.runtimeExit?.signal, 'SIGKILL', run.text);
-  assert.match(run.verdict ?? '', /outcome=runtime_killed .*quick=ok\(\d+ms\) blocks=running /, run.text);
+  // First in line: on 7 % of a core every step of the event loop may wait
+  // for the next quota period, so a later handler's turn may not come
+  // within the share at all.
+  const fn = starvedFunction([['blocks', '() => { const end = Date.now() + 5000; while (Date.now() < end); }'], ['after', '() => {}']]);
+  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    const run = await emulate(fn, { args: STARVED });
+    assert.equal(run.runtimeExit?.signal, 'SIGKILL', run.text);
+    const { began, status } = checkStarved(run, ['blocks', 'after']);
+    if (began('blocks')) {
+      assert.equal(status('blocks'), 'running', run.text);
+      assert.equal(status('after'), 'not_started', run.text);
+      assert.match(run.verdict ?? '', /outcome=runtime_killed /, run.text);
+      return;
+    }
+  }
+  assert.fail(`in ${ATTEMPTS} attempts the runtime's share always ended before the blocking handler began`);
 });
