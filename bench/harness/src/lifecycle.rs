@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context};
-use graceful_shutdown_emulator::{Emulator, InvokeOutcome, Scenario, ShutdownReason, Timeline};
+use graceful_shutdown_emulator::{
+    Emulator, Freeze, InvokeOutcome, Scenario, ShutdownReason, Timeline,
+};
 use graceful_shutdown_protocol::{ENV_PORT, ENV_SECRET_FILE};
 use graceful_shutdown_testkit::PortLease;
 
@@ -102,6 +104,11 @@ impl Env {
             )
             .env("PROBE_HANDLERS", "flush:ok");
         scenario.shutdown_phase = std::time::Duration::from_millis(phase_ms);
+        // Not frozen between invocations: freezing is the platform's act, and
+        // here its cost (each process moved into the freezer cgroup before it
+        // runs, about 10 ms on cgroup v1; a thaw before every invocation)
+        // would be counted as the extensions' start and invoke overhead.
+        scenario = scenario.freeze(Freeze::Off);
         if let Some(layer) = layer {
             scenario = scenario.layer(layer);
         }
