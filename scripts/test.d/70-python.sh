@@ -7,4 +7,14 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 start=$(date +%s)
 python/.venv/bin/python -m pytest -q -p no:cacheprovider python/tests
+# The unit tests (the standard library only) on the other supported CPythons
+# setup found; which ones ran is printed.
+ran=()
+for venv in python/.venv-3.*; do
+  [ -x "$venv/bin/python" ] || continue
+  "$venv/bin/python" -m pytest -q -p no:cacheprovider python/tests/test_core.py python/tests/test_limits_and_config.py \
+    python/tests/test_params.py python/tests/test_report.py python/tests/test_reporter.py python/tests/test_runner.py
+  ran+=("$("$venv/bin/python" --version)")
+done
+echo "python unit tests also passed on: ${ran[*]:-no other interpreter on this machine} (and on $(python/.venv/bin/python --version), everything)"
 echo "python suite: $(( $(date +%s) - start )) s"
