@@ -36,6 +36,38 @@ fn start(handlers: &str, timeout_ms: u32) -> Environment {
 
 /// [`start`], with both processes in `quota` (a CPU share) from their start.
 fn start_in(handlers: &str, timeout_ms: u32, quota: Option<&CpuQuota>) -> Environment {
+    // A leased port is free when leased; a program outside the lease scheme
+    // may still take it before the extension binds it. The extension then
+    // fails its init by name (Extension.ListenFailed), as it should, and the
+    // environment is started again on another port, at most twice. The
+    // refused ports stay leased meanwhile, so they are not handed out again.
+    let mut refused = Vec::new();
+    loop {
+        match try_start_in(handlers, timeout_ms, quota) {
+            Ok(env) => return env,
+            Err((lease, log)) if refused.len() < 2 => {
+                eprintln!(
+                    "port {} was taken before the extension could bind it; again on another port. Its log: {log}",
+                    lease.port()
+                );
+                refused.push(lease);
+            }
+            Err((lease, log)) => panic!(
+                "port {} (and {} before it) taken before the extension could bind it: {log}",
+                lease.port(),
+                refused.len()
+            ),
+        }
+    }
+}
+
+/// One try of [`start_in`]: `Err` with the lease and the extension's log
+/// when the extension could not bind its port.
+fn try_start_in(
+    handlers: &str,
+    timeout_ms: u32,
+    quota: Option<&CpuQuota>,
+) -> Result<Environment, (PortLease, String)> {
     let api = FakeLambdaApi::start(vec![]);
     let scratch = Scratch::new();
     let lease = PortLease::take();
@@ -70,10 +102,20 @@ fn start_in(handlers: &str, timeout_ms: u32, quota: Option<&CpuQuota>) -> Enviro
         api.log.lock().expect("lock").registered,
         ["graceful-shutdown"]
     );
-    assert!(
-        secret_file.is_file(),
-        "the extension writes the secret before it registers"
-    );
+    if !secret_file.is_file() {
+        let mut extension = extension;
+        extension.wait_exit(DEADLINE);
+        let log = format!(
+            "{}{}",
+            scratch.read("extension.out"),
+            scratch.read("extension.err")
+        );
+        assert!(
+            log.contains("Extension.ListenFailed"),
+            "the extension writes the secret before it registers; its log: {log}"
+        );
+        return Err((lease, log));
+    }
 
     let mut fun = lambda_command(&probe_binary(), &api, &scratch, "function");
     fun.env("PROBE_HANDLERS", handlers)
@@ -88,13 +130,13 @@ fn start_in(handlers: &str, timeout_ms: u32, quota: Option<&CpuQuota>) -> Enviro
             .expect("the function joins the CPU quota");
     }
     api.wait_for_next_calls(1, DEADLINE);
-    Environment {
+    Ok(Environment {
         api,
         scratch,
         extension,
         function,
         _port: lease,
-    }
+    })
 }
 
 impl Environment {
