@@ -97,6 +97,13 @@ else
   synth="${BENCH_SYNTH:-pnpm run synth}"
 fi
 
+# The fresh Node.js app is made from the packed construct package: build it
+# (jsii and its prebuilt layers) when this checkout has not yet.
+if [ ! -f construct/lib/index.js ] || [ ! -f construct/layers/graceful-shutdown-arm64.zip ] || [ ! -f construct/layers/graceful-shutdown-x86_64.zip ]; then
+  step "construct package (for the fresh Node.js app)"
+  (cd construct && pnpm run build) >&2
+fi
+
 step "benchmark ($([ "$quick" = "1" ] && echo quick || echo full))"
 cmd="pnpm run bench"
 # A quick run (the test suite's) writes under the target directory, so that it
