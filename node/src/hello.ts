@@ -1,6 +1,6 @@
 /**
  * The cold-start `hello` reports: sent after the rest of init, in the
- * background. The extension gives a connection 100 ms to send its request,
+ * background. The extension gives a connection 300 ms to send its request,
  * and init code that keeps the thread busy would hold the write back, so they
  * wait for the next turn of the event loop; a `hello` refused that way (400)
  * is sent again a little later. Never delays init, never keeps a thread alive.
