@@ -10,8 +10,8 @@
 // `cdk-lambda-graceful-shutdown` is the construct library of this repository,
 // used from its TypeScript sources (tsconfig.json maps the name to
 // construct/src; tsx follows the mapping), so the app needs no jsii build.
-// cdk.json runs construct/scripts/prepare-sources.js first, which generates
-// the limits module those sources import.
+// The limits module those sources import is generated from spec/ by
+// scripts/generate.mjs and committed, so a fresh clone synthesizes as it is.
 import { App } from 'aws-cdk-lib';
 import { Architecture } from 'aws-cdk-lib/aws-lambda';
 import { DemoStack } from '../lib/demo-stack';

@@ -7,6 +7,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export NODE_NO_WARNINGS=1
-node construct/scripts/prepare-sources.js
 pnpm exec tsc -p tsconfig.json
 node --import tsx --test --test-concurrency=1 --test-reporter=spec scripts/demo/helpers.test.ts scripts/demo/demo.test.ts
