@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
-# Runs every test of the project: installs what it needs first, then runs the
-# suites in scripts/test.d/ in name order. Stops at the first failing suite.
+# Runs every test of the project. First, before anything of this checkout is
+# built: the generated modules match spec/ (scripts/generate.mjs --check), and
+# the README's main job runs in a fresh clone of HEAD with nothing built and
+# prints every language's result (scripts/demo/fresh-clone.test.mjs). Then it
+# installs what the suites need and runs scripts/test.d/ in name order.
+# Stops at the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+printf '==> the generated modules match spec/\n'
+node scripts/generate.mjs --check
+printf '\n==> the README main job in a fresh clone\n'
+node --test --test-reporter=spec scripts/demo/fresh-clone.test.mjs
 bash scripts/setup.sh
 # pip puts console scripts (cargo-lambda, moto_server) beside the interpreter,
 # or in the user's base when it installs with --user.

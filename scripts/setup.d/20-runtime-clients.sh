@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# setup: demo
 # The official runtime interface clients, which the emulator runs as the
 # runtime of Python and Node.js functions (lambda-emulator --runtime ...), the
 # way AWS's base images do, and which the Python and Node.js libraries'

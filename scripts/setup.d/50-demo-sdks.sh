@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# setup: demo
 # The AWS SDKs that Lambda's managed runtimes provide to function code, for
 # the demo's Node.js and Python functions run locally: the deployed zips hold
 # only the function and this repository's library, as they would on Lambda,
