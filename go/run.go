@@ -2,6 +2,7 @@ package gracefulshutdown
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -120,20 +121,19 @@ type result struct {
 	ended time.Time
 }
 
-// callIsolated runs fn and turns a panic, or a runtime.Goexit, into an error.
+// callIsolated runs fn and turns a panic into an error.
 func callIsolated(ctx context.Context, fn HandlerFunc) (err error) {
-	returned := false
 	defer func() {
 		if v := recover(); v != nil {
 			err = panicError(v)
-		} else if !returned {
-			err = fmt.Errorf("exited: the handler's goroutine ended without returning (runtime.Goexit)")
 		}
 	}()
-	err = fn(ctx)
-	returned = true
-	return err
+	return fn(ctx)
 }
+
+// errGoexit is the failure of a handler whose goroutine ended without
+// returning (runtime.Goexit, which t.FailNow calls, for one).
+var errGoexit = errors.New("exited: the handler's goroutine ended without returning (runtime.Goexit)")
 
 type panicked struct{ message string }
 
@@ -179,8 +179,10 @@ func start(ctx context.Context, index int, h handler, rep *reporter) *running {
 func launch(ctx context.Context, index int, h handler) *running {
 	r := &running{index: index, h: h, began: time.Now(), done: make(chan result, 1)}
 	go func() {
-		err := callIsolated(ctx, h.fn)
-		r.done <- result{err: err, ended: time.Now()}
+		err := errGoexit
+		// Deferred, so that a runtime.Goexit in the handler is reported too.
+		defer func() { r.done <- result{err: err, ended: time.Now()} }()
+		err = callIsolated(ctx, h.fn)
 	}()
 	return r
 }
