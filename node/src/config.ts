@@ -119,7 +119,8 @@ export function configFromLookup(lookup: (name: string) => string | undefined): 
   }
   const secretFile = lookup(ENV_SECRET_FILE);
   if (secretFile !== undefined) {
-    if (secretFile.trim() === '') problems.push(bad(ENV_SECRET_FILE, 'a file path', secretFile, DEFAULT_SECRET_FILE));
+    // A NUL cannot be in a path the kernel opens: refused, as every library refuses it.
+    if (secretFile.trim() === '' || secretFile.includes('\0')) problems.push(bad(ENV_SECRET_FILE, 'a file path', secretFile, DEFAULT_SECRET_FILE));
     else config.secretFile = secretFile;
   }
   return { config, problems };

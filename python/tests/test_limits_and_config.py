@@ -10,7 +10,7 @@ from typing import Dict
 
 import pytest
 
-from support import paths
+from support import paths, vectors
 
 from lambda_graceful_shutdown import BadSetting, Config, ConfigError, _limits, report
 from lambda_graceful_shutdown.config import parse_port, parse_timeout_ms
@@ -98,6 +98,26 @@ def test_bad_values_name_variable_and_value_and_fall_back() -> None:
     _, [problem] = Config.from_lookup(lookup({"GRACEFUL_SHUTDOWN_TIMEOUT_MS": "abc"}))
     assert isinstance(problem, BadSetting)
     assert str(problem) == 'GRACEFUL_SHUTDOWN_TIMEOUT_MS: expected milliseconds, got "abc"; using the default 250'
+
+
+def test_settings_are_read_as_the_vectors_say() -> None:
+    cases = vectors.load("settings.json")["library"]
+    assert any(case["problems"] for case in cases) and any(not case["problems"] for case in cases)
+    for case in cases:
+        config, problems = Config.from_lookup(lookup(case["env"]))
+        assert config == Config(case["port"], case["timeoutMs"], case["secretFile"]), case["env"]
+        assert [str(p) for p in problems] == case["problems"], case["env"]
+
+
+def test_each_value_is_accepted_or_refused_as_the_vectors_say() -> None:
+    parse = {"GRACEFUL_SHUTDOWN_PORT": parse_port, "GRACEFUL_SHUTDOWN_TIMEOUT_MS": parse_timeout_ms}
+    for case in vectors.load("settings.json")["values"]:
+        if "accepted" in case:
+            assert parse[case["variable"]](case["value"]) == case["accepted"], case
+        else:
+            with pytest.raises(ConfigError) as e:
+                parse[case["variable"]](case["value"])
+            assert str(e.value) == case["error"], case
 
 
 def test_from_env_logs_one_line_per_bad_value_through_logging(caplog: pytest.LogCaptureFixture) -> None:

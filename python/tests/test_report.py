@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import random
 
 import pytest
 
-from support import rust_vectors
+from support import vectors
 
 from lambda_graceful_shutdown import report as r
 from lambda_graceful_shutdown._limits import MAX_REPORT_BYTES
@@ -26,29 +25,40 @@ def test_request_is_exact_as_in_the_protocol_crate() -> None:
         '{"type":"hello","pid":7,"handlers":["flush","close-pool"],"timeoutMs":250,"concurrent":true}')
 
 
-EVERY_KIND = [
-    r.hello(4242, ["flush", "close pool", "日本", 'q"uote\\'], 250, False),
-    r.hello(1, ["x"], 1, True, first_index=3),
-    r.shutdown_started("SIGTERM"),
-    r.shutdown_started("trigger"),
-    r.started("flush", 0),
-    r.finished("é\u0001\n\t", 2**40, 2**53),
-    r.failed("boom", 1, 3, "RuntimeError: disk full\nline 2 \u00e9 \U0001f631 \u007f \u2028"),
-    r.timed_out("slow", 9, 280),
-    r.all_done(2, 1, 1, 281),
-]
+def build(fields: dict) -> r.Report:
+    """The report of a vector, made by the library's own constructors."""
+    kind = fields["type"]
+    if kind == "hello":
+        return r.hello(fields["pid"], fields["handlers"], fields["timeoutMs"], fields["concurrent"],
+                       first_index=fields.get("firstIndex", 0))
+    if kind == "shutdownStarted":
+        return r.shutdown_started(fields["signal"])
+    if kind == "started":
+        return r.started(fields["handler"], fields["index"])
+    if kind == "finished":
+        return r.finished(fields["handler"], fields["index"], fields["durationMs"])
+    if kind == "failed":
+        return r.failed(fields["handler"], fields["index"], fields["durationMs"], fields["error"])
+    if kind == "timedOut":
+        return r.timed_out(fields["handler"], fields["index"], fields["durationMs"])
+    assert kind == "allDone", kind
+    return r.all_done(fields["completed"], fields["failed"], fields["timedOut"], fields["totalMs"])
 
 
-@pytest.mark.parametrize("worker", [None, "4242", "88/2", "", "w\u00e9\"" * 40], ids=["no-worker", "pid", "thread", "empty", "long"])
-@pytest.mark.parametrize("report", EVERY_KIND, ids=lambda rep: rep["type"])
-def test_every_report_is_byte_for_byte_what_the_rust_encoder_writes(report: r.Report, worker) -> None:
-    request = {"encode": report, "port": 20471, "secret": "ab" * 32}
-    if worker is not None:
-        request["worker"] = worker
-    [answer] = rust_vectors.ask([request])
-    assert "error" not in answer, answer
-    assert r.to_json(report, worker) == answer["body"]
-    assert r.encode_request(20471, "ab" * 32, report, worker) == answer["request"].encode("utf-8")
+REPORTS = vectors.load("reports.json")
+
+
+def test_the_report_vectors_cover_every_kind() -> None:
+    kinds = {case["report"]["type"] for case in REPORTS["cases"]}
+    assert kinds == {"hello", "shutdownStarted", "started", "finished", "failed", "timedOut", "allDone"}
+
+
+@pytest.mark.parametrize("case", REPORTS["cases"],
+                         ids=lambda c: f'{c["report"]["type"]}-{"none" if c["worker"] is None else len(c["worker"])}')
+def test_every_report_is_byte_for_byte_what_the_rust_encoder_writes(case: dict) -> None:
+    report = build(case["report"])
+    assert r.to_json(report, case["worker"]) == case["body"]
+    assert r.encode_request(REPORTS["port"], REPORTS["secret"], report, case["worker"]) == case["request"].encode("utf-8")
 
 
 def test_the_worker_field_is_last_with_the_documented_bytes() -> None:
@@ -68,17 +78,13 @@ def test_the_worker_field_is_last_with_the_documented_bytes() -> None:
 
 
 def test_fit_cuts_exactly_as_the_rust_side() -> None:
-    rng = random.Random(15)
-    alphabet = ["a", "é", "日", "😱", "\u0001", '"', "\\", "\n", "…", " "]
-    texts = ["flush", "é" * 64, "日本" * 1000, "\u0001" * 300, 'é\u0001"' * 5000, "abcdef", ""]
-    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 200))) for _ in range(200)]
-    maxes = [0, 1, 2, 3, 4, 5, 6, 7, 63, 128, 1024]
-    requests = [{"fit": t, "max": m} for t in texts for m in maxes]
-    answers = rust_vectors.ask(requests)
-    for request, answer in zip(requests, answers):
-        got = r.fit(request["fit"], request["max"])
-        assert got == answer["fit"], request
-        assert r.json_string_len(got) <= request["max"]
+    cases = vectors.load("fit.json")["cases"]
+    assert len(cases) > 50
+    for case in cases:
+        for max_bytes, expected in case["cuts"]:
+            got = r.fit(case["text"], max_bytes)
+            assert got == expected, (case["text"], max_bytes)
+            assert r.json_string_len(got) <= max_bytes
 
 
 def test_json_string_len_is_what_json_writes() -> None:
@@ -87,20 +93,12 @@ def test_json_string_len_is_what_json_writes() -> None:
 
 
 def test_hellos_split_exactly_as_the_rust_side() -> None:
-    cases = [
-        ([], 250, False),
-        (["flush", "close-pool"], 250, True),
-        ([f"{i}-" + "ß" * 200 for i in range(100)], 2**32 - 1, False),
-        ([f"handler-{i:02}-" + "x" * 110 for i in range(40)], 250, False),
-        (["é" * 2000, "after"], 280, True),
-    ]
-    requests = [{"hello": n, "pid": 77, "timeoutMs": t, "concurrent": c, "worker": w}
-                for n, t, c in cases for w in (None, "4242", "x" * 200)]
-    answers = rust_vectors.ask(requests)
-    for request, answer in zip(requests, answers):
-        names, worker = request["hello"], request["worker"]
-        hellos = r.hello_reports(77, names, request["timeoutMs"], request["concurrent"], worker)
-        assert [r.to_json(h, worker) for h in hellos] == answer["hellos"]
+    cases = vectors.load("hello.json")["cases"]
+    assert any(len(case["hellos"]) > 1 for case in cases), "the vectors include a split"
+    for case in cases:
+        names, worker = case["names"], case["worker"]
+        hellos = r.hello_reports(case["pid"], names, case["timeoutMs"], case["concurrent"], worker)
+        assert [r.to_json(h, worker) for h in hellos] == case["hellos"]
         for h in hellos:
             assert len(r.to_json(h, worker).encode()) <= MAX_REPORT_BYTES
         assert sum((h["handlers"] for h in hellos), []) == [r.fit(n, r.MAX_NAME_BYTES) for n in names]

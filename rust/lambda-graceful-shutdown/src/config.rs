@@ -115,7 +115,9 @@ impl Config {
             }
         }
         if let Some(raw) = secret_file {
-            if raw.trim().is_empty() {
+            // A NUL cannot be in a path the kernel opens (nor in a real
+            // environment variable); refused as the other libraries refuse it.
+            if raw.trim().is_empty() || raw.contains('\0') {
                 problems.push(BadSetting {
                     error: ConfigError::Invalid {
                         var: ENV_SECRET_FILE,

@@ -7,12 +7,19 @@ use thiserror::Error;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ConfigError {
-    #[error("{var}: expected {expected}, got {value:?}")]
+    /// The value is quoted as a JSON string, as every language can write it
+    /// (Rust's `{:?}` escapes differently: `\0`, `\u{7f}`), so that the message
+    /// is the same word for word in every library (`spec/vectors/settings.json`).
+    #[error("{var}: expected {expected}, got {}", json_quoted(value))]
     Invalid {
         var: &'static str,
         expected: String,
         value: String,
     },
+}
+
+fn json_quoted(value: &str) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| format!("{value:?}"))
 }
 
 impl ConfigError {
