@@ -10,14 +10,14 @@
 import type { BroadcastChannel } from 'node:worker_threads';
 
 import { endProcess, type Raise } from './end.js';
-import { RUNTIME_SHARE_MS } from './limits.js';
+import { LIMITS, RUNTIME_SHARE_MS } from './limits.js';
 import { consoleLogger, type Logger } from './log.js';
 import { openChannel } from './relay.js';
 
-/** Kept free before Lambda's SIGKILL when waiting for the last reports. */
-const KILL_MARGIN_MS = 10;
-/** The shortest wait for pending reports before the end. */
-export const FLUSH_LIMIT_MS = 20;
+/** Kept free before Lambda's SIGKILL when waiting for the last reports (spec/limits.json, `library`). */
+const KILL_MARGIN_MS: number = LIMITS.library.killMarginMs;
+/** The shortest wait for pending reports before the end (spec/limits.json, `library`). */
+export const FLUSH_LIMIT_MS: number = LIMITS.library.flushLimitMs;
 
 /**
  * How long the last reports may hold the end, `sinceSignal` ms after the

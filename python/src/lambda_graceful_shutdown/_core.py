@@ -12,7 +12,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, TypeVar, Union,
 from . import _log, attach
 from ._params import POSITIONAL_ONLY, isawaitable, parameters
 from . import report as r
-from ._limits import RUNTIME_SHARE_MS
+from ._limits import FLUSH_LIMIT_MS, KILL_MARGIN_MS, RUNTIME_SHARE_MS, WATCHDOG_GRACE_MS
 from .config import Config
 from .reporter import Reporter
 from .runner import Handler, Summary, run_handlers
@@ -20,14 +20,12 @@ from .signals import SignalWatcher
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: The shortest wait for pending reports before the exit.
-FLUSH_LIMIT_MS = 20
-#: Kept free before Lambda's SIGKILL when waiting for pending reports.
-KILL_MARGIN_MS = 10
-#: How long after the budget the last-resort watchdog may end a process whose
-#: handlers hold the interpreter (a C call that keeps the GIL); never before
-#: shortly before Lambda's own SIGKILL, since it cannot send the last reports.
-WATCHDOG_GRACE_MS = 30
+# FLUSH_LIMIT_MS: the shortest wait for pending reports before the exit.
+# KILL_MARGIN_MS: kept free before Lambda's SIGKILL when waiting for them.
+# WATCHDOG_GRACE_MS: how long after the budget the last-resort watchdog may
+# end a process whose handlers hold the interpreter (a C call that keeps the
+# GIL); never before shortly before Lambda's own SIGKILL, since it cannot send
+# the last reports. All three from spec/limits.json (``library``).
 
 
 def watchdog_ms(timeout_ms: int) -> int:

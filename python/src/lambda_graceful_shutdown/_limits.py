@@ -57,3 +57,14 @@ MAX_ERROR_BYTES: int = limits()["maxErrorBytes"]
 #: Longest ``worker`` a report carries, measured the same way.
 MAX_WORKER_BYTES: int = limits()["maxWorkerBytes"]
 RUNTIME_SHARE_MS: int = limits()["shutdown"]["runtimeShareMs"]
+#: The shutdown timings every library shares (``library`` in the file): the
+#: exit is planned ``KILL_MARGIN_MS`` before Lambda's SIGKILL; pending reports
+#: may hold it at least ``FLUSH_LIMIT_MS``; the last-resort watchdog waits at
+#: least ``WATCHDOG_GRACE_MS`` past the budget; a report's connect and
+#: write/answer limits, and the write limit on a handler's path.
+KILL_MARGIN_MS: int = limits()["library"]["killMarginMs"]
+FLUSH_LIMIT_MS: int = limits()["library"]["flushLimitMs"]
+WATCHDOG_GRACE_MS: int = limits()["library"]["watchdogGraceMs"]
+REPORT_CONNECT_TIMEOUT_MS: int = limits()["library"]["reportConnectTimeoutMs"]
+REPORT_IO_TIMEOUT_MS: int = limits()["library"]["reportIoTimeoutMs"]
+REPORT_NOW_TIMEOUT_MS: int = limits()["library"]["reportNowTimeoutMs"]

@@ -38,16 +38,18 @@ import time
 from typing import Callable, Deque, Optional, Union
 
 from . import _log
+from ._limits import REPORT_CONNECT_TIMEOUT_MS, REPORT_IO_TIMEOUT_MS, REPORT_NOW_TIMEOUT_MS
 from .report import Report, encode_request
 
-#: Per-report limits of the sending thread: loopback answers in well under a
-#: millisecond, so these only bound the damage of a wedged extension.
-CONNECT_TIMEOUT_S = 0.020
-IO_TIMEOUT_S = 0.020
+#: Per-report limits of the sending thread (spec/limits.json, ``library``):
+#: loopback answers in well under a millisecond, so these only bound the
+#: damage of a wedged extension.
+CONNECT_TIMEOUT_S = REPORT_CONNECT_TIMEOUT_MS / 1000
+IO_TIMEOUT_S = REPORT_IO_TIMEOUT_MS / 1000
 #: Limit of a connect or a write on the handlers' path. A loopback connect
 #: completes (or is refused) inside the call; only a full accept queue makes
 #: it wait, and then the report is left to the thread instead.
-NOW_TIMEOUT_S = 0.005
+NOW_TIMEOUT_S = REPORT_NOW_TIMEOUT_MS / 1000
 
 Deliver = Callable[[Report], None]
 

@@ -196,7 +196,7 @@ impl ShutdownHandle {
         let summary = self.run("trigger", Instant::now()).await;
         let reporter = self.inner.reporter.clone();
         // Give the reports the same short flush an exit would, off the runtime's threads.
-        let _ = tokio::task::spawn_blocking(move || reporter.flush(signals::FLUSH_LIMIT)).await;
+        let _ = tokio::task::spawn_blocking(move || reporter.flush(signals::flush_floor())).await;
         summary
     }
 

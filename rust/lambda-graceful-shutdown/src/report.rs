@@ -33,16 +33,23 @@ use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use graceful_shutdown_protocol::wire::encode_request;
-use graceful_shutdown_protocol::Report;
+use graceful_shutdown_protocol::{limits, Report};
 
-/// Per-report limits of the sending thread: loopback answers in well under
-/// a millisecond, so these only bound the damage of a wedged extension.
-const CONNECT_TIMEOUT: Duration = Duration::from_millis(20);
-const IO_TIMEOUT: Duration = Duration::from_millis(20);
-/// Limit of a connect or write on the handlers' path. A loopback connect
-/// completes (or is refused) inside the call; only a full accept queue
-/// makes it wait, and then the report goes to the queue instead.
-const NOW_TIMEOUT: Duration = Duration::from_millis(5);
+/// Per-report limits of the sending thread (`library.reportConnectTimeoutMs`,
+/// `library.reportIoTimeoutMs`): loopback answers in well under a
+/// millisecond, so these only bound the damage of a wedged extension.
+fn connect_timeout() -> Duration {
+    Duration::from_millis(limits().library.report_connect_timeout_ms)
+}
+fn io_timeout() -> Duration {
+    Duration::from_millis(limits().library.report_io_timeout_ms)
+}
+/// Limit of a connect or write on the handlers' path (`library.reportNowTimeoutMs`).
+/// A loopback connect completes (or is refused) inside the call; only a full
+/// accept queue makes it wait, and then the report goes to the queue instead.
+fn now_timeout() -> Duration {
+    Duration::from_millis(limits().library.report_now_timeout_ms)
+}
 
 /// One entry of the queue, in delivery order.
 enum Message {
@@ -138,7 +145,7 @@ impl Shared {
             };
             match message {
                 Message::Report(report) => {
-                    let opened = link.open(&report, CONNECT_TIMEOUT);
+                    let opened = link.open(&report, connect_timeout());
                     drop(link);
                     match opened {
                         Ok(stream) => answers.answer(&report, stream),
@@ -168,7 +175,7 @@ impl Shared {
         for message in earlier.into_iter().chain([Message::Report(report)]) {
             ordered.push_back(match message {
                 // After one failure the rest keep their place in the queue.
-                Message::Report(r) if !falling_back => match link.open(&r, NOW_TIMEOUT) {
+                Message::Report(r) if !falling_back => match link.open(&r, now_timeout()) {
                     Ok(stream) => Message::Written(r, stream),
                     Err(_) => {
                         falling_back = true;
@@ -355,7 +362,7 @@ struct Recording {
 #[cfg(test)]
 impl Link for Recording {
     fn open(&mut self, report: &Report, timeout: Duration) -> std::io::Result<Option<TcpStream>> {
-        if self.fail_now && timeout == NOW_TIMEOUT {
+        if self.fail_now && timeout == now_timeout() {
             return Err(std::io::Error::other("refused on the handlers' path"));
         }
         if let Some(gate) = &self.gate {
@@ -437,7 +444,7 @@ impl Answers for TcpAnswers {
 
 /// Read the status line of the answer.
 fn read_status(stream: &mut TcpStream) -> std::io::Result<u16> {
-    stream.set_read_timeout(Some(IO_TIMEOUT))?;
+    stream.set_read_timeout(Some(io_timeout()))?;
     let mut answer = [0_u8; 64];
     let mut len = 0;
     // A frozen and thawed environment (Lambda freezes idle ones) can interrupt

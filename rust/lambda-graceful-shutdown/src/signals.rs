@@ -19,35 +19,43 @@ use tokio::time::Instant as TokioInstant;
 
 use crate::ShutdownHandle;
 
-/// The shortest wait for pending reports before the exit.
-pub(crate) const FLUSH_LIMIT: Duration = Duration::from_millis(20);
-/// Kept free before Lambda's SIGKILL when waiting for pending reports.
-const KILL_MARGIN: Duration = Duration::from_millis(10);
-/// How long after the budget the watchdog steps in, at the earliest.
-pub(crate) const WATCHDOG_GRACE: Duration = Duration::from_millis(30);
+/// The shortest wait for pending reports before the exit (`library.flushLimitMs`).
+pub(crate) fn flush_floor() -> Duration {
+    Duration::from_millis(limits().library.flush_limit_ms)
+}
+
+/// Kept free before Lambda's SIGKILL when waiting for pending reports (`library.killMarginMs`).
+fn kill_margin() -> Duration {
+    Duration::from_millis(limits().library.kill_margin_ms)
+}
+
+/// How long after the budget the watchdog steps in, at the earliest (`library.watchdogGraceMs`).
+pub(crate) fn watchdog_grace() -> Duration {
+    Duration::from_millis(limits().library.watchdog_grace_ms)
+}
 
 /// When the watchdog steps in, `budget` after the signal: shortly before
-/// Lambda SIGKILLs the runtime (the end of its share, less [`KILL_MARGIN`]),
+/// Lambda SIGKILLs the runtime (the end of its share, less `library.killMarginMs`),
 /// so that a runtime merely slow (a starved CPU) still ends its handlers and
-/// reports them itself; and at least [`WATCHDOG_GRACE`] after the budget.
+/// reports them itself; and at least `library.watchdogGraceMs` after the budget.
 pub(crate) fn watchdog_after(budget: Duration) -> Duration {
     let share = Duration::from_millis(limits().shutdown.runtime_share_ms);
     share
-        .saturating_sub(KILL_MARGIN)
-        .max(budget + WATCHDOG_GRACE)
+        .saturating_sub(kill_margin())
+        .max(budget + watchdog_grace())
 }
 
 /// How long pending reports may hold the exit, `since_signal` after the
 /// signal: until shortly before Lambda SIGKILLs the runtime (its share of the
-/// shutdown phase), and at least [`FLUSH_LIMIT`]. The wait ends as soon as
+/// shutdown phase), and at least `library.flushLimitMs`. The wait ends as soon as
 /// the reports are out, usually well under a millisecond after the handlers;
 /// the bound matters only when the extension is slow to answer.
 pub(crate) fn flush_limit(since_signal: Duration) -> Duration {
     let share = Duration::from_millis(limits().shutdown.runtime_share_ms);
     share
-        .saturating_sub(KILL_MARGIN)
+        .saturating_sub(kill_margin())
         .saturating_sub(since_signal)
-        .max(FLUSH_LIMIT)
+        .max(flush_floor())
 }
 
 /// Register for SIGTERM and SIGINT now (so no signal is missed from here on)
@@ -119,7 +127,7 @@ async fn shutdown_and_exit(handle: ShutdownHandle, signal: &'static str, start: 
     // path, with any before it), the answers get a short wait; a report
     // still queued may hold the exit until shortly before the kill.
     let limit = if handle.reporter().all_written() {
-        FLUSH_LIMIT
+        flush_floor()
     } else {
         flush_limit(start.elapsed())
     };
@@ -151,7 +159,7 @@ fn start_watchdog(handle: ShutdownHandle, at: Instant, handlers_done: Arc<Atomic
                  past their budget (does a handler block its thread? use tokio::task::spawn_blocking); exiting now",
                 watchdog_after(handle.config().timeout).as_millis()
             );
-            handle.reporter().flush(FLUSH_LIMIT);
+            handle.reporter().flush(flush_floor());
             exit_once();
         });
     if let Err(e) = spawned {
@@ -184,8 +192,8 @@ mod tests {
             flush_limit(Duration::from_millis(250)),
             Duration::from_millis(40)
         );
-        assert_eq!(flush_limit(Duration::from_millis(280)), FLUSH_LIMIT);
-        assert_eq!(flush_limit(Duration::from_secs(5)), FLUSH_LIMIT);
+        assert_eq!(flush_limit(Duration::from_millis(280)), flush_floor());
+        assert_eq!(flush_limit(Duration::from_secs(5)), flush_floor());
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub struct Limits {
     pub port: PortLimits,
     pub timeout_ms: TimeoutLimits,
     pub shutdown: ShutdownTiming,
+    pub library: LibraryTiming,
     pub max_extensions: u32,
     pub secret_file_default: String,
     pub report_path: String,
@@ -89,6 +90,24 @@ pub struct ShutdownTiming {
     pub phase_ms: u64,
     /// How long before `deadlineMs` the extension makes sure it has exited.
     pub extension_exit_margin_ms: u64,
+}
+
+/// Timings every function library uses at shutdown (`library` in the file).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LibraryTiming {
+    /// The exit is planned this long before Lambda's SIGKILL.
+    pub kill_margin_ms: u64,
+    /// The least time the last reports may hold the exit.
+    pub flush_limit_ms: u64,
+    /// Past the budget, how long a handler holding the process is waited for, at least.
+    pub watchdog_grace_ms: u64,
+    /// A report's loopback connect limit.
+    pub report_connect_timeout_ms: u64,
+    /// A report's write and answer limit.
+    pub report_io_timeout_ms: u64,
+    /// The write limit of a report sent on a handler's path.
+    pub report_now_timeout_ms: u64,
 }
 
 /// The parsed limits. The file is embedded and checked by a unit test, so a
