@@ -32,10 +32,12 @@ pub struct EmulateArgs {
     pub function_dir: PathBuf,
     /// Run the function's code on a managed runtime's official client
     /// (python3.9 ... python3.14 with awslambdaric, nodejs20.x, nodejs22.x,
-    /// nodejs24.x with aws-lambda-ric) instead of its `bootstrap`.
+    /// nodejs24.x with aws-lambda-ric, java17, java21, java25 with
+    /// aws-lambda-java-runtime-interface-client) instead of its `bootstrap`.
     #[arg(long, value_name = "RUNTIME")]
     pub runtime: Option<String>,
-    /// The function's handler (`_HANDLER`), such as app.handler or index.handler.
+    /// The function's handler (`_HANDLER`), such as app.handler, index.handler
+    /// or example.Handler::handleRequest.
     #[arg(long, value_name = "HANDLER")]
     pub handler: Option<String>,
     /// Lambda Managed Instances: AWS_LAMBDA_MAX_CONCURRENCY=N and
@@ -151,9 +153,12 @@ impl EmulateArgs {
             s = s.memory(mb);
         }
         if let Some(runtime) = &self.runtime {
-            graceful_shutdown_emulator::runtimes::ManagedRuntime::parse(runtime)?;
+            let parsed = graceful_shutdown_emulator::runtimes::Runtime::parse(runtime)?;
             if self.handler.is_none() {
-                bail!("--runtime {runtime} needs --handler, for example --handler app.handler (Python) or --handler index.handler (Node.js)");
+                bail!(
+                    "--runtime {runtime} needs --handler, for example --handler {}",
+                    parsed.example_handler()
+                );
             }
         }
         if let Some(h) = &self.handler {
@@ -268,6 +273,15 @@ mod tests {
         assert_eq!(s.idle, Duration::from_millis(20));
         assert_eq!(s.freeze, Freeze::Off);
         assert_eq!(s.cpu_share, None, "no --memory-mb, no throttling");
+        let s = scenario(&[
+            "--runtime",
+            "java25",
+            "--handler",
+            "example.Handler::handleRequest",
+        ])
+        .expect("a Java runtime");
+        assert_eq!(s.runtime.as_deref(), Some("java25"));
+        assert_eq!(s.handler.as_deref(), Some("example.Handler::handleRequest"));
         let s = scenario(&["--memory-mb", "128", "--freeze-with-signals"]).expect("good");
         assert_eq!(s.memory_mb, 128);
         assert!(s
@@ -286,6 +300,12 @@ mod tests {
         assert!(
             error(&["--runtime", "python3.12"]).starts_with("--runtime python3.12 needs --handler")
         );
+        assert_eq!(
+            error(&["--runtime", "java21"]),
+            "--runtime java21 needs --handler, for example --handler example.Handler::handleRequest"
+        );
+        assert!(error(&["--runtime", "java11", "--handler", "a.B::h"])
+            .contains("java17, java21, java25"));
         assert!(error(&["--handler", "a b"])
             .starts_with("--handler \"a b\": expected 1 to 128 characters"));
         assert!(error(&["--max-concurrency", "0"]).starts_with("--max-concurrency 0:"));

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use graceful_shutdown_protocol::lambda::ENV_RUNTIME_API;
 
-use crate::runtimes::ManagedRuntime;
+use crate::runtimes::Runtime;
 use crate::scenario::Scenario;
 
 pub type Env = BTreeMap<String, String>;
@@ -109,11 +109,12 @@ pub fn runtime(scenario: &Scenario, api_address: &str, layer_roots: &[PathBuf]) 
     let managed = scenario
         .runtime
         .as_deref()
-        .and_then(|id| ManagedRuntime::parse(id).ok());
+        .and_then(|id| Runtime::parse(id).ok());
     let execution_env = match &managed {
         Some(m) => {
-            let (name, value) = m.search_path(&scenario.function_dir, layer_roots);
-            env.insert(name, value);
+            if let Some((name, value)) = m.search_path(&scenario.function_dir, layer_roots) {
+                env.insert(name, value);
+            }
             m.execution_env()
         }
         None => "AWS_Lambda_provided.al2023".to_owned(),
@@ -203,6 +204,13 @@ mod tests {
         );
         let node = Scenario::new("/var/task").managed_runtime("nodejs22.x", "index.handler");
         assert_eq!(runtime(&node, "a", &[])["NODE_PATH"], "/var/task");
+        let java =
+            Scenario::new("/var/task").managed_runtime("java21", "example.Handler::handleRequest");
+        let rt = runtime(&java, "a", &[]);
+        assert_eq!(rt["AWS_EXECUTION_ENV"], "AWS_Lambda_java21");
+        assert_eq!(rt["_HANDLER"], "example.Handler::handleRequest");
+        assert_eq!(rt["LAMBDA_TASK_ROOT"], "/var/task");
+        assert!(!rt.contains_key("PYTHONPATH") && !rt.contains_key("NODE_PATH"));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 
-use crate::runtimes::{self, Language, ManagedRuntime};
+use crate::runtimes::{self, Runtime};
 use crate::scenario::Scenario;
 
 /// Lambda runs at most 10 extensions.
@@ -38,14 +38,11 @@ impl Layout {
         let Some(id) = &scenario.runtime else {
             return Layout::discover(&scenario.function_dir, &scenario.layer_dirs);
         };
-        let runtime = ManagedRuntime::parse(id)?;
+        let runtime = Runtime::parse(id)?;
         let Some(handler) = scenario.handler.as_deref() else {
             bail!(
                 "--runtime {id} needs --handler, for example --handler {}",
-                match runtime.language {
-                    Language::Python => "app.handler",
-                    Language::Node => "index.handler",
-                }
+                runtime.example_handler()
             );
         };
         let function_dir = std::path::absolute(&scenario.function_dir)?;
@@ -56,8 +53,9 @@ impl Layout {
             );
         }
         let clients = runtimes::locate(scenario.runtimes_dir.as_deref())?;
-        let (program, args) = runtime.command(&clients, handler)?;
         let mut layout = Layout::layers(&scenario.layer_dirs)?;
+        let (program, args) =
+            runtime.command(&clients, handler, &function_dir, &layout.layer_roots)?;
         layout.bootstrap = program;
         layout.bootstrap_args = args;
         Ok(layout)
@@ -103,7 +101,10 @@ impl Layout {
             let ext_dir = root.join("extensions");
             if !ext_dir.is_dir() {
                 // A layer of libraries only (python/, nodejs/) is fine; one with nothing Lambda reads is a mistake.
-                if ["python", "nodejs"].iter().any(|d| root.join(d).is_dir()) {
+                if ["python", "nodejs", "java"]
+                    .iter()
+                    .any(|d| root.join(d).is_dir())
+                {
                     continue;
                 }
                 bail!(

@@ -1,12 +1,14 @@
-//! Managed runtimes: a Python or Node.js function's code directory run with
-//! the official runtime interface client as the runtime, the way AWS's base
-//! images do (`python -m awslambdaric <handler>`,
-//! `node aws-lambda-ric/index.mjs <handler>`).
+//! Managed runtimes: a Python, Node.js or Java function's code directory run
+//! with the official runtime interface client as the runtime, the way AWS's
+//! base images do (`python -m awslambdaric <handler>`,
+//! `node aws-lambda-ric/index.mjs <handler>`,
+//! `java -cp ... com.amazonaws.services.lambda.runtime.api.client.AWSLambda <handler>`).
 //!
 //! The clients come from a directory laid out like this repository's
 //! `.runtimes/` (which `bash scripts/setup.sh` installs):
-//! `python/bin/python` (with `awslambdaric`), `node/bin/node` and
-//! `node/node_modules/aws-lambda-ric/index.mjs`. It is named by
+//! `python/bin/python` (with `awslambdaric`), `node/bin/node`,
+//! `node/node_modules/aws-lambda-ric/index.mjs` and `java/lib/*.jar`
+//! (`aws-lambda-java-runtime-interface-client` with what it needs). It is named by
 //! `LAMBDA_EMULATOR_RUNTIMES`, or else it is the first `.runtimes` directory
 //! found in the current directory or one of its parents.
 
@@ -21,6 +23,11 @@ pub const SETUP_COMMAND: &str = "bash scripts/setup.sh";
 
 const PYTHON_VERSIONS: &[&str] = &["3.9", "3.10", "3.11", "3.12", "3.13", "3.14"];
 const NODE_VERSIONS: &[&str] = &["20", "22", "24"];
+const JAVA_VERSIONS: &[&str] = &["17", "21", "25"];
+/// The Java client's entry point (`aws-lambda-java-runtime-interface-client`).
+pub const JAVA_MAIN: &str = "com.amazonaws.services.lambda.runtime.api.client.AWSLambda";
+/// Where JDKs are looked for, besides `JAVA_HOME`.
+const JVM_DIR: &str = "/usr/lib/jvm";
 
 /// The language of a managed runtime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,7 +36,8 @@ pub enum Language {
     Node,
 }
 
-/// A managed runtime identifier, such as `python3.12` or `nodejs22.x`.
+/// An interpreted managed runtime, such as `python3.12` or `nodejs22.x`
+/// (Java's are [`JavaRuntime`]s; [`Runtime`] is either).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManagedRuntime {
     /// The identifier as Lambda spells it (`python3.12`, `nodejs22.x`).
@@ -40,7 +48,8 @@ pub struct ManagedRuntime {
 }
 
 impl ManagedRuntime {
-    /// Parses a runtime identifier; the error lists the supported ones.
+    /// Parses a Python or Node.js runtime identifier; the error lists every
+    /// supported one (use [`Runtime::parse`] for any runtime, Java's too).
     pub fn parse(id: &str) -> anyhow::Result<ManagedRuntime> {
         if let Some(v) = id.strip_prefix("python") {
             if PYTHON_VERSIONS.contains(&v) {
@@ -151,7 +160,239 @@ pub fn supported() -> Vec<String> {
         .iter()
         .map(|v| format!("python{v}"))
         .chain(NODE_VERSIONS.iter().map(|v| format!("nodejs{v}.x")))
+        .chain(JAVA_VERSIONS.iter().map(|v| format!("java{v}")))
         .collect()
+}
+
+/// A Java managed runtime (`java17`, `java21`, `java25`): the function's
+/// classes and jars run on `aws-lambda-java-runtime-interface-client`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JavaRuntime {
+    /// The identifier as Lambda spells it (`java21`).
+    pub id: String,
+    /// The Java feature release, `21`.
+    pub version: u32,
+}
+
+/// The JDK a Java runtime runs on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Jdk {
+    /// Its home (`bin/java` inside).
+    pub home: PathBuf,
+    /// Its feature release, from its `release` file.
+    pub version: u32,
+}
+
+impl JavaRuntime {
+    /// `java17`, `java21` or `java25`; `None` for anything else.
+    pub fn parse(id: &str) -> Option<JavaRuntime> {
+        let v = id.strip_prefix("java")?;
+        JAVA_VERSIONS.contains(&v).then(|| JavaRuntime {
+            id: id.to_owned(),
+            version: v.parse().unwrap_or(0),
+        })
+    }
+
+    /// The JDK to run on, from `candidates` (JDK homes): one of the runtime's
+    /// own release; else, for want of one, the oldest newer one (on a machine
+    /// with JDKs 17 and 25 only, java21 runs on 25). `None` if there is none of
+    /// either.
+    pub fn choose_jdk(&self, candidates: &[Jdk]) -> Option<Jdk> {
+        let exact = candidates.iter().find(|j| j.version == self.version);
+        let newer = || {
+            candidates
+                .iter()
+                .filter(|j| j.version > self.version)
+                .min_by_key(|j| j.version)
+        };
+        exact.or_else(newer).cloned()
+    }
+
+    /// The command that starts the Java client with `handler`: `java` of the
+    /// chosen JDK with the flags of Lambda's Java runtimes (C1 only, the serial
+    /// collector), the class path of the function (its directory, its jars at
+    /// the top and in `lib/`), of the layers (`java/lib/*.jar`, Lambda's
+    /// `/opt/java/lib`) and of the client (`java/lib/*.jar` of the clients
+    /// directory), then the client's main class and the handler
+    /// (`package.Class::method`).
+    pub fn command(
+        &self,
+        clients: &Path,
+        handler: &str,
+        function_dir: &Path,
+        layer_roots: &[PathBuf],
+    ) -> anyhow::Result<(PathBuf, Vec<String>)> {
+        let ric = clients.join("java/lib");
+        let has_client = std::fs::read_dir(&ric).is_ok_and(|entries| {
+            entries.flatten().any(|e| {
+                e.file_name()
+                    .to_str()
+                    .is_some_and(|n| n.starts_with("aws-lambda-java-runtime-interface-client-"))
+            })
+        });
+        if !has_client {
+            require(
+                &ric.join("aws-lambda-java-runtime-interface-client-<version>.jar"),
+                clients,
+                "java/lib/aws-lambda-java-runtime-interface-client-<version>.jar and its dependencies",
+            )?;
+        }
+        let jdks = installed_jdks();
+        let Some(jdk) = self.choose_jdk(&jdks) else {
+            bail!(
+                "--runtime {}: no JDK {} or later found (looked at JAVA_HOME and {JVM_DIR}/*; found {}); \
+                 install one, or set JAVA_HOME to its directory",
+                self.id,
+                self.version,
+                if jdks.is_empty() {
+                    "none".to_owned()
+                } else {
+                    jdks.iter()
+                        .map(|j| format!("{} ({})", j.home.display(), j.version))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            );
+        };
+        if jdk.version != self.version {
+            eprintln!(
+                "lambda-emulator: --runtime {}: no JDK {} is installed; running on the JDK {} at {}",
+                self.id,
+                self.version,
+                jdk.version,
+                jdk.home.display()
+            );
+        }
+        let mut class_path = vec![function_dir.display().to_string()];
+        let mut jars = |dir: PathBuf| {
+            if dir.is_dir() {
+                class_path.push(format!("{}/*", dir.display()));
+            }
+        };
+        jars(function_dir.to_owned());
+        jars(function_dir.join("lib"));
+        // Later layers override earlier ones in /opt, so they come first.
+        for root in layer_roots.iter().rev() {
+            jars(root.join("java/lib"));
+        }
+        jars(ric);
+        let args = [
+            "-XX:+TieredCompilation",
+            "-XX:TieredStopAtLevel=1",
+            "-XX:+UseSerialGC",
+            "-cp",
+            &class_path.join(":"),
+            JAVA_MAIN,
+            handler,
+        ];
+        Ok((
+            jdk.home.join("bin/java"),
+            args.iter().map(|a| (*a).to_owned()).collect(),
+        ))
+    }
+}
+
+/// The JDKs on this machine: `JAVA_HOME`, then every directory of
+/// `/usr/lib/jvm` with a `release` file and `bin/java`, in name order.
+pub fn installed_jdks() -> Vec<Jdk> {
+    let mut homes: Vec<PathBuf> = std::env::var_os("JAVA_HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+        .into_iter()
+        .collect();
+    if let Ok(entries) = std::fs::read_dir(JVM_DIR) {
+        let mut found: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        found.sort();
+        homes.extend(found);
+    }
+    let mut jdks: Vec<Jdk> = Vec::new();
+    for home in homes {
+        let Ok(home) = home.canonicalize() else {
+            continue;
+        };
+        if jdks.iter().any(|j| j.home == home) || !home.join("bin/java").is_file() {
+            continue;
+        }
+        let release = std::fs::read_to_string(home.join("release")).unwrap_or_default();
+        if let Some(version) = release_version(&release) {
+            jdks.push(Jdk { home, version });
+        }
+    }
+    jdks
+}
+
+/// The feature release of a JDK's `release` file: `JAVA_VERSION="21.0.4"` is 21
+/// (`"1.8.0_412"` is 8).
+pub fn release_version(release: &str) -> Option<u32> {
+    let line = release
+        .lines()
+        .find_map(|l| l.strip_prefix("JAVA_VERSION="))?;
+    let v = line.trim().trim_matches('"');
+    let v = v.strip_prefix("1.").unwrap_or(v);
+    v.split(['.', '_', '+', '-']).next()?.parse().ok()
+}
+
+/// Any runtime `--runtime` names: Python or Node.js, or Java.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Runtime {
+    Managed(ManagedRuntime),
+    Java(JavaRuntime),
+}
+
+impl Runtime {
+    /// Parses a runtime identifier; the error lists the supported ones.
+    pub fn parse(id: &str) -> anyhow::Result<Runtime> {
+        if let Some(java) = JavaRuntime::parse(id) {
+            return Ok(Runtime::Java(java));
+        }
+        ManagedRuntime::parse(id).map(Runtime::Managed)
+    }
+
+    /// `AWS_EXECUTION_ENV` as Lambda sets it for this runtime (`AWS_Lambda_java21`).
+    pub fn execution_env(&self) -> String {
+        match self {
+            Runtime::Managed(m) => m.execution_env(),
+            Runtime::Java(j) => format!("AWS_Lambda_{}", j.id),
+        }
+    }
+
+    /// A handler to show in a hint.
+    pub fn example_handler(&self) -> &'static str {
+        match self {
+            Runtime::Managed(m) => match m.language {
+                Language::Python => "app.handler",
+                Language::Node => "index.handler",
+            },
+            Runtime::Java(_) => "example.Handler::handleRequest",
+        }
+    }
+
+    /// The program and arguments that start the runtime client with `handler`.
+    pub fn command(
+        &self,
+        clients: &Path,
+        handler: &str,
+        function_dir: &Path,
+        layer_roots: &[PathBuf],
+    ) -> anyhow::Result<(PathBuf, Vec<String>)> {
+        match self {
+            Runtime::Managed(m) => m.command(clients, handler),
+            Runtime::Java(j) => j.command(clients, handler, function_dir, layer_roots),
+        }
+    }
+
+    /// The module search path variable Lambda sets, if the runtime has one
+    /// (Java's class path is on its command line).
+    pub fn search_path(
+        &self,
+        function_dir: &Path,
+        layer_roots: &[PathBuf],
+    ) -> Option<(String, String)> {
+        match self {
+            Runtime::Managed(m) => Some(m.search_path(function_dir, layer_roots)),
+            Runtime::Java(_) => None,
+        }
+    }
 }
 
 fn require(path: &Path, clients: &Path, what: &str) -> anyhow::Result<()> {
@@ -216,13 +457,126 @@ mod tests {
         let node = ManagedRuntime::parse("nodejs22.x").expect("test setup");
         assert_eq!(node.language, Language::Node);
         assert_eq!(node.version, "22");
-        for bad in ["python3.8", "nodejs18.x", "java21", "python", ""] {
-            let e = ManagedRuntime::parse(bad)
-                .expect_err("must fail")
-                .to_string();
-            assert!(e.starts_with(&format!("--runtime {bad:?}")), "{e}");
-            assert!(e.contains("python3.14") && e.contains("nodejs24.x"), "{e}");
+        for bad in ["python3.8", "nodejs18.x", "java11", "java", "python", ""] {
+            for e in [
+                ManagedRuntime::parse(bad)
+                    .expect_err("must fail")
+                    .to_string(),
+                Runtime::parse(bad).expect_err("must fail").to_string(),
+            ] {
+                assert!(e.starts_with(&format!("--runtime {bad:?}")), "{e}");
+                assert!(
+                    e.contains("python3.14") && e.contains("nodejs24.x") && e.contains("java25"),
+                    "{e}"
+                );
+            }
         }
+    }
+
+    #[test]
+    fn java_identifiers_parse_with_lambdas_execution_env() {
+        for (id, version) in [("java17", 17), ("java21", 21), ("java25", 25)] {
+            let rt = Runtime::parse(id).expect("test setup");
+            assert_eq!(
+                rt,
+                Runtime::Java(JavaRuntime {
+                    id: id.to_owned(),
+                    version
+                })
+            );
+            assert_eq!(rt.execution_env(), format!("AWS_Lambda_{id}"));
+            assert_eq!(rt.search_path(Path::new("/var/task"), &[]), None);
+        }
+        // Python and Node.js stay what they were.
+        let py = Runtime::parse("python3.12").expect("test setup");
+        assert_eq!(py.execution_env(), "AWS_Lambda_python3.12");
+        assert!(ManagedRuntime::parse("java21").is_err());
+    }
+
+    #[test]
+    fn the_jdk_is_the_runtimes_own_release_or_the_oldest_newer_one() {
+        let jdk = |v: u32| Jdk {
+            home: PathBuf::from(format!("/jvm/{v}")),
+            version: v,
+        };
+        let installed = [jdk(25), jdk(17)];
+        let pick = |id: &str| {
+            JavaRuntime::parse(id)
+                .expect("test setup")
+                .choose_jdk(&installed)
+                .map(|j| j.version)
+        };
+        assert_eq!(pick("java17"), Some(17));
+        assert_eq!(pick("java21"), Some(25), "no 21 here: the oldest newer one");
+        assert_eq!(pick("java25"), Some(25));
+        let old = [jdk(11)];
+        assert_eq!(
+            JavaRuntime::parse("java17")
+                .expect("test setup")
+                .choose_jdk(&old),
+            None
+        );
+        assert_eq!(release_version("JAVA_VERSION=\"17.0.15\"\n"), Some(17));
+        assert_eq!(
+            release_version("IMPLEMENTOR=\"x\"\nJAVA_VERSION=\"25\"\n"),
+            Some(25)
+        );
+        assert_eq!(release_version("JAVA_VERSION=\"1.8.0_412\""), Some(8));
+        assert_eq!(release_version("nothing"), None);
+    }
+
+    #[test]
+    fn the_java_command_has_the_function_layers_and_client_on_its_class_path() {
+        let clients = tempfile::tempdir().expect("test setup");
+        let lib = clients.path().join("java/lib");
+        std::fs::create_dir_all(&lib).expect("test setup");
+        std::fs::write(
+            lib.join("aws-lambda-java-runtime-interface-client-2.10.1.jar"),
+            b"",
+        )
+        .expect("test setup");
+        let function = tempfile::tempdir().expect("test setup");
+        std::fs::create_dir_all(function.path().join("lib")).expect("test setup");
+        let layer = tempfile::tempdir().expect("test setup");
+        std::fs::create_dir_all(layer.path().join("java/lib")).expect("test setup");
+        let rt = Runtime::parse("java17").expect("test setup");
+        let Ok((java, args)) = rt.command(
+            clients.path(),
+            "example.Handler::handleRequest",
+            function.path(),
+            &[layer.path().to_owned()],
+        ) else {
+            // No JDK 17 or later on this machine: the error says so.
+            let e = rt
+                .command(clients.path(), "h", function.path(), &[])
+                .expect_err("no JDK");
+            assert!(e.to_string().contains("no JDK 17 or later"), "{e}");
+            return;
+        };
+        assert!(java.ends_with("bin/java"), "{java:?}");
+        let cp = &args[args.iter().position(|a| a == "-cp").expect("-cp") + 1];
+        let f = function.path().display();
+        assert_eq!(
+            cp,
+            &format!(
+                "{f}:{f}/*:{f}/lib/*:{}/java/lib/*:{}/*",
+                layer.path().display(),
+                lib.display()
+            )
+        );
+        assert_eq!(
+            &args[args.len() - 2..],
+            [JAVA_MAIN, "example.Handler::handleRequest"]
+        );
+        let empty = tempfile::tempdir().expect("test setup");
+        let e = rt
+            .command(empty.path(), "h", function.path(), &[])
+            .expect_err("must fail")
+            .to_string();
+        assert!(
+            e.contains("aws-lambda-java-runtime-interface-client") && e.contains(SETUP_COMMAND),
+            "{e}"
+        );
     }
 
     #[test]

@@ -1,0 +1,332 @@
+package io.github.gracefulshutdown.lambda;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+
+/**
+ * Delivering reports to the extension, in order, never holding up a handler for long.
+ *
+ * <p>A report is delivered once its request is written on a loopback
+ * connection: the extension orders reports by the order their connections
+ * arrive, and a request already in the kernel's socket buffers reaches it even
+ * if the function is SIGKILLed the next moment. Connecting and writing take tens
+ * of microseconds on loopback; reading the answer needs the extension to run,
+ * so it is never waited for on the handlers' path.
+ *
+ * <ul>
+ * <li>{@link #send} queues a report for the sending thread (cold start's {@code hello}).
+ * <li>{@link #sendNow} connects and writes on the calling thread (earlier queued
+ * reports first, so the order holds), with the tiny {@code reportNowTimeoutMs}
+ * limit, and leaves the answer to the sending thread; on any error the report
+ * stays queued for that thread instead. Every report of the shutdown is sent
+ * this way: on a small CPU share a background thread can lag by tens of
+ * milliseconds, and a runtime SIGKILLed in that time would leave a verdict that
+ * says a running handler never started.
+ * </ul>
+ */
+final class Reporter {
+    /** How a report leaves the process. */
+    interface Link {
+        /** Connects and writes {@code report}; the socket whose answer is still to be read, if any. */
+        Socket open(Report report, int timeoutMs) throws IOException;
+
+        /** Reads the answer to a written report, says what it means, closes the socket. */
+        default void answer(Report report, Socket socket) {
+            if (socket != null) {
+                try {
+                    socket.close();
+                } catch (IOException ignored) {
+                    // nothing to do
+                }
+            }
+        }
+    }
+
+    private static final class Entry {
+        final long seq;
+        final Report report;
+        boolean written;
+        Socket socket;
+
+        Entry(long seq, Report report) {
+            this.seq = seq;
+            this.report = report;
+        }
+    }
+
+    private final Link link;
+    /** Held while connections are opened and written, so that they reach the extension in queue order. */
+    private final ReentrantLock order = new ReentrantLock();
+    private final Object mon = new Object();
+    private final ArrayDeque<Entry> pending = new ArrayDeque<>();
+    private long queued;
+    private long written;
+    private long answered;
+
+    private Reporter(Link link) {
+        this.link = link;
+        if (link != null) {
+            Thread t = new Thread(this::work, "graceful-shutdown-report");
+            t.setDaemon(true);
+            t.start();
+        }
+    }
+
+    static Reporter disabled() {
+        return new Reporter(null);
+    }
+
+    static Reporter to(Link link) {
+        return new Reporter(link);
+    }
+
+    static Reporter toExtension(int port, String secret) {
+        return new Reporter(new Tcp(port, secret));
+    }
+
+    /** Hands each report to {@code deliver} (tests). */
+    static Reporter calling(Consumer<Report> deliver) {
+        return new Reporter((report, timeoutMs) -> {
+            deliver.accept(report);
+            return null;
+        });
+    }
+
+    boolean enabled() {
+        return link != null;
+    }
+
+    /** Queues a report. Never blocks on the network, never throws. */
+    void send(Report report) {
+        enqueue(report);
+    }
+
+    /**
+     * Queues {@code report} and writes it (and every report queued before it)
+     * from this thread, waiting at most {@code limitMs} for the ordering lock.
+     * Returns whether it was written; if not, it stays queued for the sending thread.
+     */
+    boolean sendNow(Report report, long limitMs) {
+        long seq = enqueue(report);
+        if (link == null) {
+            return true;
+        }
+        writePending(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(limitMs));
+        synchronized (mon) {
+            return written >= seq;
+        }
+    }
+
+    /**
+     * Writes everything queued so far (from this thread, as {@link #sendNow}) and
+     * waits until it is answered (or, with {@code answered} false, written),
+     * within {@code limitMs}; whether it all was.
+     */
+    boolean flush(long limitMs, boolean answeredToo) {
+        if (link == null) {
+            return true;
+        }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(limitMs);
+        long target;
+        synchronized (mon) {
+            target = queued;
+        }
+        writePending(deadline);
+        synchronized (mon) {
+            while (true) {
+                if ((answeredToo ? answered : written) >= target) {
+                    return true;
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(mon, left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+        }
+    }
+
+    private long enqueue(Report report) {
+        if (link == null) {
+            return 0;
+        }
+        synchronized (mon) {
+            queued++;
+            pending.addLast(new Entry(queued, report));
+            mon.notifyAll();
+            return queued;
+        }
+    }
+
+    /** Connects and writes every queued report not written yet, in order, from this thread. */
+    private void writePending(long deadline) {
+        boolean locked;
+        try {
+            locked = order.tryLock(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        }
+        if (!locked) {
+            return;
+        }
+        try {
+            for (Entry entry : unwritten()) {
+                try {
+                    entry.socket = link.open(entry.report, Limits.REPORT_NOW_TIMEOUT_MS);
+                } catch (IOException | RuntimeException e) {
+                    // Left to the sending thread, which tries once more.
+                    Log.debug("graceful-shutdown: report left to the sending thread: " + e);
+                    break;
+                }
+                markWritten(entry);
+            }
+        } finally {
+            order.unlock();
+        }
+    }
+
+    private Entry[] unwritten() {
+        synchronized (mon) {
+            return pending.stream().filter(e -> !e.written).toArray(Entry[]::new);
+        }
+    }
+
+    private void markWritten(Entry entry) {
+        synchronized (mon) {
+            entry.written = true;
+            written = Math.max(written, entry.seq);
+            mon.notifyAll();
+        }
+    }
+
+    private void work() {
+        while (true) {
+            Entry entry;
+            synchronized (mon) {
+                while (pending.isEmpty()) {
+                    try {
+                        mon.wait();
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+                entry = pending.peekFirst();
+            }
+            // The ordering lock first: a caller of sendNow may be writing the queue meanwhile.
+            order.lock();
+            try {
+                for (Entry e : unwritten()) {
+                    try {
+                        e.socket = link.open(e.report, Limits.REPORT_CONNECT_TIMEOUT_MS);
+                    } catch (IOException | RuntimeException x) {
+                        Log.debug("graceful-shutdown: report not delivered: type=" + e.report.type + " error=" + x);
+                    }
+                    markWritten(e);
+                }
+            } finally {
+                order.unlock();
+            }
+            synchronized (mon) {
+                pending.pollFirst();
+            }
+            try {
+                link.answer(entry.report, entry.socket);
+            } catch (RuntimeException x) {
+                Log.debug("graceful-shutdown: reading an answer failed: " + x);
+            }
+            synchronized (mon) {
+                answered = Math.max(answered, entry.seq);
+                mon.notifyAll();
+            }
+        }
+    }
+
+    /** Reports over loopback TCP to the extension. */
+    static final class Tcp implements Link {
+        private static final InetAddress LOOPBACK = loopback();
+        private final int port;
+        private final String secret;
+
+        Tcp(int port, String secret) {
+            this.port = port;
+            this.secret = secret;
+        }
+
+        private static InetAddress loopback() {
+            try {
+                return InetAddress.getByAddress("localhost", new byte[] {127, 0, 0, 1});
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
+        @Override
+        public Socket open(Report report, int timeoutMs) throws IOException {
+            Socket s = new Socket();
+            try {
+                s.setTcpNoDelay(true);
+                s.connect(new InetSocketAddress(LOOPBACK, port), Math.max(1, timeoutMs));
+                s.setSoTimeout(Math.max(1, Limits.REPORT_IO_TIMEOUT_MS));
+                s.getOutputStream().write(report.encodeRequest(port, secret, null));
+                return s;
+            } catch (IOException | RuntimeException e) {
+                s.close();
+                throw e;
+            }
+        }
+
+        @Override
+        public void answer(Report report, Socket socket) {
+            if (socket == null) {
+                return;
+            }
+            try (Socket s = socket) {
+                InputStream in = s.getInputStream();
+                byte[] buf = new byte[64];
+                int n = 0;
+                while (n < buf.length) {
+                    int r = in.read(buf, n, buf.length - n);
+                    if (r < 0) {
+                        break;
+                    }
+                    n += r;
+                    if (indexOf(buf, n, (byte) '\n') >= 0) {
+                        break;
+                    }
+                }
+                String line = new String(buf, 0, n, StandardCharsets.ISO_8859_1);
+                int eol = line.indexOf('\r');
+                line = eol >= 0 ? line.substring(0, eol) : line;
+                if (!line.startsWith("HTTP/1.1 202") && !line.startsWith("HTTP/1.0 202")) {
+                    Log.warn("graceful-shutdown: the extension refused a report: type=" + report.type
+                            + " answer=" + (line.isEmpty() ? "(none)" : line));
+                }
+            } catch (IOException e) {
+                Log.debug("graceful-shutdown: no answer to a report: type=" + report.type + " error=" + e);
+            }
+        }
+
+        private static int indexOf(byte[] b, int n, byte x) {
+            for (int i = 0; i < n; i++) {
+                if (b[i] == x) {
+                    return i;
+                }
+            }
+            return -1;
+        }
+    }
+}

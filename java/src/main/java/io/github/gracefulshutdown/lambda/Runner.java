@@ -1,0 +1,188 @@
+package io.github.gracefulshutdown.lambda;
+
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Running the handlers once: each in a daemon thread of its own, in order or
+ * all at once, inside one budget counted from the signal. The same rules as the
+ * other libraries:
+ *
+ * <ul>
+ * <li>In order (the default), each handler gets what is left of the budget. One
+ * still running when the budget is gone is abandoned and reported
+ * {@code timedOut}; handlers that have not started by then never run, are not
+ * reported one by one (the verdict lists them as {@code not_started}, from the
+ * names in {@code hello}) and count as skipped.
+ * <li>Concurrently, every handler starts at once, and every one still running
+ * when the budget is gone is abandoned and reported {@code timedOut}.
+ * </ul>
+ *
+ * A Java thread cannot be killed: an abandoned handler's thread is interrupted
+ * and left to the process's end, which comes right after the last reports.
+ */
+final class Runner {
+    private Runner() {}
+
+    /** A registered handler. */
+    static final class Handler {
+        final String name;
+        final ShutdownHandler body;
+
+        Handler(String name, ShutdownHandler body) {
+            this.name = name;
+            this.body = body;
+        }
+    }
+
+    private static final class Run implements Runnable {
+        final Handler handler;
+        final CountDownLatch done = new CountDownLatch(1);
+        volatile Throwable error;
+        volatile long endedAt;
+        final Thread thread;
+
+        Run(Handler handler) {
+            this.handler = handler;
+            String n = handler.name.length() > 40 ? handler.name.substring(0, 40) : handler.name;
+            this.thread = new Thread(this, "graceful-shutdown-handler:" + n);
+            this.thread.setDaemon(true);
+        }
+
+        @Override
+        public void run() {
+            try {
+                handler.body.run();
+            } catch (Throwable t) { // isolation: anything a handler throws is its failure
+                error = t;
+            } finally {
+                endedAt = System.nanoTime();
+                done.countDown();
+            }
+        }
+    }
+
+    /** Runs every handler once within {@code budgetMs} from {@code start} ({@link System#nanoTime()}). */
+    static Summary run(List<Handler> handlers, boolean concurrent, int budgetMs, long start, String signal,
+                       Reporter reporter) {
+        long deadline = start + TimeUnit.MILLISECONDS.toNanos(budgetMs);
+        reporter.sendNow(Report.shutdownStarted(signal), Limits.FLUSH_LIMIT_MS);
+        Log.info("graceful-shutdown: running shutdown handlers signal=" + signal + " handlers=" + handlers.size()
+                + " budget_ms=" + budgetMs + " concurrent=" + concurrent);
+        List<HandlerOutcome> outcomes = new ArrayList<>(handlers.size());
+        if (concurrent) {
+            List<Run> runs = new ArrayList<>();
+            Map<Run, Long> began = new IdentityHashMap<>();
+            for (int i = 0; i < handlers.size(); i++) {
+                Run r = start(i, handlers.get(i), reporter);
+                began.put(r, System.nanoTime());
+                runs.add(r);
+            }
+            for (int i = 0; i < runs.size(); i++) {
+                outcomes.add(finish(i, runs.get(i), began.get(runs.get(i)), deadline, reporter));
+            }
+        } else {
+            for (int i = 0; i < handlers.size(); i++) {
+                Handler h = handlers.get(i);
+                if (System.nanoTime() - deadline >= 0) {
+                    Log.warn("graceful-shutdown: shutdown handler skipped: the " + budgetMs
+                            + " ms budget was used up before its turn handler=" + h.name);
+                    outcomes.add(new HandlerOutcome(h.name, i, HandlerOutcome.Status.SKIPPED, 0, null));
+                    continue;
+                }
+                Run r = start(i, h, reporter);
+                outcomes.add(finish(i, r, System.nanoTime(), deadline, reporter));
+            }
+        }
+        Summary summary = new Summary(signal, outcomes, millis(System.nanoTime() - start));
+        // The last report: written before the exit, with every one before it.
+        reporter.sendNow(Report.allDone(summary.completed(), summary.failed(), summary.timedOut(),
+                (long) summary.totalMs()), Limits.FLUSH_LIMIT_MS);
+        Log.info("graceful-shutdown: shutdown handlers done completed=" + summary.completed() + " failed="
+                + summary.failed() + " timed_out=" + summary.timedOut() + " skipped=" + summary.skipped()
+                + " total_ms=" + (long) summary.totalMs());
+        return summary;
+    }
+
+    private static Run start(int index, Handler handler, Reporter reporter) {
+        // `started` is written before the handler runs: a runtime SIGKILLed while it
+        // runs still leaves a verdict that says it was running.
+        reporter.sendNow(Report.started(handler.name, index), Limits.FLUSH_LIMIT_MS);
+        Log.debug("graceful-shutdown: shutdown handler started handler=" + handler.name + " index=" + index);
+        Run run = new Run(handler);
+        run.thread.start();
+        return run;
+    }
+
+    private static HandlerOutcome finish(int index, Run run, long began, long deadline, Reporter reporter) {
+        String name = run.handler.name;
+        boolean ended;
+        try {
+            ended = run.done.await(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            ended = run.done.getCount() == 0;
+        }
+        double duration = millis((ended ? run.endedAt : System.nanoTime()) - began);
+        long ms = (long) duration;
+        if (!ended) {
+            run.thread.interrupt();
+            reporter.sendNow(Report.timedOut(name, index, ms), Limits.FLUSH_LIMIT_MS);
+            Log.error("graceful-shutdown: shutdown handler timed out: still running when the budget ran out; "
+                    + "abandoned handler=" + name + " duration_ms=" + ms);
+            return new HandlerOutcome(name, index, HandlerOutcome.Status.TIMED_OUT, duration, null);
+        }
+        Throwable error = run.error;
+        if (error != null) {
+            String text = Report.fit(describe(error), Limits.MAX_ERROR_BYTES);
+            reporter.sendNow(Report.failed(name, index, ms, text), Limits.FLUSH_LIMIT_MS);
+            Log.error("graceful-shutdown: shutdown handler failed handler=" + name + " duration_ms=" + ms
+                    + " error=" + text);
+            return new HandlerOutcome(name, index, HandlerOutcome.Status.FAILED, duration, text);
+        }
+        reporter.sendNow(Report.finished(name, index, ms), Limits.FLUSH_LIMIT_MS);
+        Log.info("graceful-shutdown: shutdown handler completed handler=" + name + " duration_ms=" + ms);
+        return new HandlerOutcome(name, index, HandlerOutcome.Status.COMPLETED, duration, null);
+    }
+
+    /**
+     * {@code Type: message}, then the causes, joined with {@code : }; an
+     * {@link Error} (or any throwable that is not an {@link Exception}), the
+     * hardest failure short of ending the process, starts with {@code panicked: },
+     * as the protocol names it.
+     */
+    static String describe(Throwable error) {
+        StringBuilder out = new StringBuilder();
+        if (!(error instanceof Exception)) {
+            out.append("panicked: ");
+        }
+        Map<Throwable, Boolean> seen = new IdentityHashMap<>();
+        Throwable current = error;
+        boolean first = true;
+        while (current != null && seen.put(current, Boolean.TRUE) == null && seen.size() <= 16) {
+            if (!first) {
+                out.append(": ");
+            }
+            first = false;
+            String type = current.getClass().getSimpleName();
+            if (type.isEmpty()) {
+                type = current.getClass().getName();
+            }
+            String message = current.getMessage();
+            out.append(type);
+            if (message != null && !message.isEmpty()) {
+                out.append(": ").append(message);
+            }
+            current = current.getCause();
+        }
+        return out.toString();
+    }
+
+    static double millis(long nanos) {
+        return Math.max(0, nanos) / 1_000_000.0;
+    }
+}

@@ -1,0 +1,146 @@
+package io.github.gracefulshutdown.lambda;
+
+import java.io.IOException;
+import sun.misc.Signal;
+import sun.misc.SignalHandler;
+
+/**
+ * SIGTERM and SIGINT: which one started the JVM's shutdown, and when.
+ *
+ * <p>The JVM's own handler of these signals starts its shutdown sequence (every
+ * shutdown hook at once, on threads of their own; the library's hook is one of
+ * them). It runs even while the Lambda Java client's thread is blocked in its
+ * native {@code next()}: signals reach the JVM's dispatcher thread, not that
+ * one. This wrapper, installed in front of it, notes the first signal's name
+ * and time (the budget is counted from it), passes that signal on to the JVM's
+ * handler, and logs any later one instead of passing it on: by then the
+ * handlers are running, and run only once.
+ *
+ * <p>{@code sun.misc.Signal} is in the {@code jdk.unsupported} module, which
+ * every JDK since 9 exports for exactly this use.
+ */
+final class Signals {
+    private Signals() {}
+
+    /** The first signal: its name ({@code SIGTERM}) and {@link System#nanoTime()} when it arrived. */
+    static final class Arrival {
+        final String name;
+        final long at;
+
+        Arrival(String name, long at) {
+            this.name = name;
+            this.at = at;
+        }
+    }
+
+    private static volatile Arrival first;
+    private static boolean installed;
+
+    static Arrival first() {
+        return first;
+    }
+
+    /** Installs the wrapper on SIGTERM and SIGINT, once per JVM. */
+    static synchronized void install() {
+        if (installed) {
+            return;
+        }
+        installed = true;
+        for (String name : new String[] {"TERM", "INT"}) {
+            try {
+                Signal signal = new Signal(name);
+                SignalHandler[] previous = new SignalHandler[1];
+                previous[0] = Signal.handle(signal, s -> onSignal(s, previous[0]));
+            } catch (IllegalArgumentException | UnsupportedOperationException e) {
+                // The JVM runs with -Xrs, or the signal is taken: the shutdown hook still
+                // runs on the JVM's own exit; only the signal's name and repeats are unknown.
+                Log.debug("graceful-shutdown: cannot watch SIG" + name + ": " + e.getMessage());
+            }
+        }
+    }
+
+    private static void onSignal(Signal signal, SignalHandler previous) {
+        long now = System.nanoTime();
+        String name = "SIG" + signal.getName();
+        boolean isFirst;
+        synchronized (Signals.class) {
+            isFirst = first == null;
+            if (isFirst) {
+                first = new Arrival(name, now);
+            }
+        }
+        if (!isFirst) {
+            Log.info("graceful-shutdown: " + name + " received again; the shutdown handlers are already running "
+                    + "and run only once");
+            return;
+        }
+        if (previous != null && previous != SignalHandler.SIG_DFL && previous != SignalHandler.SIG_IGN) {
+            previous.handle(signal); // the JVM's: its shutdown sequence, with every hook
+        } else {
+            System.exit(128 + signal.getNumber());
+        }
+    }
+
+    /** The shell that sends the signal back; every Lambda runtime image has it. */
+    static final String SHELL = "/bin/sh";
+
+    /**
+     * Ends the process the way a Unix program that handled a fatal signal
+     * should: the signal's default disposition back, and the signal sent again.
+     * The kernel ends the process at once; the parent (Lambda) sees it
+     * terminated by the signal it sent, as with the Node.js library.
+     *
+     * <p>Why not {@code Runtime.halt(0)}: every way the JVM exits by itself
+     * (halt, exit, the end of main) stops the JVM at a safepoint and then waits
+     * for threads running native code to come back (HotSpot's
+     * {@code VM_Exit::wait_for_threads_in_native_to_block}: up to 300 ms for a
+     * user thread, in 10 ms steps). The Lambda Java client's thread sits in
+     * native code in {@code next()}, a request to the Runtime API that never
+     * answers once the environment is being retired, so the JVM waits those
+     * 300 ms, the whole of the runtime's share, and would be SIGKILLed first.
+     * Measured: the JVM gone 310 to 330 ms after {@code halt}, on JDK 17 and 25.
+     *
+     * <p>Why a child process: {@code sun.misc.Signal.raise} only raises a signal
+     * that has a Java handler, so it cannot raise one whose disposition is the
+     * default; the JDK has no other way to signal its own process
+     * ({@code ProcessHandle.destroy} refuses the current process). A shell's
+     * {@code kill} takes a few milliseconds (the classes are loaded at cold
+     * start). If the signal has not ended the process within
+     * {@link #KILL_WAIT_MS}, {@code halt} is the fallback.
+     */
+    static void endBy(String name) {
+        Log.flushAll();
+        String bare = name.startsWith("SIG") ? name.substring(3) : name;
+        try {
+            Signal.handle(new Signal(bare), SignalHandler.SIG_DFL);
+            Process kill = new ProcessBuilder(SHELL, "-c", "kill -s " + bare + " " + ProcessHandle.current().pid())
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .start();
+            kill.waitFor(KILL_WAIT_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+            // Still here: the signal is blocked, or the shell could not send it.
+            Log.warn("graceful-shutdown: " + name + " sent again did not end the process; halting");
+        } catch (IOException | RuntimeException e) {
+            Log.warn("graceful-shutdown: cannot send " + name + " again (" + e + "); halting");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        Runtime.getRuntime().halt(0);
+    }
+
+    /** How long the signal sent again may take to end the process before {@code halt}. */
+    static final long KILL_WAIT_MS = 100;
+
+    /** Loads what {@link #endBy} needs, at cold start. */
+    static void warmUp() {
+        try {
+            for (String c : new String[] {"java.lang.ProcessBuilder$Redirect", "java.lang.ProcessImpl",
+                    "java.lang.ProcessHandleImpl", "java.lang.ProcessImpl$LaunchMechanism",
+                    "java.lang.ProcessEnvironment", "java.lang.ProcessImpl$ProcessPipeInputStream"}) {
+                Class.forName(c, true, null);
+            }
+        } catch (ClassNotFoundException | LinkageError ignored) {
+            // a JDK without one of them: loaded when needed
+        }
+    }
+}

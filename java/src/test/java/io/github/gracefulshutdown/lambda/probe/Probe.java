@@ -1,0 +1,174 @@
+package io.github.gracefulshutdown.lambda.probe;
+
+import io.github.gracefulshutdown.lambda.GracefulShutdown;
+import io.github.gracefulshutdown.lambda.ShutdownHandler;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import sun.misc.Signal;
+
+/**
+ * The Java probe of the shared end-to-end cases ({@code tests/cases/shutdown.json},
+ * the contract at its top; the Rust one is
+ * {@code rust/lambda-graceful-shutdown/examples/probe.rs}): a Lambda function on
+ * the Java runtime client, handler {@code io.github.gracefulshutdown.lambda.probe.Probe::handleRequest},
+ * configured by environment variables.
+ *
+ * <ul>
+ * <li>{@code PROBE_HANDLERS}: comma-separated {@code name:behaviour}, registered in this
+ * order (default {@code flush:ok}): {@code ok}, {@code sleep=<ms>}, {@code error}
+ * (an exception, {@code injected error in <name>}), {@code panic} (an {@link Error},
+ * {@code injected panic in <name>}). A malformed list: one line on stderr naming
+ * {@code PROBE_HANDLERS}, exit status 2.
+ * <li>{@code PROBE_OUTPUT}: file the probe appends lines to: {@code invoke <n>},
+ * {@code start <name>}, {@code <name>}.
+ * <li>{@code PROBE_CONCURRENT=1}: run the handlers concurrently.
+ * <li>{@code PROBE_IGNORE_SIGTERM=1}: no library; SIGTERM caught and ignored.
+ * </ul>
+ *
+ * Events: {@code {"action":"sleep","ms":N}}, {@code {"action":"crash"}} (SIGABRT),
+ * {@code {"action":"exit","code":N}} ({@code System.exit}); anything else is echoed.
+ */
+public class Probe {
+    private static final Path OUTPUT = output();
+    private static final AtomicInteger INVOCATIONS = new AtomicInteger();
+    private static final Pattern ACTION = Pattern.compile("\"action\"\\s*:\\s*\"(\\w+)\"");
+    private static final Pattern MS = Pattern.compile("\"ms\"\\s*:\\s*(\\d+)");
+    private static final Pattern CODE = Pattern.compile("\"code\"\\s*:\\s*(-?\\d+)");
+
+    static {
+        setUp();
+    }
+
+    private static Path output() {
+        String p = System.getenv("PROBE_OUTPUT");
+        return p == null || p.isEmpty() ? null : Paths.get(p);
+    }
+
+    private static boolean flag(String name) {
+        String v = System.getenv(name);
+        return "1".equals(v) || "true".equals(v);
+    }
+
+    /** Appends one whole line ({@code O_APPEND}: concurrent handlers' lines stay intact). */
+    static void line(String text) {
+        if (OUTPUT == null) {
+            return;
+        }
+        try {
+            Files.write(OUTPUT, (text + "\n").getBytes(StandardCharsets.UTF_8),
+                    StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.WRITE);
+        } catch (IOException e) {
+            System.err.println("probe: cannot append to PROBE_OUTPUT " + OUTPUT + ": " + e);
+        }
+    }
+
+    /** {@code name:behaviour} pairs of {@code PROBE_HANDLERS}; the error names the variable and the item. */
+    static List<String[]> parseHandlers(String raw) {
+        List<String[]> out = new ArrayList<>();
+        for (String item : raw.split(",")) {
+            item = item.strip();
+            if (item.isEmpty()) {
+                continue;
+            }
+            int colon = item.indexOf(':');
+            String why = null;
+            if (colon < 0) {
+                why = "missing ':'";
+            } else if (colon == 0) {
+                why = "empty handler name";
+            } else {
+                String b = item.substring(colon + 1);
+                if (!b.equals("ok") && !b.equals("error") && !b.equals("panic") && !b.matches("sleep=\\d+")) {
+                    why = "unknown behaviour";
+                }
+            }
+            if (why != null) {
+                throw new IllegalArgumentException("PROBE_HANDLERS: " + why + " in \"" + item
+                        + "\"; expected name:ok, name:sleep=<ms>, name:error or name:panic");
+            }
+            out.add(new String[] {item.substring(0, colon), item.substring(colon + 1)});
+        }
+        return out;
+    }
+
+    static ShutdownHandler handler(String name, String behaviour) {
+        return () -> {
+            line("start " + name);
+            if (behaviour.startsWith("sleep=")) {
+                Thread.sleep(Long.parseLong(behaviour.substring(6)));
+            } else if (behaviour.equals("error")) {
+                throw new IllegalStateException("injected error in " + name);
+            } else if (behaviour.equals("panic")) {
+                throw new Error("injected panic in " + name);
+            }
+            line(name);
+        };
+    }
+
+    private static void setUp() {
+        String raw = System.getenv("PROBE_HANDLERS");
+        List<String[]> handlers;
+        try {
+            handlers = parseHandlers(raw == null ? "flush:ok" : raw);
+        } catch (IllegalArgumentException e) {
+            System.err.println("probe: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
+        if (flag("PROBE_IGNORE_SIGTERM")) {
+            Signal.handle(new Signal("TERM"), s -> {
+                System.err.println("probe: SIGTERM ignored (PROBE_IGNORE_SIGTERM=1)");
+                System.err.flush();
+            });
+            return;
+        }
+        GracefulShutdown shutdown = GracefulShutdown.fromEnv().concurrent(flag("PROBE_CONCURRENT"));
+        for (String[] h : handlers) {
+            shutdown.onShutdown(h[0], handler(h[0], h[1]));
+        }
+        shutdown.install();
+    }
+
+    public void handleRequest(InputStream in, OutputStream out) throws IOException, InterruptedException {
+        int n = INVOCATIONS.incrementAndGet();
+        line("invoke " + n);
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        in.transferTo(buf);
+        String event = buf.toString(StandardCharsets.UTF_8);
+        Matcher action = ACTION.matcher(event);
+        if (action.find()) {
+            switch (action.group(1)) {
+                case "crash":
+                    System.err.flush();
+                    Signal.raise(new Signal("ABRT"));
+                    Runtime.getRuntime().halt(134); // only if SIGABRT did not end it
+                    break;
+                case "exit": {
+                    Matcher code = CODE.matcher(event);
+                    System.exit(code.find() ? Integer.parseInt(code.group(1)) : 1);
+                    break;
+                }
+                case "sleep": {
+                    Matcher ms = MS.matcher(event);
+                    Thread.sleep(ms.find() ? Long.parseLong(ms.group(1)) : 0);
+                    break;
+                }
+                default:
+                    break;
+            }
+        }
+        out.write(buf.toByteArray());
+    }
+}
