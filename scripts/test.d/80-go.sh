@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The Go function library (go/, module github.com/graceful-shutdown/graceful-shutdown-lambda/go):
+# go vet, then go test: the unit tests (with the report bytes compared with
+# the Rust encoder's, testdata/rust-vectors), and the end-to-end tests: the Go
+# probe on aws-lambda-go with the real shutdown layer, every shared case of
+# tests/cases/ in the emulator, the applicable ones under AWS's Runtime
+# Interface Emulator (needs root and unshare, as 40-rie.sh), and the
+# measurements beside aws-lambda-go's lambda.WithEnableSIGTERM.
+# Self-sufficient: builds the emulator and the layer, and installs the RIE
+# when it is not there yet. Needs setup.d/80-go.sh (the Go modules).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+t0=$SECONDS
+lap() { printf '[80-go] %s (%ds)\n' "$1" $((SECONDS - t0)); }
+
+# Built by 05-build.sh; a no-op then, and enough when this suite runs alone.
+# The emulator's binary, lambda-emulator, is built by gracefulctl.
+cargo build -p gracefulctl -p graceful-shutdown-extension
+lap "built the emulator and the layer"
+# The RIE: installed by 40-rie.sh (scripts/rie-compare.sh pins it); when this
+# suite runs alone, installed here the same way.
+rie_module=$(sed -n 's/^MODULE=//p' scripts/rie-compare.sh)
+rie_version=$(sed -n 's/^VERSION=//p' scripts/rie-compare.sh)
+rie_dir="${CARGO_TARGET_DIR:-$PWD/target}/rie/$rie_version"
+if [ -z "${AWS_LAMBDA_RIE:-}" ] && [ ! -x "$rie_dir/aws-lambda-rie" ]; then
+  rm -rf "$rie_dir/.install-go" && mkdir -p "$rie_dir/.install-go"
+  GOBIN="$rie_dir/.install-go" GOFLAGS=-mod=mod timeout --kill-after=10 900 go install "${rie_module}@${rie_version}"
+  mv -n "$rie_dir/.install-go/aws-lambda-rie" "$rie_dir/aws-lambda-rie"
+  rm -rf "$rie_dir/.install-go"
+  lap "installed the RIE"
+fi
+cd go
+go vet ./...
+lap "go vet"
+# One package at a time: the end-to-end tests measure shutdown timings, on a
+# machine that may have two cores.
+go test -count=1 -p 1 ./...
+lap "go test (unit and end-to-end)"
