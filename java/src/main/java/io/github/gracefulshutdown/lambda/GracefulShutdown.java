@@ -166,7 +166,7 @@ public final class GracefulShutdown {
         }
         Thread hook = new Thread(this::onJvmShutdown, "graceful-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
-        Signals.install();
+        Signals.install(this::onSignal);
         return this;
     }
 
@@ -208,14 +208,42 @@ public final class GracefulShutdown {
         return summary;
     }
 
-    /** The shutdown hook: the JVM runs it, with every other hook, when it begins to shut down. */
+    /**
+     * The first SIGTERM or SIGINT, on the signal's thread: the handlers, the
+     * reports, then the end of the process ({@link Signals#endBy}).
+     */
+    private void onSignal(Signals.Arrival arrival) {
+        startWatchdog(arrival);
+        Summary s = runAndFlush(arrival.name, arrival.at);
+        Log.info("graceful-shutdown: exiting total_ms=" + (long) Runner.millis(System.nanoTime() - arrival.at)
+                + " completed=" + (s != null ? s.completed() : 0) + " by " + arrival.name);
+        Signals.endBy(arrival.name);
+    }
+
+    /**
+     * The shutdown hook: the JVM runs it, with every other hook, when it begins
+     * to shut down. After a signal, the shutdown is already running on the
+     * signal's thread, which ends the process: the hook holds the JVM's exit
+     * sequence until then, since once every hook has returned the JVM stops
+     * all its threads (for up to 300 ms, see {@link Signals#endBy}). Otherwise
+     * (the application calls {@code System.exit}) it runs the handlers, and the
+     * exit goes on with the application's status.
+     */
     private void onJvmShutdown() {
         Signals.Arrival arrival = Signals.first();
-        String signal = arrival != null ? arrival.name : "exit";
-        long start = arrival != null ? arrival.at : System.nanoTime();
         if (arrival != null) {
-            startWatchdog(arrival);
+            try {
+                // Bounded: the watchdog ends the process by then at the latest.
+                Thread.sleep(watchdogMs(config.timeoutMs()) + Signals.KILL_WAIT_MS + 1000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return;
         }
+        runAndFlush("exit", System.nanoTime());
+    }
+
+    private Summary runAndFlush(String signal, long start) {
         Summary s = null;
         try {
             s = runOnce(signal, start);
@@ -232,13 +260,7 @@ public final class GracefulShutdown {
         } else {
             reporter.flush(Limits.FLUSH_LIMIT_MS, true);
         }
-        if (arrival == null) {
-            // The application exits by itself (System.exit): its exit goes on, with its status.
-            return;
-        }
-        Log.info("graceful-shutdown: exiting total_ms=" + (long) Runner.millis(System.nanoTime() - start)
-                + " completed=" + (s != null ? s.completed() : 0) + " by " + arrival.name);
-        Signals.endBy(arrival.name);
+        return s;
     }
 
     /** How long pending reports may hold the exit, {@code sinceSignalMs} after the signal. */

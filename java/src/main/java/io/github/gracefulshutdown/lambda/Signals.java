@@ -7,14 +7,16 @@ import sun.misc.SignalHandler;
 /**
  * SIGTERM and SIGINT: which one started the JVM's shutdown, and when.
  *
- * <p>The JVM's own handler of these signals starts its shutdown sequence (every
- * shutdown hook at once, on threads of their own; the library's hook is one of
- * them). It runs even while the Lambda Java client's thread is blocked in its
- * native {@code next()}: signals reach the JVM's dispatcher thread, not that
- * one. This wrapper, installed in front of it, notes the first signal's name
- * and time (the budget is counted from it), passes that signal on to the JVM's
- * handler, and logs any later one instead of passing it on: by then the
- * handlers are running, and run only once.
+ * <p>The JVM's own handler of these signals starts its shutdown sequence
+ * (every shutdown hook at once, on threads of their own). It runs even while
+ * the Lambda Java client's thread is blocked in its native {@code next()}:
+ * signals reach the JVM's dispatcher thread, not that one. This wrapper,
+ * installed in front of it, notes the first signal's name and time (the budget
+ * is counted from it), starts the library's shutdown on the signal's own thread
+ * at once, passes the signal on to the JVM's handler on another thread (so that
+ * the application's other shutdown hooks run alongside), and logs any later
+ * signal instead of passing it on: by then the handlers are running, and run
+ * only once.
  *
  * <p>{@code sun.misc.Signal} is in the {@code jdk.unsupported} module, which
  * every JDK since 9 exports for exactly this use.
@@ -35,17 +37,19 @@ final class Signals {
 
     private static volatile Arrival first;
     private static boolean installed;
+    private static volatile java.util.function.Consumer<Arrival> onFirst;
 
     static Arrival first() {
         return first;
     }
 
-    /** Installs the wrapper on SIGTERM and SIGINT, once per JVM. */
-    static synchronized void install() {
+    /** Installs the wrapper on SIGTERM and SIGINT, once per JVM; {@code shutdown} runs on the first. */
+    static synchronized void install(java.util.function.Consumer<Arrival> shutdown) {
         if (installed) {
             return;
         }
         installed = true;
+        onFirst = shutdown;
         for (String name : new String[] {"TERM", "INT"}) {
             try {
                 Signal signal = new Signal(name);
@@ -74,10 +78,18 @@ final class Signals {
                     + "and run only once");
             return;
         }
-        if (previous != null && previous != SignalHandler.SIG_DFL && previous != SignalHandler.SIG_IGN) {
-            previous.handle(signal); // the JVM's: its shutdown sequence, with every hook
-        } else {
-            System.exit(128 + signal.getNumber());
+        Thread jvm = new Thread(() -> {
+            if (previous != null && previous != SignalHandler.SIG_DFL && previous != SignalHandler.SIG_IGN) {
+                previous.handle(signal); // the JVM's: its shutdown sequence, with every hook
+            } else {
+                System.exit(128 + signal.getNumber());
+            }
+        }, "graceful-shutdown-jvm-exit");
+        jvm.setDaemon(true);
+        jvm.start();
+        java.util.function.Consumer<Arrival> shutdown = onFirst;
+        if (shutdown != null) {
+            shutdown.accept(first);
         }
     }
 

@@ -1,0 +1,572 @@
+package io.github.gracefulshutdown.lambda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+/**
+ * What the end-to-end tests share: the repository's paths, the probe function
+ * staged as a Lambda code directory, the real shutdown layer, loopback ports
+ * leased the way the other test kits do, the emulator run to its end and its
+ * JSON timeline, and the shared cases of {@code tests/cases/shutdown.json}
+ * with their checks (as {@code python/tests/support/cases.py} does them).
+ */
+final class E2e {
+    private E2e() {}
+
+    static final Path REPO = Paths.get(System.getProperty("repo.root", "..")).toAbsolutePath().normalize();
+    static final Path TARGET = Paths.get(Objects.requireNonNullElse(System.getenv("CARGO_TARGET_DIR"),
+            REPO.resolve("target").toString())).toAbsolutePath();
+    static final Path EMULATOR = TARGET.resolve("debug/lambda-emulator");
+    static final Path LAYER_BINARY = TARGET.resolve("debug/graceful-shutdown");
+    static final Path RUNTIMES = REPO.resolve(".runtimes");
+    static final Path CLASSES = REPO.resolve("java/target/classes");
+    static final Path TEST_CLASSES = REPO.resolve("java/target/test-classes");
+    static final String HANDLER = "io.github.gracefulshutdown.lambda.probe.Probe::handleRequest";
+    /**
+     * The Java runtimes the cases run on: Lambda's oldest and newest here (java17
+     * on the system JDK 17, java25 on Temurin 25); {@code -De2e.runtimes=java21}
+     * for others.
+     */
+    static final List<String> RUNTIMES_UNDER_TEST = List.of(
+            System.getProperty("e2e.runtimes", "java17,java25").split(","));
+    /**
+     * How the library ends the process: it sends itself the signal again with its
+     * default action ({@link Signals#endBy}), so the runtime ends killed by
+     * SIGTERM where a case says {@code code:0}, as the Node.js library's does.
+     */
+    static final String JAVA_CLEAN_EXIT = "signal:SIGTERM";
+
+    static Path require(Path p, String how) {
+        if (!Files.exists(p)) {
+            fail(p + " is missing: " + how);
+        }
+        return p;
+    }
+
+    // -- staging
+
+    /** A Lambda code directory: the library's classes (and limits.json) and the probe's, at the top. */
+    static Path stageFunction(Path into) throws IOException {
+        Path fn = into.resolve("fn");
+        copyTree(require(CLASSES, "build the library first (mvn test-compile)"), fn);
+        Path probe = Paths.get("io/github/gracefulshutdown/lambda/probe");
+        copyTree(require(TEST_CLASSES.resolve(probe), "build the tests first"), fn.resolve(probe));
+        return fn;
+    }
+
+    /** A layer directory with the shutdown extension at {@code extensions/graceful-shutdown}. */
+    static Path stageLayer(Path into) throws IOException {
+        Path layer = into.resolve("layer");
+        Files.createDirectories(layer.resolve("extensions"));
+        Path ext = layer.resolve("extensions/graceful-shutdown");
+        Files.copy(require(LAYER_BINARY, "run `cargo build -p graceful-shutdown-extension`"), ext,
+                StandardCopyOption.COPY_ATTRIBUTES);
+        return layer;
+    }
+
+    static void copyTree(Path from, Path to) throws IOException {
+        try (Stream<Path> walk = Files.walk(from)) {
+            for (Path p : walk.collect(Collectors.toList())) {
+                Path dest = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(dest);
+                } else {
+                    Files.copy(p, dest, StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        }
+    }
+
+    // -- ports
+
+    /**
+     * A loopback port from 20000-31999 (below the kernel's ephemeral range),
+     * held with an exclusive {@code flock} on
+     * {@code <temp dir>/graceful-shutdown-test-ports/<port>.lock} for as long as
+     * the lease is open, as the Rust, Python and Node.js test kits hold theirs.
+     * Java has no {@code flock}, so a {@code flock} child (util-linux) holds it
+     * and says so on stdout once it does.
+     */
+    static final class Port implements AutoCloseable {
+        static final int FIRST = 20_000;
+        static final int END = 32_000;
+        private static final Random RANDOM = new Random();
+        final int port;
+        private final Process holder;
+
+        private Port(int port, Process holder) {
+            this.port = port;
+            this.holder = holder;
+        }
+
+        static Port lease() throws IOException, InterruptedException {
+            Path dir = Paths.get(System.getProperty("java.io.tmpdir"), "graceful-shutdown-test-ports");
+            Files.createDirectories(dir);
+            int start = RANDOM.nextInt(END - FIRST);
+            for (int i = 0; i < END - FIRST; i++) {
+                int port = FIRST + (start + i) % (END - FIRST);
+                Process holder = new ProcessBuilder("flock", "--nonblock", "--exclusive",
+                        dir.resolve(port + ".lock").toString(), "sh", "-c", "echo held; exec cat")
+                        .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+                InputStream out = holder.getInputStream();
+                int first = out.read(); // 'h' once held; -1 if flock refused
+                if (first < 0) {
+                    holder.waitFor(5, TimeUnit.SECONDS);
+                    continue;
+                }
+                Port lease = new Port(port, holder);
+                if (bindable(port)) {
+                    return lease;
+                }
+                lease.close(); // locked by no cooperating test, but some other program uses it
+            }
+            throw new IOException("no free loopback port in " + FIRST + "-" + (END - 1));
+        }
+
+        private static boolean bindable(int port) {
+            try (ServerSocket s = new ServerSocket()) {
+                s.bind(new InetSocketAddress(InetAddress.getByAddress(new byte[] {127, 0, 0, 1}), port));
+                return true;
+            } catch (IOException e) {
+                return false;
+            }
+        }
+
+        @Override
+        public void close() {
+            try {
+                holder.getOutputStream().close();
+                if (!holder.waitFor(10, TimeUnit.SECONDS)) {
+                    holder.destroyForcibly();
+                }
+            } catch (IOException | InterruptedException e) {
+                holder.destroyForcibly();
+            }
+        }
+    }
+
+    // -- the emulator
+
+    /** One emulator run: its exit status, the timeline's events and log lines. */
+    static final class Run {
+        final int returnCode;
+        final List<Map<String, Object>> events;
+        final List<Map<String, Object>> logs;
+        final String stderr;
+
+        Run(int returnCode, List<Map<String, Object>> events, List<Map<String, Object>> logs, String stderr) {
+            this.returnCode = returnCode;
+            this.events = events;
+            this.logs = logs;
+            this.stderr = stderr;
+        }
+
+        List<Map<String, Object>> of(String source, String kind) {
+            List<Map<String, Object>> out = new ArrayList<>();
+            for (Map<String, Object> e : events) {
+                if (source.equals(e.get("source")) && (kind == null || kind.equals(e.get("kind")))) {
+                    out.add(e);
+                }
+            }
+            return out;
+        }
+
+        List<String> signals(String source) {
+            return of(source, "signal").stream().map(e -> (String) e.get("signal")).collect(Collectors.toList());
+        }
+
+        Double firstAt(String source, String kind) {
+            List<Map<String, Object>> found = of(source, kind);
+            return found.isEmpty() ? null : ((Number) found.get(0).get("at_ms")).doubleValue();
+        }
+
+        String exitOf(String source) {
+            for (Map<String, Object> e : of(source, "exited")) {
+                if (e.get("code") != null) {
+                    return "code:" + e.get("code");
+                }
+                return "signal:" + e.get("signal");
+            }
+            return null;
+        }
+
+        List<String> lines(String source) {
+            return logs.stream().filter(l -> source.equals(l.get("source"))).map(l -> (String) l.get("line"))
+                    .collect(Collectors.toList());
+        }
+
+        /** When the first runtime line containing {@code text} was logged, or null. */
+        Double lineAt(String source, String text) {
+            for (Map<String, Object> l : logs) {
+                if (source.equals(l.get("source")) && ((String) l.get("line")).contains(text)) {
+                    return ((Number) l.get("at_ms")).doubleValue();
+                }
+            }
+            return null;
+        }
+
+        String verdictLine() {
+            for (Map<String, Object> l : logs) {
+                String line = (String) l.get("line");
+                if (line.contains("graceful-shutdown verdict")) {
+                    return line;
+                }
+            }
+            return null;
+        }
+
+        Double sigtermAt() {
+            for (Map<String, Object> e : of("runtime", "signal")) {
+                if ("SIGTERM".equals(e.get("signal"))) {
+                    return ((Number) e.get("at_ms")).doubleValue();
+                }
+            }
+            return null;
+        }
+
+        /** The whole timeline, for failure messages. */
+        String describe() {
+            List<String[]> rows = new ArrayList<>();
+            for (Map<String, Object> e : events) {
+                Map<String, Object> rest = new LinkedHashMap<>(e);
+                rest.remove("at_ms");
+                rest.remove("source");
+                rows.add(new String[] {String.format("%09.1f", ((Number) e.get("at_ms")).doubleValue()),
+                        (String) e.get("source"), rest.toString()});
+            }
+            for (Map<String, Object> l : logs) {
+                rows.add(new String[] {String.format("%09.1f", ((Number) l.get("at_ms")).doubleValue()),
+                        (String) l.get("source"), "| " + l.get("line")});
+            }
+            rows.sort((a, b) -> a[0].compareTo(b[0]));
+            StringBuilder out = new StringBuilder("emulator exit " + returnCode + "\n");
+            for (String[] r : rows) {
+                out.append(String.format("%9s ms  %-18s %s%n", r[0].replaceFirst("^0+(?=\\d)", ""), r[1], r[2]));
+            }
+            return out.append("stderr:\n").append(stderr).toString();
+        }
+    }
+
+    /** Runs the emulator once, to the end, and parses its JSON timeline. */
+    @SuppressWarnings("unchecked")
+    static Run runEmulator(Path fn, Path layer, String runtime, Map<String, String> env, List<String> events,
+                           int invocations, int timeoutMs, int runtimeShareMs, int shutdownMs, List<String> extra)
+            throws IOException, InterruptedException {
+        require(EMULATOR, "run `cargo build -p gracefulctl -p graceful-shutdown-extension`");
+        require(RUNTIMES.resolve("java/lib"), "run `bash scripts/setup.d/60-java.sh` (it installs the Java client)");
+        List<String> args = new ArrayList<>(List.of(EMULATOR.toString(), "--function-dir", fn.toString(), "--json",
+                "--runtime", runtime, "--handler", HANDLER,
+                "--invocations", Integer.toString(invocations), "--timeout-ms", Integer.toString(timeoutMs),
+                "--runtime-share-ms", Integer.toString(runtimeShareMs), "--shutdown-ms", Integer.toString(shutdownMs)));
+        if (layer != null) {
+            args.add("--layer-dir");
+            args.add(layer.toString());
+        }
+        for (int i = 0; i < events.size(); i++) {
+            Path p = fn.getParent().resolve("event-" + i + ".json");
+            Files.writeString(p, events.get(i));
+            args.add("--event");
+            args.add(p.toString());
+        }
+        for (Map.Entry<String, String> e : env.entrySet()) {
+            args.add("--env");
+            args.add(e.getKey() + "=" + e.getValue());
+        }
+        args.addAll(extra);
+        ProcessBuilder pb = new ProcessBuilder(args);
+        pb.environment().keySet().removeIf(k -> k.startsWith("GRACEFUL_SHUTDOWN_"));
+        pb.environment().put("LAMBDA_EMULATOR_RUNTIMES", RUNTIMES.toString());
+        Path out = fn.getParent().resolve("emulator.out");
+        Path err = fn.getParent().resolve("emulator.err");
+        pb.redirectOutput(out.toFile()).redirectError(err.toFile());
+        Process p = pb.start();
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            fail("the emulator did not end within 120 s:\n" + Files.readString(err));
+        }
+        String stdout = Files.readString(out);
+        String stderr = Files.readString(err);
+        Map<String, Object> timeline;
+        try {
+            timeline = (Map<String, Object>) Json.parse(stdout);
+        } catch (IllegalArgumentException e) {
+            throw new AssertionError("the emulator printed no JSON timeline (exit " + p.exitValue() + "):\n"
+                    + stdout + "\n" + stderr);
+        }
+        return new Run(p.exitValue(), (List<Map<String, Object>>) (List<?>) timeline.get("events"),
+                (List<Map<String, Object>>) (List<?>) timeline.get("logs"), stderr);
+    }
+
+    static List<String> readLines(Path p) throws IOException {
+        return Files.exists(p) ? Files.readAllLines(p, StandardCharsets.UTF_8) : List.of();
+    }
+
+    // -- the shared cases
+
+    /** The cases of tests/cases/shutdown.json, each merged over the defaults. */
+    @SuppressWarnings("unchecked")
+    static List<Map<String, Object>> cases() throws IOException {
+        Map<String, Object> data = (Map<String, Object>) Json.parse(
+                Files.readString(REPO.resolve("tests/cases/shutdown.json")));
+        Map<String, Object> defaults = (Map<String, Object>) data.get("defaults");
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (Object c : (List<Object>) data.get("cases")) {
+            Map<String, Object> merged = new LinkedHashMap<>(defaults);
+            merged.putAll((Map<String, Object>) c);
+            out.add(merged);
+        }
+        return out;
+    }
+
+    private static final Pattern PAIR = Pattern.compile(
+            "(?:\"(?:[^\"\\\\]|\\\\.)*\"|\\S+)=(?:\"(?:[^\"\\\\]|\\\\.)*\"|\\S+)");
+
+    static String verdictField(String verdict, String key) {
+        String head = verdict.split(" -- ")[0];
+        Matcher m = PAIR.matcher(head);
+        while (m.find()) {
+            String pair = m.group();
+            int eq = pair.indexOf('=');
+            if (pair.substring(0, eq).equals(key)) {
+                return pair.substring(eq + 1);
+            }
+        }
+        throw new AssertionError("no " + key + "= in " + verdict);
+    }
+
+    static int num(Object o) {
+        return ((Number) o).intValue();
+    }
+
+    /** Every expectation of {@code c} holds for {@code run} ({@code output}: the PROBE_OUTPUT lines). */
+    @SuppressWarnings("unchecked")
+    static void check(Map<String, Object> c, Run run, List<String> output, int extraSent) {
+        Map<String, Object> expect = (Map<String, Object>) c.get("expect");
+        String ctx = "case " + c.get("name") + ":\n" + run.describe() + "\noutput: " + output;
+        String verdict = run.verdictLine();
+        if (Boolean.TRUE.equals(expect.get("lifecycleOk"))) {
+            assertEquals(0, run.returnCode, ctx);
+        }
+        if (Boolean.TRUE.equals(expect.get("noVerdict"))) {
+            assertEquals(null, verdict, ctx);
+        }
+        Map<String, Object> json = null;
+        boolean textKeys = Stream.of("reason", "outcome", "handlers", "statuses", "verdictEndsWith", "verdictContains")
+                .anyMatch(expect::containsKey);
+        if (expect.containsKey("jsonVerdict") || textKeys) {
+            assertNotNull(verdict, "no verdict line: " + ctx);
+            if (verdict.strip().startsWith("{")) {
+                json = (Map<String, Object>) Json.parse(verdict);
+            }
+        }
+        for (String key : List.of("reason", "outcome", "handlers")) {
+            if (!expect.containsKey(key)) {
+                continue;
+            }
+            String got;
+            if (json != null) {
+                Object v = json.get(key);
+                if (key.equals("handlers")) {
+                    List<Map<String, Object>> hs = (List<Map<String, Object>>) v;
+                    got = hs.stream().filter(h -> "ok".equals(h.get("status"))).count() + "/" + hs.size();
+                } else {
+                    got = String.valueOf(v);
+                }
+            } else {
+                got = verdictField(verdict, key);
+            }
+            assertEquals(expect.get(key), got, key + "; " + ctx);
+        }
+        Map<String, Object> statuses = (Map<String, Object>) expect.getOrDefault("statuses", Map.of());
+        for (Map.Entry<String, Object> s : statuses.entrySet()) {
+            String got = verdictField(verdict, s.getKey());
+            assertTrue(got.equals(s.getValue()) || got.startsWith(s.getValue() + "("),
+                    s.getKey() + ": " + got + ", want " + s.getValue() + "; " + ctx);
+        }
+        if (expect.containsKey("verdictEndsWith")) {
+            assertTrue(verdict.endsWith((String) expect.get("verdictEndsWith")), ctx);
+        }
+        for (Object text : (List<Object>) expect.getOrDefault("verdictContains", List.of())) {
+            assertTrue(verdict.contains((String) text), ctx);
+        }
+        if (expect.containsKey("jsonVerdict")) {
+            assertNotNull(json, "the verdict is not JSON: " + ctx);
+            List<Map<String, Object>> hs = (List<Map<String, Object>>) json.get("handlers");
+            List<Object> want = (List<Object>) expect.get("jsonVerdict");
+            for (int i = 0; i < want.size(); i++) {
+                Map<String, Object> w = (Map<String, Object>) want.get(i);
+                assertEquals(w.get("name"), hs.get(i).get("name"), ctx);
+                assertEquals(w.get("status"), hs.get(i).get("status"), ctx);
+                if (w.containsKey("errorContains")) {
+                    String error = String.valueOf(hs.get(i).get("error"));
+                    assertTrue(error.contains((String) w.get("errorContains")), error + "; " + ctx);
+                }
+            }
+        }
+        if (expect.containsKey("runtimeSignals")) {
+            List<Object> want = new ArrayList<>((List<Object>) expect.get("runtimeSignals"));
+            for (int i = 0; i < extraSent; i++) {
+                want.remove(want.size() - 1);
+            }
+            assertEquals(want, run.signals("runtime"), ctx);
+        }
+        if (expect.containsKey("runtimeExit")) {
+            String want = (String) expect.get("runtimeExit");
+            assertEquals(want.equals("code:0") ? JAVA_CLEAN_EXIT : want, run.exitOf("runtime"), ctx);
+        }
+        if (expect.containsKey("extensionExit")) {
+            assertEquals(expect.get("extensionExit"), run.exitOf("graceful-shutdown"), ctx);
+        }
+        if (expect.containsKey("runtimeExitWithinMsOfSigterm")) {
+            Double term = run.sigtermAt();
+            Double ended = run.firstAt("runtime", "exited");
+            assertTrue(term != null && ended != null && ended - term <= num(expect.get("runtimeExitWithinMsOfSigterm")),
+                    "SIGTERM to exit: " + (ended != null && term != null ? ended - term : null) + " ms; " + ctx);
+        }
+        if (expect.containsKey("output")) {
+            assertEquals(expect.get("output"), output, ctx);
+        }
+        for (Object line : (List<Object>) expect.getOrDefault("outputContains", List.of())) {
+            assertTrue(output.contains(line), line + " missing; " + ctx);
+        }
+        for (Object line : (List<Object>) expect.getOrDefault("outputLacks", List.of())) {
+            assertTrue(!output.contains(line), line + " present; " + ctx);
+        }
+        for (Map.Entry<String, Object> e : ((Map<String, Object>) expect.getOrDefault("outputCount", Map.of()))
+                .entrySet()) {
+            assertEquals(num(e.getValue()), output.stream().filter(e.getKey()::equals).count(), ctx);
+        }
+        for (Object text : (List<Object>) expect.getOrDefault("runtimeLogContains", List.of())) {
+            assertTrue(run.lines("runtime").stream().anyMatch(l -> l.contains((String) text)),
+                    text + " not logged; " + ctx);
+        }
+    }
+
+    /**
+     * Sends {@code count} more SIGTERMs to the runtime once its first handler has
+     * started (the emulator's command line has no such fault), each after the
+     * previous one was delivered (no longer pending), so that none merge.
+     */
+    static final class ExtraSigterms extends Thread {
+        final Path output;
+        final int count;
+        volatile int sent;
+        volatile String error;
+
+        ExtraSigterms(Path output, int count) {
+            this.output = output;
+            this.count = count;
+            setDaemon(true);
+        }
+
+        @Override
+        public void run() {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            try {
+                while (readLines(output).isEmpty()) {
+                    if (System.nanoTime() > deadline) {
+                        error = "the function never started an invocation";
+                        return;
+                    }
+                    Thread.sleep(1);
+                }
+                Long pid = runtimePid(output);
+                if (pid == null) {
+                    error = "runtime process not found";
+                    return;
+                }
+                while (readLines(output).stream().noneMatch(l -> l.startsWith("start "))) {
+                    if (System.nanoTime() > deadline) {
+                        error = "no handler started";
+                        return;
+                    }
+                    Thread.sleep(0, 200_000);
+                }
+                for (int i = 0; i < count; i++) {
+                    ProcessHandle h = ProcessHandle.of(pid).orElse(null);
+                    if (h == null || !h.destroy()) { // destroy() is kill(pid, SIGTERM)
+                        error = "the runtime was gone before the extra SIGTERMs";
+                        return;
+                    }
+                    sent++;
+                    while (pendingSigterm(pid)) {
+                        if (System.nanoTime() > deadline) {
+                            error = "SIGTERM stayed pending";
+                            return;
+                        }
+                        Thread.sleep(0, 200_000);
+                    }
+                }
+            } catch (IOException | InterruptedException e) {
+                error = e.toString();
+            }
+        }
+
+        private static Long runtimePid(Path output) throws IOException {
+            byte[] marker = ("PROBE_OUTPUT=" + output).getBytes(StandardCharsets.UTF_8);
+            try (Stream<Path> procs = Files.list(Paths.get("/proc"))) {
+                for (Path p : procs.collect(Collectors.toList())) {
+                    String name = p.getFileName().toString();
+                    if (!name.chars().allMatch(Character::isDigit)) {
+                        continue;
+                    }
+                    try {
+                        String env = new String(Files.readAllBytes(p.resolve("environ")), StandardCharsets.UTF_8);
+                        String cmd = new String(Files.readAllBytes(p.resolve("cmdline")), StandardCharsets.UTF_8);
+                        if (env.contains(new String(marker, StandardCharsets.UTF_8)) && cmd.contains("AWSLambda")) {
+                            return Long.parseLong(name);
+                        }
+                    } catch (IOException ignored) {
+                        // gone, or not ours to read
+                    }
+                }
+            }
+            return null;
+        }
+
+        private static boolean pendingSigterm(long pid) {
+            long bit = 1L << (15 - 1);
+            try {
+                for (String line : Files.readAllLines(Paths.get("/proc/" + pid + "/status"))) {
+                    if (line.startsWith("SigPnd:") || line.startsWith("ShdPnd:")) {
+                        if ((Long.parseLong(line.split("\\s+")[1], 16) & bit) != 0) {
+                            return true;
+                        }
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                return false;
+            }
+            return false;
+        }
+    }
+
+    static void writeAll(OutputStream out, String s) throws IOException {
+        out.write(s.getBytes(StandardCharsets.UTF_8));
+    }
+}
