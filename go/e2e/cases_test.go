@@ -288,6 +288,8 @@ func sigtermAt(r *run) (float64, bool) {
 // handler has started (the emulator's command line has no such fault), each
 // after the previous one was delivered (no longer pending), so none merge.
 type extraSigterms struct {
+	sig   syscall.Signal
+	after string
 	count int
 	sent  int
 	err   error
@@ -295,7 +297,13 @@ type extraSigterms struct {
 }
 
 func sendExtraSigterms(output string, count int) *extraSigterms {
-	x := &extraSigterms{count: count, done: make(chan struct{})}
+	return sendSignals(output, count, syscall.SIGTERM, "start ")
+}
+
+// sendSignals sends count signals sig to the runtime once a PROBE_OUTPUT
+// line starting with after is there.
+func sendSignals(output string, count int, sig syscall.Signal, after string) *extraSigterms {
+	x := &extraSigterms{sig: sig, after: after, count: count, done: make(chan struct{})}
 	go func() {
 		defer close(x.done)
 		limit := 30 * time.Second
@@ -305,18 +313,18 @@ func sendExtraSigterms(output string, count int) *extraSigterms {
 			return
 		}
 		if !wait(limit, func() bool {
-			return slices.ContainsFunc(readLines(output), func(l string) bool { return strings.HasPrefix(l, "start ") })
+			return slices.ContainsFunc(readLines(output), func(l string) bool { return strings.HasPrefix(l, x.after) })
 		}) {
 			x.err = fmt.Errorf("no handler started")
 			return
 		}
 		for i := 0; i < count; i++ {
-			if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
-				x.err = fmt.Errorf("the runtime was gone before the extra SIGTERMs: %v", err)
+			if err := syscall.Kill(pid, x.sig); err != nil {
+				x.err = fmt.Errorf("the runtime was gone before the extra signals: %v", err)
 				return
 			}
 			x.sent++
-			if !wait(limit, func() bool { return !sigtermPending(pid) }) {
+			if x.sig == syscall.SIGTERM && !wait(limit, func() bool { return !sigtermPending(pid) }) {
 				x.err = fmt.Errorf("SIGTERM stayed pending")
 				return
 			}
@@ -365,6 +373,12 @@ func sigtermPending(pid int) bool {
 
 // runCase runs one case in the emulator and checks it.
 func runCase(t *testing.T, c shutdownCase, extraArgs ...string) *run {
+	return runCaseWith(t, c, nil, extraArgs...)
+}
+
+// runCaseWith is runCase with killer, if not nil, started beside the
+// emulator (given the PROBE_OUTPUT path) to send signals of its own.
+func runCaseWith(t *testing.T, c shutdownCase, killer func(output string) *extraSigterms, extraArgs ...string) *run {
 	t.Helper()
 	dir := t.TempDir()
 	output := filepath.Join(dir, "probe-output.txt")
@@ -385,6 +399,8 @@ func runCase(t *testing.T, c shutdownCase, extraArgs ...string) *run {
 	var extra *extraSigterms
 	if c.ExtraSigterms > 0 {
 		extra = sendExtraSigterms(output, c.ExtraSigterms)
+	} else if killer != nil {
+		extra = killer(output)
 	}
 	r := emulate(t, dir, emulation{layer: layer, env: env, events: c.Events, invocations: c.Invocations,
 		timeoutMs: c.TimeoutMs, shareMs: c.RuntimeShareMs, shutdownMs: c.ShutdownMs, extraArgs: extraArgs})
@@ -399,7 +415,9 @@ func runCase(t *testing.T, c shutdownCase, extraArgs ...string) *run {
 		if extra.err != nil || extra.sent != extra.count {
 			t.Fatalf("extra SIGTERMs: %v (%d sent)\n%s", extra.err, extra.sent, r.describe())
 		}
-		sent = extra.sent
+		if extra.sig == syscall.SIGTERM {
+			sent = extra.sent
+		}
 	}
 	checkCase(t, c, r, readLines(output), sent, nil)
 	return r
@@ -409,4 +427,99 @@ func TestSharedCasesInTheEmulator(t *testing.T) {
 	for _, c := range loadCases(t) {
 		t.Run(c.Name, func(t *testing.T) { runCase(t, c) })
 	}
+}
+
+const namesEach = "the_verdict_names_each_handler_with_its_status"
+
+// starvedArgs give the whole run the CPU share Lambda gives 128 MB (a cgroup
+// CPU quota of about 7 % of a core); the init limit is raised from Lambda's
+// 10 s, since these tests are about the shutdown.
+var starvedArgs = []string{"--memory-mb", "128", "--init-timeout-ms", "60000"}
+
+// starved is c as it can end on 7 % of a core: once a period's share is spent,
+// every thread of the runtime waits for the next period, so close-pool's 20 ms
+// sleep can end after the 150 ms budget. Then timed_out is the true verdict
+// for it, and slow, whose turn never comes, is not_started; the test checks
+// those two together, and every other handler's status exactly, instead of a
+// race against the quota (as the Python library's tests do).
+func starved(c shutdownCase) shutdownCase {
+	if c.Name != namesEach {
+		return c
+	}
+	x := c.Expect
+	x.Handlers, x.VerdictEndsWith, x.Output = nil, nil, nil
+	statuses := map[string]string{}
+	for k, v := range x.Statuses {
+		if k != "close-pool" && k != "slow" {
+			statuses[k] = v
+		}
+	}
+	x.Statuses = statuses
+	c.Expect = x
+	return c
+}
+
+// On the CPU Lambda gives 128 MB the verdict stays true: started is written
+// before each handler runs, so a handler cut off by the SIGKILL still shows
+// as running.
+func TestSharedCasesOn7PercentOfACore(t *testing.T) {
+	for _, c := range loadCases(t) {
+		if c.Name != namesEach && c.Name != "the_verdict_stays_true_when_the_runtime_is_killed_halfway" {
+			continue
+		}
+		t.Run(c.Name, func(t *testing.T) {
+			r := runCase(t, starved(c), starvedArgs...)
+			noted := false
+			for _, e := range r.of("lambda", "note") {
+				if strings.Contains(fmt.Sprint(e["message"]), "CPU share 7.2 % of a vCPU") {
+					noted = true
+				}
+			}
+			if !noted {
+				t.Fatalf("the run did not have 7.2 %% of a vCPU:\n%s", r.describe())
+			}
+			if c.Name == namesEach {
+				verdict := r.verdictLine()
+				closePool, _ := verdictField(verdict, "close-pool")
+				slow, _ := verdictField(verdict, "slow")
+				closePool, _, _ = strings.Cut(closePool, "(")
+				slow, _, _ = strings.Cut(slow, "(")
+				// In order, within one budget: slow (5 s) runs past the budget
+				// unless close-pool already took the rest of it; then slow never starts.
+				if !(closePool == "ok" && slow == "timed_out") && !(closePool == "timed_out" && slow == "not_started") {
+					t.Fatalf("close-pool=%s slow=%s:\n%s", closePool, slow, r.describe())
+				}
+				ok := 1
+				if closePool == "ok" {
+					ok = 2
+				}
+				if got, _ := verdictField(verdict, "handlers"); got != fmt.Sprintf("%d/4", ok) {
+					t.Fatalf("handlers=%s:\n%s", got, r.describe())
+				}
+			}
+		})
+	}
+}
+
+// The moment the handler's first line is written, the runtime is SIGKILLed,
+// on 7 % of a core. Its started report was written to the extension before it
+// ran (not queued for a goroutine that may not get the CPU in time), so the
+// verdict says running, not not_started.
+func TestAKillJustAsAHandlerStartsOn7PercentOfACoreStillShowsItRunning(t *testing.T) {
+	for _, c := range loadCases(t) {
+		if c.Name != "the_verdict_stays_true_when_the_runtime_is_killed_halfway" {
+			continue
+		}
+		outcome, exit := "runtime_killed", "signal:SIGKILL"
+		c.Expect = expectation{Outcome: &outcome, RuntimeExit: &exit,
+			Statuses: map[string]string{"flush": "ok", "slow": "running", "never": "not_started"}}
+		r := runCaseWith(t, c, func(output string) *extraSigterms {
+			return sendSignals(output, 1, syscall.SIGKILL, "start slow")
+		}, starvedArgs...)
+		if v := r.verdictLine(); !strings.Contains(v, "slow=running") {
+			t.Fatalf("%s", r.describe())
+		}
+		return
+	}
+	t.Fatal("the case the_verdict_stays_true_when_the_runtime_is_killed_halfway is gone")
 }
