@@ -523,3 +523,27 @@ func TestAKillJustAsAHandlerStartsOn7PercentOfACoreStillShowsItRunning(t *testin
 	}
 	t.Fatal("the case the_verdict_stays_true_when_the_runtime_is_killed_halfway is gone")
 }
+
+// Lambda Managed Instances (--max-concurrency 2: AWS_LAMBDA_MAX_CONCURRENCY=2):
+// aws-lambda-go runs that many invoke loops as goroutines of one process, so
+// the handlers run once, in that process, and the verdict is the
+// single-process one (no workers=).
+func TestManagedInstancesOneProcessRunsItsHandlersOnce(t *testing.T) {
+	for _, c := range loadCases(t) {
+		if c.Name != "all_handlers_complete" {
+			continue
+		}
+		c.Invocations = 2
+		// Each handler once (the two invocations may overlap, their lines in either order).
+		c.Expect.Output = nil
+		c.Expect.OutputCount = map[string]int{"invoke 1": 1, "invoke 2": 1, "start flush": 1, "flush": 1,
+			"start close-pool": 1, "close-pool": 1}
+		r := runCase(t, c, "--max-concurrency", "2")
+		verdict := r.verdictLine()
+		if strings.Contains(verdict, "workers=") {
+			t.Fatalf("%s", r.describe())
+		}
+		return
+	}
+	t.Fatal("the case all_handlers_complete is gone")
+}
