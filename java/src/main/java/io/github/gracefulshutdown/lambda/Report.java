@@ -32,7 +32,7 @@ final class Report {
 
     // The reports, with their fields in the order the Rust enum declares them.
 
-    static Report hello(long pid, List<String> handlers, int timeoutMs, boolean concurrent, int firstIndex) {
+    static Report hello(long pid, List<String> handlers, long timeoutMs, boolean concurrent, long firstIndex) {
         Report r = new Report("hello").with("pid", pid).with("handlers", List.copyOf(handlers))
                 .with("timeoutMs", timeoutMs).with("concurrent", concurrent);
         return firstIndex != 0 ? r.with("firstIndex", firstIndex) : r;
@@ -42,24 +42,24 @@ final class Report {
         return new Report("shutdownStarted").with("signal", signal);
     }
 
-    static Report started(String handler, int index) {
+    static Report started(String handler, long index) {
         return new Report("started").with("handler", handler).with("index", index);
     }
 
-    static Report finished(String handler, int index, long durationMs) {
+    static Report finished(String handler, long index, long durationMs) {
         return new Report("finished").with("handler", handler).with("index", index).with("durationMs", durationMs);
     }
 
-    static Report failed(String handler, int index, long durationMs, String error) {
+    static Report failed(String handler, long index, long durationMs, String error) {
         return new Report("failed").with("handler", handler).with("index", index).with("durationMs", durationMs)
                 .with("error", fit(error, Limits.MAX_ERROR_BYTES));
     }
 
-    static Report timedOut(String handler, int index, long durationMs) {
+    static Report timedOut(String handler, long index, long durationMs) {
         return new Report("timedOut").with("handler", handler).with("index", index).with("durationMs", durationMs);
     }
 
-    static Report allDone(int completed, int failed, int timedOut, long totalMs) {
+    static Report allDone(long completed, long failed, long timedOut, long totalMs) {
         return new Report("allDone").with("completed", completed).with("failed", failed)
                 .with("timedOut", timedOut).with("totalMs", totalMs);
     }
@@ -219,7 +219,7 @@ final class Report {
      * each within the limit, the later ones with {@code firstIndex}. Names are
      * cut to {@code maxNameBytes} first.
      */
-    static List<Report> helloReports(long pid, List<String> handlers, int timeoutMs, boolean concurrent, String worker) {
+    static List<Report> helloReports(long pid, List<String> handlers, long timeoutMs, boolean concurrent, String worker) {
         List<Report> reports = new ArrayList<>();
         int first = 0;
         List<String> names = new ArrayList<>();
