@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The Java function library (java/, Maven io.github.graceful-shutdown:
+# lambda-graceful-shutdown): its unit tests (settings and report bytes against
+# the Rust encoder and spec/vectors, the runner), then the end-to-end tests: the
+# shared cases of tests/cases/ on the real Java runtime interface client
+# (aws-lambda-java-runtime-interface-client) with the real shutdown layer, in
+# the emulator and under AWS's Runtime Interface Emulator (needs root and
+# unshare, as 40-rie.sh), on Java 17 and 25; then the jar. The unit tests run
+# again on the JDK 25 when the machine has one.
+# Self-sufficient: installs what it needs when run alone (the Java client with
+# setup.d/60-java.sh, the RIE as 75-node.sh does).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+t0=$SECONDS
+lap() { printf '[85-java] %s (%ds)\n' "$1" $((SECONDS - t0)); }
+
+# Built by 05-build.sh; a no-op then, and enough when this suite runs alone.
+cargo build -p gracefulctl -p graceful-shutdown-extension
+[ -e .runtimes/java/lib/aws-lambda-java-runtime-interface-client-2.10.1.jar ] || bash scripts/setup.d/60-java.sh
+rie_module=$(sed -n 's/^MODULE=//p' scripts/rie-compare.sh)
+rie_version=$(sed -n 's/^VERSION=//p' scripts/rie-compare.sh)
+rie_dir="${CARGO_TARGET_DIR:-$PWD/target}/rie/$rie_version"
+if [ -z "${AWS_LAMBDA_RIE:-}" ] && [ ! -x "$rie_dir/aws-lambda-rie" ]; then
+  rm -rf "$rie_dir/.install-java" && mkdir -p "$rie_dir/.install-java"
+  GOBIN="$rie_dir/.install-java" GOFLAGS=-mod=mod timeout --kill-after=10 900 go install "${rie_module}@${rie_version}"
+  mv -n "$rie_dir/.install-java/aws-lambda-rie" "$rie_dir/aws-lambda-rie"
+  rm -rf "$rie_dir/.install-java"
+  lap "installed the RIE"
+fi
+lap "prerequisites"
+
+cd java
+# Every test (unit and end-to-end), then the jar (mvn -q package alone makes it).
+mvn -B --no-transfer-progress package
+lap "tests and jar on $(java -version 2>&1 | head -1)"
+jdk25=/usr/lib/jvm/temurin-25-jdk-amd64
+if [ -x "$jdk25/bin/java" ]; then
+  JAVA_HOME="$jdk25" mvn -B --no-transfer-progress -Dtest='ConfigTest,ReportVectorsTest,RunnerTest' test
+  lap "unit tests on $("$jdk25/bin/java" -version 2>&1 | head -1)"
+fi
+ls -l target/lambda-graceful-shutdown-*.jar
