@@ -4,9 +4,11 @@
 # a full run is then published (bench/publish.py: the table into bench/README.md,
 # the JSON into bench/published.json, both tracked). After the harness, the
 # language rows: the Node.js and Python libraries' own benches beside their
-# hand-written patterns (node/bench/bench.mjs, python/bench/bench.py), their
-# tables printed under the main one, their JSON beside latest.json (node.json,
-# python.json), checked by bench/tests/check_languages.py.
+# hand-written patterns (node/bench/bench.mjs, python/bench/bench.py), and the
+# Go library's beside aws-lambda-go's lambda.WithEnableSIGTERM
+# (go/internal/bench), their tables printed under the main one, their JSON
+# beside latest.json (node.json, python.json, go.json), checked by
+# bench/tests/check_languages.py.
 #
 #   bash bench/run.sh            full run (about 15 minutes, includes a cold build)
 #   bash bench/run.sh --quick    few repetitions, no cold build (BENCH_QUICK=1 too)
@@ -130,11 +132,11 @@ BENCH_QUICK= "$TARGET/$profile_dir/graceful-shutdown-bench" "${harness_args[@]}"
 # The language rows. Their end-to-end rows run the real runtime clients
 # (scripts/setup.sh installs them under .runtimes/) in the debug emulator with
 # the debug shutdown extension, as the libraries' own tests do.
-step "language rows: Node.js (node/bench/bench.mjs) and Python (python/bench/bench.py)"
+step "language rows: Node.js (node/bench/bench.mjs), Python (python/bench/bench.py) and Go (go/internal/bench)"
 if [ "$quick" = "1" ]; then lang_runs=3 py_invokes=30; else lang_runs=21 py_invokes=300; fi
 lang_start=$SECONDS
 results="$(cd "$(dirname "$out")" && pwd)"
-rm -f "$results/node.json" "$results/python.json"
+rm -f "$results/node.json" "$results/python.json" "$results/go.json"
 for need in .runtimes/node/bin/node .runtimes/python/bin/python python/.venv/bin/python; do
   [ -x "$need" ] || { echo "bench/run.sh: missing $need: run bash scripts/setup.sh first" >&2; exit 1; }
 done
@@ -146,6 +148,9 @@ echo "Node.js library beside the hand-written process.on('SIGTERM', ... process.
 echo
 echo "Python library beside the hand-written signal.signal(SIGTERM, ...) (median, p10-p90, n):"
 python/.venv/bin/python python/bench/bench.py --runs "$lang_runs" --invokes "$py_invokes" --json "$results/python.json"
+echo
+echo "Go library beside aws-lambda-go's lambda.WithEnableSIGTERM, and both in one function (median, p10-p90, n):"
+(cd go && go run ./internal/bench --runs "$lang_runs" --json "$results/go.json")
 python3 bench/tests/check_languages.py "$results" "$lang_runs" >&2
 echo "language rows: $((SECONDS - lang_start)) s" >&2
 

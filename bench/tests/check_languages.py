@@ -1,16 +1,18 @@
 """Checks the language rows of a benchmark run: the results of the Node.js
-library's bench (node/bench/bench.mjs --json) and of the Python library's
-(python/bench/bench.py --json), written by bench/run.sh beside latest.json as
-node.json and python.json. Every row must be there, each figure finite and in
+library's bench (node/bench/bench.mjs --json), of the Python library's
+(python/bench/bench.py --json) and of the Go library's (go/internal/bench
+--json), written by bench/run.sh beside latest.json as node.json, python.json
+and go.json. Every row must be there, each figure finite and in
 a sane range, its spread in order, with as many samples as the run asked for.
 It checks the shape and the sanity of the numbers, never a timing target.
 What it does assert beyond that is the behaviour each row exists to show: the
 hand-written patterns' processes hang until the SIGKILL at the end of the
 runtime's share (Node.js always; Python with the main thread blocked in the
-client's next(), where its signal handler never runs either).
+client's next(), where its signal handler never runs either; Go's
+lambda.WithEnableSIGTERM alone always).
 
 Usage: python3 bench/tests/check_languages.py DIR RUNS
-  DIR   the folder with node.json and python.json
+  DIR   the folder with node.json, python.json and go.json
   RUNS  the --runs both benches were given
 """
 
@@ -157,6 +159,37 @@ def check_python(path, runs, errors):
                       f"{hand_gone['median']} ms (median); it waits for the SIGKILL at the end of the 300 ms share")
 
 
+GO_SETUPS = ("library", "WithEnableSIGTERM", "both")
+
+
+def check_go(path, runs, errors):
+    with open(path) as f:
+        data = json.load(f)
+    if not str(data.get("go", "")).startswith("go"):
+        errors.append(f"{path}: go: expected the Go version, got {data.get('go')!r}")
+    rows = {r.get("setup"): r for r in data.get("rows", [])}
+    missing = [n for n in GO_SETUPS if n not in rows]
+    extra = [n for n in rows if n not in GO_SETUPS]
+    if missing:
+        errors.append(f"{path}: rows missing: {missing}")
+    if extra:
+        errors.append(f"{path}: rows not known to this check: {extra}")
+    for name in GO_SETUPS:
+        r = rows.get(name)
+        if r is None:
+            continue
+        for series in ("sigtermToFirstHandler", "sigtermToProcessGone"):
+            check_stats(f"{path}: {name}: {series}", r.get(series), runs, 0.0, HIGHEST_MS, errors)
+        killed = r.get("sigkilled")
+        if r.get("runs") != runs or not (isinstance(killed, int) and 0 <= killed <= runs):
+            errors.append(f"{path}: {name}: sigkilled {killed!r} of runs {r.get('runs')!r}, expected {runs} runs")
+    alone = rows.get("WithEnableSIGTERM")
+    # It never ends the process: the SIGKILL at the end of the 300 ms share does.
+    if alone is not None and alone.get("sigkilled") != runs:
+        errors.append(f"{path}: WithEnableSIGTERM alone was SIGKILLed in {alone.get('sigkilled')!r} of {runs} runs; "
+                      "it never ends the process, so the SIGKILL ends it every time")
+
+
 def main(argv):
     if len(argv) != 3:
         print(__doc__.strip().splitlines()[-3], file=sys.stderr)
@@ -167,7 +200,7 @@ def main(argv):
     except ValueError:
         fail([f"RUNS: expected a number of runs, got {argv[2]!r}"])
     errors = []
-    for name, check in (("node.json", check_node), ("python.json", check_python)):
+    for name, check in (("node.json", check_node), ("python.json", check_python), ("go.json", check_go)):
         path = os.path.join(folder, name)
         if not os.path.exists(path):
             errors.append(f"{path}: missing (bench/run.sh writes it)")
@@ -178,7 +211,7 @@ def main(argv):
             errors.append(f"{path}: not the expected JSON: {e}")
     if errors:
         fail(errors)
-    print(f"check_languages: node.json and python.json in {folder}: every language row present and sane")
+    print(f"check_languages: node.json, python.json and go.json in {folder}: every language row present and sane")
 
 
 if __name__ == "__main__":
