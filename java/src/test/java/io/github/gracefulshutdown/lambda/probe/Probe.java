@@ -35,6 +35,9 @@ import sun.misc.Signal;
  * {@code start <name>}, {@code <name>}.
  * <li>{@code PROBE_CONCURRENT=1}: run the handlers concurrently.
  * <li>{@code PROBE_IGNORE_SIGTERM=1}: no library; SIGTERM caught and ignored.
+ * <li>{@code PROBE_HOOK=exit} or {@code halt} (Java only): no library; a hand-written JVM
+ * shutdown hook that sleeps 50 ms and appends {@code hook}, then returns ({@code exit}: the
+ * JVM exits by itself) or calls {@code Runtime.halt(0)}. How the JVM ends without the library.
  * </ul>
  *
  * Events: {@code {"action":"sleep","ms":N}}, {@code {"action":"crash"}} (SIGABRT),
@@ -125,6 +128,21 @@ public class Probe {
         } catch (IllegalArgumentException e) {
             System.err.println("probe: " + e.getMessage());
             System.exit(2);
+            return;
+        }
+        String hook = System.getenv("PROBE_HOOK");
+        if (hook != null && !hook.isEmpty()) {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    Thread.sleep(50);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                line("hook");
+                if (hook.equals("halt")) {
+                    Runtime.getRuntime().halt(0);
+                }
+            }));
             return;
         }
         if (flag("PROBE_IGNORE_SIGTERM")) {
