@@ -20,10 +20,13 @@ use tokio::sync::mpsc;
 use super::{accepted, error, faults, header, Agent, Platform, ReportedError, Shared, ACCOUNT_ID};
 use crate::timeline::EventKind;
 
+/// The body of `/register`. `events` may be missing or `null`: aws-lambda-go's
+/// `WithEnableSIGTERM` registers its internal extension with `{"events":null}`,
+/// which Lambda accepts (as an extension subscribed to nothing).
 #[derive(Debug, Deserialize)]
 struct RegisterBody {
     #[serde(default)]
-    events: Vec<String>,
+    events: Option<Vec<String>>,
 }
 
 pub(super) async fn ext_register(AxState(p): Shared, headers: HeaderMap, body: Bytes) -> Response {
@@ -55,7 +58,7 @@ pub(super) async fn ext_register(AxState(p): Shared, headers: HeaderMap, body: B
         );
     }
     let events = match serde_json::from_slice::<RegisterBody>(&body) {
-        Ok(b) => b.events,
+        Ok(b) => b.events.unwrap_or_default(),
         Err(e) => return refuse(StatusCode::FORBIDDEN, "InvalidRequestFormat", e.to_string()),
     };
     let mut invoke = false;
@@ -241,4 +244,21 @@ pub(super) async fn ext_exit_error(AxState(p): Shared, headers: HeaderMap) -> Re
         .event(&name, EventKind::ExitErrorReported { error_type });
     p.bump();
     accepted()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RegisterBody;
+
+    fn events(body: &str) -> Result<Vec<String>, serde_json::Error> {
+        serde_json::from_str::<RegisterBody>(body).map(|b| b.events.unwrap_or_default())
+    }
+
+    #[test]
+    fn a_register_body_without_events_or_with_null_events_subscribes_to_nothing() {
+        assert_eq!(events(r#"{"events":null}"#).expect("accepted"), Vec::<String>::new());
+        assert_eq!(events("{}").expect("accepted"), Vec::<String>::new());
+        assert_eq!(events(r#"{"events":["SHUTDOWN"]}"#).expect("accepted"), vec!["SHUTDOWN"]);
+        assert!(events(r#"{"events":"SHUTDOWN"}"#).is_err());
+    }
 }
