@@ -256,9 +256,15 @@ mod tests {
 
     #[test]
     fn a_register_body_without_events_or_with_null_events_subscribes_to_nothing() {
-        assert_eq!(events(r#"{"events":null}"#).expect("accepted"), Vec::<String>::new());
+        assert_eq!(
+            events(r#"{"events":null}"#).expect("accepted"),
+            Vec::<String>::new()
+        );
         assert_eq!(events("{}").expect("accepted"), Vec::<String>::new());
-        assert_eq!(events(r#"{"events":["SHUTDOWN"]}"#).expect("accepted"), vec!["SHUTDOWN"]);
+        assert_eq!(
+            events(r#"{"events":["SHUTDOWN"]}"#).expect("accepted"),
+            vec!["SHUTDOWN"]
+        );
         assert!(events(r#"{"events":"SHUTDOWN"}"#).is_err());
     }
 }
