@@ -122,6 +122,7 @@ public final class GracefulShutdown {
             return this;
         }
         built = true;
+        warmUp();
         List<String> names = handlerNames();
         String[] why = new String[1];
         String secret = Attach.readSecret(config.secretFile(), why);
@@ -136,7 +137,6 @@ public final class GracefulShutdown {
         }
         Log.debug("graceful-shutdown: shutdown handlers registered handlers=" + names + " port=" + config.port()
                 + " timeout_ms=" + config.timeoutMs() + " concurrent=" + concurrent + " extension=" + (secret != null));
-        warmUp();
         return this;
     }
 
@@ -164,9 +164,10 @@ public final class GracefulShutdown {
         synchronized (this) {
             installed = true;
         }
-        Thread hook = new Thread(this::onJvmShutdown, "graceful-shutdown");
+        Thread hook = new Thread(new Hook(this), "graceful-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
-        Signals.install(this::onSignal);
+        Signals.install(new OnSignal(this));
+        Signals.startKiller();
         return this;
     }
 
@@ -281,7 +282,25 @@ public final class GracefulShutdown {
      */
     private void startWatchdog(Signals.Arrival arrival) {
         long at = arrival.at + TimeUnit.MILLISECONDS.toNanos(watchdogMs(config.timeoutMs()));
-        Thread t = new Thread(() -> {
+        Thread t = new Thread(new Watchdog(at, arrival.name), "graceful-shutdown-watchdog");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    // Named classes rather than lambdas on the signal's path: a lambda is linked
+    // the first time it runs, which costs milliseconds on a small CPU share.
+
+    private static final class Watchdog implements Runnable {
+        private final long at;
+        private final String signal;
+
+        Watchdog(long at, String signal) {
+            this.at = at;
+            this.signal = signal;
+        }
+
+        @Override
+        public void run() {
             long left;
             while ((left = at - System.nanoTime()) > 0) {
                 try {
@@ -291,10 +310,34 @@ public final class GracefulShutdown {
                 }
             }
             Log.error("graceful-shutdown: the shutdown did not end in time; ending the process");
-            Signals.endBy(arrival.name);
-        }, "graceful-shutdown-watchdog");
-        t.setDaemon(true);
-        t.start();
+            Signals.endBy(signal);
+        }
+    }
+
+    private static final class Hook implements Runnable {
+        private final GracefulShutdown owner;
+
+        Hook(GracefulShutdown owner) {
+            this.owner = owner;
+        }
+
+        @Override
+        public void run() {
+            owner.onJvmShutdown();
+        }
+    }
+
+    private static final class OnSignal implements java.util.function.Consumer<Signals.Arrival> {
+        private final GracefulShutdown owner;
+
+        OnSignal(GracefulShutdown owner) {
+            this.owner = owner;
+        }
+
+        @Override
+        public void accept(Signals.Arrival arrival) {
+            owner.onSignal(arrival);
+        }
     }
 
     /** Loads what the shutdown runs, at cold start, so that the signal does not wait for class loading. */
@@ -308,6 +351,7 @@ public final class GracefulShutdown {
         new Summary("x", List.of(new HandlerOutcome("x", 0, HandlerOutcome.Status.COMPLETED, 0, null)), 0).completed();
         Runner.describe(new Error("x"));
         flushLimitMs(0);
+        new Watchdog(0, "x").getClass();
         Signals.warmUp();
     }
 }

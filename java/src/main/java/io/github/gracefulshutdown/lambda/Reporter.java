@@ -199,9 +199,15 @@ final class Reporter {
         }
     }
 
-    private Entry[] unwritten() {
+    private java.util.List<Entry> unwritten() {
         synchronized (mon) {
-            return pending.stream().filter(e -> !e.written).toArray(Entry[]::new);
+            java.util.List<Entry> out = new java.util.ArrayList<>(pending.size());
+            for (Entry e : pending) {
+                if (!e.written) {
+                    out.add(e);
+                }
+            }
+            return out;
         }
     }
 
@@ -276,12 +282,14 @@ final class Reporter {
 
         @Override
         public Socket open(Report report, int timeoutMs) throws IOException {
+            // Encoded before connecting: the extension gives a connection 300 ms for its request.
+            byte[] request = report.encodeRequest(port, secret, null);
             Socket s = new Socket();
             try {
                 s.setTcpNoDelay(true);
                 s.connect(new InetSocketAddress(LOOPBACK, port), Math.max(1, timeoutMs));
                 s.setSoTimeout(Math.max(1, Limits.REPORT_IO_TIMEOUT_MS));
-                s.getOutputStream().write(report.encodeRequest(port, secret, null));
+                s.getOutputStream().write(request);
                 return s;
             } catch (IOException | RuntimeException e) {
                 s.close();

@@ -78,18 +78,80 @@ final class Signals {
                     + "and run only once");
             return;
         }
-        Thread jvm = new Thread(() -> {
-            if (previous != null && previous != SignalHandler.SIG_DFL && previous != SignalHandler.SIG_IGN) {
-                previous.handle(signal); // the JVM's: its shutdown sequence, with every hook
-            } else {
-                System.exit(128 + signal.getNumber());
-            }
-        }, "graceful-shutdown-jvm-exit");
+        Thread jvm = new Thread(new JvmExit(signal, previous), "graceful-shutdown-jvm-exit");
         jvm.setDaemon(true);
         jvm.start();
         java.util.function.Consumer<Arrival> shutdown = onFirst;
         if (shutdown != null) {
             shutdown.accept(first);
+        }
+    }
+
+    /** Passes the first signal on to the JVM's own handler: its shutdown sequence, with every hook. */
+    private static final class JvmExit implements Runnable {
+        private final Signal signal;
+        private final SignalHandler previous;
+
+        JvmExit(Signal signal, SignalHandler previous) {
+            this.signal = signal;
+            this.previous = previous;
+        }
+
+        @Override
+        public void run() {
+            if (previous != null && previous != SignalHandler.SIG_DFL && previous != SignalHandler.SIG_IGN) {
+                previous.handle(signal);
+            } else {
+                System.exit(128 + signal.getNumber());
+            }
+        }
+    }
+
+    /**
+     * A shell started at cold start (on a thread of its own, so that the init
+     * does not wait for it) that waits for a signal's name on its standard input
+     * and sends that signal to this process with its built-in {@code kill}: at
+     * shutdown one write, where starting a process would take tens of
+     * milliseconds (hundreds on a starved CPU). It ignores SIGTERM and SIGINT
+     * (a signal to the whole process group must not end it first) and ends by
+     * itself when this process does (its input closes).
+     */
+    private static volatile Process killer;
+
+    static void startKiller() {
+        Thread t = new Thread(new StartKiller(), "graceful-shutdown-killer-start");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private static final class StartKiller implements Runnable {
+        @Override
+        public void run() {
+            try {
+                killer = new ProcessBuilder(SHELL, "-c",
+                        "trap '' TERM INT HUP; read sig && kill -s \"$sig\" " + ProcessHandle.current().pid())
+                        .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                        .redirectError(ProcessBuilder.Redirect.INHERIT)
+                        .start();
+            } catch (IOException | RuntimeException e) {
+                Log.debug("graceful-shutdown: no " + SHELL + " to end the process with: " + e);
+            }
+        }
+    }
+
+    /** Asks the waiting shell to send {@code bare} ({@code TERM}); whether it was asked. */
+    private static boolean askKiller(String bare) {
+        Process k = killer;
+        if (k == null || !k.isAlive()) {
+            return false;
+        }
+        try {
+            java.io.OutputStream in = k.getOutputStream();
+            in.write((bare + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            in.flush();
+            return true;
+        } catch (IOException e) {
+            return false;
         }
     }
 
@@ -115,9 +177,9 @@ final class Signals {
      * <p>Why a child process: {@code sun.misc.Signal.raise} only raises a signal
      * that has a Java handler, so it cannot raise one whose disposition is the
      * default; the JDK has no other way to signal its own process
-     * ({@code ProcessHandle.destroy} refuses the current process). A shell's
-     * {@code kill} takes a few milliseconds (the classes are loaded at cold
-     * start). If the signal has not ended the process within
+     * ({@code ProcessHandle.destroy} refuses the current process). So a shell
+     * started at cold start sends it ({@link #startKiller}); failing that, one
+     * started now. If the signal has not ended the process within
      * {@link #KILL_WAIT_MS}, {@code halt} is the fallback.
      */
     static void endBy(String name) {
@@ -125,6 +187,11 @@ final class Signals {
         String bare = name.startsWith("SIG") ? name.substring(3) : name;
         try {
             Signal.handle(new Signal(bare), SignalHandler.SIG_DFL);
+            if (askKiller(bare)) {
+                Log.debug("graceful-shutdown: asked the waiting shell to send " + name);
+                Thread.sleep(KILL_WAIT_MS); // the signal ends the process meanwhile
+                Log.warn("graceful-shutdown: the waiting shell did not send " + name + "; starting another");
+            }
             Process kill = new ProcessBuilder(SHELL, "-c", "kill -s " + bare + " " + ProcessHandle.current().pid())
                     .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD)
