@@ -16,7 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use graceful_shutdown_protocol::{EXTENSION_NAME, VERDICT_MARKER};
 use serde_json::{Map, Value};
 
-use crate::verdict::{Outcome, Verdict};
+use crate::verdict::{Outcome, Verdict, Written};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -238,6 +238,7 @@ pub fn rfc3339_ms(epoch_ms: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::verdict::Decide;
     use graceful_shutdown_protocol::fixtures::*;
     use graceful_shutdown_protocol::Report;
     use serde_json::json;

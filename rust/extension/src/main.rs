@@ -33,7 +33,7 @@ use crate::extensions_api::{Endpoint, Request};
 use crate::listener::Reports;
 use crate::log::{now_ms, Logger};
 use crate::secret::Secret;
-use crate::verdict::Verdict;
+use crate::verdict::{Decide, Verdict};
 
 /// Time limit for the short API calls (register, init/error, exit/error).
 /// `/event/next` has none: it blocks until Lambda has an event.

@@ -133,6 +133,7 @@ pub fn emf_line(verdict: &Verdict, function_name: &str, epoch_ms: u64) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::verdict::Decide;
     use graceful_shutdown_protocol::fixtures::*;
     use graceful_shutdown_protocol::{Report, WorkerReport};
 

@@ -6,7 +6,9 @@
 //! - [`report`]: the report schema, what a function library tells the
 //!   extension; [`wire`]: its encoding, the HTTP request to loopback;
 //! - [`limits`] and [`config`]: names, defaults and limits from
-//!   `spec/limits.json`, and the parsers of the settings both sides read.
+//!   `spec/limits.json`, and the parsers of the settings both sides read;
+//! - [`verdict`]: the extension's verdict as data, and the one parser of
+//!   its line (text and JSON).
 //!
 //! What one side alone does with it (the extension deciding and logging its
 //! verdict, the library running handlers) lives in that side's crate.
@@ -22,6 +24,7 @@ pub mod lambda;
 pub mod limits;
 pub mod report;
 pub mod text;
+pub mod verdict;
 pub mod wire;
 
 pub use config::{parse_port, parse_timeout_ms, ConfigError};

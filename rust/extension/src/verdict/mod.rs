@@ -6,137 +6,51 @@ mod text;
 mod workers;
 
 use graceful_shutdown_protocol::{Report, ShutdownReason, WorkerReport};
-use serde::{Deserialize, Serialize};
 
-/// What happened to the function's shutdown handlers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// Every handler ran and returned `Ok` within the budget.
-    Completed,
-    /// Every handler ran, but at least one failed, panicked or timed out.
-    HandlersFailed,
-    /// The runtime went away (exited or was SIGKILLed) before all handlers finished.
-    RuntimeKilled,
-    /// No report ever arrived: the library is not used, or the function died before reporting.
-    NoReport,
-}
+// The verdict's data types live beside their one parser in the protocol
+// crate (`graceful_shutdown_protocol::verdict`); deciding and writing the
+// verdict is done here.
+pub use graceful_shutdown_protocol::verdict::{
+    HandlerResult, HandlerStatus, Outcome, Verdict, WorkerVerdict,
+};
+pub use text::Written;
 
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Completed => "completed",
-            Outcome::HandlersFailed => "handlers_failed",
-            Outcome::RuntimeKilled => "runtime_killed",
-            Outcome::NoReport => "no_report",
-        }
-    }
-}
-
-/// Where one handler got to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HandlerStatus {
-    Ok,
-    Failed,
-    TimedOut,
-    /// Started, never finished: the runtime died while it ran.
-    Running,
-    NotStarted,
-}
-
-impl HandlerStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HandlerStatus::Ok => "ok",
-            HandlerStatus::Failed => "failed",
-            HandlerStatus::TimedOut => "timed_out",
-            HandlerStatus::Running => "running",
-            HandlerStatus::NotStarted => "not_started",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HandlerResult {
-    pub name: String,
-    pub status: HandlerStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub duration_ms: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// The label (`w1`, `w2`, …) of the worker it belongs to, when reports
-    /// came from several workers; `None` with one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub worker: Option<String>,
-}
-
-/// One worker's part of a verdict decided from several workers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WorkerVerdict {
-    /// `w1`, `w2`, …: in the order of the worker's first report.
-    pub label: String,
-    /// The `worker` its reports carried (`""` for reports without one).
-    pub worker: String,
-    /// This worker's own outcome, decided as for one process.
-    pub outcome: Outcome,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total_ms: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signal: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Verdict {
-    pub outcome: Outcome,
-    /// The shutdown reason: `spindown`, `timeout` or `failure` (lower-cased,
-    /// whatever case Lambda sent), or any other value as sent ([`ShutdownReason`]).
-    pub reason: ShutdownReason,
-    pub handlers: Vec<HandlerResult>,
-    /// Total handler time, when the function said it was all done.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub total_ms: Option<u64>,
-    /// The signal the function reported, if it reported one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub signal: Option<String>,
-    /// With reports from several workers: each worker's part (and
-    /// `handlers` is the flat list of all their handlers). Empty with one.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub workers: Vec<WorkerVerdict>,
-    /// Workers beyond `verdict.maxWorkers` whose reports were not itemized.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub untracked_workers: usize,
-}
-
-fn is_zero(n: &usize) -> bool {
-    *n == 0
-}
-
-impl Verdict {
+/// Deciding a verdict from the reports: the extension's own part.
+pub trait Decide: Sized {
     /// Decide the verdict from the reports received, in arrival order, as
     /// from one process (whatever `worker` they carried). The extension
-    /// itself decides with [`Verdict::decide_workers`]; tests compare the two.
+    /// itself decides with [`Decide::decide_workers`]; tests compare the two.
     #[cfg(test)]
-    pub fn decide(reason: &ShutdownReason, reports: &[Report]) -> Verdict {
+    fn decide(reason: &ShutdownReason, reports: &[Report]) -> Self;
+
+    /// Decide the verdict from the reports received, in arrival order, each
+    /// with the worker that sent it. From one worker (named or not) this is
+    /// exactly [`Decide::decide`]; from several, see [`workers`].
+    fn decide_workers(reason: &ShutdownReason, reports: &[WorkerReport]) -> Self;
+
+    /// [`Decide::decide`] for one worker's reports, keeping at most
+    /// `max_index + 1` handler slots (indexes come from the network: an
+    /// index beyond lands in the last slot).
+    fn decide_one<'a>(
+        reason: &ShutdownReason,
+        reports: impl IntoIterator<Item = &'a Report>,
+        max_index: usize,
+    ) -> Self;
+}
+
+impl Decide for Verdict {
+    #[cfg(test)]
+    fn decide(reason: &ShutdownReason, reports: &[Report]) -> Verdict {
         let max_index = graceful_shutdown_protocol::limits()
             .verdict
             .max_handlers_per_worker;
         Verdict::decide_one(reason, reports, max_index)
     }
 
-    /// Decide the verdict from the reports received, in arrival order, each
-    /// with the worker that sent it. From one worker (named or not) this is
-    /// exactly [`Verdict::decide`]; from several, see [`workers`].
-    pub fn decide_workers(reason: &ShutdownReason, reports: &[WorkerReport]) -> Verdict {
+    fn decide_workers(reason: &ShutdownReason, reports: &[WorkerReport]) -> Verdict {
         workers::decide(reason, reports)
     }
 
-    /// [`Verdict::decide`] for one worker's reports, keeping at most
-    /// `max_index + 1` handler slots (indexes come from the network: an
-    /// index beyond lands in the last slot).
     fn decide_one<'a>(
         reason: &ShutdownReason,
         reports: impl IntoIterator<Item = &'a Report>,
@@ -254,16 +168,87 @@ impl Verdict {
             untracked_workers: 0,
         }
     }
-
-    pub(crate) fn count(&self, status: HandlerStatus) -> usize {
-        self.handlers.iter().filter(|h| h.status == status).count()
-    }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::log::{LogFormat, LogLevel, Logger};
     use graceful_shutdown_protocol::fixtures::*;
+    use graceful_shutdown_protocol::verdict::{parse, Form};
+
+    /// `v` as its text line carries it: no handler errors, no signals.
+    pub(crate) fn text_part(v: &Verdict) -> Verdict {
+        let mut v = v.clone();
+        v.signal = None;
+        v.handlers.iter_mut().for_each(|h| h.error = None);
+        v.workers.iter_mut().for_each(|w| w.signal = None);
+        v
+    }
+
+    /// The verdict read back (`graceful_shutdown_protocol::verdict::parse`)
+    /// from the text line and from the JSON line the extension logs.
+    pub(crate) fn read_back(v: &Verdict) -> (Verdict, Verdict) {
+        let text = Logger::new(LogFormat::Text, LogLevel::Fatal).verdict_line(v, 0);
+        let json = Logger::new(LogFormat::Json, LogLevel::Fatal).verdict_line(v, 0);
+        let t = parse(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        let j = parse(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+        assert_eq!((t.form, j.form), (Form::Text, Form::Json));
+        assert_eq!(t.summary, v.summary(), "{text}");
+        assert_eq!(j.summary, v.summary(), "{json}");
+        (t.verdict, j.verdict)
+    }
+
+    #[test]
+    fn every_verdict_line_parses_back_to_what_was_written() {
+        let reasons = ["spindown", "Out Of Memory", "", "two\nlines"];
+        let cases: Vec<Vec<Report>> = vec![
+            vec![],
+            vec![
+                hello(&["flush", "close-pool"]),
+                sigterm(),
+                started("flush", 0),
+                finished("flush", 0, 10),
+                started("close-pool", 1),
+                finished("close-pool", 1, 3),
+                all_done(2, 0, 0, 13),
+            ],
+            vec![
+                hello(&["a", "b", "c"]),
+                sigterm(),
+                finished("a", 0, 1),
+                failed("b", 1, 2, "panicked: boom"),
+                timed_out("c", 2, 250),
+                all_done(1, 1, 1, 253),
+            ],
+            vec![
+                hello(&[
+                    "flush buffer",
+                    "a=b",
+                    "say \"hi\"",
+                    "two\nlines",
+                    "back\\slash",
+                    "total_ms",
+                    "outcome",
+                    "",
+                ]),
+                sigterm(),
+                finished("flush buffer", 0, 1),
+                failed("a=b", 1, 2, "x"),
+                started("two\nlines", 3),
+                finished("total_ms", 5, 4),
+            ],
+            vec![hello(&["-- a", "--"]), started("--", 1)],
+        ];
+        for reason in reasons {
+            for reports in &cases {
+                let v = Verdict::decide(&reason.into(), reports);
+                let (text, json) = read_back(&v);
+                assert_eq!(text, text_part(&v));
+                assert_eq!(json, v);
+            }
+        }
+    }
 
     #[test]
     fn no_reports_means_no_report() {

@@ -9,9 +9,18 @@ use graceful_shutdown_protocol::VERDICT_MARKER;
 use super::{HandlerStatus, Outcome, Verdict, WorkerVerdict};
 use crate::text_value::text_value;
 
-impl Verdict {
+/// Writing a verdict: the extension's own part (the types and their parser
+/// are `graceful_shutdown_protocol::verdict`).
+pub trait Written {
     /// One human sentence saying what happened.
-    pub fn summary(&self) -> String {
+    fn summary(&self) -> String;
+    /// The text form, one line: `graceful-shutdown verdict: outcome=... reason=... handlers=ok/n total_ms=... name=status(ms)... -- summary`.
+    /// Names and the reason are written as [`text_value`]s.
+    fn to_text(&self) -> String;
+}
+
+impl Written for Verdict {
+    fn summary(&self) -> String {
         if !self.workers.is_empty() {
             return several_summary(self);
         }
@@ -55,9 +64,7 @@ impl Verdict {
         }
     }
 
-    /// The text form, one line: `graceful-shutdown verdict: outcome=... reason=... handlers=ok/n total_ms=... name=status(ms)... -- summary`.
-    /// Names and the reason are written as [`text_value`]s.
-    pub fn to_text(&self) -> String {
+    fn to_text(&self) -> String {
         if !self.workers.is_empty() {
             return several_to_text(self);
         }

@@ -8,7 +8,7 @@
 
 use graceful_shutdown_protocol::{limits, Report, ShutdownReason, WorkerReport};
 
-use super::{Outcome, Verdict, WorkerVerdict};
+use super::{Decide, Outcome, Verdict, WorkerVerdict};
 
 /// Most untracked workers counted one by one (`untracked_workers` stops there).
 const MAX_UNTRACKED: usize = 1024;
@@ -102,7 +102,7 @@ pub(super) fn decide(reason: &ShutdownReason, reports: &[WorkerReport]) -> Verdi
 
 #[cfg(test)]
 mod tests {
-    use super::super::HandlerStatus;
+    use super::super::{HandlerStatus, Written};
     use super::*;
     use graceful_shutdown_protocol::fixtures::*;
     use std::collections::HashSet;
@@ -449,6 +449,10 @@ mod tests {
             let v = Verdict::decide_workers(&"spindown".into(), &sent);
             let text = v.to_text();
             proptest::prop_assert!(!text.contains('\n'));
+            // The one parser reads back every line written, in both forms.
+            let (from_text, from_json) = super::super::tests::read_back(&v);
+            proptest::prop_assert_eq!(from_text, super::super::tests::text_part(&v));
+            proptest::prop_assert_eq!(from_json, v.clone());
             proptest::prop_assert!(text.starts_with("graceful-shutdown verdict: outcome="));
             let known = sent.iter().filter(|r| r.report != Report::Unknown).count();
             proptest::prop_assert_eq!(v.outcome == Outcome::NoReport, known == 0);
