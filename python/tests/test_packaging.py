@@ -15,8 +15,7 @@ from typing import Tuple
 
 import pytest
 
-from support import cases, paths
-from test_e2e_cases import run_case
+from support import conformance, paths
 
 
 @pytest.fixture(scope="module")
@@ -104,5 +103,5 @@ def test_vendored_into_a_function_it_runs_a_shared_case(dists: Tuple[Path, Path]
     shutil.copytree(paths.PROBE, code, ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-index", "--no-deps",
                     "--disable-pip-version-check", "--target", str(code), str(wheel)], check=True, timeout=120)
-    case = next(c for c in cases.cases() if c["name"] == "the_verdict_names_each_handler_with_its_status")
-    run_case(case, False, tmp_path / "run", code_dir=code, pythonpath=())
+    case = "the_verdict_names_each_handler_with_its_status"
+    conformance.run(case, tmp_path / "run", polling=False, code_dir=code, pythonpath=()).assert_passed(case)

@@ -1,8 +1,9 @@
-"""The shared cases that need no emulator-only knob, under AWS's Runtime Interface
+"""The shared cases that need no emulator-only setting, under AWS's Runtime Interface
 Emulator with the real shutdown layer and awslambdaric, thread polling off and on:
-the same verdicts as in the emulator. Managed-instances mode with two workers too.
-(The RIE names the reason of its shutdown SandboxTerminated; the reason is the one
-thing not compared.)"""
+the same verdicts as in the emulator, run and checked by the one driver
+(shutdown-conformance --backend rie, which picks those cases and compares the
+verdict, the probe's output and the log; the RIE names the reason of its shutdown
+SandboxTerminated and keeps no timeline). Managed-instances mode with two workers too."""
 
 from __future__ import annotations
 
@@ -10,28 +11,14 @@ import itertools
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, List
 
 import pytest
 
-from support import cases, paths, rie
-from support.emulator import Run
+from support import cases, conformance, paths, rie
 from support.ports import reserved_port
 
-COMPARED = {"outcome", "handlers", "statuses", "verdictEndsWith", "verdictContains", "jsonVerdict", "output",
-            "outputContains", "outputLacks", "outputCount", "runtimeLogContains"}
-
-
-def applicable(case: Dict[str, Any]) -> bool:
-    return (case["layer"] and case["extraSigterms"] == 0 and case["runtimeShareMs"] == 300
-            and case["shutdownMs"] == 2000 and case["timeoutMs"] == 3000 and all(e == "{}" for e in case["events"]))
-
-
-CASES = [c for c in cases.cases() if applicable(c)]
-
-
-def as_run(r: rie.RieRun) -> Run:
-    return Run(0, [], [{"at_ms": 0.0, "source": "runtime", "line": line} for line in r.log], "")
+CASES = conformance.names("rie")
 
 
 @pytest.fixture
@@ -44,42 +31,32 @@ def open_dir() -> Any:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def run_case(case: Dict[str, Any], polling: bool, tmp_path: Path, workers: int = 1) -> rie.RieRun:
-    staged = rie.stage(tmp_path / "run", paths.PROBE, [paths.SRC], managed_instances=workers > 1)
-    output = staged["out"] / "probe-output.txt"
-    with reserved_port() as port:
-        env = {"PROBE_HANDLERS": case["handlers"], "PROBE_OUTPUT": str(output),
-               "GRACEFUL_SHUTDOWN_PORT": str(port), "GRACEFUL_SHUTDOWN_SECRET_FILE": str(staged["out"] / "secret")}
-        env.update(case["env"])
-        if workers > 1:
-            env["AWS_LAMBDA_MAX_CONCURRENCY"] = str(workers)
-        events = list(itertools.islice(itertools.cycle(case["events"]), case["invocations"]))
-        result = rie.run(staged, env, events=events, polling=polling, managed_instances=workers > 1)
-    if workers == 1:
-        expect = {k: v for k, v in case["expect"].items() if k in COMPARED}
-        cases.check(dict(case, expect=expect), as_run(result), cases.read_lines(output), 0)
-    result.output = cases.read_lines(output)  # type: ignore[attr-defined]
-    return result
+def test_some_shared_cases_need_no_emulator_only_setting() -> None:
+    assert CASES, "the driver runs no shared case under the RIE"
 
 
 @pytest.mark.parametrize("polling", [False, True], ids=["polling-off", "polling-on"])
-@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
-def test_case_under_the_rie(case: Dict[str, Any], polling: bool, open_dir: Path) -> None:
-    run_case(case, polling, open_dir)
-
-
-def worker_pairs(verdict: str) -> Dict[str, str]:
-    """``wN=<pid>`` pairs of a several-workers verdict."""
-    return {k: cases.verdict_field(verdict, k) for k in ("w1", "w2")}
+@pytest.mark.parametrize("case", CASES)
+def test_case_under_the_rie(case: str, polling: bool, open_dir: Path) -> None:
+    conformance.run(case, open_dir, polling=polling, backend="rie",
+                    extra_args=["--rie", str(rie.rie_binary())]).assert_passed(case)
 
 
 @pytest.mark.parametrize("polling", [False, True], ids=["polling-off", "polling-on"])
 def test_managed_instances_every_worker_runs_its_handlers_and_the_verdict_has_each(
         polling: bool, open_dir: Path) -> None:
-    case = next(c for c in cases.cases() if c["name"] == "all_handlers_complete")
-    result = run_case(dict(case, invocations=2), polling, open_dir, workers=2)
-    out: List[str] = result.output  # type: ignore[attr-defined]
+    case = cases.case("all_handlers_complete")
+    staged = rie.stage(open_dir / "run", paths.PROBE, [paths.SRC], managed_instances=True)
+    output = staged["out"] / "probe-output.txt"
+    with reserved_port() as port:
+        env = {"PROBE_HANDLERS": case["handlers"], "PROBE_OUTPUT": str(output),
+               "GRACEFUL_SHUTDOWN_PORT": str(port), "GRACEFUL_SHUTDOWN_SECRET_FILE": str(staged["out"] / "secret"),
+               "AWS_LAMBDA_MAX_CONCURRENCY": "2"}
+        env.update(case["env"])
+        events = list(itertools.islice(itertools.cycle(case["events"]), 2))
+        result = rie.run(staged, env, events=events, polling=polling, managed_instances=True)
+    out: List[str] = cases.read_lines(output)
     ctx = result.describe()
-    cases.check_two_workers(result.verdict_line() or "", out, ctx)
+    cases.check_two_workers(result.verdict_line(), out, ctx)
     # No process was left for a SIGKILL: the workers exited and so did the client's main process.
     assert not any("SIGKILL" in line or "Signo:9" in line for line in result.log), ctx

@@ -117,6 +117,12 @@ pub struct Options {
     /// Print the names of the cases that would run, one a line, and run nothing.
     #[arg(long)]
     pub list: bool,
+    /// Run nothing: read log lines on standard input and print the first
+    /// verdict line among them parsed, as one JSON object (`form`,
+    /// `verdict`, `summary`), or `null` when there is none; exit 1 when a
+    /// verdict line does not parse. For tests of runs that are not shared cases.
+    #[arg(long, conflicts_with = "list")]
+    pub read_verdict: bool,
 }
 
 /// What a run needs besides the case: the probe, the layer and the settings.
@@ -403,6 +409,29 @@ pub fn run_case(
     })
 }
 
+/// `--read-verdict`: the first verdict line of `text`, parsed, as one JSON
+/// line (`null` when there is none); one failure when it does not parse.
+pub fn read_verdict(text: &str, out: &mut dyn Write) -> anyhow::Result<Summary> {
+    let Some(line) = text
+        .lines()
+        .find(|l| graceful_shutdown_protocol::verdict::is_verdict_line(l))
+    else {
+        writeln!(out, "null")?;
+        return Ok(Summary::default());
+    };
+    match graceful_shutdown_protocol::verdict::parse(line) {
+        Ok(parsed) => {
+            writeln!(out, "{}", serde_json::to_string(&parsed)?)?;
+            Ok(Summary { passed: 1, failed: 0 })
+        }
+        Err(e) => {
+            writeln!(out, "null")?;
+            eprintln!("{e}: {line}");
+            Ok(Summary { passed: 0, failed: 1 })
+        }
+    }
+}
+
 /// How many cases passed and failed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
@@ -417,6 +446,11 @@ fn indent(text: &str) -> String {
 /// Runs the cases `options` select, printing to `out` as it goes; `Err`
 /// when the command line is wrong ([`Usage`]) or a case could not be run at all.
 pub fn run(options: &Options, out: &mut dyn Write) -> anyhow::Result<Summary> {
+    if options.read_verdict {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
+        return read_verdict(&text, out);
+    }
     let selected = options.selected()?;
     if options.list {
         for c in &selected {
