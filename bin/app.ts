@@ -3,9 +3,11 @@
 //
 // Context:
 //   -c architecture=arm64|x86_64  architecture of the functions and the layer (default arm64)
-//   -c quickBuild=true            release builds without LTO: much quicker to compile,
-//                                 slightly bigger binaries (the local demo uses it;
-//                                 the Rust function only)
+//   -c quickBuild=true            the Rust function's release build without LTO or
+//                                 optimisation: a cold build in half the time, a
+//                                 bigger and slower binary, for running it locally
+//                                 (the local demo uses it; the layer is always
+//                                 built as it ships)
 //
 // `cdk-lambda-graceful-shutdown` is the construct library of this repository,
 // used from its TypeScript sources (tsconfig.json maps the name to
@@ -39,7 +41,7 @@ const quickBuild = flagFrom('quickBuild', app.node.tryGetContext('quickBuild'));
 new DemoStack(app, STACK_NAME, {
   architecture: architectureFrom(app.node.tryGetContext('architecture')),
   buildEnvironment: quickBuild
-    ? { CARGO_PROFILE_RELEASE_LTO: 'false', CARGO_PROFILE_RELEASE_CODEGEN_UNITS: '16', CARGO_PROFILE_RELEASE_OPT_LEVEL: '1' }
+    ? { CARGO_PROFILE_RELEASE_LTO: 'false', CARGO_PROFILE_RELEASE_CODEGEN_UNITS: '16', CARGO_PROFILE_RELEASE_OPT_LEVEL: '0' }
     : undefined,
   description: 'graceful-shutdown demo: buffered writers in Rust, Node.js and Python that flush their last batch on shutdown',
 });

@@ -45,7 +45,16 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env()?;
 
-    let aws = aws_config::load_from_env().await;
+    // The SDK's HTTPS client on rustls with ring (see Cargo.toml for why not aws-lc).
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(https)
+        .load()
+        .await;
     let store = Store::new(
         aws_sdk_dynamodb::Client::new(&aws),
         config.table_name.clone(),
