@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Fidelity check: the same scenarios under the local emulator and under AWS's
-# Runtime Interface Emulator, compared step by step (rust/emulator/tests/rie.rs).
+# Runtime Interface Emulator, compared step by step (rust/emulator/tests/rie.rs);
+# then the shared cases that apply there, with the Rust library's probe
+# (rust/conformance/tests/rust_probe.rs, the conformance driver's RIE backend).
 # scripts/test.d/40-rie.sh runs it as part of scripts/test.sh.
 #
 #   bash scripts/rie-compare.sh            # installs aws-lambda-rie with go install (cached)
@@ -63,3 +65,7 @@ fi
 timeout --kill-after=10 "$TEST_LIMIT_S" cargo build -q --workspace --bins --examples
 AWS_LAMBDA_RIE="$rie" timeout --kill-after=10 "$TEST_LIMIT_S" \
   cargo test -p graceful-shutdown-emulator --features rie --test rie
+# The shared cases (tests/cases/shutdown.json) that apply under the RIE, with
+# the Rust library's probe, through the conformance driver's RIE backend.
+AWS_LAMBDA_RIE="$rie" timeout --kill-after=10 "$TEST_LIMIT_S" \
+  cargo test -p graceful-shutdown-conformance --features rie --test rust_probe

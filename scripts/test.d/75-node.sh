@@ -14,8 +14,9 @@ t0=$SECONDS
 lap() { printf '[75-node] %s (%ds)\n' "$1" $((SECONDS - t0)); }
 
 # Built by 05-build.sh; a no-op then, and enough when this suite runs alone.
-# The emulator's binary, lambda-emulator, is built by gracefulctl.
-cargo build -p gracefulctl -p graceful-shutdown-extension
+# The emulator's binary, lambda-emulator, is built by gracefulctl; the shared
+# cases run on shutdown-conformance (graceful-shutdown-conformance).
+cargo build -p gracefulctl -p graceful-shutdown-extension -p graceful-shutdown-conformance
 node22=.runtimes/node/bin/node
 node24=.runtimes/node24/bin/node
 # The RIE for the tests under it: installed by 40-rie.sh (scripts/rie-compare.sh,
