@@ -98,15 +98,35 @@ fn verdict(t: &Timeline, text: &str) -> String {
         .to_owned()
 }
 
-/// `key=value` from the text verdict (before the ` -- ` summary).
-fn field<'a>(verdict: &'a str, key: &str) -> &'a str {
-    let head = verdict.split(" -- ").next().unwrap_or(verdict);
-    head.split_whitespace()
-        .find_map(|tok| {
-            tok.strip_prefix(key)
-                .and_then(|rest| rest.strip_prefix('='))
-        })
-        .unwrap_or_else(|| panic!("no {key}= in {verdict:?}"))
+/// A value of the text verdict as written: `outcome`, `reason`, `handlers`
+/// (`ok/n`), `total_ms`, or a handler's `status(<n>ms)`; read with the one
+/// parser of the verdict line (`graceful_shutdown_protocol::verdict`).
+fn field(verdict: &str, key: &str) -> String {
+    let parsed = graceful_shutdown_protocol::verdict::parse(verdict)
+        .unwrap_or_else(|e| panic!("{e}: {verdict:?}"));
+    let v = parsed.verdict;
+    match key {
+        "outcome" => v.outcome.as_str().to_owned(),
+        "reason" => v.reason.as_str().to_owned(),
+        "handlers" => format!(
+            "{}/{}",
+            v.count(graceful_shutdown_protocol::verdict::HandlerStatus::Ok),
+            v.handlers.len()
+        ),
+        "total_ms" => v
+            .total_ms
+            .map(|t| t.to_string())
+            .unwrap_or_else(|| panic!("no total_ms= in {verdict:?}")),
+        name => {
+            let h = v
+                .handler(name)
+                .unwrap_or_else(|| panic!("no {name}= in {verdict:?}"));
+            match h.duration_ms {
+                Some(ms) => format!("{}({ms}ms)", h.status.as_str()),
+                None => h.status.as_str().to_owned(),
+            }
+        }
+    }
 }
 
 fn pos(
