@@ -2,6 +2,13 @@
 //! real `probe` function, side by side as in Lambda: the extension registers
 //! with a fake Extensions API, the function reports to it over loopback, the
 //! function gets SIGTERM, and only then the extension gets SHUTDOWN.
+//!
+//! What the library does at shutdown in the common cases is stated for
+//! every language in `tests/cases/shutdown.json` and run with this crate's
+//! probe by the conformance driver (`rust/conformance/tests/rust_probe.rs`);
+//! the cases that came from here say so in their `from`. What stays here
+//! needs this harness: a share really used up by a busy loop beside the
+//! function, and names and errors longer than a report holds.
 
 mod support;
 
@@ -177,57 +184,6 @@ impl Environment {
     }
 }
 
-#[test]
-fn the_extension_verdict_names_each_handler_with_its_status() {
-    let mut env = start(
-        "flush:ok,boom:panic,close-pool:sleep=20,slow:sleep=5000",
-        // Room for a loaded machine both before `slow` starts and between
-        // the budget's end and the library's watchdog (290 ms).
-        240,
-    );
-    env.function.signal(Signal::SIGTERM);
-    let (status, _) = env.function.wait_exit(DEADLINE);
-    assert_eq!(
-        status.code(),
-        Some(0),
-        "function: {}",
-        env.scratch.read("function.out")
-    );
-
-    let verdict = env.shutdown_and_verdict();
-    assert!(
-        verdict.contains("outcome=handlers_failed reason=spindown handlers=2/4"),
-        "{verdict}"
-    );
-    for expected in [
-        "flush=ok(",
-        "boom=failed(",
-        "close-pool=ok(",
-        "slow=timed_out(",
-    ] {
-        assert!(
-            verdict.contains(expected),
-            "{expected} missing from: {verdict}"
-        );
-    }
-    assert!(
-        verdict.ends_with("2 of 4 shutdown handlers completed; boom failed, slow timed_out"),
-        "{verdict}"
-    );
-    assert_eq!(
-        env.scratch.lines("output"),
-        [
-            "start flush",
-            "flush",
-            "start boom",
-            "start close-pool",
-            "close-pool",
-            "start slow"
-        ]
-    );
-    eprintln!("verdict: {verdict}");
-}
-
 /// How often a kill is tried before the test gives up on the machine.
 const ATTEMPTS: usize = 5;
 
@@ -259,15 +215,14 @@ fn wait_for_start(env: &mut Environment, line: &str) -> bool {
 
 /// Start the function with `flush:sleep=30,slow:sleep=5000,never:ok` and a
 /// 280 ms budget, SIGTERM it, and SIGKILL it as soon as `slow` is seen to
-/// start (after SIGSTOP and the `started` report seen at the extension, when
-/// `stop_first`). With `starved`, the busy loop runs from the moment `flush`
+/// start. With `starved`, the busy loop runs from the moment `flush`
 /// starts: the `finished` and `started` reports between the two handlers are
 /// written on a share the busy loop has used up. The test may see the
 /// function reach the end of its budget and exit by itself before `slow`
 /// starts or before the kill (a different verdict, and a true one): such an
 /// attempt is made again, at most [`ATTEMPTS`] times. Returns the
 /// environment of the kill.
-fn killed_while_slow_runs(starved: Option<&Starved>, stop_first: bool) -> Environment {
+fn killed_while_slow_runs(starved: Option<&Starved>) -> Environment {
     for attempt in 1..=ATTEMPTS {
         // The busy loop waits while the processes start and take the signal.
         if let Some(s) = starved {
@@ -286,10 +241,6 @@ fn killed_while_slow_runs(starved: Option<&Starved>, stop_first: bool) -> Enviro
         }
         on_time = on_time && wait_for_start(&mut env, "start slow");
         if on_time {
-            if stop_first {
-                env.function.signal(Signal::SIGSTOP);
-                env.wait_for_accepted("started", 2);
-            }
             env.function.signal(Signal::SIGKILL);
         }
         let (status, _) = env.function.wait_exit(DEADLINE);
@@ -301,28 +252,6 @@ fn killed_while_slow_runs(starved: Option<&Starved>, stop_first: bool) -> Enviro
         );
     }
     panic!("in {ATTEMPTS} attempts the function always ended its budget before the kill");
-}
-
-#[test]
-fn the_verdict_stays_true_when_the_runtime_is_killed_halfway() {
-    // Lambda SIGKILLs a runtime that overruns its share; do it while `slow`
-    // runs. The library has delivered `started` before the handler's first
-    // line: stop the function there (no report can leave it now), see the
-    // report at the extension, then kill.
-    let mut env = killed_while_slow_runs(None, true);
-
-    let verdict = env.shutdown_and_verdict();
-    assert!(verdict.contains("outcome=runtime_killed"), "{verdict}");
-    assert!(
-        verdict.contains("flush=ok(")
-            && verdict.contains("slow=running")
-            && verdict.contains("never=not_started"),
-        "{verdict}"
-    );
-    assert!(
-        verdict.ends_with("1 of 3 completed, cut off while running slow"),
-        "{verdict}"
-    );
 }
 
 #[test]
@@ -350,7 +279,7 @@ fn on_a_starved_cpu_a_handler_killed_as_it_starts_is_still_named_running() {
     let starved = Starved { quota, hog };
     // Killed the moment `slow` is seen to start, with no wait for any
     // report: the library delivers `started` before the handler runs.
-    let mut env = killed_while_slow_runs(Some(&starved), false);
+    let mut env = killed_while_slow_runs(Some(&starved));
     // The extension keeps its 7 %, without the busy loop, for its verdict.
     let Starved {
         quota: _quota,
@@ -367,26 +296,6 @@ fn on_a_starved_cpu_a_handler_killed_as_it_starts_is_still_named_running() {
         "{verdict}"
     );
     eprintln!("verdict on 7 % of a core: {verdict}");
-}
-
-#[test]
-fn all_handlers_completed() {
-    let mut env = start("flush:ok,close-pool:sleep=10", 250);
-    env.function.signal(Signal::SIGTERM);
-    assert_eq!(env.function.wait_exit(DEADLINE).0.code(), Some(0));
-    let verdict = env.shutdown_and_verdict();
-    assert!(
-        verdict.contains("outcome=completed reason=spindown handlers=2/2"),
-        "{verdict}"
-    );
-    assert!(
-        verdict.contains("flush=ok(") && verdict.contains("close-pool=ok("),
-        "{verdict}"
-    );
-    assert!(
-        verdict.contains("-- all 2 shutdown handlers completed in"),
-        "{verdict}"
-    );
 }
 
 #[test]
