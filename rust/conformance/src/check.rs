@@ -258,11 +258,10 @@ pub fn check(
         }
     }
 
-    let lifecycle = |key: &str| wanted(key) && keys.is_none_or(|k| k.contains(&key));
     if let Some(want) = e
         .runtime_signals
         .as_ref()
-        .filter(|_| lifecycle("runtimeSignals"))
+        .filter(|_| wanted("runtimeSignals"))
     {
         match seen.runtime_signals() {
             Some(got) if &got == want => {}
@@ -270,7 +269,7 @@ pub fn check(
         }
     }
     let timeline = seen.timeline.as_ref();
-    if let Some(want) = e.runtime_exit.as_ref().filter(|_| lifecycle("runtimeExit")) {
+    if let Some(want) = e.runtime_exit.as_ref().filter(|_| wanted("runtimeExit")) {
         let want = match (&reading.clean_exit, want.as_str()) {
             (Some(clean), "code:0") => clean.clone(),
             _ => want.clone(),
@@ -283,7 +282,7 @@ pub fn check(
     if let Some(want) = e
         .extension_exit
         .as_ref()
-        .filter(|_| lifecycle("extensionExit"))
+        .filter(|_| wanted("extensionExit"))
     {
         let got = timeline.and_then(|t| exit_word(t, EXTENSION_NAME));
         if got.as_deref() != Some(want.as_str()) {
@@ -292,7 +291,7 @@ pub fn check(
     }
     if let Some(limit) = e
         .runtime_exit_within_ms_of_sigterm
-        .filter(|_| lifecycle("runtimeExitWithinMsOfSigterm"))
+        .filter(|_| wanted("runtimeExitWithinMsOfSigterm"))
     {
         let term = timeline.and_then(|t| {
             t.find(
@@ -422,4 +421,181 @@ pub fn lambda_order(t: &Timeline) -> Vec<String> {
         }
     }
     why
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cases::load;
+    use graceful_shutdown_emulator::{Event, LogLine, Stream};
+
+    fn event(at_ms: f64, source: &str, kind: EventKind) -> Event {
+        Event {
+            at_ms,
+            source: source.to_owned(),
+            kind,
+        }
+    }
+
+    fn case(name: &str) -> Case {
+        load(None)
+            .expect("the cases read")
+            .into_iter()
+            .find(|c| c.name == name)
+            .expect("the case is there")
+    }
+
+    /// What `a_second_sigterm_does_not_run_the_handlers_twice` shows when it passes.
+    fn second_sigterm_run() -> Observed {
+        let line = "graceful-shutdown verdict: outcome=completed reason=spindown handlers=1/1 total_ms=101 \
+                    slow=ok(100ms) -- all 1 shutdown handlers completed in 101 ms";
+        let t = Timeline {
+            events: vec![
+                event(
+                    10.0,
+                    PLATFORM,
+                    EventKind::ShutdownPhase {
+                        reason: "spindown".into(),
+                        deadline_ms: 0,
+                        runtime_share_ms: 300,
+                    },
+                ),
+                event(
+                    11.0,
+                    RUNTIME,
+                    EventKind::Signal {
+                        signal: "SIGTERM".into(),
+                    },
+                ),
+                event(
+                    120.0,
+                    RUNTIME,
+                    EventKind::Exited {
+                        code: Some(0),
+                        signal: None,
+                    },
+                ),
+                event(
+                    121.0,
+                    EXTENSION_NAME,
+                    EventKind::ShutdownEvent {
+                        reason: "spindown".into(),
+                        deadline_ms: 0,
+                    },
+                ),
+                event(
+                    125.0,
+                    EXTENSION_NAME,
+                    EventKind::Exited {
+                        code: Some(0),
+                        signal: None,
+                    },
+                ),
+            ],
+            logs: vec![
+                LogLine {
+                    at_ms: 30.0,
+                    source: RUNTIME.into(),
+                    stream: Stream::Stdout,
+                    line: "SIGTERM received again: ignored".into(),
+                },
+                LogLine {
+                    at_ms: 122.0,
+                    source: EXTENSION_NAME.into(),
+                    stream: Stream::Stdout,
+                    line: line.into(),
+                },
+            ],
+        };
+        Observed {
+            lifecycle_ok: Some(true),
+            runtime_lines: vec!["SIGTERM received again: ignored".into()],
+            verdict_line: Some(line.into()),
+            timeline: Some(t),
+            output: vec!["invoke 1".into(), "start slow".into(), "slow".into()],
+            sent: vec![
+                SentSignal {
+                    at_ms: 20.0,
+                    signal: "SIGTERM".into(),
+                },
+                SentSignal {
+                    at_ms: 21.0,
+                    signal: "SIGTERM".into(),
+                },
+            ],
+            ..Observed::default()
+        }
+    }
+
+    #[test]
+    fn the_drivers_signals_count_with_the_platforms_in_time_order() {
+        let c = case("a_second_sigterm_does_not_run_the_handlers_twice");
+        let seen = second_sigterm_run();
+        assert_eq!(
+            check(&c, &seen, &Reading::default(), None),
+            Vec::<String>::new()
+        );
+        assert!(lambda_order(seen.timeline.as_ref().expect("a timeline")).is_empty());
+        let mut one_short = seen.clone();
+        one_short.sent.pop();
+        let why = check(&c, &one_short, &Reading::default(), None);
+        assert_eq!(why.len(), 1, "{why:?}");
+        assert!(why[0].starts_with("runtimeSignals: "), "{why:?}");
+    }
+
+    #[test]
+    fn clean_exit_leave_out_and_problems() {
+        let c = case("a_second_sigterm_does_not_run_the_handlers_twice");
+        let mut seen = second_sigterm_run();
+        if let Some(t) = seen.timeline.as_mut() {
+            t.events[2].kind = EventKind::Exited {
+                code: None,
+                signal: Some("SIGTERM".into()),
+            };
+        }
+        let why = check(&c, &seen, &Reading::default(), None);
+        assert_eq!(why, ["runtimeExit: Some(\"signal:SIGTERM\"), want code:0"]);
+        let node = Reading {
+            clean_exit: Some("signal:SIGTERM".into()),
+            ..Reading::default()
+        };
+        assert!(check(&c, &seen, &node, None).is_empty());
+        let left = Reading {
+            leave_out: vec!["runtimeExit".into()],
+            ..Reading::default()
+        };
+        assert!(check(&c, &seen, &left, None).is_empty());
+        seen.problems
+            .push("the probe never wrote \"start \"".into());
+        assert_eq!(
+            check(&c, &seen, &node, None),
+            ["the probe never wrote \"start \""]
+        );
+    }
+
+    #[test]
+    fn a_verdict_that_does_not_parse_or_is_missing_fails() {
+        let c = case("a_second_sigterm_does_not_run_the_handlers_twice");
+        let mut seen = second_sigterm_run();
+        seen.verdict_line = Some("graceful-shutdown verdict: outcome=great".into());
+        let why = check(&c, &seen, &Reading::default(), None);
+        assert!(
+            why[0].starts_with("the verdict line does not parse"),
+            "{why:?}"
+        );
+        seen.verdict_line = None;
+        let why = check(&c, &seen, &Reading::default(), None);
+        assert_eq!(why, ["no verdict line"]);
+        // Under the RIE only its keys are read: no timeline needed.
+        let c = case("all_handlers_complete");
+        let mut rie = second_sigterm_run();
+        rie.timeline = None;
+        rie.lifecycle_ok = None;
+        let why = check(&c, &rie, &Reading::default(), Some(&RIE_KEYS));
+        assert!(
+            why.iter()
+                .all(|w| !w.starts_with("runtime") && !w.starts_with("lifecycle")),
+            "{why:?}"
+        );
+    }
 }
