@@ -422,12 +422,18 @@ pub fn read_verdict(text: &str, out: &mut dyn Write) -> anyhow::Result<Summary> 
     match graceful_shutdown_protocol::verdict::parse(line) {
         Ok(parsed) => {
             writeln!(out, "{}", serde_json::to_string(&parsed)?)?;
-            Ok(Summary { passed: 1, failed: 0 })
+            Ok(Summary {
+                passed: 1,
+                failed: 0,
+            })
         }
         Err(e) => {
             writeln!(out, "null")?;
             eprintln!("{e}: {line}");
-            Ok(Summary { passed: 0, failed: 1 })
+            Ok(Summary {
+                passed: 0,
+                failed: 1,
+            })
         }
     }
 }
