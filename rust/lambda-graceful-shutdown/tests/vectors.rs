@@ -121,13 +121,20 @@ fn text_cuts_are_the_committed_ones() {
     let mut rng = Lcg(15);
     for _ in 0..60 {
         let len = rng.next(200);
-        texts.push((0..len).map(|_| alphabet[rng.next(alphabet.len())]).collect());
+        texts.push(
+            (0..len)
+                .map(|_| alphabet[rng.next(alphabet.len())])
+                .collect(),
+        );
     }
     let maxes = [0_usize, 1, 2, 3, 4, 5, 6, 7, 63, 128, 1024];
     let cases: Vec<Value> = texts
         .iter()
         .map(|text| {
-            let cuts: Vec<Value> = maxes.iter().map(|&max| json!([max, fit(text, max)])).collect();
+            let cuts: Vec<Value> = maxes
+                .iter()
+                .map(|&max| json!([max, fit(text, max)]))
+                .collect();
             json!({"text": text, "cuts": cuts})
         })
         .collect();
@@ -145,8 +152,20 @@ fn hello_splits_are_the_committed_ones() {
     let cases_in: Vec<(Vec<String>, u32, bool)> = vec![
         (vec![], 250, false),
         (vec!["flush".into(), "close-pool".into()], 250, true),
-        ((0..100).map(|i| format!("{i}-{}", "ß".repeat(200))).collect(), u32::MAX, false),
-        ((0..40).map(|i| format!("handler-{i:02}-{}", "x".repeat(110))).collect(), 250, false),
+        (
+            (0..100)
+                .map(|i| format!("{i}-{}", "ß".repeat(200)))
+                .collect(),
+            u32::MAX,
+            false,
+        ),
+        (
+            (0..40)
+                .map(|i| format!("handler-{i:02}-{}", "x".repeat(110)))
+                .collect(),
+            250,
+            false,
+        ),
         (vec!["é".repeat(2000), "after".into()], 280, true),
     ];
     let mut cases = Vec::new();
@@ -182,9 +201,31 @@ fn settings_are_the_committed_ones() {
     let env = &l.env;
     let mut inputs: Vec<BTreeMap<&str, String>> = vec![BTreeMap::new()];
     let port_values: Vec<String> = [
-        "4471", " 20000 ", "+20001", "1024", "65535", "", " ", "-1", "0", "80", "1023", "65536",
-        "4471.0", "0x1177", "port", "9001", "8080", "2772", "2773", "4317", "4318", "8124", "8125",
-        "8126", "99999999999999999999",
+        "4471",
+        " 20000 ",
+        "+20001",
+        "1024",
+        "65535",
+        "",
+        " ",
+        "-1",
+        "0",
+        "80",
+        "1023",
+        "65536",
+        "4471.0",
+        "0x1177",
+        "port",
+        "9001",
+        "8080",
+        "2772",
+        "2773",
+        "4317",
+        "4318",
+        "8124",
+        "8125",
+        "8126",
+        "99999999999999999999",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -193,7 +234,19 @@ fn settings_are_the_committed_ones() {
         inputs.push(BTreeMap::from([(env.port.as_str(), v.clone())]));
     }
     let timeout_values: Vec<String> = [
-        "250", "1", "280", " 120 ", "+7", "", "0", "281", "-5", "1.5", "abc", "1e3", "300",
+        "250",
+        "1",
+        "280",
+        " 120 ",
+        "+7",
+        "",
+        "0",
+        "281",
+        "-5",
+        "1.5",
+        "abc",
+        "1e3",
+        "300",
         "4294967296",
     ]
     .iter()
