@@ -367,10 +367,8 @@ pub fn run_case(
     work_dir: Option<&std::path::Path>,
 ) -> anyhow::Result<CaseResult> {
     let mut builder = tempfile::Builder::new();
-    let prefix = format!(
-        "shutdown-conformance-{}-",
-        &case.name[..case.name.len().min(40)]
-    );
+    let short: String = case.name.chars().take(40).collect();
+    let prefix = format!("shutdown-conformance-{short}-");
     builder.prefix(&prefix);
     let scratch = match work_dir {
         Some(dir) => builder.tempdir_in(dir),
