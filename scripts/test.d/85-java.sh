@@ -31,7 +31,7 @@ lap "prerequisites"
 
 cd java
 # Every test (unit and end-to-end), then the jar (mvn -q package alone makes it).
-mvn -B --no-transfer-progress package
+mvn -B --no-transfer-progress -De2e.required=true package
 lap "tests and jar on $(java -version 2>&1 | head -1)"
 jdk25=/usr/lib/jvm/temurin-25-jdk-amd64
 if [ -x "$jdk25/bin/java" ]; then

@@ -30,6 +30,7 @@ class ReportVectorsTest {
 
     @BeforeAll
     static void build() throws Exception {
+        E2e.require(E2e.REPO.resolve("rust/protocol/Cargo.toml"), "the Rust protocol crate of this repository");
         ProcessBuilder pb = new ProcessBuilder("cargo", "build", "--quiet", "--manifest-path", MANIFEST.toString())
                 .inheritIO();
         pb.environment().put("CARGO_TARGET_DIR", E2e.TARGET.toString());
