@@ -2,11 +2,11 @@
 
 mod attach;
 mod config;
+mod exit;
 mod fallback;
 mod handler;
-mod report;
-mod run;
-mod signals;
+mod reporter;
+mod runner;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -18,10 +18,10 @@ use graceful_shutdown_protocol::report::hello_reports;
 
 pub use config::{BadSetting, Config};
 pub use handler::BoxError;
-pub use run::{HandlerOutcome, HandlerStatus, Summary};
+pub use runner::{HandlerOutcome, HandlerStatus, Summary};
 
 use handler::Handler;
-use report::Reporter;
+use reporter::Reporter;
 
 /// Collects shutdown handlers, then [`install`](GracefulShutdown::install)s them.
 ///
@@ -94,7 +94,7 @@ impl GracefulShutdown {
     /// If called outside a tokio runtime.
     pub fn install(self) -> ShutdownHandle {
         let handle = self.build();
-        signals::listen(handle.clone());
+        exit::listen(handle.clone());
         handle
     }
 
@@ -196,7 +196,7 @@ impl ShutdownHandle {
         let summary = self.run("trigger", Instant::now()).await;
         let reporter = self.inner.reporter.clone();
         // Give the reports the same short flush an exit would, off the runtime's threads.
-        let _ = tokio::task::spawn_blocking(move || reporter.flush(signals::flush_floor())).await;
+        let _ = tokio::task::spawn_blocking(move || reporter.flush(exit::flush_floor())).await;
         summary
     }
 
@@ -247,7 +247,7 @@ impl ShutdownHandle {
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .take()
                     .unwrap_or_default();
-                run::run_handlers(
+                runner::run_handlers(
                     handlers,
                     self.inner.concurrent,
                     self.inner.config.timeout,
@@ -349,7 +349,7 @@ mod tests {
         assert!(handle.extension_attached());
         // No time bound here (it would flake on a loaded machine): that
         // queueing the hello never waits for its delivery is proven by
-        // `report::tests::queueing_never_waits_for_the_delivery`.
+        // `reporter::tests::queueing_never_waits_for_the_delivery`.
         eprintln!("figure: cold-start check and hello queued in {took:?}");
         // The hello really is on its way: the listener sees the connection.
         listener.set_nonblocking(false).expect("blocking");

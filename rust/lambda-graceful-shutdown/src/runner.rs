@@ -19,7 +19,7 @@ use graceful_shutdown_protocol::Report;
 use tokio::task::JoinError;
 
 use crate::handler::{describe_error, describe_panic, Handler};
-use crate::report::Reporter;
+use crate::reporter::Reporter;
 
 /// How one handler ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
