@@ -7,7 +7,10 @@ reported to the ``graceful-shutdown`` extension (the shutdown layer).
 
 from ._core import GracefulShutdown
 from .config import BadSetting, Config, ConfigError
-from .runner import HandlerOutcome, HandlerStatus, Summary
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
+if TYPE_CHECKING:
+    from .runner import HandlerOutcome, HandlerStatus, Summary
 
 __all__ = [
     "BadSetting",
@@ -19,3 +22,13 @@ __all__ = [
     "Summary",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    # What only the shutdown (or a test's trigger()) needs is imported on first
+    # use: the import stays cheap at cold start.
+    if name in ("HandlerOutcome", "HandlerStatus", "Summary"):
+        from . import runner
+
+        return getattr(runner, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
-import faulthandler
 import os
 import threading
 import time
 import types
-from typing import Any, Callable, Dict, List, Mapping, Optional, TypeVar, Union, overload
 
 from . import _log, attach
-from ._params import POSITIONAL_ONLY, isawaitable, parameters
+from ._params import POSITIONAL_ONLY, Handler, isawaitable, parameters
 from . import report as r
 from ._limits import FLUSH_LIMIT_MS, KILL_MARGIN_MS, RUNTIME_SHARE_MS, WATCHDOG_GRACE_MS
 from .config import Config
 from .reporter import Reporter
-from .runner import Handler, Summary, run_handlers
 from .signals import SignalWatcher
 
-F = TypeVar("F", bound=Callable[..., Any])
+# What only the shutdown needs (the runner, faulthandler) is imported when it
+# starts, or ahead of it by the signal watcher's thread once install() has
+# returned (:func:`_warm`): never on the main thread at cold start.
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
+if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, List, Mapping, Optional, TypeVar, Union, overload
+
+    from .runner import Summary
+
+    F = TypeVar("F", bound=Callable[..., Any])
+else:
+
+    def overload(fn):  # typing.overload's runtime effect: the last definition wins
+        return fn
 
 # FLUSH_LIMIT_MS: the shortest wait for pending reports before the exit.
 # KILL_MARGIN_MS: kept free before Lambda's SIGKILL when waiting for them.
@@ -64,7 +74,7 @@ class GracefulShutdown:
         self._concurrent = concurrent
         self._values: Dict[str, Any] = {}
         self._handlers: List[Handler] = []
-        self._wanted: List[tuple] = []
+        self._wanted: List[tuple[str, Callable[..., Any], Callable[[str], Any]]] = []
         self._built = False
         self._installed = False
         self._reporter = Reporter.disabled()
@@ -200,7 +210,7 @@ class GracefulShutdown:
         if self._installed:
             return self
         self.build()
-        SignalWatcher(self._on_signal).install()
+        SignalWatcher(self._on_signal, warm=_warm).install()
         self._installed = True
         return self
 
@@ -237,6 +247,8 @@ class GracefulShutdown:
             self._ran.wait()
             assert self._summary is not None
             return self._summary
+        from .runner import run_handlers
+
         try:
             self._summary = run_handlers(
                 self._handlers, self._concurrent, self._config.timeout_ms, start, signal, self._reporter
@@ -255,6 +267,8 @@ class GracefulShutdown:
         # The last resort, if a handler holds the interpreter so that no Python
         # thread runs: faulthandler's own C thread needs no interpreter to dump
         # the stacks and end the process (status 1) just before Lambda would kill it.
+        import faulthandler
+
         elapsed_ms = (time.monotonic() - start) * 1000
         faulthandler.dump_traceback_later(max(0.001, (watchdog_ms(self._config.timeout_ms) - elapsed_ms) / 1000),
                                           exit=True)
@@ -282,6 +296,14 @@ class GracefulShutdown:
         )
         _log.flush_all()
         os._exit(0)
+
+
+def _warm() -> None:
+    """Import what the shutdown needs, so that it starts without importing:
+    run by the signal watcher's thread before it waits for a signal."""
+    import faulthandler  # noqa: F401
+
+    from . import runner  # noqa: F401
 
 
 async def _awaited(awaitable: Any) -> Any:

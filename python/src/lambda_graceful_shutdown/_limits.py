@@ -7,15 +7,26 @@ and numbers are read, never copied by hand.
 
 from __future__ import annotations
 
-import json
 import os
-from functools import lru_cache
-from typing import Any, Dict, Tuple
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
+if TYPE_CHECKING:
+    from typing import Any, Dict, Tuple
+
+_parsed: Dict[str, Any] | None = None
 
 
-@lru_cache(maxsize=1)
 def limits() -> Dict[str, Any]:
-    """The parsed ``limits.json`` shipped with the package."""
+    """The parsed ``limits.json`` shipped with the package (read once)."""
+    global _parsed
+    if _parsed is None:
+        _parsed = _read()
+    return _parsed
+
+
+def _read() -> Dict[str, Any]:
+    import json  # the runtime client has loaded it already
+
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "limits.json")
     try:
         with open(path, encoding="utf-8") as f:

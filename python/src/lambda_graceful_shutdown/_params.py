@@ -9,21 +9,47 @@ imported by every function that uses it. Other callables go through
 from __future__ import annotations
 
 import types
-from typing import Any, Callable, List, NamedTuple
+from collections import namedtuple
+
+#: ``typing.TYPE_CHECKING`` without importing :mod:`typing` (milliseconds at
+#: cold start, and the runtime client does not load it); type checkers take
+#: the name ``TYPE_CHECKING`` as true.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, List, NamedTuple
+
+    class _Param(NamedTuple):
+        name: str
+        kind: str
+        has_default: bool
+
+    class _Handler(NamedTuple):
+        name: str
+        call: Callable[[], Any]
+else:
+    # collections.namedtuple, not typing.NamedTuple: the same classes without typing.
+    _Param = namedtuple("Param", ("name", "kind", "has_default"))
+    _Handler = namedtuple("Handler", ("name", "call"))
 
 POSITIONAL_ONLY, NORMAL, KEYWORD_ONLY, VARIADIC = "positional-only", "normal", "keyword-only", "variadic"
 
 _CO_VARARGS, _CO_VARKEYWORDS = 0x04, 0x08
 
 
-class Param(NamedTuple):
-    name: str
-    kind: str
-    has_default: bool
+class Param(_Param):
+    """One parameter: its name, its kind and whether it has a default."""
+
+    __slots__ = ()
 
     @property
     def injectable(self) -> bool:
         return self.kind in (NORMAL, KEYWORD_ONLY)
+
+
+class Handler(_Handler):
+    """A registered handler: its name and what calls it (with its injected arguments)."""
+
+    __slots__ = ()
 
 
 def parameters(fn: Callable[..., Any]) -> List[Param]:

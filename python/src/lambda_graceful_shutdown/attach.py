@@ -7,9 +7,11 @@ there exactly when the extension is. The check is one small file read.
 
 from __future__ import annotations
 
-from typing import Sequence, Tuple
-
 from ._limits import ENV_SECRET_FILE, EXTENSION_NAME
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
+if TYPE_CHECKING:
+    from typing import Sequence, Tuple
 
 #: Longest secret accepted; the extension writes 64 hex characters.
 MAX_SECRET_CHARS = 512

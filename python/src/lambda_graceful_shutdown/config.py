@@ -8,10 +8,8 @@ default: a typo must never stop a function from starting.
 
 from __future__ import annotations
 
-import json
 import os
-import re
-from typing import Callable, List, Mapping, NamedTuple, Optional, Tuple
+from collections import namedtuple
 
 from . import _limits
 from ._limits import (
@@ -23,19 +21,36 @@ from ._limits import (
     ENV_TIMEOUT_MS,
 )
 
-_DIGITS = re.compile(r"\+?[0-9]+")
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
+if TYPE_CHECKING:
+    from typing import Callable, List, Mapping, NamedTuple, Optional, Tuple
+
+    class _Config(NamedTuple):
+        port: int = DEFAULT_PORT
+        timeout_ms: int = DEFAULT_TIMEOUT_MS
+        secret_file: str = DEFAULT_SECRET_FILE
+
+    class _BadSetting(NamedTuple):
+        error: ConfigError
+        default: str
+else:
+    # collections.namedtuple, not typing.NamedTuple: the same classes without
+    # importing typing (milliseconds at cold start; the runtime client does not).
+    _Config = namedtuple("Config", ("port", "timeout_ms", "secret_file"),
+                         defaults=(DEFAULT_PORT, DEFAULT_TIMEOUT_MS, DEFAULT_SECRET_FILE))
+    _BadSetting = namedtuple("BadSetting", ("error", "default"))
 
 
-class Config(NamedTuple):
+class Config(_Config):
     """Where the reports go and how long the handlers may take. (A named tuple
-    rather than a dataclass: dataclasses import inspect, slow at cold start.)"""
+    rather than a dataclass: dataclasses import inspect, slow at cold start.)
 
-    #: Loopback port of the extension's report listener (``GRACEFUL_SHUTDOWN_PORT``).
-    port: int = DEFAULT_PORT
-    #: Budget for all handlers together, from the signal (``GRACEFUL_SHUTDOWN_TIMEOUT_MS``).
-    timeout_ms: int = DEFAULT_TIMEOUT_MS
-    #: File holding the per-environment secret (``GRACEFUL_SHUTDOWN_SECRET_FILE``).
-    secret_file: str = DEFAULT_SECRET_FILE
+    - ``port``: loopback port of the extension's report listener (``GRACEFUL_SHUTDOWN_PORT``).
+    - ``timeout_ms``: budget for all handlers together, from the signal (``GRACEFUL_SHUTDOWN_TIMEOUT_MS``).
+    - ``secret_file``: file holding the per-environment secret (``GRACEFUL_SHUTDOWN_SECRET_FILE``).
+    """
+
+    __slots__ = ()
 
     @staticmethod
     def from_env(environ: Optional[Mapping[str, str]] = None) -> "Config":
@@ -83,11 +98,10 @@ class ConfigError(ValueError):
         super().__init__(f"{var}: expected {expected}, got {_quoted(value)}")
 
 
-class BadSetting(NamedTuple):
-    """A variable whose value was refused; ``default`` was used instead."""
+class BadSetting(_BadSetting):
+    """A variable whose value was refused (``error``); ``default`` was used instead."""
 
-    error: ConfigError
-    default: str
+    __slots__ = ()
 
     @property
     def var(self) -> str:
@@ -98,12 +112,17 @@ class BadSetting(NamedTuple):
 
 
 def _quoted(value: str) -> str:
+    import json  # only for a refused value
+
     return json.dumps(value, ensure_ascii=False)
 
 
 def _whole_number(raw: str) -> Optional[int]:
+    """``raw`` as a whole number if it is ASCII digits, with one ``+`` in front at
+    most, between blanks (the extension's rule); otherwise None."""
     text = raw.strip()
-    return int(text) if _DIGITS.fullmatch(text) else None
+    digits = text[1:] if text.startswith("+") else text
+    return int(text) if digits and digits.isascii() and digits.isdigit() else None
 
 
 def parse_port(raw: str) -> int:

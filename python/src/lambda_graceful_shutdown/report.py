@@ -9,12 +9,15 @@ request to loopback, and the library has no dependencies.
 
 from __future__ import annotations
 
-import json
-from typing import Any, Dict, List, Optional, Sequence
-
 from ._limits import MAX_ERROR_BYTES, MAX_NAME_BYTES, MAX_REPORT_BYTES, MAX_WORKER_BYTES, REPORT_PATH, SECRET_HEADER
 
-Report = Dict[str, Any]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional, Sequence
+
+    Report = Dict[str, Any]
+else:
+    Report = dict
 
 _CUT_MARK = "\u2026"
 _TWO = frozenset('"\\\b\f\n\r\t')
@@ -61,6 +64,8 @@ def to_json(report: Report, worker: Optional[str] = None) -> str:
     """The JSON body of ``report``, as serde_json writes it; sent by ``worker``
     (Managed Instances run several processes: see "Several workers" in the
     protocol), it is the last field, cut to ``maxWorkerBytes``."""
+    import json  # the runtime client has loaded it already
+
     body = dict(report)
     if worker:
         body.pop("worker", None)

@@ -32,14 +32,21 @@ moment the thread runs again.
 from __future__ import annotations
 
 import collections
-import socket
 import threading
 import time
-from typing import Callable, Deque, Optional, Union
 
 from . import _log
 from ._limits import REPORT_CONNECT_TIMEOUT_MS, REPORT_IO_TIMEOUT_MS, REPORT_NOW_TIMEOUT_MS
-from .report import Report, encode_request
+from .report import encode_request
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
+if TYPE_CHECKING:
+    import socket
+    from typing import Any, Callable, Deque, Optional, Union
+
+    from .report import Report
+
+    Deliver = Callable[[Report], None]
 
 #: Per-report limits of the sending thread (spec/limits.json, ``library``):
 #: loopback answers in well under a millisecond, so these only bound the
@@ -50,8 +57,6 @@ IO_TIMEOUT_S = REPORT_IO_TIMEOUT_MS / 1000
 #: completes (or is refused) inside the call; only a full accept queue makes
 #: it wait, and then the report is left to the thread instead.
 NOW_TIMEOUT_S = REPORT_NOW_TIMEOUT_MS / 1000
-
-Deliver = Callable[[Report], None]
 
 
 class Link:
@@ -263,9 +268,10 @@ class _Tcp(Link):
 
     def open(self, report: Report, timeout_s: float) -> Optional[socket.socket]:
         request = encode_request(self.port, self.secret, report, self.worker)
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        net = _net()
+        s = net.socket(net.AF_INET, net.SOCK_STREAM)
         try:
-            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            s.setsockopt(net.IPPROTO_TCP, net.TCP_NODELAY, 1)
             s.settimeout(timeout_s)
             s.connect(("127.0.0.1", self.port))
             s.sendall(request)
@@ -278,17 +284,18 @@ class _Tcp(Link):
         if stream is None:
             return
         try:
-            with stream:
-                stream.settimeout(IO_TIMEOUT_S)
-                answer = b""
-                while len(answer) < 64 and b"\n" not in answer:
-                    chunk = stream.recv(64 - len(answer))
-                    if not chunk:
-                        break
-                    answer += chunk
+            stream.settimeout(IO_TIMEOUT_S)
+            answer = b""
+            while len(answer) < 64 and b"\n" not in answer:
+                chunk = stream.recv(64 - len(answer))
+                if not chunk:
+                    break
+                answer += chunk
         except OSError as e:
             self.complain(f"no answer from the extension on 127.0.0.1:{self.port} to a report: {e}")
             return
+        finally:
+            stream.close()
         status = parse_status(answer)
         if status == 202:
             _log.debug(f"graceful-shutdown: report accepted: {report.get('type')}")
@@ -312,6 +319,19 @@ class _Tcp(Link):
                 f"graceful-shutdown: {message}; the handlers still run, "
                 "the extension's verdict may be incomplete"
             )
+
+
+def _net() -> Any:
+    """The socket functions: the C module under :mod:`socket`, which builds
+    enums at import (several milliseconds, on the sending thread at cold start)."""
+    try:
+        import _socket
+
+        return _socket
+    except ImportError:  # another interpreter
+        import socket
+
+        return socket
 
 
 def parse_status(answer: bytes) -> Optional[int]:

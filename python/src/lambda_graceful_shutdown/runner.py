@@ -24,12 +24,36 @@ from __future__ import annotations
 import enum
 import threading
 import time
-from typing import Any, Awaitable, Callable, List, NamedTuple, Optional, Sequence, Tuple
+from collections import namedtuple
 
 from . import _log
 from . import report as r
-from ._params import isawaitable
-from .reporter import Reporter
+from ._params import Handler, isawaitable
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
+if TYPE_CHECKING:
+    from typing import Any, Awaitable, List, NamedTuple, Optional, Sequence, Tuple
+
+    from .reporter import Reporter
+
+    class _HandlerOutcome(NamedTuple):
+        name: str
+        index: int
+        status: HandlerStatus
+        duration_ms: float
+        error: Optional[str] = None
+
+    class _Summary(NamedTuple):
+        signal: str
+        handlers: Tuple[HandlerOutcome, ...]
+        total_ms: float
+else:
+    # collections.namedtuple, not typing.NamedTuple: the same classes without typing.
+    _HandlerOutcome = namedtuple("HandlerOutcome", ("name", "index", "status", "duration_ms", "error"),
+                                 defaults=(None,))
+    _Summary = namedtuple("Summary", ("signal", "handlers", "total_ms"))
+
+__all__ = ["Handler", "HandlerOutcome", "HandlerStatus", "Summary", "describe", "run_handlers"]
 
 #: How long each report of the shutdown may wait for the reporter's ordering
 #: lock before it is written from the shutdown thread. Every report of the
@@ -49,26 +73,21 @@ class HandlerStatus(str, enum.Enum):
     SKIPPED = "skipped"
 
 
-class HandlerOutcome(NamedTuple):
-    """What happened to one handler."""
+class HandlerOutcome(_HandlerOutcome):
+    """What happened to one handler: its ``name``, ``index`` and ``status``;
+    ``duration_ms``, from its start to its end (or to the budget's end), 0 if
+    skipped; ``error``, the error text of a failed handler."""
 
-    name: str
-    index: int
-    status: HandlerStatus
-    #: From its start to its end (or to the budget's end); 0 if skipped.
-    duration_ms: float
-    #: The error text, for a failed handler.
-    error: Optional[str] = None
+    __slots__ = ()
 
 
-class Summary(NamedTuple):
-    """What happened to all the handlers, in registration order."""
+class Summary(_Summary):
+    """What happened to all the handlers, in registration order: ``signal``
+    (``SIGTERM``, ``SIGINT`` or ``trigger``), ``handlers`` (a
+    :class:`HandlerOutcome` each) and ``total_ms``, from the signal to the last
+    handler's end."""
 
-    #: ``SIGTERM``, ``SIGINT`` or ``trigger``.
-    signal: str
-    handlers: Tuple[HandlerOutcome, ...]
-    #: From the signal to the last handler's end.
-    total_ms: float
+    __slots__ = ()
 
     def _count(self, status: HandlerStatus) -> int:
         return sum(1 for h in self.handlers if h.status is status)
@@ -96,13 +115,6 @@ class Summary(NamedTuple):
     def handler(self, name: str) -> Optional[HandlerOutcome]:
         """The handler with this name, if one was registered."""
         return next((h for h in self.handlers if h.name == name), None)
-
-
-class Handler(NamedTuple):
-    """A registered handler: its name and what calls it (with its injected arguments)."""
-
-    name: str
-    call: Callable[[], Any]
 
 
 def describe(error: BaseException) -> str:

@@ -15,20 +15,31 @@ wakeup fd.
 from __future__ import annotations
 
 import os
-import signal
 import threading
-from typing import Callable, Dict
 
 from . import _log
+
+try:
+    # The C module under :mod:`signal`, which wraps the same functions in
+    # enums built at import (half a millisecond at cold start).
+    import _signal as signal
+except ImportError:  # another interpreter
+    import signal  # type: ignore[no-redef]
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
+if TYPE_CHECKING:
+    from typing import Callable, Dict, Optional
 
 NAMES: Dict[int, str] = {int(signal.SIGTERM): "SIGTERM", int(signal.SIGINT): "SIGINT"}
 
 
 class SignalWatcher:
-    """Calls ``on_first(name)`` once, on the first SIGTERM or SIGINT, from a thread of its own."""
+    """Calls ``on_first(name)`` once, on the first SIGTERM or SIGINT, from a thread of its own;
+    that thread first calls ``warm()``, if given."""
 
-    def __init__(self, on_first: Callable[[str], None]) -> None:
+    def __init__(self, on_first: Callable[[str], None], warm: Optional[Callable[[], None]] = None) -> None:
         self._on_first = on_first
+        self._warm = warm
         self._lock = threading.Lock()
         self._fired = False
         self._previous_fd = -1
@@ -63,6 +74,15 @@ class SignalWatcher:
         return True
 
     def _watch(self) -> None:
+        if self._warm is not None:
+            # Off the main thread, after install(): what the shutdown will need,
+            # imported now so that it starts without importing. A signal that
+            # comes meanwhile waits in the pipe (or is seen by the Python-level
+            # handler), and the shutdown would need the same imports anyway.
+            try:
+                self._warm()
+            except Exception as e:  # the shutdown imports it again, and says why it fails
+                _log.debug(f"graceful-shutdown: warming up the shutdown failed: {e!r}")
         seen = 0
         while True:
             try:
