@@ -2,7 +2,7 @@
 # Runs every test of the project. First, before anything of this checkout is
 # built: the generated modules match spec/ (scripts/generate.mjs --check), and
 # the README's main job runs in a fresh clone of HEAD with nothing built and
-# prints every language's result (scripts/demo/fresh-clone.test.mjs). Then it
+# prints every language's result (demo/test/fresh-clone.test.mjs). Then it
 # installs what the suites need and runs scripts/test.d/ in name order.
 # Stops at the first failure.
 set -euo pipefail
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 printf '==> the generated modules match spec/\n'
 node scripts/generate.mjs --check
 printf '\n==> the README main job in a fresh clone\n'
-node --test --test-reporter=spec scripts/demo/fresh-clone.test.mjs
+node --test --test-reporter=spec demo/test/fresh-clone.test.mjs
 bash scripts/setup.sh
 # pip puts console scripts (cargo-lambda, moto_server) beside the interpreter,
 # or in the user's base when it installs with --user.

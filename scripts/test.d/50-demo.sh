@@ -3,9 +3,9 @@
 # the demo runner, then bootstrap, deploy and cdk-assets publish against moto
 # on loopback, and run each deployed function (Rust, Node.js on aws-lambda-ric,
 # Python on awslambdaric) and the layer in the local lifecycle emulator, with
-# and without the layer (scripts/demo/demo.test.ts).
+# and without the layer (demo/test/demo.test.ts).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export NODE_NO_WARNINGS=1
 pnpm exec tsc -p tsconfig.json
-node --import tsx --test --test-concurrency=1 --test-reporter=spec scripts/demo/helpers.test.ts scripts/demo/demo.test.ts
+node --import tsx --test --test-concurrency=1 --test-reporter=spec demo/test/helpers.test.ts demo/test/demo.test.ts

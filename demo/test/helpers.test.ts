@@ -5,10 +5,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import AdmZip from 'adm-zip';
-import { inputsHash } from '../../lib/function-code';
-import { codeLocation, DeployedFunction, Deployment, functionOf, listZip, unzip } from './deployed';
-import { motoEnv, startMoto } from './moto';
-import { EmulatedRun, persistedLine, RUNTIME_SDK_DIR, runtimeArgs } from '../demo-run';
+import { inputsHash } from '../function-code';
+import { codeLocation, DeployedFunction, Deployment, functionOf, listZip, unzip } from '../runner/deployed';
+import { motoEnv, startMoto } from '../runner/moto';
+import { EmulatedRun, persistedLine, RUNTIME_SDK_DIR, runtimeArgs } from '../run';
 
 test('motoEnv drops every inherited AWS_ and CDK_ variable, so a real account is never reached', () => {
   const env = motoEnv('http://127.0.0.1:5000', {

@@ -20,11 +20,11 @@ import * as path from 'node:path';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { DEMO_FUNCTIONS, DemoLanguage } from '../lib/demo-stack';
-import { codeLocation, DeployedFunction, Deployment, download, functionOf, listZip, readDeployment, unzip, ZipFile } from './demo/deployed';
-import { ACCOUNT, clientConfig, Moto, motoEnv, REGION, sdkEnv, startMoto, stopAllMotoSync } from './demo/moto';
-import { killAllSync, REPO_ROOT, run, seconds } from './demo/run';
-import { countPersisted, Persisted } from './demo/table';
+import { DEMO_FUNCTIONS, DemoLanguage } from './stack';
+import { codeLocation, DeployedFunction, Deployment, download, functionOf, listZip, readDeployment, unzip, ZipFile } from './runner/deployed';
+import { ACCOUNT, clientConfig, Moto, motoEnv, REGION, sdkEnv, startMoto, stopAllMotoSync } from './runner/moto';
+import { killAllSync, REPO_ROOT, run, seconds } from './runner/run';
+import { countPersisted, Persisted } from './runner/table';
 
 export const STACK_NAME = 'GracefulShutdownDemo';
 export const EXTENSION_FILE = 'extensions/graceful-shutdown';

@@ -1,7 +1,7 @@
 // The code assets of the demo's Node.js and Python functions: the function's
 // own file and this repository's library for its language, packaged the way a
 // user of the library packages it. The AWS SDK is not in the asset: Lambda's
-// nodejs22.x and python3.12 runtimes provide it (docs/demo.md).
+// nodejs22.x and python3.12 runtimes provide it (demo/README.md).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';

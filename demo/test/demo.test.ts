@@ -1,5 +1,5 @@
 // The offline deploy round trip against moto, end to end: run with
-// `node --import tsx --test scripts/demo/demo.test.ts` (suite 50-demo).
+// `node --import tsx --test demo/test/demo.test.ts` (suite 50-demo).
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -8,10 +8,10 @@ import { after, before, describe, test } from 'node:test';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { DEMO_BATCH_SIZE, DEMO_FUNCTIONS, DEMO_SHUTDOWN_TIMEOUT_MS } from '../../lib/demo-stack';
-import { DemoResult, EXTENSION_FILE, LANGUAGES, localContextArgs, persistedLine, runDemo, STACK_NAME } from '../demo-run';
-import { ACCOUNT, clientConfig, motoEnv, REGION, startMoto, stopAllMotoSync } from './moto';
-import { killAllSync, REPO_ROOT, run } from './run';
+import { DEMO_BATCH_SIZE, DEMO_FUNCTIONS, DEMO_SHUTDOWN_TIMEOUT_MS } from '../stack';
+import { DemoResult, EXTENSION_FILE, LANGUAGES, localContextArgs, persistedLine, runDemo, STACK_NAME } from '../run';
+import { ACCOUNT, clientConfig, motoEnv, REGION, startMoto, stopAllMotoSync } from '../runner/moto';
+import { killAllSync, REPO_ROOT, run } from '../runner/run';
 
 /** The names and limits both sides share (port default, timeout range). */
 const LIMITS = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'spec', 'limits.json'), 'utf8'));
@@ -112,7 +112,7 @@ describe('the demo round trip (pnpm run demo)', () => {
       assert.deepEqual({ runtime: fn.runtime, handler: fn.handler }, expected[language], fn.logicalId);
       assert.deepEqual(fn.layerIds, layers, `${fn.logicalId} has the shutdown layer`);
       const variables = template.Resources[fn.logicalId].Properties?.Environment?.Variables ?? {};
-      // lib/demo-stack.ts sets the budget and the batch size, and leaves the port at the spec's default.
+      // demo/stack.ts sets the budget and the batch size, and leaves the port at the spec's default.
       assert.deepEqual(variables, {
         TABLE_NAME: { Ref: tables[0] },
         BATCH_SIZE: String(DEMO_BATCH_SIZE),

@@ -61,7 +61,7 @@ export class DemoStack extends Stack {
     // The Rust function comes first: it creates the stack's shared layer,
     // which the other two then get from GracefulShutdown.addTo().
     this.function = new GracefulShutdownFunction(this, DEMO_FUNCTIONS.rust, {
-      manifestPath: path.join(REPO_ROOT, 'rust', 'demo-function', 'Cargo.toml'),
+      manifestPath: path.join(REPO_ROOT, 'demo', 'functions', 'rust', 'Cargo.toml'),
       binaryName: 'bootstrap',
       architecture: props.architecture,
       memorySize: 128,

@@ -16,7 +16,7 @@
 // scripts/generate.mjs and committed, so a fresh clone synthesizes as it is.
 import { App } from 'aws-cdk-lib';
 import { Architecture } from 'aws-cdk-lib/aws-lambda';
-import { DemoStack } from '../lib/demo-stack';
+import { DemoStack } from './stack';
 
 export const STACK_NAME = 'GracefulShutdownDemo';
 
