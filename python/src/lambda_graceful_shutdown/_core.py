@@ -12,16 +12,17 @@ from ._params import POSITIONAL_ONLY, Handler, isawaitable, parameters
 from . import report as r
 from ._limits import FLUSH_LIMIT_MS, KILL_MARGIN_MS, RUNTIME_SHARE_MS, WATCHDOG_GRACE_MS
 from .config import Config
-from .reporter import Reporter
 from .signals import SignalWatcher
 
-# What only the shutdown needs (the runner, faulthandler) is imported when it
-# starts, or ahead of it by the signal watcher's thread once install() has
-# returned (:func:`_warm`): never on the main thread at cold start.
+# What only the shutdown needs (the runner, faulthandler, the reporter when no
+# extension is attached) is imported when it starts, or ahead of it by the
+# signal watcher's thread (GracefulShutdown._warm): not on the main thread at
+# cold start.
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
 if TYPE_CHECKING:
     from typing import Any, Callable, Dict, List, Mapping, Optional, TypeVar, Union, overload
 
+    from .reporter import Reporter
     from .runner import Summary
 
     F = TypeVar("F", bound=Callable[..., Any])
@@ -77,7 +78,8 @@ class GracefulShutdown:
         self._wanted: List[tuple[str, Callable[..., Any], Callable[[str], Any]]] = []
         self._built = False
         self._installed = False
-        self._reporter = Reporter.disabled()
+        #: None until the extension is found, or a run needs one (then a disabled one).
+        self._reporter: Optional[Reporter] = None
         self._lock = threading.Lock()
         self._summary: Optional[Summary] = None
         self._ran = threading.Event()
@@ -181,8 +183,16 @@ class GracefulShutdown:
     def build(self) -> "GracefulShutdown":
         """Check for the extension and announce the handlers, without listening for
         signals: the handlers then run only through :meth:`trigger`. For tests."""
+        self._build()
+        if self._reporter is not None:
+            self._reporter.start()
+        return self
+
+    def _build(self) -> None:
+        """:meth:`build`, but the reports' sending thread is left to the caller to
+        start (:meth:`install` has the signal watcher's thread start it)."""
         if self._built:
-            return self
+            return
         for name, fn, lookup in self._wanted:
             _check_injectable(name, fn, lookup)
         self._built = True
@@ -192,7 +202,9 @@ class GracefulShutdown:
             # Every report names its process: under Managed Instances the runtime
             # client forks one worker per slot, and each reports on its own.
             worker = str(os.getpid())
-            self._reporter = Reporter.to_extension(self._config.port, secret_or_reason, worker)
+            from .reporter import Reporter
+
+            self._reporter = Reporter.to_extension(self._config.port, secret_or_reason, worker, start=False)
             for hello in r.hello_reports(os.getpid(), names, self._config.timeout_ms, self._concurrent, worker):
                 self._reporter.send(hello)
         else:
@@ -201,7 +213,6 @@ class GracefulShutdown:
             f"graceful-shutdown: shutdown handlers registered handlers={names} port={self._config.port} "
             f"timeout_ms={self._config.timeout_ms} concurrent={self._concurrent} extension={found}"
         )
-        return self
 
     def install(self) -> "GracefulShutdown":
         """Check for the extension, and run the handlers once on the first SIGTERM or
@@ -209,15 +220,15 @@ class GracefulShutdown:
         main thread (module level of the handler module)."""
         if self._installed:
             return self
-        self.build()
-        SignalWatcher(self._on_signal, warm=_warm).install()
+        self._build()
+        SignalWatcher(self._on_signal, warm=self._warm).install()
         self._installed = True
         return self
 
     @property
     def extension_attached(self) -> bool:
         """Whether the extension was found at cold start (so reports are sent)."""
-        return self._reporter.enabled
+        return self._reporter is not None and self._reporter.enabled
 
     @property
     def summary(self) -> Optional[Summary]:
@@ -226,7 +237,7 @@ class GracefulShutdown:
 
     def flush_reports(self, limit_s: float) -> bool:
         """Wait at most ``limit_s`` for the reports queued so far; whether they all went out."""
-        return self._reporter.flush(limit_s)
+        return self._reporter is None or self._reporter.flush(limit_s)
 
     # -- running
 
@@ -236,7 +247,7 @@ class GracefulShutdown:
         the same summary without running anything again."""
         self.build()
         summary = self._run_once("trigger", time.monotonic())
-        self._reporter.flush(FLUSH_LIMIT_MS / 1000)
+        self._reporting().flush(FLUSH_LIMIT_MS / 1000)
         return summary
 
     def _run_once(self, signal: str, start: float) -> Summary:
@@ -251,11 +262,31 @@ class GracefulShutdown:
 
         try:
             self._summary = run_handlers(
-                self._handlers, self._concurrent, self._config.timeout_ms, start, signal, self._reporter
+                self._handlers, self._concurrent, self._config.timeout_ms, start, signal, self._reporting()
             )
         finally:
             self._ran.set()
         return self._summary
+
+    def _reporting(self) -> Reporter:
+        """Where the reports go: to the extension, or nowhere."""
+        if self._reporter is None:
+            from .reporter import Reporter
+
+            self._reporter = Reporter.disabled()
+        return self._reporter
+
+    def _warm(self) -> None:
+        """Run by the signal watcher's thread once, before it waits for a signal:
+        start the reports' sending thread (the ``hello`` is queued), and import
+        what the shutdown needs, so that it starts without importing."""
+        if self._reporter is not None:
+            self._reporter.start()
+        import faulthandler  # noqa: F401
+
+        from . import runner  # noqa: F401
+        if self._reporter is None:
+            self._reporting()
 
     def _on_signal(self, name: str) -> None:
         start = time.monotonic()
@@ -285,10 +316,11 @@ class GracefulShutdown:
         # so that a refusal is still logged.
         since = (time.monotonic() - start) * 1000
         limit = flush_limit_ms(since)
-        if not self._reporter.flush(limit / 1000, answered=False):
+        reporter = self._reporting()
+        if not reporter.flush(limit / 1000, answered=False):
             _log.warning(f"graceful-shutdown: some reports were not delivered within {int(limit)} ms")
         else:
-            self._reporter.flush(FLUSH_LIMIT_MS / 1000)
+            reporter.flush(FLUSH_LIMIT_MS / 1000)
         completed = summary.completed if summary is not None else 0
         _log.info(
             f"graceful-shutdown: exiting with status 0 total_ms={int((time.monotonic() - start) * 1000)} "
@@ -296,14 +328,6 @@ class GracefulShutdown:
         )
         _log.flush_all()
         os._exit(0)
-
-
-def _warm() -> None:
-    """Import what the shutdown needs, so that it starts without importing:
-    run by the signal watcher's thread before it waits for a signal."""
-    import faulthandler  # noqa: F401
-
-    from . import runner  # noqa: F401
 
 
 async def _awaited(awaitable: Any) -> Any:

@@ -105,7 +105,9 @@ class _Entry:
 class Reporter:
     """Where reports go: to the extension, or nowhere when it is not attached."""
 
-    def __init__(self, link: Union[Link, Deliver, None]) -> None:
+    def __init__(self, link: Union[Link, Deliver, None], *, start: bool = True) -> None:
+        """``start=False``: the sending thread is started by :meth:`start` (or the
+        first :meth:`flush`); reports queued meanwhile wait for it, in order."""
         if link is not None and not isinstance(link, Link):
             link = _Calling(link)
         self._link: Optional[Link] = link
@@ -120,17 +122,26 @@ class Reporter:
         #: Every report up to this number is answered (or failed for good).
         self._answered = 0
         self._thread: Optional[threading.Thread] = None
-        if link is not None:
+        if start:
+            self.start()
+
+    def start(self) -> None:
+        """Start the sending thread, if there is a link and it is not started yet."""
+        if self._link is None:
+            return
+        with self._cond:
+            if self._thread is not None:
+                return
             self._thread = threading.Thread(target=self._work, name="graceful-shutdown-report", daemon=True)
-            self._thread.start()
+        self._thread.start()
 
     @staticmethod
     def disabled() -> "Reporter":
         return Reporter(None)
 
     @staticmethod
-    def to_extension(port: int, secret: str, worker: Optional[str] = None) -> "Reporter":
-        return Reporter(_Tcp(port, secret, worker))
+    def to_extension(port: int, secret: str, worker: Optional[str] = None, *, start: bool = True) -> "Reporter":
+        return Reporter(_Tcp(port, secret, worker), start=start)
 
     @property
     def enabled(self) -> bool:
@@ -164,6 +175,7 @@ class Reporter:
         within ``limit_s``; whether it all was."""
         if self._link is None:
             return True
+        self.start()  # the answers are read by the sending thread
         deadline = time.monotonic() + limit_s
         with self._cond:
             target = self._queued

@@ -29,10 +29,11 @@ package has no dependencies.
 
 from __future__ import annotations
 
-import inspect
-from typing import Any, Callable, Optional
-
 from ._core import GracefulShutdown
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
+if TYPE_CHECKING:
+    from typing import Any, Callable, Optional
 
 
 def add_app_handlers(app: Any, shutdown: GracefulShutdown) -> GracefulShutdown:
@@ -61,6 +62,8 @@ def install(app: Any, shutdown: Optional[GracefulShutdown] = None, *, concurrent
 
 
 def _resolver(resolve_dependency: Callable[..., Any], handler: Callable[..., Any]) -> Callable[[str], Any]:
+    import inspect  # RestMachine itself has imported it
+
     try:
         parameters = inspect.signature(handler).parameters
     except (TypeError, ValueError):
