@@ -16,8 +16,8 @@ import { sendHellos } from './hello.js';
 import { consoleLogger, type Logger } from './log.js';
 import { helloReports } from './report.js';
 import { disabledReporter, tcpReporter, type Reporter } from './reporter.js';
-import type { NamedHandler, ShutdownHandler } from './run.js';
-import { coordinator, flushLimit } from './shutdown.js';
+import type { NamedHandler, ShutdownHandler } from './runner.js';
+import { coordinator, flushLimit } from './exit.js';
 import { listenForRelay, workerId } from './worker-thread.js';
 
 export interface Options {

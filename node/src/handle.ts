@@ -2,8 +2,8 @@
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import type { Reporter } from './reporter.js';
-import { runHandlers, type NamedHandler, type Summary } from './run.js';
-import { FLUSH_LIMIT_MS } from './shutdown.js';
+import { runHandlers, type NamedHandler, type Summary } from './runner.js';
+import { FLUSH_LIMIT_MS } from './exit.js';
 
 export class ShutdownHandle {
   private summary?: Promise<Summary>;

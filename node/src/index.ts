@@ -2,6 +2,6 @@ export { GracefulShutdown, type Options } from './graceful-shutdown.js';
 export { ShutdownHandle } from './handle.js';
 export { workerId } from './worker-thread.js';
 export { configFromLookup, defaultConfig, type BadSetting, type Config } from './config.js';
-export type { HandlerOutcome, HandlerStatus, ShutdownHandler, Summary } from './run.js';
+export type { HandlerOutcome, HandlerStatus, ShutdownHandler, Summary } from './runner.js';
 export type { Logger } from './log.js';
 export { LIMITS } from './limits.js';

@@ -14,7 +14,7 @@ import { isMainThread } from 'node:worker_threads';
 
 import { mainThreadLogger } from './log.js';
 import { RELAY_ENV } from './relay.js';
-import { coordinator } from './shutdown.js';
+import { coordinator } from './exit.js';
 
 if (isMainThread) {
   // Worker threads get a copy of the environment: this tells them the relay is there.

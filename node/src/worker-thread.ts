@@ -9,7 +9,7 @@ import { isMainThread, threadId } from 'node:worker_threads';
 import type { ShutdownHandle } from './handle.js';
 import type { Logger } from './log.js';
 import { openChannel, RELAY_ENV } from './relay.js';
-import { flushLimit } from './shutdown.js';
+import { flushLimit } from './exit.js';
 
 /** This thread's id in reports: `<pid>` on the main thread, `<pid>/<threadId>` in a worker thread. */
 export function workerId(): string {

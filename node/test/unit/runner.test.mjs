@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 
-import { runHandlers } from '../../dist/esm/run.js';
+import { runHandlers } from '../../dist/esm/runner.js';
 import { recordingLogger, recordingReporter } from '../helpers.mjs';
 
 async function run(handlers, { concurrent = false, budgetMs = 250 } = {}) {
