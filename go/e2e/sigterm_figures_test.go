@@ -144,4 +144,3 @@ func TestFiguresBesideWithEnableSIGTERM(t *testing.T) {
 		})
 	}
 }
-

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Go function library (go/, module github.com/graceful-shutdown/graceful-shutdown-lambda/go):
 # go vet, then go test: the unit tests (with the report bytes compared with
-# the Rust encoder's, testdata/rust-vectors), and the end-to-end tests: the Go
+# spec/vectors, written by the Rust encoder), and the end-to-end tests: the Go
 # probe on aws-lambda-go with the real shutdown layer, every shared case of
 # tests/cases/ in the emulator, the applicable ones under AWS's Runtime
 # Interface Emulator (needs root and unshare, as 40-rie.sh), and the
