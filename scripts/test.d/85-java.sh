@@ -2,10 +2,12 @@
 # The Java function library (java/, Maven io.github.graceful-shutdown:
 # lambda-graceful-shutdown): its unit tests (settings and report bytes against
 # the Rust encoder and spec/vectors, the runner), then the end-to-end tests: the
-# shared cases of tests/cases/ on the real Java runtime interface client
+# shared cases of tests/cases/, run by the one driver of every language
+# (shutdown-conformance), on the real Java runtime interface client
 # (aws-lambda-java-runtime-interface-client) with the real shutdown layer, in
 # the emulator and under AWS's Runtime Interface Emulator (needs root and
-# unshare, as 40-rie.sh), on Java 17 and 25; then the jar. The unit tests run
+# unshare, as 40-rie.sh), on Java 17 and 25; Managed Instances; a hand-written
+# hook's exit measured; then the jar. The unit tests run
 # again on the JDK 25 when the machine has one.
 # Self-sufficient: installs what it needs when run alone (the Java client with
 # setup.d/60-java.sh, the RIE as 75-node.sh does).
@@ -14,8 +16,9 @@ cd "$(dirname "$0")/../.."
 t0=$SECONDS
 lap() { printf '[85-java] %s (%ds)\n' "$1" $((SECONDS - t0)); }
 
-# Built by 05-build.sh; a no-op then, and enough when this suite runs alone.
-cargo build -p gracefulctl -p graceful-shutdown-extension
+# Built by 05-build.sh; a no-op then, and enough when this suite runs alone
+# (the emulator is gracefulctl's lambda-emulator; the driver shutdown-conformance).
+cargo build -p gracefulctl -p graceful-shutdown-extension -p graceful-shutdown-conformance
 [ -e .runtimes/java/lib/aws-lambda-java-runtime-interface-client-2.10.1.jar ] || bash scripts/setup.d/60-java.sh
 rie_module=$(sed -n 's/^MODULE=//p' scripts/rie-compare.sh)
 rie_version=$(sed -n 's/^VERSION=//p' scripts/rie-compare.sh)
