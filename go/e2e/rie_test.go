@@ -16,49 +16,14 @@ import (
 	"time"
 )
 
-// The shared cases that need no emulator-only knob, under AWS's Runtime
-// Interface Emulator (the open-source Lambda core) with the real shutdown
-// layer and the Go probe: the same filter and the same comparison as the
-// Python and Node.js libraries (python/tests/test_rie.py). The RIE names the
-// reason of its shutdown SandboxTerminated, so the reason is not compared;
-// the lifecycle keys read the emulator's timeline, which the RIE has not.
-// It runs /opt/extensions/*, so each run happens in a private mount and PID
-// namespace (unshare, as root) with the layer bind-mounted there.
-
-var rieCompared = map[string]bool{
-	"outcome": true, "handlers": true, "statuses": true, "verdictEndsWith": true, "verdictContains": true,
-	"jsonVerdict": true, "output": true, "outputContains": true, "outputLacks": true, "outputCount": true,
-	"runtimeLogContains": true,
-}
-
-// emulatorOnly is what a case needs that the RIE cannot give: its runtime
-// share (300 ms), shutdown phase (2000 ms) and the timeout set here (3 s) are
-// fixed, it always has the layer, sends no extra SIGTERMs and is invoked with {}.
-func emulatorOnly(c shutdownCase) []string {
-	var knobs []string
-	if !c.Layer {
-		knobs = append(knobs, "no layer")
-	}
-	if c.ExtraSigterms != 0 {
-		knobs = append(knobs, fmt.Sprintf("%d extra SIGTERMs", c.ExtraSigterms))
-	}
-	if c.RuntimeShareMs != 300 {
-		knobs = append(knobs, fmt.Sprintf("runtimeShareMs %d", c.RuntimeShareMs))
-	}
-	if c.ShutdownMs != 2000 {
-		knobs = append(knobs, fmt.Sprintf("shutdownMs %d", c.ShutdownMs))
-	}
-	if c.TimeoutMs != 3000 {
-		knobs = append(knobs, fmt.Sprintf("timeoutMs %d", c.TimeoutMs))
-	}
-	for _, e := range c.Events {
-		if e != "{}" {
-			knobs = append(knobs, "events other than {}")
-			break
-		}
-	}
-	return knobs
-}
+// Under AWS's Runtime Interface Emulator (the open-source Lambda core), with
+// the real shutdown layer and the Go probe: the shared cases that need no
+// emulator-only setting, run and checked by the driver (shutdown-conformance
+// --backend rie, the same filter and the same comparison as for the Python,
+// Node.js and Java libraries), and aws-lambda-go's WithEnableSIGTERM without
+// the layer. The RIE runs /opt/extensions/*, so each run happens in a
+// private mount and PID namespace (unshare, as root) with the layer
+// bind-mounted there.
 
 func rieBinary(t *testing.T) string {
 	t.Helper()
@@ -93,15 +58,6 @@ type rieRun struct {
 
 func (r *rieRun) text() string { return strings.Join(r.log, "\n") }
 
-// asRun makes the RIE's log a timeline of runtime lines only, for checkCase.
-func (r *rieRun) asRun() *run {
-	out := &run{}
-	for _, l := range r.log {
-		out.Logs = append(out.Logs, logLine{Source: "runtime", Line: l})
-	}
-	return out
-}
-
 func connects(port int) bool {
 	c, err := net.DialTimeout("tcp4", "127.0.0.1:"+strconv.Itoa(port), 200*time.Millisecond)
 	if err != nil {
@@ -127,11 +83,12 @@ func invokeRIE(port int, body string) (string, error) {
 	return string(answer), err
 }
 
-// underRIE runs the probe under the RIE, invokes it once per event, waits
-// until the runtime is idle in /invocation/next, then SIGTERMs the RIE (the
-// shutdown phase, reason SandboxTerminated) and returns its log (the RIE's,
-// the runtime's and the extension's output, merged).
-func underRIE(t *testing.T, env map[string]string, events []string, layer bool) *rieRun {
+// underRIE runs the probe under the RIE without the shutdown layer (an empty
+// /opt/extensions), invokes it once per event, waits until the runtime is
+// idle in /invocation/next, then SIGTERMs the RIE (the shutdown phase, reason
+// SandboxTerminated) and returns its log (the RIE's and the runtime's output,
+// merged). The shared cases, with the layer, run on the driver instead.
+func underRIE(t *testing.T, env map[string]string, events []string) *rieRun {
 	t.Helper()
 	rie := rieBinary(t)
 	dir, err := os.MkdirTemp(scratchBase(), "gs-go-rie-")
@@ -140,15 +97,10 @@ func underRIE(t *testing.T, env map[string]string, events []string, layer bool) 
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	_ = os.Chmod(dir, 0o755)
-	layerDir := stageLayer(t, dir)
 	rieLease, apiLease, reportLease := leasePort(t), leasePort(t), leasePort(t)
 	log := filepath.Join(dir, "rie.log")
 	script := filepath.Join(dir, "rie.sh")
-	mountLayer := ""
-	if layer {
-		mountLayer = fmt.Sprintf("mount --bind '%s' /opt/extensions\n", filepath.Join(layerDir, "extensions"))
-	}
-	body := "set -e\nmount -t tmpfs tmpfs /opt\nmkdir -p /opt/extensions\n" + mountLayer +
+	body := "set -e\nmount -t tmpfs tmpfs /opt\nmkdir -p /opt/extensions\n" +
 		"mount -t tmpfs tmpfs /var\nmkdir -p /var/task\n" +
 		fmt.Sprintf("mount --bind '%s' /var/task\n", probeDir) +
 		fmt.Sprintf("exec '%s' --log-level debug --runtime-interface-emulator-address 127.0.0.1:%d "+
@@ -256,37 +208,14 @@ func scratchBase() string {
 	return os.TempDir()
 }
 
+// The driver picks the cases and compares the verdict, the probe's output and
+// the log; the RIE names the reason of its shutdown SandboxTerminated and
+// keeps no timeline, so the reason and the lifecycle keys are not read there.
 func TestSharedCasesUnderTheRIE(t *testing.T) {
 	requireRoot(t)
-	var applicable []shutdownCase
-	for _, c := range loadCases(t) {
-		if len(emulatorOnly(c)) == 0 {
-			applicable = append(applicable, c)
-		}
-	}
-	if len(applicable) == 0 {
-		t.Fatal("the filter left no case to run under the RIE")
-	}
-	for _, c := range applicable {
-		t.Run(c.Name, func(t *testing.T) {
-			dir, err := os.MkdirTemp(scratchBase(), "gs-go-rie-out-")
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = os.RemoveAll(dir) })
-			_ = os.Chmod(dir, 0o777)
-			output := filepath.Join(dir, "probe-output.txt")
-			env := map[string]string{"PROBE_HANDLERS": c.Handlers, "PROBE_OUTPUT": output}
-			for k, v := range c.Env {
-				env[k] = v
-			}
-			events := make([]string, c.Invocations)
-			for i := range events {
-				events[i] = c.Events[i%len(c.Events)]
-			}
-			r := underRIE(t, env, events, true)
-			checkCase(t, c, r.asRun(), readLines(output), 0, rieCompared)
-		})
+	rieBinary(t)
+	for _, name := range caseNames(t, "rie") {
+		t.Run(name, func(t *testing.T) { assertPassed(t, conformance(t, name, "rie")) })
 	}
 }
 
@@ -306,7 +235,7 @@ func TestWithEnableSIGTERMWithoutTheLayerBringsSIGTERMUnderTheRIE(t *testing.T) 
 	_ = os.Chmod(dir, 0o777)
 	output := filepath.Join(dir, "probe-output.txt")
 	r := underRIE(t, map[string]string{"PROBE_HANDLERS": "flush:ok", "PROBE_OUTPUT": output, "PROBE_GO_SIGTERM": "1"},
-		[]string{"{}"}, false)
+		[]string{"{}"})
 	got := readLines(output)
 	text := r.text()
 	// The callback races the library's exit: it may or may not have started.

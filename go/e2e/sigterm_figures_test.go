@@ -57,7 +57,7 @@ func measure(t *testing.T, layer bool, env map[string]string, first string) samp
 		timeoutMs: 3000, shareMs: 300, shutdownMs: 2000})
 	port.release()
 	s := sample{exit: r.exitOf("runtime"), output: readLines(output), verdict: r.verdictLine(), timeline: r.describe()}
-	term, ok := sigtermAt(r)
+	term, ok := r.sigtermAt()
 	if !ok {
 		t.Fatalf("no SIGTERM reached the runtime:\n%s", s.timeline)
 	}

@@ -1,9 +1,13 @@
 // Package e2e runs the Go probe function (internal/probe, on aws-lambda-go
-// and this library) through Lambda's lifecycle with the real shutdown layer:
-// in the repository's lifecycle emulator (lambda-emulator) and under AWS's
-// Runtime Interface Emulator. The emulator and the layer are the debug builds
-// of the Rust workspace (cargo build -p gracefulctl -p graceful-shutdown-extension,
-// which scripts/test.d/80-go.sh runs first).
+// and this library) through Lambda's lifecycle with the real shutdown layer.
+// The shared cases of tests/cases/shutdown.json are run and checked by the
+// one driver of every language, shutdown-conformance (conformance_test.go),
+// in the repository's lifecycle emulator and under AWS's Runtime Interface
+// Emulator; the measurements beside aws-lambda-go's WithEnableSIGTERM run
+// the emulator (lambda-emulator) and the RIE themselves. The driver, the
+// emulator and the layer are the debug builds of the Rust workspace (cargo
+// build -p gracefulctl -p graceful-shutdown-extension -p
+// graceful-shutdown-conformance, which scripts/test.d/80-go.sh runs first).
 package e2e
 
 import (
@@ -219,14 +223,15 @@ func (r *run) exitOf(source string) string {
 	return ""
 }
 
-func (r *run) lines(source string) []string {
-	var found []string
-	for _, l := range r.Logs {
-		if source == "" || l.Source == source {
-			found = append(found, l.Line)
+// sigtermAt is when the runtime got its (first) SIGTERM.
+func (r *run) sigtermAt() (float64, bool) {
+	for _, e := range r.of("runtime", "signal") {
+		if e["signal"] == "SIGTERM" {
+			at, _ := e["at_ms"].(float64)
+			return at, true
 		}
 	}
-	return found
+	return 0, false
 }
 
 // firstLogAt is when the first line of source containing text was read.
@@ -287,7 +292,6 @@ type emulation struct {
 	timeoutMs   int
 	shareMs     int
 	shutdownMs  int
-	extraArgs   []string
 }
 
 // emulate runs the probe once in the emulator, to the end, and parses its JSON timeline.
@@ -314,7 +318,6 @@ func emulate(t *testing.T, dir string, e emulation) *run {
 	for _, k := range keys {
 		args = append(args, "--env", k+"="+e.env[k])
 	}
-	args = append(args, e.extraArgs...)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, emulatorBin(t), args...)

@@ -3,20 +3,24 @@
 # go vet, then go test: the unit tests (with the report bytes compared with
 # spec/vectors, written by the Rust encoder), and the end-to-end tests: the Go
 # probe on aws-lambda-go with the real shutdown layer, every shared case of
-# tests/cases/ in the emulator, the applicable ones under AWS's Runtime
-# Interface Emulator (needs root and unshare, as 40-rie.sh), and the
-# measurements beside aws-lambda-go's lambda.WithEnableSIGTERM.
-# Self-sufficient: builds the emulator and the layer, and installs the RIE
-# when it is not there yet. Needs setup.d/80-go.sh (the Go modules).
+# tests/cases/ run and checked by the one driver, shutdown-conformance, in the
+# emulator (also on 7 % of a core and on Managed Instances) and, for the
+# applicable ones, under AWS's Runtime Interface Emulator (needs root and
+# unshare, as 40-rie.sh), and the measurements beside aws-lambda-go's
+# lambda.WithEnableSIGTERM.
+# Self-sufficient: builds the emulator, the layer and the driver, and installs
+# the RIE when it is not there yet. Needs setup.d/80-go.sh (the Go modules).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 t0=$SECONDS
 lap() { printf '[80-go] %s (%ds)\n' "$1" $((SECONDS - t0)); }
 
 # Built by 05-build.sh; a no-op then, and enough when this suite runs alone.
-# The emulator's binary, lambda-emulator, is built by gracefulctl.
-cargo build -p gracefulctl -p graceful-shutdown-extension
-lap "built the emulator and the layer"
+# The emulator's binary, lambda-emulator, is built by gracefulctl; the shared
+# cases run on shutdown-conformance (graceful-shutdown-conformance), which the
+# tests find in the target directory (CARGO_TARGET_DIR, else target/), debug/.
+cargo build -p gracefulctl -p graceful-shutdown-extension -p graceful-shutdown-conformance
+lap "built the emulator, the layer and the driver"
 # The RIE: installed by 40-rie.sh (scripts/rie-compare.sh pins it); when this
 # suite runs alone, installed here the same way.
 rie_module=$(sed -n 's/^MODULE=//p' scripts/rie-compare.sh)
