@@ -1,5 +1,7 @@
 //! Sends Extensions API requests: a minimal HTTP/1.1 client over
-//! `std::net::TcpStream`, one request per connection.
+//! `std::net::TcpStream`, one request per connection, and the four calls the
+//! extension makes with it (`register`, `next_event`, `init_error`,
+//! `exit_error`), each answer checked and described for the log.
 //!
 //! Hand-written rather than `ureq` (default features off): measured on a
 //! static musl release build (opt-level "z", LTO, stripped), `ureq` 3 grows a
@@ -14,10 +16,83 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
+use graceful_shutdown_protocol::lambda::extensions::HEADER_IDENTIFIER;
+use graceful_shutdown_protocol::Event;
+
 use crate::extensions_api::{Endpoint, Request};
 
 /// Largest response accepted (events are a few hundred bytes).
 pub const MAX_RESPONSE_BYTES: usize = 1 << 20;
+/// Time limit for the short API calls (register, init/error, exit/error).
+/// `/event/next` has none: it blocks until Lambda has an event.
+const API_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What Lambda answered to `/register`.
+pub struct Registration {
+    pub id: String,
+    pub function_name: String,
+}
+
+/// `POST /register`; the identifier from the answer's header, the function's
+/// name from its body (else from `AWS_LAMBDA_FUNCTION_NAME`).
+pub fn register(api: &Endpoint, name: &str) -> Result<Registration, String> {
+    let response = call(api, &api.register(name), Some(API_TIMEOUT))?;
+    let id = response
+        .header(HEADER_IDENTIFIER)
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| format!("the answer to /register has no {HEADER_IDENTIFIER} header"))?
+        .to_owned();
+    let body: serde_json::Value = serde_json::from_slice(&response.body).unwrap_or_default();
+    let function_name = body["functionName"]
+        .as_str()
+        .map(str::to_owned)
+        .or_else(|| std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok())
+        .unwrap_or_default();
+    Ok(Registration { id, function_name })
+}
+
+/// `GET /event/next`: waits as long as it takes, then parses the event.
+pub fn next_event(api: &Endpoint, id: &str) -> Result<Event, String> {
+    let response = call(api, &api.next_event(id), None)?;
+    Event::parse(&response.body).map_err(|e| e.to_string())
+}
+
+/// `POST /init/error`.
+pub fn init_error(api: &Endpoint, id: &str, error_type: &str, message: &str) -> Result<(), String> {
+    call(
+        api,
+        &api.init_error(id, error_type, message),
+        Some(API_TIMEOUT),
+    )
+    .map(|_| ())
+}
+
+/// `POST /exit/error`.
+pub fn exit_error(api: &Endpoint, id: &str, error_type: &str, message: &str) -> Result<(), String> {
+    call(
+        api,
+        &api.exit_error(id, error_type, message),
+        Some(API_TIMEOUT),
+    )
+    .map(|_| ())
+}
+
+/// Send `request`; anything but a 2xx answer is an error, described for the log.
+fn call(api: &Endpoint, request: &Request, timeout: Option<Duration>) -> Result<Response, String> {
+    let describe =
+        |e: ClientError| format!("{} {}: {e}", request.method.as_str(), api.url(request));
+    let response = send(api, request, timeout).map_err(describe)?;
+    if !(200..300).contains(&response.status) {
+        return Err(format!(
+            "{} {}: status {}: {}",
+            request.method.as_str(),
+            api.url(request),
+            response.status,
+            response.body_excerpt()
+        ));
+    }
+    Ok(response)
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {

@@ -2,11 +2,11 @@
 //! struct. Every error names the variable, the value and what was expected.
 
 use std::env::VarError;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use graceful_shutdown_protocol::{
     limits, parse_port, parse_timeout_ms, ConfigError, DEFAULT_SECRET_FILE, ENV_METRICS, ENV_PORT,
-    ENV_SECRET_FILE, ENV_TIMEOUT_MS,
+    ENV_SECRET_FILE, ENV_TIMEOUT_MS, EXTENSION_NAME,
 };
 
 use crate::log::{LogFormat, LogLevel};
@@ -157,6 +157,18 @@ pub fn runtime_api(lookup: impl Fn(&str) -> Option<String>) -> Result<String, St
             "{ENV_RUNTIME_API} is not set: this program is a Lambda extension and must be started by Lambda (or a Lambda emulator) from /opt/extensions/"
         )),
     }
+}
+
+/// The file name this program was started as: Lambda requires the name an
+/// extension registers with to equal its file name under `/opt/extensions/`.
+pub fn extension_name() -> String {
+    let from_path = |p: &Path| p.file_name().and_then(|n| n.to_str()).map(str::to_owned);
+    std::env::args_os()
+        .next()
+        .and_then(|arg0| from_path(Path::new(&arg0)))
+        .filter(|n| !n.is_empty())
+        .or_else(|| std::env::current_exe().ok().and_then(|p| from_path(&p)))
+        .unwrap_or_else(|| EXTENSION_NAME.to_owned())
 }
 
 #[cfg(test)]

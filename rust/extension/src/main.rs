@@ -16,28 +16,21 @@ mod text_value;
 mod throttle;
 mod verdict;
 
-use std::path::Path;
 use std::process;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use graceful_shutdown_protocol::lambda::extensions::{ERROR_CONFIG_INVALID, HEADER_IDENTIFIER};
-use graceful_shutdown_protocol::{
-    limits, Event, ShutdownReason, ENV_PORT, ENV_SECRET_FILE, EXTENSION_NAME,
-};
+use graceful_shutdown_protocol::lambda::extensions::ERROR_CONFIG_INVALID;
+use graceful_shutdown_protocol::{limits, Event, ShutdownReason, ENV_PORT, ENV_SECRET_FILE};
 use serde_json::json;
 
-use crate::client::{ClientError, Response};
 use crate::config::{Config, LogSettings, Metrics};
-use crate::extensions_api::{Endpoint, Request};
+use crate::extensions_api::Endpoint;
 use crate::listener::Reports;
 use crate::log::{now_ms, Logger};
 use crate::secret::Secret;
 use crate::verdict::{Decide, Verdict};
 
-/// Time limit for the short API calls (register, init/error, exit/error).
-/// `/event/next` has none: it blocks until Lambda has an event.
-const API_TIMEOUT: Duration = Duration::from_secs(5);
 /// Kept free before the exit deadline for deciding and logging the verdict.
 const VERDICT_RESERVE_MS: u64 = 10;
 /// Longest wait for the listener to handle reports still in flight at SHUTDOWN.
@@ -64,7 +57,7 @@ fn main() {
             process::exit(1);
         }
     };
-    let name = extension_name();
+    let name = config::extension_name();
 
     // 3. Read the settings once. A bad value fails the init, naming the variable.
     let config = match Config::from_env() {
@@ -96,7 +89,7 @@ fn main() {
     };
 
     // 5. Register for SHUTDOWN only.
-    let registration = match register(&api, &name) {
+    let registration = match client::register(&api, &name) {
         Ok(r) => r,
         Err(e) => {
             log.error(
@@ -135,7 +128,7 @@ fn main() {
 
     // 7. Wait for SHUTDOWN. Lambda sends it after the runtime has exited or been killed.
     let (reason, deadline_ms) = loop {
-        match next_event(&api, &registration.id) {
+        match client::next_event(&api, &registration.id) {
             Ok(Event::Shutdown {
                 reason,
                 deadline_ms,
@@ -275,61 +268,13 @@ fn start_watchdog(finisher: &Arc<Finisher>, exit_at: u64, log: Logger) {
     }
 }
 
-/// What Lambda answered to `/register`.
-struct Registration {
-    id: String,
-    function_name: String,
-}
-
-fn register(api: &Endpoint, name: &str) -> Result<Registration, String> {
-    let response = call(api, &api.register(name), Some(API_TIMEOUT))?;
-    let id = response
-        .header(HEADER_IDENTIFIER)
-        .filter(|id| !id.is_empty())
-        .ok_or_else(|| format!("the answer to /register has no {HEADER_IDENTIFIER} header"))?
-        .to_owned();
-    let body: serde_json::Value = serde_json::from_slice(&response.body).unwrap_or_default();
-    let function_name = body["functionName"]
-        .as_str()
-        .map(str::to_owned)
-        .or_else(|| std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok())
-        .unwrap_or_default();
-    Ok(Registration { id, function_name })
-}
-
-fn next_event(api: &Endpoint, id: &str) -> Result<Event, String> {
-    let response = call(api, &api.next_event(id), None)?;
-    Event::parse(&response.body).map_err(|e| e.to_string())
-}
-
-/// Send `request`; anything but a 2xx answer is an error, described for the log.
-fn call(api: &Endpoint, request: &Request, timeout: Option<Duration>) -> Result<Response, String> {
-    let describe =
-        |e: ClientError| format!("{} {}: {e}", request.method.as_str(), api.url(request));
-    let response = client::send(api, request, timeout).map_err(describe)?;
-    if !(200..300).contains(&response.status) {
-        return Err(format!(
-            "{} {}: status {}: {}",
-            request.method.as_str(),
-            api.url(request),
-            response.status,
-            response.body_excerpt()
-        ));
-    }
-    Ok(response)
-}
-
 /// The init cannot go on: register (an identifier is needed to report), send
 /// `/init/error`, exit non-zero.
 fn fail_init(api: &Endpoint, name: &str, log: Logger, error_type: &str, message: &str) -> ! {
     log.error(message, &[("errorType", json!(error_type))]);
-    match register(api, name) {
+    match client::register(api, name) {
         Ok(registration) => {
-            if let Err(e) = call(
-                api,
-                &api.init_error(&registration.id, error_type, message),
-                Some(API_TIMEOUT),
-            ) {
+            if let Err(e) = client::init_error(api, &registration.id, error_type, message) {
                 log.error("init/error failed", &[("error", json!(e))]);
             }
         }
@@ -341,26 +286,10 @@ fn fail_init(api: &Endpoint, name: &str, log: Logger, error_type: &str, message:
 /// An API failure after init: send `/exit/error`, exit non-zero.
 fn fail_exit(api: &Endpoint, id: &str, log: Logger, error_type: &str, message: &str) -> ! {
     log.error(message, &[("errorType", json!(error_type))]);
-    if let Err(e) = call(
-        api,
-        &api.exit_error(id, error_type, message),
-        Some(API_TIMEOUT),
-    ) {
+    if let Err(e) = client::exit_error(api, id, error_type, message) {
         log.error("exit/error failed", &[("error", json!(e))]);
     }
     process::exit(1)
-}
-
-/// The file name this program was started as: Lambda requires the name an
-/// extension registers with to equal its file name under `/opt/extensions/`.
-fn extension_name() -> String {
-    let from_path = |p: &Path| p.file_name().and_then(|n| n.to_str()).map(str::to_owned);
-    std::env::args_os()
-        .next()
-        .and_then(|arg0| from_path(Path::new(&arg0)))
-        .filter(|n| !n.is_empty())
-        .or_else(|| std::env::current_exe().ok().and_then(|p| from_path(&p)))
-        .unwrap_or_else(|| EXTENSION_NAME.to_owned())
 }
 
 #[cfg(test)]
