@@ -2,19 +2,22 @@
 //! accepts, and each connection is handled on a short-lived thread of its
 //! own (at most [`MAX_CONNECTIONS`] at once), bounded in time and size, so
 //! that a slow or stuck connection never holds back the function's reports.
-//! Connections are numbered as they are accepted, and the reports are kept
-//! in that order, whatever order their threads end in. Every refusal is
-//! answered and logged (at a limited rate). Nothing a peer sends can stop it.
+//! Connections are numbered as they are accepted, and each accepted report
+//! is handed to the store ([`Reports`]) with its connection's number, so
+//! that the reports are kept in that order, whatever order their threads end
+//! in. Every refusal is answered and logged (at a limited rate). Nothing a
+//! peer sends can stop it.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use graceful_shutdown_protocol::{Report, WorkerReport, MAX_REPORT_BYTES};
+use graceful_shutdown_protocol::{Report, MAX_REPORT_BYTES};
 use serde_json::json;
 
 use crate::log::Logger;
+use crate::reports::{Reports, MAX_REPORTS};
 use crate::request::{self, evaluate, Step, DRAIN_PREFIX, MAX_HEAD_BYTES};
 use crate::secret::Secret;
 use crate::throttle::Throttle;
@@ -34,37 +37,6 @@ const LINGER: Duration = Duration::from_millis(50);
 pub const MAX_CONNECTIONS: usize = 16;
 /// Longest wait of the drain probe for the connections before it.
 const DRAIN_WAIT: Duration = Duration::from_secs(1);
-/// Most reports kept for one environment; a normal one sends a few per handler.
-pub const MAX_REPORTS: usize = 10_000;
-
-/// The reports received so far (each with the worker that sent it), each
-/// with the number of its connection.
-#[derive(Debug, Clone, Default)]
-pub struct Reports(Arc<Mutex<Vec<(u64, WorkerReport)>>>);
-
-impl Reports {
-    /// The reports in arrival order. A poisoned lock still holds good data: take it.
-    pub fn snapshot(&self) -> Vec<WorkerReport> {
-        let mut list = self
-            .0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        list.sort_by_key(|(connection, _)| *connection);
-        list.into_iter().map(|(_, report)| report).collect()
-    }
-
-    /// Store `report`, which came on connection number `connection`, unless the list is full.
-    fn push(&self, connection: u64, report: WorkerReport) -> bool {
-        let mut list = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if list.len() >= MAX_REPORTS {
-            return false;
-        }
-        list.push((connection, report));
-        true
-    }
-}
-
 /// The connections being handled, by number.
 #[derive(Debug, Default)]
 struct InFlight {
@@ -376,25 +348,6 @@ pub fn drain(port: u16, secret: &Secret, budget: Duration) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn started(index: usize) -> WorkerReport {
-        WorkerReport {
-            worker: Some(format!("w{index}")),
-            report: Report::Started {
-                handler: format!("h{index}"),
-                index,
-            },
-        }
-    }
-
-    #[test]
-    fn reports_are_kept_in_connection_order_whatever_order_they_are_stored_in() {
-        let reports = Reports::default();
-        assert!(reports.push(2, started(2)));
-        assert!(reports.push(0, started(0)));
-        assert!(reports.push(1, started(1)));
-        assert_eq!(reports.snapshot(), [started(0), started(1), started(2)]);
-    }
 
     #[test]
     fn the_drain_waits_for_every_earlier_connection_and_only_those() {

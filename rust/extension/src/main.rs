@@ -10,6 +10,7 @@ mod extensions_api;
 mod listener;
 mod log;
 mod metrics;
+mod reports;
 mod request;
 mod secret;
 mod text_value;
@@ -26,8 +27,8 @@ use serde_json::json;
 
 use crate::config::{Config, LogSettings, Metrics};
 use crate::extensions_api::Endpoint;
-use crate::listener::Reports;
 use crate::log::{now_ms, Logger};
+use crate::reports::Reports;
 use crate::secret::Secret;
 use crate::verdict::{Decide, Verdict};
 
