@@ -1,7 +1,7 @@
 """Cold start: ``import lambda_graceful_shutdown`` and ``install()`` pull in only
 what they must, in a fresh interpreter that has already imported the runtime
 client (awslambdaric), as a real cold start has. What only the shutdown needs
-is imported by the signal watcher's thread after ``install()``, never by the
+is imported by a thread of the signal watcher's after ``install()``, never by the
 main thread. The sets of newly imported modules are compared exactly; no time
 is asserted (python/bench/bench.py measures the time)."""
 
@@ -16,15 +16,17 @@ from typing import Dict, List, Optional
 
 from support import paths
 from support.capture import FakeExtension
+from support.ports import reserved_port
 
 PACKAGE = "lambda_graceful_shutdown"
 
 #: What ``import lambda_graceful_shutdown`` + ``from_env()`` + ``install()``
 #: import on the main thread, after the client's own imports.
 COLD = {PACKAGE} | {f"{PACKAGE}.{m}" for m in ("_core", "_limits", "_log", "_params", "attach", "config", "report",
-                                                 "signals")}
-#: What the signal watcher's thread imports ahead of the shutdown.
-WARM = {f"{PACKAGE}.runner", "faulthandler"}
+                                                 "runner", "signals")}
+#: What the signal watcher's warm-up thread imports ahead of the shutdown: the
+#: result classes (an enum and two named tuples, slow to make) and faulthandler.
+WARM = {f"{PACKAGE}._results", "faulthandler"}
 
 #: Slow to import and not loaded by the client: never at cold start (typing and
 #: socket: milliseconds each; signal builds enums; the rest far more).
@@ -39,7 +41,7 @@ import lambda_graceful_shutdown
 from lambda_graceful_shutdown import GracefulShutdown, _core
 imported = set(sys.modules) - before
 
-# The watcher's thread warms up only once the main thread has taken its count.
+# The warm-up thread runs only once the main thread has taken its count.
 go, warmed = threading.Event(), threading.Event()
 real_warm = _core.GracefulShutdown._warm
 def gated(self):
@@ -63,7 +65,7 @@ installed = set(sys.modules) - before
 
 before = set(sys.modules)
 go.set()
-assert warmed.wait(60), "the signal watcher never warmed up"
+assert warmed.wait(60), "the warm-up never ran"
 sent = s.flush_reports(30)
 warm = set(sys.modules) - before
 print(json.dumps({"preloaded": sorted(preloaded), "import": sorted(imported),
@@ -73,7 +75,10 @@ print(json.dumps({"preloaded": sorted(preloaded), "import": sorted(imported),
 
 
 def run(python: Path, preload: str, tmp_path: Path, secret: Optional[str] = None,
-        port: int = 4471) -> Dict[str, object]:
+        port: Optional[int] = None) -> Dict[str, object]:
+    if port is None:  # no extension: a port nobody listens on, never used
+        with reserved_port() as free:
+            return run(python, preload, tmp_path, secret, free)
     secret_file = tmp_path / "secret"
     if secret is not None:
         secret_file.write_text(secret)
@@ -101,8 +106,8 @@ def test_without_the_extension_the_main_thread_imports_only_the_package(tmp_path
     got = run(client_python(), "import awslambdaric.bootstrap", tmp_path)
     assert got["attached"] is False
     assert names(got, "import") | names(got, "install") == COLD, got
-    # Without an extension nothing is ever sent: the reporter is only the shutdown's.
-    assert names(got, "warm") == WARM | {f"{PACKAGE}.reporter"}, got
+    # Without an extension nothing is ever sent: no reporter, no socket.
+    assert names(got, "warm") == WARM, got
 
 
 def test_with_the_extension_the_hello_is_sent_from_the_background(tmp_path: Path) -> None:
@@ -114,7 +119,7 @@ def test_with_the_extension_the_hello_is_sent_from_the_background(tmp_path: Path
     assert b'"type":"hello"' in extension.requests[0]
     assert names(got, "import") | names(got, "install") == COLD | {f"{PACKAGE}.reporter"}, got
     # The connection's module is imported by the reports' thread, which the
-    # watcher's thread starts: the C module, not socket (enums built at import).
+    # warm-up thread starts: the C module, not socket (enums built at import).
     assert names(got, "warm") == WARM | {"_socket"}, got
 
 
@@ -127,8 +132,8 @@ def test_the_slow_modules_stay_out_of_a_bare_interpreter_too(tmp_path: Path) -> 
 
 
 def test_what_the_client_preloads_is_what_the_package_may_use_for_free(tmp_path: Path) -> None:
-    # The package imports json and logging at cold start (and enum when the
-    # shutdown is warmed) on the assumption that the client has loaded them.
+    # The package imports json and logging at cold start (and enum in the
+    # warm-up) on the assumption that the client has loaded them.
     # A client that no longer does would make this test say so.
     got = run(client_python(), "import awslambdaric.bootstrap", tmp_path)
     preloaded = names(got, "preloaded")

@@ -10,7 +10,7 @@ from .config import BadSetting, Config, ConfigError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
 if TYPE_CHECKING:
-    from .runner import HandlerOutcome, HandlerStatus, Summary
+    from ._results import HandlerOutcome, HandlerStatus, Summary
 
 __all__ = [
     "BadSetting",
@@ -28,7 +28,7 @@ def __getattr__(name: str) -> object:
     # What only the shutdown (or a test's trigger()) needs is imported on first
     # use: the import stays cheap at cold start.
     if name in ("HandlerOutcome", "HandlerStatus", "Summary"):
-        from . import runner
+        from . import _results
 
-        return getattr(runner, name)
+        return getattr(_results, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

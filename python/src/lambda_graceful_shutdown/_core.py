@@ -12,18 +12,20 @@ from ._params import POSITIONAL_ONLY, Handler, isawaitable, parameters
 from . import report as r
 from ._limits import FLUSH_LIMIT_MS, KILL_MARGIN_MS, RUNTIME_SHARE_MS, WATCHDOG_GRACE_MS
 from .config import Config
+from .runner import run_handlers
 from .signals import SignalWatcher
 
-# What only the shutdown needs (the runner, faulthandler, the reporter when no
-# extension is attached) is imported when it starts, or ahead of it by the
-# signal watcher's thread (GracefulShutdown._warm): not on the main thread at
-# cold start.
+# What only the shutdown needs (its result classes, faulthandler) is imported
+# when it starts, or ahead of it by a thread of the signal watcher's
+# (GracefulShutdown._warm): not on the main thread at cold start. Without the
+# extension, the reporter is never imported (_Nowhere).
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
 if TYPE_CHECKING:
     from typing import Any, Callable, Dict, List, Mapping, Optional, TypeVar, Union, overload
 
+    from .report import Report
     from .reporter import Reporter
-    from .runner import Summary
+    from .runner import Reports, Summary
 
     F = TypeVar("F", bound=Callable[..., Any])
 else:
@@ -258,8 +260,6 @@ class GracefulShutdown:
             self._ran.wait()
             assert self._summary is not None
             return self._summary
-        from .runner import run_handlers
-
         try:
             self._summary = run_handlers(
                 self._handlers, self._concurrent, self._config.timeout_ms, start, signal, self._reporting()
@@ -268,25 +268,19 @@ class GracefulShutdown:
             self._ran.set()
         return self._summary
 
-    def _reporting(self) -> Reporter:
+    def _reporting(self) -> Reports:
         """Where the reports go: to the extension, or nowhere."""
-        if self._reporter is None:
-            from .reporter import Reporter
-
-            self._reporter = Reporter.disabled()
-        return self._reporter
+        return self._reporter if self._reporter is not None else _NOWHERE
 
     def _warm(self) -> None:
-        """Run by the signal watcher's thread once, before it waits for a signal:
-        start the reports' sending thread (the ``hello`` is queued), and import
-        what the shutdown needs, so that it starts without importing."""
+        """Run once by a thread of the signal watcher's, after install(): start the
+        reports' sending thread (the ``hello`` is queued), and import what the
+        shutdown needs, so that it does not import it then."""
         if self._reporter is not None:
             self._reporter.start()
         import faulthandler  # noqa: F401
 
-        from . import runner  # noqa: F401
-        if self._reporter is None:
-            self._reporting()
+        from . import _results  # noqa: F401
 
     def _on_signal(self, name: str) -> None:
         start = time.monotonic()
@@ -332,6 +326,25 @@ class GracefulShutdown:
 
 async def _awaited(awaitable: Any) -> Any:
     return await awaitable
+
+
+class _Nowhere:
+    """Where the reports go when the extension is not attached: nowhere. (The
+    same as ``Reporter.disabled()``, without importing the reporter.)"""
+
+    enabled = False
+
+    def send(self, report: Report) -> None:
+        pass
+
+    def send_now(self, report: Report, limit_s: float = 0.05) -> bool:
+        return True
+
+    def flush(self, limit_s: float, answered: bool = True) -> bool:
+        return True
+
+
+_NOWHERE = _Nowhere()
 
 
 def _decorator(what: str, fn: Any, name: Optional[str], register: Callable[[Any], Any]) -> Any:

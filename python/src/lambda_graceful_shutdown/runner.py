@@ -21,10 +21,8 @@ process exits, which it does right after the last reports.
 
 from __future__ import annotations
 
-import enum
 import threading
 import time
-from collections import namedtuple
 
 from . import _log
 from . import report as r
@@ -32,28 +30,30 @@ from ._params import Handler, isawaitable
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
 if TYPE_CHECKING:
-    from typing import Any, Awaitable, List, NamedTuple, Optional, Sequence, Tuple
+    from typing import Any, Awaitable, List, Optional, Protocol, Sequence, Tuple
 
-    from .reporter import Reporter
+    from ._results import HandlerOutcome, HandlerStatus, Summary
+    from .report import Report
 
-    class _HandlerOutcome(NamedTuple):
-        name: str
-        index: int
-        status: HandlerStatus
-        duration_ms: float
-        error: Optional[str] = None
+    class Reports(Protocol):
+        """Where the reports of the shutdown go (a ``Reporter``)."""
 
-    class _Summary(NamedTuple):
-        signal: str
-        handlers: Tuple[HandlerOutcome, ...]
-        total_ms: float
-else:
-    # collections.namedtuple, not typing.NamedTuple: the same classes without typing.
-    _HandlerOutcome = namedtuple("HandlerOutcome", ("name", "index", "status", "duration_ms", "error"),
-                                 defaults=(None,))
-    _Summary = namedtuple("Summary", ("signal", "handlers", "total_ms"))
+        def send_now(self, report: Report, limit_s: float = ...) -> bool: ...
+
+        def flush(self, limit_s: float, answered: bool = ...) -> bool: ...
 
 __all__ = ["Handler", "HandlerOutcome", "HandlerStatus", "Summary", "describe", "run_handlers"]
+
+
+def __getattr__(name: str) -> Any:
+    # The result classes, from ._results on first use (they are slow to make;
+    # the shutdown needs them only once its first handler has started).
+    if name in ("HandlerOutcome", "HandlerStatus", "Summary"):
+        from . import _results
+
+        return getattr(_results, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: How long each report of the shutdown may wait for the reporter's ordering
 #: lock before it is written from the shutdown thread. Every report of the
@@ -62,59 +62,6 @@ __all__ = ["Handler", "HandlerOutcome", "HandlerStatus", "Summary", "describe", 
 #: connect and write (tens of microseconds on loopback), never for an answer;
 #: a report that misses it is written by the sending thread as soon as it runs.
 SYNC_REPORT_LIMIT_S = 0.020
-
-
-class HandlerStatus(str, enum.Enum):
-    """How one handler ended."""
-
-    COMPLETED = "completed"
-    FAILED = "failed"
-    TIMED_OUT = "timed_out"
-    SKIPPED = "skipped"
-
-
-class HandlerOutcome(_HandlerOutcome):
-    """What happened to one handler: its ``name``, ``index`` and ``status``;
-    ``duration_ms``, from its start to its end (or to the budget's end), 0 if
-    skipped; ``error``, the error text of a failed handler."""
-
-    __slots__ = ()
-
-
-class Summary(_Summary):
-    """What happened to all the handlers, in registration order: ``signal``
-    (``SIGTERM``, ``SIGINT`` or ``trigger``), ``handlers`` (a
-    :class:`HandlerOutcome` each) and ``total_ms``, from the signal to the last
-    handler's end."""
-
-    __slots__ = ()
-
-    def _count(self, status: HandlerStatus) -> int:
-        return sum(1 for h in self.handlers if h.status is status)
-
-    @property
-    def completed(self) -> int:
-        return self._count(HandlerStatus.COMPLETED)
-
-    @property
-    def failed(self) -> int:
-        return self._count(HandlerStatus.FAILED)
-
-    @property
-    def timed_out(self) -> int:
-        return self._count(HandlerStatus.TIMED_OUT)
-
-    @property
-    def skipped(self) -> int:
-        return self._count(HandlerStatus.SKIPPED)
-
-    @property
-    def all_completed(self) -> bool:
-        return self.completed == len(self.handlers)
-
-    def handler(self, name: str) -> Optional[HandlerOutcome]:
-        """The handler with this name, if one was registered."""
-        return next((h for h in self.handlers if h.name == name), None)
 
 
 def describe(error: BaseException) -> str:
@@ -209,7 +156,7 @@ def run_handlers(
     budget_ms: int,
     start: float,
     signal: str,
-    reporter: Reporter,
+    reporter: Reports,
 ) -> Summary:
     """Run every handler once within ``budget_ms`` from ``start`` (``time.monotonic()``)."""
     deadline = start + budget_ms / 1000
@@ -226,6 +173,8 @@ def run_handlers(
     else:
         for index, handler in enumerate(handlers):
             if time.monotonic() >= deadline:
+                from ._results import HandlerOutcome, HandlerStatus
+
                 _log.warning(
                     f"graceful-shutdown: shutdown handler skipped: the {budget_ms} ms budget was used up "
                     f"before its turn handler={handler.name}"
@@ -234,6 +183,8 @@ def run_handlers(
                 continue
             run, began = _start(index, handler, reporter)
             outcomes.append(_finish(index, run, began, deadline, reporter))
+    from ._results import Summary
+
     summary = Summary(signal, tuple(outcomes), (time.monotonic() - start) * 1000)
     # The last report: written before the exit, with every one before it.
     reporter.send_now(
@@ -247,7 +198,7 @@ def run_handlers(
     return summary
 
 
-def _start(index: int, handler: Handler, reporter: Reporter) -> Tuple[_Run, float]:
+def _start(index: int, handler: Handler, reporter: Reports) -> Tuple[_Run, float]:
     reporter.send_now(r.started(handler.name, index), SYNC_REPORT_LIMIT_S)
     _log.debug(f"graceful-shutdown: shutdown handler started handler={handler.name} index={index}")
     run = _Run(handler)
@@ -256,7 +207,10 @@ def _start(index: int, handler: Handler, reporter: Reporter) -> Tuple[_Run, floa
     return run, began
 
 
-def _finish(index: int, run: _Run, began: float, deadline: float, reporter: Reporter) -> HandlerOutcome:
+def _finish(index: int, run: _Run, began: float, deadline: float, reporter: Reports) -> HandlerOutcome:
+    # Here, not at the top: the first handler starts before they are needed.
+    from ._results import HandlerOutcome, HandlerStatus
+
     name = run.handler.name
     ended = run.done.wait(max(0.0, deadline - time.monotonic()))
     duration = (run.ended_at if ended else time.monotonic()) - began

@@ -36,7 +36,7 @@ NAMES: Dict[int, str] = {int(signal.SIGTERM): "SIGTERM", int(signal.SIGINT): "SI
 
 class SignalWatcher:
     """Calls ``on_first(name)`` once, on the first SIGTERM or SIGINT, from a thread of its own;
-    that thread first calls ``warm()``, if given."""
+    ``warm()``, if given, is called once from another thread, at once."""
 
     def __init__(self, on_first: Callable[[str], None], warm: Optional[Callable[[], None]] = None) -> None:
         self._on_first = on_first
@@ -59,10 +59,15 @@ class SignalWatcher:
         for signum in NAMES:
             signal.signal(signum, self._python_handler)
         self._previous_fd = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
-        # A bare thread: threading.Thread.start() would wait until the new thread
+        # Bare threads: threading.Thread.start() would wait until the new thread
         # has been scheduled, which on a loaded or throttled CPU can take
-        # milliseconds of the cold start. It never holds the exit (as a daemon).
+        # milliseconds of the cold start. They never hold the exit (as daemons).
+        # The watcher only waits for the signal, from its first moment; the
+        # warm-up, if any, has a thread of its own, so that a signal that comes
+        # meanwhile is not held up by it.
         _thread.start_new_thread(self._watch, ())
+        if self._warm is not None:
+            _thread.start_new_thread(self._warm_up, (self._warm,))
 
     def _python_handler(self, signum: int, frame: object) -> None:
         # Runs in the main thread whenever it gets to run Python; the watcher
@@ -77,17 +82,16 @@ class SignalWatcher:
         self._on_first(name)
         return True
 
+    @staticmethod
+    def _warm_up(warm: Callable[[], None]) -> None:
+        threading.current_thread().name = "graceful-shutdown-warm-up"
+        try:
+            warm()
+        except Exception as e:  # the shutdown imports it again, and says why it fails
+            _log.debug(f"graceful-shutdown: warming up the shutdown failed: {e!r}")
+
     def _watch(self) -> None:
         threading.current_thread().name = "graceful-shutdown-signals"  # in log lines
-        if self._warm is not None:
-            # Off the main thread, after install(): what the shutdown will need,
-            # imported now so that it starts without importing. A signal that
-            # comes meanwhile waits in the pipe (or is seen by the Python-level
-            # handler), and the shutdown would need the same imports anyway.
-            try:
-                self._warm()
-            except Exception as e:  # the shutdown imports it again, and says why it fails
-                _log.debug(f"graceful-shutdown: warming up the shutdown failed: {e!r}")
         seen = 0
         while True:
             try:
