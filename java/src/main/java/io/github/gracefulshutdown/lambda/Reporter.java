@@ -238,6 +238,9 @@ final class Reporter {
                 for (Entry e : unwritten()) {
                     try {
                         e.socket = link.open(e.report, Limits.REPORT_CONNECT_TIMEOUT_MS);
+                        if (Log.enabled(Log.DEBUG)) {
+                            Log.debug("graceful-shutdown: report written type=" + e.report.type);
+                        }
                     } catch (IOException | RuntimeException x) {
                         Log.debug("graceful-shutdown: report not delivered: type=" + e.report.type + " error=" + x);
                     }
