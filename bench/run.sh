@@ -31,6 +31,13 @@ done
 [ "$quick" = "1" ] || quick=0
 
 step() { printf '\n==> %s\n' "$*" >&2; }
+
+# What the bench runs (the runtime clients, the Python library's virtualenv,
+# cargo-lambda, the node packages) is installed first, so that it also works
+# on a fresh clone; each step of setup is skipped when already done.
+step "setup (scripts/setup.sh)"
+bash scripts/setup.sh >&2
+PATH="$PATH:$(python3 -c 'import site, sysconfig; print(sysconfig.get_path("scripts") + ":" + site.getuserbase() + "/bin")')"; export PATH
 TARGET="${CARGO_TARGET_DIR:-target}"
 
 # The harness and the probe function: debug in quick mode (already built by the
