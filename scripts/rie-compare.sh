@@ -8,17 +8,17 @@
 #   bash scripts/rie-compare.sh            # installs aws-lambda-rie with go install (cached)
 #   AWS_LAMBDA_RIE=/path/to/aws-lambda-rie bash scripts/rie-compare.sh
 #
-# The RIE is pinned to a pseudo-version (a commit) of its module: its release
-# tags (v1.30, ...) are not semantic versions, so the Go module proxy does not
-# serve them (`go install ...aws-lambda-rie@v1.30` fails with "reading
+# The RIE is pinned here (MODULE, VERSION: the tests of every language read
+# these two lines) and installed, cached in the target directory, by
+# scripts/install-rie.sh. Its release tags (v1.30, ...) are not semantic
+# versions, so the Go module proxy does not serve them (`go install
+# ...aws-lambda-rie@v1.30` fails with "reading
 # https://proxy.golang.org/github.com/aws/@v/list: 403 Forbidden"), while
 # `go list -m github.com/aws/aws-lambda-runtime-interface-emulator@latest`
 # resolves to the newest commit as a pseudo-version, which installs. To move
 # the pin, put that command's answer in VERSION and rerun this script: the log
-# lines rie.rs reads (step_of_rie_line) must still match.
-# The module needs Go 1.26.6 or later (its go.mod's `go` line).
-# The binary is cached in the target directory, one directory per version, so
-# reruns install nothing. Every step is bounded in time.
+# lines rie.rs reads (step_of_rie_line) must still match. The module needs
+# Go 1.26.6 or later. Every step is bounded in time.
 #
 # Exit status: 0 the comparison passed; 3 it could not run (no Go, no root or
 # unshare, or the install failed), with the reason on stderr; any other status
@@ -30,35 +30,11 @@ cd "$(dirname "$0")/.."
 
 MODULE=github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
 VERSION=v0.0.0-20261030222936-bef5c4ba774d
-INSTALL_LIMIT_S=900
 TEST_LIMIT_S=900
 
 cannot_run() { echo "rie-compare: cannot run: $*" >&2; exit 3; }
 
-rie="${AWS_LAMBDA_RIE:-}"
-if [ -z "$rie" ]; then
-  command -v go >/dev/null 2>&1 || cannot_run "Go is not installed: install Go (1.26.6 or later), or set AWS_LAMBDA_RIE to an aws-lambda-rie binary"
-  target="${CARGO_TARGET_DIR:-target}"
-  case "$target" in /*) ;; *) target="$PWD/$target" ;; esac
-  dir="$target/rie/$VERSION"
-  rie="$dir/aws-lambda-rie"
-  if [ ! -x "$rie" ]; then
-    echo "rie-compare: installing ${MODULE}@${VERSION} (go install, up to ${INSTALL_LIMIT_S} s)"
-    # Installed beside the final path, then renamed: an interrupted install
-    # never leaves a half-written binary where the next run would take it.
-    rm -rf "$dir/.install"
-    mkdir -p "$dir/.install"
-    started=$SECONDS
-    # -mod=mod: a -mod=vendor in the caller's GOFLAGS would refuse to query the module.
-    GOBIN="$dir/.install" GOFLAGS=-mod=mod timeout --kill-after=10 "$INSTALL_LIMIT_S" \
-      go install "${MODULE}@${VERSION}" \
-      || cannot_run "go install ${MODULE}@${VERSION} failed or took over ${INSTALL_LIMIT_S} s (see above); or build the RIE from its source and set AWS_LAMBDA_RIE"
-    mv "$dir/.install/aws-lambda-rie" "$rie"
-    rm -rf "$dir/.install"
-    echo "rie-compare: installed in $((SECONDS - started)) s"
-  fi
-fi
-[ -x "$rie" ] || cannot_run "AWS_LAMBDA_RIE=$rie is not an executable"
+rie=$(bash scripts/install-rie.sh) || cannot_run "the RIE could not be installed (the reason is above)"
 if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null 2>&1; then
   cannot_run "needs root and unshare (util-linux) for a private /opt/extensions"
 fi

@@ -21,16 +21,7 @@ node22=.runtimes/node/bin/node
 node24=.runtimes/node24/bin/node
 # The RIE for the tests under it: installed by 40-rie.sh (scripts/rie-compare.sh,
 # which pins it); when this suite runs alone, installed here the same way.
-rie_module=$(sed -n 's/^MODULE=//p' scripts/rie-compare.sh)
-rie_version=$(sed -n 's/^VERSION=//p' scripts/rie-compare.sh)
-rie_dir="${CARGO_TARGET_DIR:-$PWD/target}/rie/$rie_version"
-if [ -z "${AWS_LAMBDA_RIE:-}" ] && [ ! -x "$rie_dir/aws-lambda-rie" ]; then
-  rm -rf "$rie_dir/.install-node" && mkdir -p "$rie_dir/.install-node"
-  GOBIN="$rie_dir/.install-node" GOFLAGS=-mod=mod timeout --kill-after=10 900 go install "${rie_module}@${rie_version}"
-  mv -n "$rie_dir/.install-node/aws-lambda-rie" "$rie_dir/aws-lambda-rie"
-  rm -rf "$rie_dir/.install-node"
-  lap "installed the RIE"
-fi
+bash scripts/install-rie.sh >/dev/null
 cd node
 pnpm run build
 lap "built"

@@ -23,16 +23,7 @@ cargo build -p gracefulctl -p graceful-shutdown-extension -p graceful-shutdown-c
 lap "built the emulator, the layer and the driver"
 # The RIE: installed by 40-rie.sh (scripts/rie-compare.sh pins it); when this
 # suite runs alone, installed here the same way.
-rie_module=$(sed -n 's/^MODULE=//p' scripts/rie-compare.sh)
-rie_version=$(sed -n 's/^VERSION=//p' scripts/rie-compare.sh)
-rie_dir="${CARGO_TARGET_DIR:-$PWD/target}/rie/$rie_version"
-if [ -z "${AWS_LAMBDA_RIE:-}" ] && [ ! -x "$rie_dir/aws-lambda-rie" ]; then
-  rm -rf "$rie_dir/.install-go" && mkdir -p "$rie_dir/.install-go"
-  GOBIN="$rie_dir/.install-go" GOFLAGS=-mod=mod timeout --kill-after=10 900 go install "${rie_module}@${rie_version}"
-  mv -n "$rie_dir/.install-go/aws-lambda-rie" "$rie_dir/aws-lambda-rie"
-  rm -rf "$rie_dir/.install-go"
-  lap "installed the RIE"
-fi
+bash scripts/install-rie.sh >/dev/null
 cd go
 go vet ./...
 lap "go vet"

@@ -20,16 +20,7 @@ lap() { printf '[85-java] %s (%ds)\n' "$1" $((SECONDS - t0)); }
 # (the emulator is gracefulctl's lambda-emulator; the driver shutdown-conformance).
 cargo build -p gracefulctl -p graceful-shutdown-extension -p graceful-shutdown-conformance
 [ -e .runtimes/java/lib/aws-lambda-java-runtime-interface-client-2.10.1.jar ] || bash scripts/setup.d/60-java.sh
-rie_module=$(sed -n 's/^MODULE=//p' scripts/rie-compare.sh)
-rie_version=$(sed -n 's/^VERSION=//p' scripts/rie-compare.sh)
-rie_dir="${CARGO_TARGET_DIR:-$PWD/target}/rie/$rie_version"
-if [ -z "${AWS_LAMBDA_RIE:-}" ] && [ ! -x "$rie_dir/aws-lambda-rie" ]; then
-  rm -rf "$rie_dir/.install-java" && mkdir -p "$rie_dir/.install-java"
-  GOBIN="$rie_dir/.install-java" GOFLAGS=-mod=mod timeout --kill-after=10 900 go install "${rie_module}@${rie_version}"
-  mv -n "$rie_dir/.install-java/aws-lambda-rie" "$rie_dir/aws-lambda-rie"
-  rm -rf "$rie_dir/.install-java"
-  lap "installed the RIE"
-fi
+bash scripts/install-rie.sh >/dev/null
 lap "prerequisites"
 
 cd java
