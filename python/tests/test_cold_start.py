@@ -25,8 +25,8 @@ PACKAGE = "lambda_graceful_shutdown"
 COLD = {PACKAGE} | {f"{PACKAGE}.{m}" for m in ("_core", "_limits", "_log", "_params", "attach", "config", "report",
                                                  "runner", "signals")}
 #: What the signal watcher's warm-up thread imports ahead of the shutdown: the
-#: result classes (an enum and two named tuples, slow to make) and faulthandler.
-WARM = {f"{PACKAGE}._results", "faulthandler"}
+#: result classes (an enum and two named tuples, slow to make), faulthandler and gc.
+WARM = {f"{PACKAGE}._results", "faulthandler", "gc"}
 
 #: Slow to import and not loaded by the client: never at cold start (typing and
 #: socket: milliseconds each; signal builds enums; the rest far more).
@@ -142,3 +142,46 @@ def test_what_the_client_preloads_is_what_the_package_may_use_for_free(tmp_path:
     assert PACKAGE not in preloaded, "the package was imported before the count"
     assert not (COLD | WARM) & NEVER
 
+
+
+SIGNAL_SCRIPT = r"""
+import gc, json, os, signal, sys, threading
+PRELOAD
+from lambda_graceful_shutdown import GracefulShutdown, _core
+warmed = threading.Event()
+real_warm = _core.GracefulShutdown._warm
+def counted(self):
+    try:
+        real_warm(self)
+    finally:
+        warmed.set()
+_core.GracefulShutdown._warm = counted
+s = GracefulShutdown.from_env()
+seen = {}
+@s.on_shutdown
+def first():
+    seen["imported"] = sorted(set(sys.modules) - before)
+    seen["gc"] = gc.isenabled()
+@s.on_shutdown
+def second():
+    os.write(1, (json.dumps(seen) + "\n").encode())
+s.install()
+assert warmed.wait(60), "the warm-up never ran"
+before = set(sys.modules)
+os.kill(os.getpid(), signal.SIGTERM)
+threading.Event().wait(60)  # the shutdown ends the process with os._exit(0)
+sys.exit("the shutdown did not end the process")
+"""
+
+
+def test_once_warmed_the_shutdown_imports_nothing_and_collects_no_garbage(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GRACEFUL_SHUTDOWN_", "AWS_", "PYTHON"))}
+    env.update({"PYTHONPATH": str(paths.SRC), "GRACEFUL_SHUTDOWN_SECRET_FILE": str(tmp_path / "none"),
+                "PYTHONDONTWRITEBYTECODE": "1"})
+    done = subprocess.run([str(client_python()), "-c", SIGNAL_SCRIPT.replace("PRELOAD", "import awslambdaric.bootstrap")],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[0])
+    # Nothing is imported between the signal and the handlers, and no cyclic
+    # garbage collection can pause them: the process is ending.
+    assert seen == {"imported": [], "gc": False}, seen

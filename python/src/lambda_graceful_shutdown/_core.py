@@ -279,11 +279,19 @@ class GracefulShutdown:
         if self._reporter is not None:
             self._reporter.start()
         import faulthandler  # noqa: F401
+        import gc  # noqa: F401
 
         from . import _results  # noqa: F401
 
     def _on_signal(self, name: str) -> None:
         start = time.monotonic()
+        # No cyclic garbage collection from here to the exit: the process is
+        # ending, and a collection (a millisecond or more, when one falls due
+        # on the first allocations after the signal) would only hold up the
+        # handlers. Reference counting still frees what it can.
+        import gc
+
+        gc.disable()
         threading.Thread(
             target=self._shutdown_and_exit, args=(name, start), name="graceful-shutdown", daemon=True
         ).start()
