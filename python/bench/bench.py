@@ -1,7 +1,9 @@
 """Side-by-side figures for the Python library, on the real awslambdaric:
 
 - import + install at cold start (a fresh interpreter each time, after the
-  runtime client's own imports);
+  runtime client's own imports, the package's bytecode compiled as pip
+  installs it), without the extension and with it (its secret file present,
+  the ``hello`` then sent from the background), target <= 3 ms;
 - per-invocation latency with and without the library (ratio, target <= 1.01);
 - SIGTERM -> first handler running, and SIGTERM -> process gone, with the
   runtime idle in its native next(), thread polling off and on;
@@ -33,6 +35,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 
 from support import paths  # noqa: E402
 from support.fake_runtime import FakeRuntimeAPI, run_idle_then_sigterm  # noqa: E402
+from support.ports import reserved_port  # noqa: E402
 
 SIGTERM_CODE = paths.PYTHON_DIR / "tests" / "functions" / "sigterm"
 
@@ -68,16 +71,33 @@ def show(r: Dict[str, object]) -> None:
     print(f"{r['row']:<62} {r['median']:>9.3f} {r['unit']}  (p10 {r['p10']:.3f} - p90 {r['p90']:.3f}, n={r['n']})")
 
 
-def install_cost(kind: str, runs: int) -> List[float]:
+#: The target of the library's import + install row (median), in ms: a 128 MB
+#: function has about 7 % of a core, and the cold start is what users feel.
+INSTALL_TARGET_MS = 3.0
+
+
+def install_cost(kind: str, runs: int, attached: bool = False) -> List[float]:
     # In the runtime's process, after the runtime client's own imports, as at a real cold start.
     code = ("import time, awslambdaric.bootstrap\nt = time.perf_counter()\n" + INSTALL[kind]
             + "print((time.perf_counter() - t) * 1000)\n")
-    env = dict(os.environ, PYTHONPATH=str(paths.SRC), GRACEFUL_SHUTDOWN_SECRET_FILE="/nonexistent")
-    out = []
-    for _ in range(runs):
-        done = subprocess.run([str(paths.RUNTIME_PYTHON), "-c", code], env=env, capture_output=True, text=True,
-                              check=True, timeout=60)
-        out.append(float(done.stdout.strip().splitlines()[-1]))
+    with tempfile.TemporaryDirectory() as d, reserved_port() as port:
+        secret = Path(d) / "secret"
+        if attached:
+            # The extension's secret file; nothing listens on the port (held
+            # free for this run), so the hello, sent from the background after
+            # the measurement, is refused.
+            secret.write_text("s" * 64)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("GRACEFUL_SHUTDOWN_", "PYTHON"))}
+        # Compiled bytecode, as pip installs a package (into a cache of this run's
+        # own, so that the source tree is left alone), written by one run first.
+        env.update(PYTHONPATH=str(paths.SRC), PYTHONPYCACHEPREFIX=str(Path(d) / "pycache"),
+                   GRACEFUL_SHUTDOWN_SECRET_FILE=str(secret), GRACEFUL_SHUTDOWN_PORT=str(port))
+        out = []
+        for i in range(runs + 1):
+            done = subprocess.run([str(paths.RUNTIME_PYTHON), "-c", code], env=env, capture_output=True, text=True,
+                                  check=True, timeout=60)
+            if i:
+                out.append(float(done.stdout.strip().splitlines()[-1]))
     return out
 
 
@@ -181,7 +201,12 @@ def main() -> None:
         show(r)
 
     for kind in ("library", "handwritten"):
-        add(row(f"import + install at cold start: {kind}", install_cost(kind, args.runs)))
+        name = f"import + install at cold start: {kind}"
+        if kind == "library":
+            name += f" (target <= {INSTALL_TARGET_MS:g} ms)"
+        add(row(name, install_cost(kind, args.runs)))
+    add(row(f"import + install at cold start, extension attached: library (target <= {INSTALL_TARGET_MS:g} ms)",
+            install_cost("library", args.runs, attached=True)))
     for polling in (False, True):
         label = "polling on" if polling else "polling off"
         with_lib: List[float] = []
