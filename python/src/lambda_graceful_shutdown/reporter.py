@@ -281,7 +281,7 @@ class _Tcp(Link):
     def open(self, report: Report, timeout_s: float) -> Optional[socket.socket]:
         request = encode_request(self.port, self.secret, report, self.worker)
         net = _net()
-        s = net.socket(net.AF_INET, net.SOCK_STREAM)
+        s: socket.socket = net.socket(net.AF_INET, net.SOCK_STREAM)
         try:
             s.setsockopt(net.IPPROTO_TCP, net.TCP_NODELAY, 1)
             s.settimeout(timeout_s)

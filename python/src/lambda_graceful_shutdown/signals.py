@@ -20,16 +20,17 @@ import threading
 
 from . import _log
 
-try:
-    # The C module under :mod:`signal`, which wraps the same functions in
-    # enums built at import (half a millisecond at cold start).
-    import _signal as signal
-except ImportError:  # another interpreter
-    import signal  # type: ignore[no-redef]
-
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
 if TYPE_CHECKING:
+    import signal
     from typing import Callable, Dict, Optional
+else:
+    try:
+        # The C module under :mod:`signal`, which wraps the same functions in
+        # enums built at import (half a millisecond at cold start).
+        import _signal as signal
+    except ImportError:  # another interpreter
+        import signal
 
 NAMES: Dict[int, str] = {int(signal.SIGTERM): "SIGTERM", int(signal.SIGINT): "SIGINT"}
 
