@@ -80,7 +80,8 @@ class GracefulShutdown:
         self._wanted: List[tuple[str, Callable[..., Any], Callable[[str], Any]]] = []
         self._built = False
         self._installed = False
-        #: None until the extension is found, or a run needs one (then a disabled one).
+        #: The reports' way to the extension, once found at cold start; None
+        #: without it (the reports then go nowhere: _NOWHERE).
         self._reporter: Optional[Reporter] = None
         self._lock = threading.Lock()
         self._summary: Optional[Summary] = None
@@ -192,7 +193,7 @@ class GracefulShutdown:
 
     def _build(self) -> None:
         """:meth:`build`, but the reports' sending thread is left to the caller to
-        start (:meth:`install` has the signal watcher's thread start it)."""
+        start (:meth:`install` has a thread of the signal watcher's start it)."""
         if self._built:
             return
         for name, fn, lookup in self._wanted:
