@@ -250,6 +250,106 @@ pub(crate) mod tests {
         }
     }
 
+    /// `spec/vectors/verdicts.json`: verdicts the extension decides from
+    /// reports, with the exact text and JSON lines it logs for each. The
+    /// protocol crate's parser reads them back (`rust/protocol/tests/verdict_vectors.rs`),
+    /// so the writer here and the parser there cannot drift apart. Stale:
+    /// `UPDATE_VECTORS=1 cargo test -p graceful-shutdown-extension verdict_vectors`.
+    #[test]
+    fn verdict_vectors_are_the_committed_ones() {
+        let one: Vec<(&str, Vec<Report>)> = vec![
+            ("no_report", vec![]),
+            (
+                "completed",
+                vec![
+                    hello(&["flush", "close-pool"]),
+                    sigterm(),
+                    started("flush", 0),
+                    finished("flush", 0, 10),
+                    started("close-pool", 1),
+                    finished("close-pool", 1, 3),
+                    all_done(2, 0, 0, 13),
+                ],
+            ),
+            (
+                "handlers_failed",
+                vec![
+                    hello(&["a", "b", "c"]),
+                    sigterm(),
+                    finished("a", 0, 1),
+                    failed("b", 1, 2, "panicked: boom"),
+                    timed_out("c", 2, 250),
+                    all_done(1, 1, 1, 253),
+                ],
+            ),
+            (
+                "runtime_killed",
+                vec![
+                    hello(&["flush", "slow", "after"]),
+                    sigterm(),
+                    finished("flush", 0, 4),
+                    started("slow", 1),
+                ],
+            ),
+            (
+                "odd_names",
+                vec![
+                    hello(&["flush buffer", "a=b", "say \"hi\"", "two\nlines", "-- x"]),
+                    sigterm(),
+                    finished("flush buffer", 0, 1),
+                    failed("a=b", 1, 2, "x"),
+                    started("two\nlines", 3),
+                ],
+            ),
+        ];
+        let mut cases = Vec::new();
+        for (name, reports) in &one {
+            let v = Verdict::decide(&"spindown".into(), reports);
+            cases.push(vector(name, &v));
+        }
+        let workers = Verdict::decide_workers(
+            &"spindown".into(),
+            &[
+                from("101", hello(&["flush"])),
+                from("102", hello(&["flush"])),
+                from("101", sigterm()),
+                from("102", sigterm()),
+                from("101", finished("flush", 0, 5)),
+                from("101", all_done(1, 0, 0, 5)),
+                from("102", started("flush", 0)),
+            ],
+        );
+        cases.push(vector("two_workers_one_killed", &workers));
+        let value = serde_json::json!({
+            "$comment": "Verdicts the extension decides from reports (`verdict`: the decided data, as graceful-shutdown-protocol's Verdict serializes it), and the exact lines it logs for each: `text` (AWS_LAMBDA_LOG_FORMAT=Text) and `json` (JSON; its `timestamp` is that of epoch 0). The text line carries no signal and no handler errors; `textVerdict` is what it carries. Written by rust/extension/src/verdict/mod.rs; read back by rust/protocol/tests/verdict_vectors.rs.",
+            "cases": cases,
+        });
+        let mut text = serde_json::to_string_pretty(&value).expect("vectors serialize");
+        text.push('\n');
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../spec/vectors/verdicts.json");
+        if std::env::var_os("UPDATE_VECTORS").is_some() {
+            std::fs::write(&path, &text).expect("write spec/vectors/verdicts.json");
+            return;
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == text,
+            "spec/vectors/verdicts.json is stale: it is not what the extension writes; run \
+             `UPDATE_VECTORS=1 cargo test -p graceful-shutdown-extension verdict_vectors` and commit it"
+        );
+    }
+
+    fn vector(name: &str, v: &Verdict) -> serde_json::Value {
+        serde_json::json!({
+            "name": name,
+            "verdict": v,
+            "textVerdict": text_part(v),
+            "text": Logger::new(LogFormat::Text, LogLevel::Fatal).verdict_line(v, 0),
+            "json": Logger::new(LogFormat::Json, LogLevel::Fatal).verdict_line(v, 0),
+        })
+    }
+
     #[test]
     fn no_reports_means_no_report() {
         let v = Verdict::decide(&"SPINDOWN".into(), &[]);
