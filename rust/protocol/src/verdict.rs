@@ -145,6 +145,13 @@ pub struct Verdict {
     /// Workers beyond `verdict.maxWorkers` whose reports were not itemized.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub untracked_workers: usize,
+    /// The handlers' budget the function declared in its `hello`
+    /// (`timeoutMs`: the budget the library ran them in, which a function
+    /// may set in code, whatever `GRACEFUL_SHUTDOWN_TIMEOUT_MS` says), the
+    /// first worker's with several. The JSON line carries it (`budgetMs`),
+    /// the text line does not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_ms: Option<u32>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -338,6 +345,7 @@ fn parse_text(body: &str) -> Result<Parsed, ParseError> {
         signal: None,
         workers: Vec::new(),
         untracked_workers: 0,
+        budget_ms: None,
     };
     // `workers=N` follows the reason only with several workers.
     let several = it.peek().is_some_and(|(k, _)| k == "workers");

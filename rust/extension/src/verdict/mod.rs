@@ -60,6 +60,7 @@ impl Decide for Verdict {
         let mut saw_any = false;
         let mut signal = None;
         let mut total_ms = None;
+        let mut budget_ms = None;
 
         fn slot<'a>(
             handlers: &'a mut Vec<HandlerResult>,
@@ -90,9 +91,11 @@ impl Decide for Verdict {
                 Report::Hello {
                     handlers: names,
                     first_index,
+                    timeout_ms,
                     ..
                 } => {
                     saw_any = true;
+                    budget_ms = budget_ms.or(Some(*timeout_ms));
                     for (i, name) in names.iter().enumerate() {
                         let index = first_index.saturating_add(i);
                         if index > max_index {
@@ -166,6 +169,7 @@ impl Decide for Verdict {
             signal,
             workers: Vec::new(),
             untracked_workers: 0,
+            budget_ms,
         }
     }
 }
@@ -181,6 +185,7 @@ pub(crate) mod tests {
     pub(crate) fn text_part(v: &Verdict) -> Verdict {
         let mut v = v.clone();
         v.signal = None;
+        v.budget_ms = None;
         v.handlers.iter_mut().for_each(|h| h.error = None);
         v.workers.iter_mut().for_each(|w| w.signal = None);
         v
@@ -525,6 +530,37 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_budget_the_function_declared_is_in_the_json_line_not_the_text() {
+        let hello = Report::Hello {
+            pid: 7,
+            handlers: vec!["slow".into()],
+            timeout_ms: 150,
+            concurrent: false,
+            first_index: 0,
+        };
+        let v = Verdict::decide(
+            &"spindown".into(),
+            &[
+                hello,
+                sigterm(),
+                timed_out("slow", 0, 150),
+                all_done(0, 0, 1, 151),
+            ],
+        );
+        assert_eq!(v.budget_ms, Some(150));
+        let json = Logger::new(LogFormat::Json, LogLevel::Fatal).verdict_line(&v, 0);
+        assert!(json.contains(r#""budgetMs":150"#), "{json}");
+        let text = Logger::new(LogFormat::Text, LogLevel::Fatal).verdict_line(&v, 0);
+        assert!(
+            !text.contains("150 ms") && !text.contains("budget"),
+            "{text}"
+        );
+        // No hello, no budget.
+        let v = Verdict::decide(&"spindown".into(), &[sigterm()]);
+        assert_eq!(v.budget_ms, None);
+    }
+
+    #[test]
     fn json_form_is_stable() {
         let v = Verdict::decide(
             &"spindown".into(),
@@ -533,7 +569,7 @@ pub(crate) mod tests {
         let json = serde_json::to_string(&v).expect("a verdict serializes");
         assert_eq!(
             json,
-            r#"{"outcome":"completed","reason":"spindown","handlers":[{"name":"a","status":"ok","durationMs":5}],"totalMs":5}"#
+            r#"{"outcome":"completed","reason":"spindown","handlers":[{"name":"a","status":"ok","durationMs":5}],"totalMs":5,"budgetMs":250}"#
         );
         let back: Verdict = serde_json::from_str(&json).expect("and parses back");
         assert_eq!(back, v);

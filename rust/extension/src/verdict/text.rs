@@ -105,6 +105,7 @@ fn worker_alone(verdict: &Verdict, worker: &WorkerVerdict) -> Verdict {
         signal: worker.signal.clone(),
         workers: Vec::new(),
         untracked_workers: 0,
+        budget_ms: verdict.budget_ms,
     }
 }
 

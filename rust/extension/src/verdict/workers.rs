@@ -57,9 +57,11 @@ pub(super) fn decide(reason: &ShutdownReason, reports: &[WorkerReport]) -> Verdi
         .min(caps.max_handlers_per_worker);
     let mut handlers = Vec::new();
     let mut workers = Vec::with_capacity(groups.len());
+    let mut budget_ms = None;
     for (n, group) in groups.iter().enumerate() {
         let label = format!("w{}", n + 1);
         let one = Verdict::decide_one(reason, group.reports.iter().copied(), max_index);
+        budget_ms = budget_ms.or(one.budget_ms);
         handlers.extend(one.handlers.into_iter().map(|mut h| {
             h.worker = Some(label.clone());
             h
@@ -97,6 +99,7 @@ pub(super) fn decide(reason: &ShutdownReason, reports: &[WorkerReport]) -> Verdi
         signal,
         workers,
         untracked_workers: untracked.len(),
+        budget_ms,
     }
 }
 
@@ -140,7 +143,7 @@ mod tests {
             );
             assert_eq!(
                 serde_json::to_string(&v).expect("serializes"),
-                r#"{"outcome":"completed","reason":"spindown","handlers":[{"name":"flush","status":"ok","durationMs":10},{"name":"close-pool","status":"ok","durationMs":3}],"totalMs":13,"signal":"SIGTERM"}"#
+                r#"{"outcome":"completed","reason":"spindown","handlers":[{"name":"flush","status":"ok","durationMs":10},{"name":"close-pool","status":"ok","durationMs":3}],"totalMs":13,"signal":"SIGTERM","budgetMs":250}"#
             );
         }
     }
@@ -488,7 +491,7 @@ mod tests {
         let json = serde_json::to_string(&v).expect("serializes");
         assert_eq!(
             json,
-            r#"{"outcome":"runtime_killed","reason":"spindown","handlers":[{"name":"flush","status":"ok","durationMs":1,"worker":"w1"},{"name":"close-pool","status":"not_started","worker":"w1"},{"name":"flush","status":"ok","durationMs":3,"worker":"w2"},{"name":"close-pool","status":"ok","durationMs":4,"worker":"w2"}],"signal":"SIGTERM","workers":[{"label":"w1","worker":"1","outcome":"runtime_killed","signal":"SIGTERM"},{"label":"w2","worker":"2","outcome":"completed","totalMs":7,"signal":"SIGTERM"}]}"#
+            r#"{"outcome":"runtime_killed","reason":"spindown","handlers":[{"name":"flush","status":"ok","durationMs":1,"worker":"w1"},{"name":"close-pool","status":"not_started","worker":"w1"},{"name":"flush","status":"ok","durationMs":3,"worker":"w2"},{"name":"close-pool","status":"ok","durationMs":4,"worker":"w2"}],"signal":"SIGTERM","workers":[{"label":"w1","worker":"1","outcome":"runtime_killed","signal":"SIGTERM"},{"label":"w2","worker":"2","outcome":"completed","totalMs":7,"signal":"SIGTERM"}],"budgetMs":250}"#
         );
         let back: Verdict = serde_json::from_str(&json).expect("parses back");
         assert_eq!(back, v);
