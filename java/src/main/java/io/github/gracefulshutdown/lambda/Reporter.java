@@ -38,8 +38,11 @@ final class Reporter {
         /** Connects and writes {@code report}; the socket whose answer is still to be read, if any. */
         Socket open(Report report, int timeoutMs) throws IOException;
 
-        /** Reads the answer to a written report, says what it means, closes the socket. */
-        default void answer(Report report, Socket socket) {
+        /**
+         * Reads the answer to a written report, says what it means, closes the
+         * socket; whether the extension took it ({@code 202}).
+         */
+        default boolean answer(Report report, Socket socket) {
             if (socket != null) {
                 try {
                     socket.close();
@@ -47,20 +50,47 @@ final class Reporter {
                     // nothing to do
                 }
             }
+            return true;
         }
     }
 
     private static final class Entry {
         final long seq;
         final Report report;
+        final int attempt;
+        /** Connects of the sending thread that failed (this side's limit ran out). */
+        int failedOpens;
         boolean written;
         Socket socket;
 
-        Entry(long seq, Report report) {
+        Entry(long seq, Report report, int attempt) {
             this.seq = seq;
             this.report = report;
+            this.attempt = attempt;
         }
     }
+
+    /**
+     * How many times a {@code hello} is sent before it is given up. On a small
+     * CPU share the process's quota can run out between a connect and its write,
+     * or while the connect's wall-clock limit runs: the connection is then cut
+     * (by this side's limit or the extension's 300 ms) and the report lost.
+     * Nothing waits for the {@code hello} at cold start, and a repeated one
+     * changes nothing in the verdict, so it is sent again until the extension
+     * answers {@code 202}. The shutdown's reports are not: they are written on
+     * the handlers' path, in order.
+     */
+    static final int HELLO_ATTEMPTS = 5;
+
+    /**
+     * How many times the sending thread tries to connect and write a report
+     * before it gives it up, one report at a time, in order. A loopback connect
+     * completes at once unless the extension is wedged, but its limit is counted
+     * on the wall clock, and on a small CPU share the process can be stopped for
+     * most of 100 ms: measured, a {@code timedOut} lost that way left a verdict
+     * that said the handler was still running after the process had ended.
+     */
+    static final int OPEN_ATTEMPTS = 5;
 
     private final Link link;
     /** Held while connections are opened and written, so that they reach the extension in queue order. */
@@ -160,15 +190,23 @@ final class Reporter {
     }
 
     private long enqueue(Report report) {
+        return enqueue(report, 1);
+    }
+
+    private long enqueue(Report report, int attempt) {
         if (link == null) {
             return 0;
         }
         synchronized (mon) {
             queued++;
-            pending.addLast(new Entry(queued, report));
+            pending.addLast(new Entry(queued, report, attempt));
             mon.notifyAll();
             return queued;
         }
+    }
+
+    private static boolean again(Entry e) {
+        return "hello".equals(e.report.type) && e.attempt < HELLO_ATTEMPTS;
     }
 
     /** Connects and writes every queued report not written yet, in order, from this thread. */
@@ -232,30 +270,56 @@ final class Reporter {
                 }
                 entry = pending.peekFirst();
             }
-            // The ordering lock first: a caller of sendNow may be writing the queue meanwhile.
-            order.lock();
+            // The ordering lock only when there is something to write (a caller of sendNow
+            // may be writing the queue meanwhile): on a small CPU share this thread can be
+            // stopped for most of 100 ms while it holds the lock, and a sendNow on the
+            // handlers' path would wait for it. At shutdown every report is written by
+            // sendNow, and this thread only reads the answers.
+            boolean toWrite = !unwritten().isEmpty();
+            if (toWrite) {
+                order.lock();
+            }
             try {
-                for (Entry e : unwritten()) {
+                for (Entry e : toWrite ? unwritten() : java.util.List.<Entry>of()) {
                     try {
                         e.socket = link.open(e.report, Limits.REPORT_CONNECT_TIMEOUT_MS);
                         if (Log.enabled(Log.DEBUG)) {
                             Log.debug("graceful-shutdown: report written type=" + e.report.type);
                         }
                     } catch (IOException | RuntimeException x) {
+                        if (++e.failedOpens < OPEN_ATTEMPTS) {
+                            // Tried again at once, before any later report: the order holds.
+                            Log.debug("graceful-shutdown: report not written, trying again: type=" + e.report.type
+                                    + " error=" + x);
+                            break;
+                        }
                         Log.debug("graceful-shutdown: report not delivered: type=" + e.report.type + " error=" + x);
+                        if (again(e)) {
+                            enqueue(e.report, e.attempt + 1);
+                        }
                     }
                     markWritten(e);
                 }
             } finally {
-                order.unlock();
+                if (toWrite) {
+                    order.unlock();
+                }
             }
             synchronized (mon) {
+                if (!entry.written) {
+                    continue; // its connect failed: tried again (OPEN_ATTEMPTS)
+                }
                 pending.pollFirst();
             }
+            boolean taken = false;
             try {
-                link.answer(entry.report, entry.socket);
+                taken = link.answer(entry.report, entry.socket);
             } catch (RuntimeException x) {
                 Log.debug("graceful-shutdown: reading an answer failed: " + x);
+            }
+            if (!taken && again(entry)) {
+                Log.debug("graceful-shutdown: sending the hello again, attempt " + (entry.attempt + 1));
+                enqueue(entry.report, entry.attempt + 1);
             }
             synchronized (mon) {
                 answered = Math.max(answered, entry.seq);
@@ -301,9 +365,9 @@ final class Reporter {
         }
 
         @Override
-        public void answer(Report report, Socket socket) {
+        public boolean answer(Report report, Socket socket) {
             if (socket == null) {
-                return;
+                return false;
             }
             try (Socket s = socket) {
                 InputStream in = s.getInputStream();
@@ -322,12 +386,20 @@ final class Reporter {
                 String line = new String(buf, 0, n, StandardCharsets.ISO_8859_1);
                 int eol = line.indexOf('\r');
                 line = eol >= 0 ? line.substring(0, eol) : line;
-                if (!line.startsWith("HTTP/1.1 202") && !line.startsWith("HTTP/1.0 202")) {
-                    Log.warn("graceful-shutdown: the extension refused a report: type=" + report.type
-                            + " answer=" + (line.isEmpty() ? "(none)" : line));
+                if (line.startsWith("HTTP/1.1 202") || line.startsWith("HTTP/1.0 202")) {
+                    return true;
                 }
+                String what = "graceful-shutdown: the extension refused a report: type=" + report.type
+                        + " answer=" + (line.isEmpty() ? "(none)" : line);
+                if ("hello".equals(report.type)) {
+                    Log.debug(what); // sent again (HELLO_ATTEMPTS)
+                } else {
+                    Log.warn(what);
+                }
+                return false;
             } catch (IOException e) {
                 Log.debug("graceful-shutdown: no answer to a report: type=" + report.type + " error=" + e);
+                return false;
             }
         }
 
