@@ -49,6 +49,27 @@ POM
   touch "$stamp"
 fi
 ls "$dir/lib/aws-lambda-java-runtime-interface-client-$RIC_VERSION.jar" >/dev/null
+# The client's JNI library for this machine, unpacked once: the emulator has
+# each JVM load this file (rust/emulator/src/runtimes.rs, JAVA_JNI_LIB) instead
+# of letting the client unpack it to its one fixed /tmp path at every start,
+# where two JVMs starting at once rewrite it under each other.
+jni="$dir/jni/libaws-lambda-jni.so"
+if [ ! -s "$jni" ]; then
+  case "$(uname -m)" in
+    x86_64) member=jni/libaws-lambda-jni.linux-x86_64.so ;;
+    aarch64) member=jni/libaws-lambda-jni.linux-aarch_64.so ;;
+    *) echo "setup: no JNI library of the Java client for $(uname -m)" >&2; exit 1 ;;
+  esac
+  mkdir -p "$dir/jni"
+  python3 - "$dir/lib/aws-lambda-java-runtime-interface-client-$RIC_VERSION.jar" "$member" "$jni" <<'PY'
+import os, sys, zipfile
+jar, member, out = sys.argv[1:]
+tmp = f"{out}.{os.getpid()}"
+with zipfile.ZipFile(jar) as z, open(tmp, "wb") as f:
+    f.write(z.read(member))
+os.replace(tmp, out)
+PY
+fi
 echo "java runtime client: $(cd "$dir/lib" && ls *.jar | tr '\n' ' ')"
 # The library's build and test plugins and JUnit, fetched once.
 mvn -q -B -f java/pom.xml -DskipTests package >/dev/null

@@ -24,6 +24,13 @@ pub const SETUP_COMMAND: &str = "bash scripts/setup.sh";
 const PYTHON_VERSIONS: &[&str] = &["3.9", "3.10", "3.11", "3.12", "3.13", "3.14"];
 const NODE_VERSIONS: &[&str] = &["20", "22", "24"];
 const JAVA_VERSIONS: &[&str] = &["17", "21", "25"];
+/// The system property that makes the Java client load its JNI library from a
+/// path instead of unpacking it from its jar to the fixed `/tmp/.libaws-lambda-jni.so`.
+const JAVA_JNI_PROPERTY: &str =
+    "com.amazonaws.services.lambda.runtime.api.client.runtimeapi.NativeClient.JNI";
+/// Where setup unpacks the client's JNI library for this machine, in the clients directory.
+pub const JAVA_JNI_LIB: &str = "java/jni/libaws-lambda-jni.so";
+
 /// The Java client's entry point (`aws-lambda-java-runtime-interface-client`).
 pub const JAVA_MAIN: &str = "com.amazonaws.services.lambda.runtime.api.client.AWSLambda";
 /// Where JDKs are looked for, besides `JAVA_HOME`.
@@ -276,19 +283,31 @@ impl JavaRuntime {
             jars(root.join("java/lib"));
         }
         jars(ric);
-        let args = [
+        let mut args: Vec<String> = [
             "-XX:+TieredCompilation",
             "-XX:TieredStopAtLevel=1",
             "-XX:+UseSerialGC",
-            "-cp",
-            &class_path.join(":"),
-            JAVA_MAIN,
-            handler,
-        ];
-        Ok((
-            jdk.home.join("bin/java"),
-            args.iter().map(|a| (*a).to_owned()).collect(),
-        ))
+        ]
+        .iter()
+        .map(|a| (*a).to_owned())
+        .collect();
+        // Left to itself, the client unpacks its JNI library to one fixed file,
+        // /tmp/.libaws-lambda-jni.so, and loads it from there: on Lambda every
+        // environment has a /tmp of its own, but two emulated Java runtimes
+        // starting at once on one machine rewrite that file under each other
+        // (measured: the JVM dies of SIGBUS in the dynamic loader). With the
+        // library unpacked once by setup, each JVM loads that file as it is.
+        let jni = clients.join(JAVA_JNI_LIB);
+        if jni.is_file() {
+            args.push(format!("-D{JAVA_JNI_PROPERTY}={}", jni.display()));
+        }
+        args.extend([
+            "-cp".to_owned(),
+            class_path.join(":"),
+            JAVA_MAIN.to_owned(),
+            handler.to_owned(),
+        ]);
+        Ok((jdk.home.join("bin/java"), args))
     }
 }
 
@@ -567,6 +586,24 @@ mod tests {
         assert_eq!(
             &args[args.len() - 2..],
             [JAVA_MAIN, "example.Handler::handleRequest"]
+        );
+        // Without the unpacked JNI library the client unpacks its own; with
+        // it, every JVM loads that one file.
+        assert!(
+            !args.iter().any(|a| a.contains(JAVA_JNI_PROPERTY)),
+            "{args:?}"
+        );
+        let jni = clients.path().join(JAVA_JNI_LIB);
+        std::fs::create_dir_all(jni.parent().expect("a parent")).expect("test setup");
+        std::fs::write(&jni, b"").expect("test setup");
+        let (_, args) = rt
+            .command(clients.path(), "h", function.path(), &[])
+            .expect("the same JDK");
+        let flag = format!("-D{JAVA_JNI_PROPERTY}={}", jni.display());
+        let at = args.iter().position(|a| *a == flag).expect("the JNI flag");
+        assert!(
+            at < args.iter().position(|a| a == "-cp").expect("-cp"),
+            "{args:?}"
         );
         let empty = tempfile::tempdir().expect("test setup");
         let e = rt
