@@ -19,7 +19,10 @@ lap() { printf '[85-java] %s (%ds)\n' "$1" $((SECONDS - t0)); }
 # Built by 05-build.sh; a no-op then, and enough when this suite runs alone
 # (the emulator is gracefulctl's lambda-emulator; the driver shutdown-conformance).
 cargo build -p gracefulctl -p graceful-shutdown-extension -p graceful-shutdown-conformance
-[ -e .runtimes/java/lib/aws-lambda-java-runtime-interface-client-2.10.1.jar ] || bash scripts/setup.d/60-java.sh
+if [ ! -e .runtimes/java/lib/aws-lambda-java-runtime-interface-client-2.10.1.jar ] \
+   || [ ! -s .runtimes/java/jni/libaws-lambda-jni.so ]; then
+  bash scripts/setup.d/60-java.sh
+fi
 bash scripts/install-rie.sh >/dev/null
 lap "prerequisites"
 
