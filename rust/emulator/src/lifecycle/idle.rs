@@ -8,7 +8,7 @@ use nix::sys::signal::Signal;
 
 use crate::environment;
 use crate::process::Child;
-use crate::runtimes::{Language, ManagedRuntime};
+use crate::runtimes::{Language, Runtime};
 use crate::scenario::Freeze;
 use crate::timeline::{EventKind, PLATFORM};
 
@@ -24,23 +24,26 @@ pub(super) enum FreezeMethod {
 impl Emulator {
     /// How many `/invocation/next` callers make the runtime idle: one, or on
     /// Managed Instances one per worker (Python forks `AWS_LAMBDA_MAX_CONCURRENCY`
-    /// workers; Node.js runs `AWS_LAMBDA_NODEJS_WORKER_COUNT` worker threads
-    /// when set, else a number of its own choosing, so one is all we can expect).
+    /// workers; the Java client runs that many runtime loops in one JVM;
+    /// Node.js runs `AWS_LAMBDA_NODEJS_WORKER_COUNT` worker threads when set,
+    /// else a number of its own choosing, so one is all we can expect).
     fn pollers(&self) -> usize {
         let env = environment::runtime(&self.scenario, "", &self.layout.layer_roots);
         let number = |k: &str| env.get(k).and_then(|v| v.parse::<usize>().ok());
         let Some(concurrency) = number("AWS_LAMBDA_MAX_CONCURRENCY") else {
             return 1;
         };
-        let language = self
+        let runtime = self
             .scenario
             .runtime
             .as_deref()
-            .and_then(|id| ManagedRuntime::parse(id).ok())
-            .map(|m| m.language);
-        match language {
-            Some(Language::Python) => concurrency.max(1),
-            Some(Language::Node) => number("AWS_LAMBDA_NODEJS_WORKER_COUNT").unwrap_or(1).max(1),
+            .and_then(|id| Runtime::parse(id).ok());
+        match runtime {
+            Some(Runtime::Managed(m)) if m.language == Language::Python => concurrency.max(1),
+            Some(Runtime::Java(_)) => concurrency.max(1),
+            Some(Runtime::Managed(_)) => {
+                number("AWS_LAMBDA_NODEJS_WORKER_COUNT").unwrap_or(1).max(1)
+            }
             None => 1,
         }
     }
