@@ -446,9 +446,9 @@ pub fn locate(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
     }
     bail!(
         "{RUNTIMES_ENV} is not set and there is no .runtimes directory in {} or its parents: run \
-         `{SETUP_COMMAND}` in this repository (it installs awslambdaric and aws-lambda-ric under \
-         .runtimes/), or set {RUNTIMES_ENV} to a directory holding python/bin/python and \
-         node/bin/node with node/node_modules/aws-lambda-ric",
+         `{SETUP_COMMAND}` in this repository (it installs awslambdaric, aws-lambda-ric and the Java client under \
+         .runtimes/), or set {RUNTIMES_ENV} to a directory holding python/bin/python, \
+         node/bin/node with node/node_modules/aws-lambda-ric, and java/lib with the Java client",
         cwd.display()
     )
 }
