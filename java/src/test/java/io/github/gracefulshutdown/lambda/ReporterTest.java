@@ -40,8 +40,14 @@ class ReporterTest {
     }
 
     static List<String> types(Recording link) {
+        // The sending thread appends while the test reads: iterate over a copy
+        // taken under the list's own lock (a synchronized list's iterator is not).
+        List<String> opened;
+        synchronized (link.opened) {
+            opened = new ArrayList<>(link.opened);
+        }
         List<String> out = new ArrayList<>();
-        for (String o : link.opened) {
+        for (String o : opened) {
             out.add(o.substring(0, o.indexOf('@')));
         }
         return out;
