@@ -34,9 +34,13 @@ step() { printf '\n==> %s\n' "$*" >&2; }
 
 # What the bench runs (the runtime clients, the Python library's virtualenv,
 # cargo-lambda, the node packages) is installed first, so that it also works
-# on a fresh clone; each step of setup is skipped when already done.
-step "setup (scripts/setup.sh)"
-bash scripts/setup.sh >&2
+# on a fresh clone; each step of setup is skipped when already done. The
+# test command, which has just run setup itself, says so and it is not
+# run twice.
+if [ "${GRACEFUL_SHUTDOWN_SETUP_DONE:-}" != 1 ]; then
+  step "setup (scripts/setup.sh)"
+  bash scripts/setup.sh >&2
+fi
 PATH="$PATH:$(python3 -c 'import site, sysconfig; print(sysconfig.get_path("scripts") + ":" + site.getuserbase() + "/bin")')"; export PATH
 TARGET="${CARGO_TARGET_DIR:-target}"
 
