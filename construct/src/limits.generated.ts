@@ -7,7 +7,8 @@ export const LIMITS = {
     "port": "GRACEFUL_SHUTDOWN_PORT",
     "timeoutMs": "GRACEFUL_SHUTDOWN_TIMEOUT_MS",
     "secretFile": "GRACEFUL_SHUTDOWN_SECRET_FILE",
-    "metrics": "GRACEFUL_SHUTDOWN_METRICS"
+    "metrics": "GRACEFUL_SHUTDOWN_METRICS",
+    "handoffCaFile": "GRACEFUL_SHUTDOWN_HANDOFF_CA_FILE"
   },
   "port": {
     "default": 4471,
@@ -65,13 +66,14 @@ export const LIMITS = {
     "extensionExitMarginMs": 100
   },
   "library": {
-    "$comment": "Timings every function library uses at shutdown, so that no language keeps its own copy. killMarginMs: the exit is planned this long before Lambda's SIGKILL (shutdown.runtimeShareMs after SIGTERM). flushLimitMs: the least time the last reports may hold the exit. watchdogGraceMs: past the budget, how long a handler that holds the process (a busy loop, a lock) is waited for before the process is ended anyway. reportConnectTimeoutMs and reportIoTimeoutMs: a report's loopback connect and write/answer limits. reportNowTimeoutMs: the write limit of a report sent on a handler's path (started), which must not delay the handler.",
+    "$comment": "Timings every function library uses at shutdown, so that no language keeps its own copy. killMarginMs: the exit is planned this long before Lambda's SIGKILL (shutdown.runtimeShareMs after SIGTERM). flushLimitMs: the least time the last reports may hold the exit. watchdogGraceMs: past the budget, how long a handler that holds the process (a busy loop, a lock) is waited for before the process is ended anyway. reportConnectTimeoutMs and reportIoTimeoutMs: a report's loopback connect and write/answer limits. reportNowTimeoutMs: the write limit of a report sent on a handler's path (started), which must not delay the handler. handoffTimeoutMs: how long a handoff (docs/protocol.md, Handoff) waits for the extension's answer.",
     "killMarginMs": 10,
     "flushLimitMs": 20,
     "watchdogGraceMs": 30,
     "reportConnectTimeoutMs": 20,
     "reportIoTimeoutMs": 20,
-    "reportNowTimeoutMs": 5
+    "reportNowTimeoutMs": 5,
+    "handoffTimeoutMs": 100
   },
   "maxExtensions": 10,
   "maxLayers": 5,
@@ -88,6 +90,20 @@ export const LIMITS = {
     "maxWorkers": 64,
     "maxHandlersPerWorker": 1024,
     "maxHandlerSlots": 4096
+  },
+  "handoff": {
+    "$comment": "Cleanup that does not fit the runtime's share, handed to the extension to finish after the runtime has gone (docs/protocol.md, Handoff). path: where a library posts it. maxBodyBytes: one handoff post, as JSON; a larger one gets 413 unread. maxRequests, maxRequestBytes (one request's body, decoded), maxHeaderBytes (one request's header names and values together) and maxTotalBytes (every body held): what the extension holds for one environment; a handoff that would pass one is refused whole. concurrency: requests in flight at once. attemptTimeoutMs: one attempt's limit, cut to the time left. retryBaseMs and retryMaxMs: exponential backoff with full jitter between attempts. deliveryMarginMs: sending stops this long before the extension's exit (shutdown.extensionExitMarginMs before deadlineMs), for the dead-letter records and the verdict.",
+    "path": "/v1/handoff",
+    "maxBodyBytes": 1048576,
+    "maxRequests": 64,
+    "maxRequestBytes": 262144,
+    "maxHeaderBytes": 8192,
+    "maxTotalBytes": 4194304,
+    "concurrency": 4,
+    "attemptTimeoutMs": 1000,
+    "retryBaseMs": 20,
+    "retryMaxMs": 200,
+    "deliveryMarginMs": 50
   }
 } as const;
 

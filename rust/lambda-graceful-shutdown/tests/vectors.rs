@@ -1,6 +1,6 @@
 //! The contract as executable vectors: `spec/vectors/*.json`, written from the
 //! Rust code that defines the contract (`graceful-shutdown-protocol` for the
-//! report bytes, the text cuts and the `hello` split; this crate's `Config`
+//! report bytes, the text cuts, the `hello` split and the handoff; this crate's `Config`
 //! for the settings and their messages), and read by every other library's
 //! tests, the construct's validation tests included. This test fails when a
 //! committed file differs from what the Rust code writes; to refresh them:
@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 
 use graceful_shutdown_protocol::report::hello_reports_from;
 use graceful_shutdown_protocol::text::fit;
-use graceful_shutdown_protocol::wire::encode_request_from;
+use graceful_shutdown_protocol::handoff::{Handoff, HandoffRequest};
+use graceful_shutdown_protocol::wire::{encode_handoff, encode_request_from};
 use graceful_shutdown_protocol::{limits, parse_port, parse_timeout_ms, Report};
 use lambda_graceful_shutdown::Config;
 use serde_json::{json, Value};
@@ -295,6 +296,146 @@ fn settings_are_the_committed_ones() {
             "$comment": "`library`: what a function library makes of its environment `env` (unset variables are absent): the settings it uses and one message per refused value, each naming the variable and the value and then the default used instead. `values`: each value of one variable, accepted (the parsed number) or refused with the exact error, as the extension reports it at init. Written by rust/lambda-graceful-shutdown/tests/vectors.rs from the library's Config and graceful-shutdown-protocol's parsers.",
             "library": cases,
             "values": parsers,
+        }),
+    );
+}
+
+/// `spec/vectors/handoff.json`: the handoff bodies and requests every library
+/// writes (headers in the order given; these give them sorted, so that an
+/// encoder that sorts writes the same bytes), the refusals the extension
+/// answers with (the start of each message), and the AWS JSON-protocol
+/// helper's requests for given arguments and environments.
+#[test]
+fn handoffs_are_the_committed_ones() {
+    let secret = "0123456789abcdef".repeat(4);
+    let request = |method: &str, url: &str| HandoffRequest {
+        id: None,
+        method: method.into(),
+        url: url.into(),
+        headers: vec![],
+        body: vec![],
+        sign: None,
+    };
+    let dynamodb = HandoffRequest::aws_json(
+        "dynamodb",
+        "DynamoDB_20120810.BatchWriteItem",
+        r#"{"RequestItems":{"writes":[{"PutRequest":{"Item":{"id":{"S":"w-1"}}}}]}}"#,
+        Some("us-east-1"),
+        |_| None,
+    )
+    .expect("a valid AWS request");
+    let encodes = [
+        (
+            "one plain request",
+            None,
+            vec![request("POST", "http://127.0.0.1:5005/flush")],
+        ),
+        (
+            "every field, from a worker",
+            Some("4242"),
+            vec![HandoffRequest {
+                id: Some("flush-1".into()),
+                headers: vec![
+                    ("content-type".into(), "application/json".into()),
+                    ("x-batch".into(), "7 of 9 \"quoted\" \u{e9}".into()),
+                ],
+                body: "{\"items\":[1,2,3],\"note\":\"caf\u{e9} \u{2603} \\n\"}".as_bytes().to_vec(),
+                ..request("PUT", "https://example.com:8443/a/b?c=d&e=f")
+            }],
+        ),
+        (
+            "bytes that are not UTF-8 go in bodyBase64",
+            None,
+            vec![HandoffRequest {
+                body: vec![0, 159, 146, 150, 255],
+                ..request("POST", "http://127.0.0.1:9/bin")
+            }],
+        ),
+        (
+            "two requests, one signed for DynamoDB",
+            None,
+            vec![dynamodb.clone(), request("DELETE", "http://localhost:8000/x/1")],
+        ),
+    ];
+    let encode: Vec<Value> = encodes
+        .into_iter()
+        .map(|(name, worker, requests)| {
+            let handoff = Handoff {
+                worker: worker.map(str::to_owned),
+                requests,
+            };
+            let json = handoff.to_json();
+            assert_eq!(
+                Handoff::parse(json.as_bytes()).expect("the extension takes it"),
+                handoff,
+                "{name}: parses back"
+            );
+            json!({
+                "name": name,
+                "value": serde_json::from_str::<Value>(&json).expect("JSON"),
+                "json": json,
+                "request": encode_handoff(PORT, &secret, &handoff),
+            })
+        })
+        .collect();
+    let refusals = [
+        ("not an object", "[1]"),
+        ("no type", r#"{"requests":[{"method":"POST","url":"http://a/"}]}"#),
+        ("no requests", r#"{"type":"handoff","requests":[]}"#),
+        ("a lower-case method", r#"{"type":"handoff","requests":[{"method":"post","url":"http://a/"}]}"#),
+        ("not an http URL", r#"{"type":"handoff","requests":[{"method":"POST","url":"file:///etc/passwd"}]}"#),
+        ("a header the extension writes", r#"{"type":"handoff","requests":[{"method":"POST","url":"http://a/","headers":{"content-length":"3"}}]}"#),
+        ("a signed request that sets its own signature", r#"{"type":"handoff","requests":[{"method":"POST","url":"http://a/","headers":{"authorization":"x"},"sign":{"service":"sqs","region":"eu-west-1"}}]}"#),
+        ("a region that is no region", r#"{"type":"handoff","requests":[{"method":"POST","url":"http://a/","sign":{"service":"sqs","region":"EU WEST"}}]}"#),
+        ("both body and bodyBase64", r#"{"type":"handoff","requests":[{"method":"POST","url":"http://a/","body":"x","bodyBase64":"eA=="}]}"#),
+    ]
+    .into_iter()
+    .map(|(name, body)| {
+        let error = Handoff::parse(body.as_bytes()).expect_err(name).0;
+        json!({ "name": name, "json": body, "error": error })
+    })
+    .collect::<Vec<_>>();
+    let aws_cases: [(&str, Option<&str>, &[(&str, &str)]); 5] = [
+        ("the region given", Some("eu-west-1"), &[]),
+        ("the region from AWS_REGION", None, &[("AWS_REGION", "ap-south-1"), ("AWS_DEFAULT_REGION", "us-west-2")]),
+        ("the service's own endpoint first", None, &[("AWS_REGION", "us-east-1"), ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"), ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:5005")]),
+        ("the general endpoint, given a path", None, &[("AWS_DEFAULT_REGION", "us-east-2"), ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566/")]),
+        ("no region anywhere", None, &[]),
+    ];
+    let aws = aws_cases
+        .into_iter()
+        .map(|(name, region, env)| {
+            let lookup = |key: &str| {
+                env.iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, v)| (*v).to_owned())
+            };
+            let target = "DynamoDB_20120810.BatchWriteItem";
+            let body = r#"{"RequestItems":{}}"#;
+            let mut case = json!({
+                "name": name,
+                "service": "dynamodb",
+                "target": target,
+                "body": body,
+                "region": region,
+                "env": env.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect::<serde_json::Map<_, _>>(),
+            });
+            match HandoffRequest::aws_json("dynamodb", target, body, region, lookup) {
+                Ok(request) => case["json"] = json!(request.to_json()),
+                Err(e) => case["error"] = json!(e.0),
+            }
+            case
+        })
+        .collect::<Vec<_>>();
+    check(
+        "handoff.json",
+        json!({
+            "path": limits().handoff.path,
+            "secret": secret,
+            "port": PORT,
+            "encode": encode,
+            "refusals": refusals,
+            "aws": aws,
         }),
     );
 }

@@ -20,6 +20,7 @@ pub mod config;
 pub mod event;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
+pub mod handoff;
 pub mod lambda;
 pub mod limits;
 pub mod report;
@@ -29,6 +30,7 @@ pub mod wire;
 
 pub use config::{parse_port, parse_timeout_ms, ConfigError};
 pub use event::{Event, EventError, ShutdownReason};
+pub use handoff::{Handoff, HandoffError, HandoffRequest};
 pub use limits::limits;
 pub use report::{HandlerName, Report, WorkerReport};
 
@@ -42,6 +44,9 @@ pub const ENV_TIMEOUT_MS: &str = "GRACEFUL_SHUTDOWN_TIMEOUT_MS";
 pub const ENV_SECRET_FILE: &str = "GRACEFUL_SHUTDOWN_SECRET_FILE";
 /// `emf` to also log the verdict as a CloudWatch Embedded Metric Format line; `off` (default).
 pub const ENV_METRICS: &str = "GRACEFUL_SHUTDOWN_METRICS";
+/// PEM file of the certificate authorities the handoff trusts for `https://`
+/// instead of the built-in Mozilla roots (a private endpoint, a test CA).
+pub const ENV_HANDOFF_CA_FILE: &str = "GRACEFUL_SHUTDOWN_HANDOFF_CA_FILE";
 
 /// Name the extension registers with; also its file name under `/opt/extensions/`.
 pub const EXTENSION_NAME: &str = "graceful-shutdown";
@@ -69,6 +74,7 @@ mod tests {
         assert_eq!(l.env.timeout_ms, ENV_TIMEOUT_MS);
         assert_eq!(l.env.secret_file, ENV_SECRET_FILE);
         assert_eq!(l.env.metrics, ENV_METRICS);
+        assert_eq!(l.env.handoff_ca_file, ENV_HANDOFF_CA_FILE);
         assert_eq!(l.report_path, REPORT_PATH);
         assert_eq!(l.secret_header, SECRET_HEADER);
         assert_eq!(l.max_report_bytes, MAX_REPORT_BYTES);
@@ -76,7 +82,7 @@ mod tests {
         assert_eq!(l.max_name_bytes, report::MAX_NAME_BYTES);
         assert_eq!(l.max_error_bytes, report::MAX_ERROR_BYTES);
         assert_eq!(l.max_reason_bytes, event::MAX_REASON_BYTES);
-        for name in [ENV_PORT, ENV_TIMEOUT_MS, ENV_SECRET_FILE, ENV_METRICS] {
+        for name in [ENV_PORT, ENV_TIMEOUT_MS, ENV_SECRET_FILE, ENV_METRICS, ENV_HANDOFF_CA_FILE] {
             assert!(name.starts_with(ENV_PREFIX), "{name}");
         }
     }

@@ -30,6 +30,36 @@ pub struct Limits {
     /// Longest shutdown reason the extension keeps, measured the same way.
     pub max_reason_bytes: usize,
     pub verdict: VerdictLimits,
+    pub handoff: HandoffLimits,
+}
+
+/// What the extension takes and holds of handed-off requests, and how it
+/// sends them (`handoff` in the file; `docs/protocol.md`, Handoff).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HandoffLimits {
+    /// Where a library posts a handoff.
+    pub path: String,
+    /// Largest handoff body read; a larger one gets 413 unread.
+    pub max_body_bytes: usize,
+    /// Most requests held for one environment, all handoffs together.
+    pub max_requests: usize,
+    /// Largest body of one request, decoded.
+    pub max_request_bytes: usize,
+    /// Largest header names and values of one request, together.
+    pub max_header_bytes: usize,
+    /// Most body bytes held for one environment.
+    pub max_total_bytes: usize,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// One attempt's limit, cut to the time left.
+    pub attempt_timeout_ms: u64,
+    /// First backoff between attempts (full jitter, doubling).
+    pub retry_base_ms: u64,
+    /// Longest backoff between attempts.
+    pub retry_max_ms: u64,
+    /// Sending stops this long before the extension's exit.
+    pub delivery_margin_ms: u64,
 }
 
 /// What the verdict keeps from reports that come from the network.
@@ -51,6 +81,7 @@ pub struct EnvNames {
     pub timeout_ms: String,
     pub secret_file: String,
     pub metrics: String,
+    pub handoff_ca_file: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -108,6 +139,8 @@ pub struct LibraryTiming {
     pub report_io_timeout_ms: u64,
     /// The write limit of a report sent on a handler's path.
     pub report_now_timeout_ms: u64,
+    /// How long a handoff waits for the extension's answer.
+    pub handoff_timeout_ms: u64,
 }
 
 /// The parsed limits. The file is embedded and checked by a unit test, so a
@@ -154,5 +187,13 @@ mod tests {
             "one worker can always keep its own cap"
         );
         assert!(l.max_worker_bytes >= 16, "room for a pid and a thread id");
+        let h = &l.handoff;
+        assert!(h.max_request_bytes <= h.max_total_bytes);
+        assert!(h.max_request_bytes < h.max_body_bytes, "one request fits in a handoff");
+        assert!(h.concurrency >= 1 && h.retry_base_ms <= h.retry_max_ms);
+        assert!(
+            h.delivery_margin_ms < l.shutdown.phase_ms - l.shutdown.runtime_share_ms,
+            "the extension's share leaves time to deliver"
+        );
     }
 }

@@ -251,7 +251,7 @@ impl<'de> Deserialize<'de> for WorkerField {
 }
 
 /// `worker` as kept: cut to `maxWorkerBytes` as written in JSON.
-fn clean_worker(worker: &str) -> String {
+pub(crate) fn clean_worker(worker: &str) -> String {
     fit(worker, limits().max_worker_bytes)
 }
 

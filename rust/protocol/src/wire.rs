@@ -1,8 +1,9 @@
 //! The wire encoding of reports: the HTTP/1.1 request that carries one
 //! report body ([`crate::report`]) to the extension's loopback listener.
 
+use crate::handoff::Handoff;
 use crate::report::Report;
-use crate::{REPORT_PATH, SECRET_HEADER};
+use crate::{limits, REPORT_PATH, SECRET_HEADER};
 
 /// The complete HTTP/1.1 request that carries `report` to the extension.
 ///
@@ -32,6 +33,24 @@ pub fn encode_request_from(
          Connection: close\r\n\
          \r\n\
          {body}",
+        body.len()
+    )
+}
+
+/// The complete HTTP/1.1 request that hands `handoff` to the extension:
+/// the same head as a report's, to `handoff.path` of `spec/limits.json`.
+pub fn encode_handoff(port: u16, secret: &str, handoff: &Handoff) -> String {
+    let body = handoff.to_json();
+    format!(
+        "POST {} HTTP/1.1\r\n\
+         Host: 127.0.0.1:{port}\r\n\
+         Content-Type: application/json\r\n\
+         {SECRET_HEADER}: {secret}\r\n\
+         Content-Length: {}\r\n\
+         Connection: close\r\n\
+         \r\n\
+         {body}",
+        limits().handoff.path,
         body.len()
     )
 }
