@@ -114,6 +114,12 @@ pub struct Case {
     pub runtime_share_ms: u64,
     pub shutdown_ms: u64,
     pub extra_sigterms: u32,
+    /// The function's memory size, and with it Lambda's CPU share (128: about
+    /// 7 % of a core); `None`: the command line's `--memory-mb`, else unthrottled.
+    pub memory_mb: Option<u32>,
+    /// The init limit (Lambda's is 10 s); `None`: the command line's
+    /// `--init-timeout-ms`, else Lambda's.
+    pub init_timeout_ms: Option<u64>,
     pub expect: Expect,
 }
 
@@ -141,6 +147,12 @@ impl Case {
         }
         if !self.events.iter().all(|e| e == "{}") {
             knobs.push("events other than {}".to_owned());
+        }
+        if let Some(mb) = self.memory_mb {
+            knobs.push(format!("memoryMb {mb}"));
+        }
+        if let Some(ms) = self.init_timeout_ms {
+            knobs.push(format!("initTimeoutMs {ms}"));
         }
         knobs
     }
@@ -172,6 +184,8 @@ struct RawCase {
     runtime_share_ms: Option<u64>,
     shutdown_ms: Option<u64>,
     extra_sigterms: Option<u32>,
+    memory_mb: Option<u32>,
+    init_timeout_ms: Option<u64>,
     expect: Option<Expect>,
 }
 
@@ -209,6 +223,14 @@ pub fn parse(text: &str) -> anyhow::Result<Vec<Case>> {
         let name = raw.name.clone().context("a case without a name")?;
         let missing = |key: &str| format!("case {name}: no {key} (and no default)");
         let typed = raw.expect.clone().with_context(|| missing("expect"))?;
+        if let Some(mb) = raw.memory_mb.or(d.memory_mb) {
+            if !(128..=10240).contains(&mb) {
+                bail!("case {name}: memoryMb {mb}: Lambda allows 128 to 10240");
+            }
+        }
+        if raw.init_timeout_ms.or(d.init_timeout_ms) == Some(0) {
+            bail!("case {name}: initTimeoutMs 0: give the init at least 1 ms");
+        }
         cases.push(Case {
             from: raw.from,
             handlers: raw
@@ -245,6 +267,8 @@ pub fn parse(text: &str) -> anyhow::Result<Vec<Case>> {
                 .extra_sigterms
                 .or(d.extra_sigterms)
                 .with_context(|| missing("extraSigterms"))?,
+            memory_mb: raw.memory_mb.or(d.memory_mb),
+            init_timeout_ms: raw.init_timeout_ms.or(d.init_timeout_ms),
             expect: typed,
             name,
         });
@@ -307,6 +331,31 @@ mod tests {
             .collect();
         assert!(rie.contains(&"all_handlers_complete"), "{rie:?}");
         assert!(!rie.contains(&"a_second_sigterm_does_not_run_the_handlers_twice"));
+    }
+
+    #[test]
+    fn a_case_at_128_mb_needs_the_emulator_and_a_bad_size_is_refused() {
+        let cases = load(None).expect("reads");
+        let small = cases
+            .iter()
+            .find(|c| c.name == "a_quick_handler_completes_at_128_mb")
+            .expect("the 128 MB case");
+        assert_eq!(small.memory_mb, Some(128));
+        assert_eq!(small.init_timeout_ms, Some(60000));
+        assert_eq!(
+            small.emulator_only(),
+            vec!["memoryMb 128".to_owned(), "initTimeoutMs 60000".to_owned()]
+        );
+        assert!(cases
+            .iter()
+            .filter(|c| c.name == "all_handlers_complete")
+            .all(|c| c.memory_mb.is_none() && c.init_timeout_ms.is_none()));
+        let text = SHUTDOWN_JSON.replacen("\"memoryMb\": 128", "\"memoryMb\": 64", 1);
+        let e = format!("{:#}", parse(&text).expect_err("refused"));
+        assert!(
+            e.contains("a_quick_handler_completes_at_128_mb") && e.contains("memoryMb 64"),
+            "{e}"
+        );
     }
 
     #[test]

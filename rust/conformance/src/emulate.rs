@@ -80,10 +80,12 @@ pub fn scenario(
     s.timeout = Duration::from_millis(case.timeout_ms);
     s.runtime_share = Duration::from_millis(case.runtime_share_ms);
     s.shutdown_phase = Duration::from_millis(case.shutdown_ms);
-    if let Some(mb) = settings.memory_mb {
+    // The case's memory size over the command line's; the longer init limit
+    // of the two (a limit is a margin for a slow machine, not what a case checks).
+    if let Some(mb) = case.memory_mb.or(settings.memory_mb) {
         s = s.memory(mb);
     }
-    if let Some(ms) = settings.init_timeout_ms {
+    if let Some(ms) = case.init_timeout_ms.max(settings.init_timeout_ms) {
         s.init_cap = Duration::from_millis(ms);
     }
     for (k, v) in &settings.env {
