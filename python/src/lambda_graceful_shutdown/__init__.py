@@ -10,6 +10,7 @@ from .config import BadSetting, Config, ConfigError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
 if TYPE_CHECKING:
+    from ._handoff import HandoffRequest, HandoffResult, aws_json_request, handoff
     from ._results import HandlerOutcome, HandlerStatus, Summary
 
 __all__ = [
@@ -19,7 +20,11 @@ __all__ = [
     "GracefulShutdown",
     "HandlerOutcome",
     "HandlerStatus",
+    "HandoffRequest",
+    "HandoffResult",
     "Summary",
+    "aws_json_request",
+    "handoff",
 ]
 __version__ = "0.1.0"
 
@@ -31,4 +36,12 @@ def __getattr__(name: str) -> object:
         from . import _results
 
         return getattr(_results, name)
+    if name in ("handoff", "aws_json_request", "HandoffRequest", "HandoffResult"):
+        # Only a function that hands work off to the extension loads it
+        # (docs/protocol.md, "Handoff"); kept as an attribute from then on.
+        from . import _handoff
+
+        value = getattr(_handoff, name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -79,3 +79,8 @@ WATCHDOG_GRACE_MS: int = limits()["library"]["watchdogGraceMs"]
 REPORT_CONNECT_TIMEOUT_MS: int = limits()["library"]["reportConnectTimeoutMs"]
 REPORT_IO_TIMEOUT_MS: int = limits()["library"]["reportIoTimeoutMs"]
 REPORT_NOW_TIMEOUT_MS: int = limits()["library"]["reportNowTimeoutMs"]
+#: The handoff (docs/protocol.md, "Handoff"): where it is posted, the largest
+#: body the extension reads, and how long a library waits for its answer.
+HANDOFF_PATH: str = limits()["handoff"]["path"]
+HANDOFF_MAX_BODY_BYTES: int = limits()["handoff"]["maxBodyBytes"]
+HANDOFF_TIMEOUT_MS: int = limits()["library"]["handoffTimeoutMs"]
