@@ -48,6 +48,7 @@ type specLimits struct {
 		ReportConnectTimeoutMs int `json:"reportConnectTimeoutMs"`
 		ReportIoTimeoutMs      int `json:"reportIoTimeoutMs"`
 		ReportNowTimeoutMs     int `json:"reportNowTimeoutMs"`
+		HandoffTimeoutMs       int `json:"handoffTimeoutMs"`
 	} `json:"library"`
 	SecretFileDefault string `json:"secretFileDefault"`
 	ReportPath        string `json:"reportPath"`
@@ -55,6 +56,10 @@ type specLimits struct {
 	MaxReportBytes    int    `json:"maxReportBytes"`
 	MaxNameBytes      int    `json:"maxNameBytes"`
 	MaxErrorBytes     int    `json:"maxErrorBytes"`
+	Handoff           struct {
+		Path         string `json:"path"`
+		MaxBodyBytes int    `json:"maxBodyBytes"`
+	} `json:"handoff"`
 }
 
 // spec is the parsed limits file. A file that does not parse is a build
@@ -100,6 +105,9 @@ var (
 	connectTimeout = ms(spec.Library.ReportConnectTimeoutMs)
 	ioTimeout      = ms(spec.Library.ReportIoTimeoutMs)
 	nowTimeout     = ms(spec.Library.ReportNowTimeoutMs)
+	handoffTimeout = ms(spec.Library.HandoffTimeoutMs)
+	handoffPath    = spec.Handoff.Path
+	maxHandoffBody = spec.Handoff.MaxBodyBytes
 )
 
 // reservedBy says which Lambda component already uses port, if any.

@@ -43,6 +43,9 @@ func TestNamesAndTimingsComeFromTheSpec(t *testing.T) {
 		{"connect", connectTimeout, 20 * time.Millisecond},
 		{"io", ioTimeout, 20 * time.Millisecond},
 		{"now", nowTimeout, 5 * time.Millisecond},
+		{"handoff timeout", handoffTimeout, 100 * time.Millisecond},
+		{"handoff path", handoffPath, "/v1/handoff"},
+		{"handoff body", maxHandoffBody, 1 << 20},
 	}
 	for _, c := range checks {
 		if c.got != c.want {

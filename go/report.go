@@ -254,9 +254,16 @@ func helloReports(pid int, handlers []string, timeoutMs int64, concurrent bool) 
 // encodeRequest is the complete HTTP/1.1 request that carries r to the
 // extension (wire::encode_request of the Rust crate).
 func encodeRequest(port int, secret string, r report) []byte {
-	body := r.json()
+	return encodePost(spec.ReportPath, port, secret, r.json())
+}
+
+// encodePost is the complete HTTP/1.1 request that posts body to the
+// extension's path: the one head of reports and handoffs.
+func encodePost(path string, port int, secret string, body []byte) []byte {
 	b := make([]byte, 0, 192+len(body))
-	b = append(b, "POST "+spec.ReportPath+" HTTP/1.1\r\nHost: 127.0.0.1:"...)
+	b = append(b, "POST "...)
+	b = append(b, path...)
+	b = append(b, " HTTP/1.1\r\nHost: 127.0.0.1:"...)
 	b = strconv.AppendInt(b, int64(port), 10)
 	b = append(b, "\r\nContent-Type: application/json\r\n"+spec.SecretHeader+": "...)
 	b = append(b, secret...)

@@ -47,6 +47,10 @@ func TestMain(m *testing.M) {
 		g.Build()
 		fmt.Println("ready")
 		os.Exit(0)
+	case "handoff":
+		_, _ = Handoff(context.Background(), HandoffRequest{Method: "POST", URL: "http://127.0.0.1:9/flush"})
+		fmt.Println("ready")
+		os.Exit(0)
 	}
 }
 
