@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# `pnpm run bench`: builds what is measured, then runs the benchmark harness
-# (bench/harness), which prints one table and writes bench/results/latest.json;
-# a full run is then published (bench/publish.py: the table into bench/README.md,
-# the JSON into bench/published.json, both tracked). After the harness, the
-# language rows: the Node.js and Python libraries' own benches beside their
-# hand-written patterns (node/bench/bench.mjs, python/bench/bench.py), and the
-# Go library's beside aws-lambda-go's lambda.WithEnableSIGTERM
-# (go/internal/bench), their tables printed under the main one, their JSON
-# beside latest.json (node.json, python.json, go.json), checked by
-# bench/tests/check_languages.py.
+# `pnpm run bench`: builds what is measured, runs the language rows: the
+# Node.js and Python libraries' own benches beside their hand-written patterns
+# (node/bench/bench.mjs, python/bench/bench.py), and the Go library's beside
+# aws-lambda-go's lambda.WithEnableSIGTERM (go/internal/bench), their tables
+# printed first, their JSON beside latest.json (node.json, python.json,
+# go.json), checked by bench/tests/check_languages.py; then the benchmark
+# harness (bench/harness), which prints the main table and the 128 MB table
+# (every library at 128 MB beside its hand-written pattern, with the language
+# benches' import + install rows) and writes bench/results/latest.json; a full
+# run is then published (bench/publish.py: the tables into bench/README.md,
+# the JSON into bench/published.json, both tracked).
 #
-#   bash bench/run.sh            full run (about 15 minutes, includes a cold build)
+#   bash bench/run.sh            full run (about 20 minutes, includes a cold build)
 #   bash bench/run.sh --quick    few repetitions, no cold build (BENCH_QUICK=1 too)
 #
 # Environment: BENCH_SYNTH overrides the synth command (default `pnpm run synth`).
@@ -24,7 +25,7 @@ for arg in "$@"; do
   case "$arg" in
     --quick) quick=1 ;;
     --) ;; # `pnpm run bench -- --quick` passes the separator through
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument '$arg'; use --quick or nothing" >&2; exit 2 ;;
   esac
 done
@@ -117,28 +118,11 @@ if [ ! -f construct/lib/index.js ] || [ ! -f construct/layers/graceful-shutdown-
   (cd construct && pnpm run build) >&2
 fi
 
-step "benchmark ($([ "$quick" = "1" ] && echo quick || echo full))"
-cmd="pnpm run bench"
 # A quick run (the test suite's) writes under the target directory, so that it
 # never replaces the published results of a full run.
 if [ "$quick" = "1" ]; then out="$TARGET/bench/results/latest.json"; else out=bench/results/latest.json; fi
 mkdir -p "$(dirname "$out")"
-harness_args=(--root "$ROOT"
-  --target-dir "$TARGET"
-  --probe "$TARGET/$profile_dir/examples/probe"
-  --layer-dir "$TARGET/lambda"
-  --baseline-dir "$TARGET/bench"
-  --restmachine-dir "$RM"
-  --synth "$synth"
-  --out "$out"
-  --date "$(date -u +%Y-%m-%dT%H:%M:%SZ)")
-if [ "$quick" = "1" ]; then
-  harness_args+=(--quick)
-  cmd="pnpm run bench --quick"
-else
-  harness_args+=(--cold-build "bash scripts/build-layers.sh")
-fi
-BENCH_QUICK= "$TARGET/$profile_dir/graceful-shutdown-bench" "${harness_args[@]}" --command "$cmd"
+results="$(cd "$(dirname "$out")" && pwd)"
 
 # The language rows. Their end-to-end rows run the real runtime clients
 # (scripts/setup.sh installs them under .runtimes/) in the debug emulator with
@@ -146,7 +130,6 @@ BENCH_QUICK= "$TARGET/$profile_dir/graceful-shutdown-bench" "${harness_args[@]}"
 step "language rows: Node.js (node/bench/bench.mjs), Python (python/bench/bench.py) and Go (go/internal/bench)"
 if [ "$quick" = "1" ]; then lang_runs=3 py_invokes=30; else lang_runs=21 py_invokes=300; fi
 lang_start=$SECONDS
-results="$(cd "$(dirname "$out")" && pwd)"
 rm -f "$results/node.json" "$results/python.json" "$results/go.json"
 for need in .runtimes/node/bin/node .runtimes/python/bin/python python/.venv/bin/python; do
   [ -x "$need" ] || { echo "bench/run.sh: missing $need: run bash scripts/setup.sh first" >&2; exit 1; }
@@ -164,6 +147,39 @@ echo "Go library beside aws-lambda-go's lambda.WithEnableSIGTERM, and both in on
 (cd go && go run ./internal/bench --runs "$lang_runs" --json "$results/go.json")
 python3 bench/tests/check_languages.py "$results" "$lang_runs" >&2
 echo "language rows: $((SECONDS - lang_start)) s" >&2
+
+# The functions of the 128 MB table (bench/harness/src/languages.rs): the Go
+# library's probe, the Java library's probe (its test classes) and the
+# hand-written Java shutdown hook; the Python and Node.js ones run from source.
+step "functions at 128 MB: the Go and Java probes, the hand-written Java hook"
+mkdir -p "$TARGET/bench/go-probe"
+go_probe="$(cd "$TARGET/bench/go-probe" && pwd)/bootstrap"
+(cd go && go build -o "$go_probe" ./internal/probe) >&2
+(cd java && mvn -q -B --no-transfer-progress -DskipTests test-compile) >&2
+rm -rf "$TARGET/bench/handwritten-java"
+javac --release 17 -d "$TARGET/bench/handwritten-java" bench/alternatives/handwritten/java/Handwritten.java >&2
+
+step "benchmark ($([ "$quick" = "1" ] && echo quick || echo full))"
+cmd="pnpm run bench"
+harness_args=(--root "$ROOT"
+  --target-dir "$TARGET"
+  --probe "$TARGET/$profile_dir/examples/probe"
+  --layer-dir "$TARGET/lambda"
+  --baseline-dir "$TARGET/bench"
+  --restmachine-dir "$RM"
+  --synth "$synth"
+  --out "$out"
+  --language-results "$results"
+  --go-probe "$go_probe"
+  --java-handwritten "$TARGET/bench/handwritten-java"
+  --date "$(date -u +%Y-%m-%dT%H:%M:%SZ)")
+if [ "$quick" = "1" ]; then
+  harness_args+=(--quick)
+  cmd="pnpm run bench --quick"
+else
+  harness_args+=(--cold-build "bash scripts/build-layers.sh")
+fi
+BENCH_QUICK= "$TARGET/$profile_dir/graceful-shutdown-bench" "${harness_args[@]}" --command "$cmd"
 
 if [ "$quick" = "0" ]; then
   # Only a complete, sane full run is published.

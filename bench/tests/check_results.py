@@ -14,6 +14,9 @@ SUBJECTS = ["graceful-shutdown", "lambda-extension", "restmachine-aws", "floor"]
 OURS = ["graceful-shutdown"]
 RUST = ["graceful-shutdown", "lambda-extension"]
 SIZED = ["graceful-shutdown", "lambda-extension", "restmachine-aws"]
+# The 128 MB table: each library, and the hand-written pattern beside it (Rust has none).
+LIBRARIES = ["rust", "python", "nodejs", "java", "go"]
+SMALL = LIBRARIES + [f"{lang}-handwritten" for lang in LIBRARIES if lang != "rust"]
 
 # id -> (subjects, lowest sane value, highest sane value, target op or None)
 EXPECTED = {
@@ -37,6 +40,20 @@ EXPECTED = {
     "synth_warm_s": (OURS, 0.0, 3_600.0, "<="),
     "synth_warm_no_validation_s": (OURS, 0.0, 3_600.0, None),
     "cold_build_s": (OURS, 0.0, 7_200.0, None),
+    # At 128 MB: SIGTERM -> the handler's first line (runs where it started),
+    # the share of runs whose 200 ms handler ended before the runtime did
+    # (0 is a sane value: a miss, not a broken run), and the init.
+    "m128_sigterm_to_handler_ms": (SMALL, 0.0, 2_000.0, None),
+    "m128_completed_pct": (SMALL, -1.0, 100.0, None),
+    "m128_init_ms": (SMALL, 0.0, 60_000.0, None),
+    # Read from the Python and Node.js libraries' benches (python.json, node.json).
+    "import_install_ms": (["python", "python-handwritten", "nodejs", "nodejs-handwritten"], 0.0, 10_000.0, None),
+}
+# Targets of other subjects than graceful-shutdown: id -> (subjects, op, figure judged).
+OTHER_TARGETS = {
+    "m128_sigterm_to_handler_ms": (LIBRARIES, "<=", "p90"),
+    "m128_completed_pct": (LIBRARIES, ">=", "median"),
+    "import_install_ms": (["python", "nodejs"], "<=", "median"),
 }
 FULL_ONLY = {"cold_build_s"}
 # Repeated measurements: n must equal the configured count.
@@ -54,7 +71,11 @@ REPEATED = {
     "invoke_ratio": "invokePairs",
     "synth_warm_s": "synthRuns",
     "synth_warm_no_validation_s": "synthRuns",
+    "m128_completed_pct": "smallRuns",
+    "m128_init_ms": "smallRuns",
 }
+# Samples only of the runs where something happened: at most the configured count.
+AT_MOST = {"m128_sigterm_to_handler_ms": "smallRuns"}
 
 
 def check(results, mode):
@@ -92,6 +113,18 @@ def check(results, mode):
                 problems.append(f"{where}: statistics out of order {stats}")
             if not (low < median <= high) and not (low == 0.0 and median == 0.0 and mid.endswith("_ms")):
                 problems.append(f"{where}: median {median} outside the sane range ({low}, {high}]")
+            if mid in AT_MOST:
+                most = config.get(AT_MOST[mid])
+                if not (isinstance(m.get("n"), int) and 1 <= m["n"] <= (most or 0)):
+                    problems.append(f"{where}: n = {m.get('n')}, expected 1 to {AT_MOST[mid]} = {most}")
+            if mid in OTHER_TARGETS and subject in OTHER_TARGETS[mid][0]:
+                _, want_op, on = OTHER_TARGETS[mid]
+                target = m.get("target")
+                figure = p90 if on == "p90" else median
+                if not target or target.get("op") != want_op or target.get("on") != on or not isinstance(m.get("met"), bool):
+                    problems.append(f"{where}: expected a target {want_op} on the {on} with met true/false, got {target!r}")
+                elif m["met"] != ((figure <= target["value"]) if want_op == "<=" else (figure >= target["value"])):
+                    problems.append(f"{where}: met={m['met']} disagrees with {on} {figure} {want_op} {target['value']}")
             if mid in REPEATED:
                 want = config.get(REPEATED[mid])
                 if m.get("n") != want:

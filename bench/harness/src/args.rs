@@ -58,6 +58,19 @@ pub struct Args {
     /// Timed synth runs (default: 1 quick, 5 full).
     #[arg(long)]
     pub synth_runs: Option<u32>,
+    /// Runs per function at 128 MB (default: 2 quick, 20 full).
+    #[arg(long)]
+    pub small_runs: Option<u32>,
+    /// The Go library's probe, built (`go build ./internal/probe`).
+    #[arg(long, default_value = "target/bench/go-probe/bootstrap")]
+    pub go_probe: PathBuf,
+    /// The compiled hand-written Java pattern (`Handwritten.class`).
+    #[arg(long, default_value = "target/bench/handwritten-java")]
+    pub java_handwritten: PathBuf,
+    /// Where the language benches wrote python.json and node.json (their
+    /// import + install rows join the 128 MB table); default: beside --out.
+    #[arg(long)]
+    pub language_results: Option<PathBuf>,
     /// Where the JSON goes.
     #[arg(long, default_value = "bench/results/latest.json")]
     pub out: PathBuf,
@@ -72,7 +85,7 @@ pub struct Args {
     #[arg(long, default_value = "pnpm run bench")]
     pub command: String,
     /// The whole run stops with an error past this many seconds.
-    #[arg(long, default_value_t = 1800)]
+    #[arg(long, default_value_t = 2700)]
     pub time_limit_s: u64,
 }
 
@@ -87,6 +100,8 @@ pub struct Counts {
     pub invocations: u64,
     /// Timed synth runs.
     pub synth_runs: u32,
+    /// Runs per function at 128 MB.
+    pub small_runs: u32,
 }
 
 impl Args {
@@ -100,6 +115,7 @@ impl Args {
                 .unwrap_or(if quick { 30 } else { 400 })
                 .max(1),
             synth_runs: self.synth_runs.unwrap_or(if quick { 1 } else { 5 }).max(1),
+            small_runs: self.small_runs.unwrap_or(if quick { 2 } else { 20 }).max(1),
         }
     }
 }
@@ -142,13 +158,14 @@ mod tests {
             (quick.runs, quick.pairs, quick.invocations, quick.synth_runs),
             (3, 3, 30, 1)
         );
+        assert_eq!(quick.small_runs, 2);
         // Set by hand: BENCH_QUICK in the environment would make it quick.
         let mut full = Args::parse_from(["bench"]);
         full.quick = false;
         let c = full.counts();
         assert_eq!(
-            (c.runs, c.pairs, c.invocations, c.synth_runs),
-            (30, 20, 400, 5)
+            (c.runs, c.pairs, c.invocations, c.synth_runs, c.small_runs),
+            (30, 20, 400, 5, 20)
         );
         let set = Args::parse_from(["bench", "--runs", "7", "--pairs", "0", "--invocations", "9"]);
         let c = set.counts();

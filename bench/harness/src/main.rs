@@ -8,6 +8,7 @@
 mod args;
 mod budget;
 mod commands;
+mod languages;
 mod lifecycle;
 mod phase;
 mod proc_status;
@@ -54,6 +55,29 @@ async fn main() -> anyhow::Result<()> {
         )
         .await?,
     );
+    let setups = languages::all(&languages::Sources {
+        root: root.path().to_owned(),
+        rust_probe: root.at(&args.probe),
+        go_probe: root.at(&args.go_probe),
+        java_handwritten: root.at(&args.java_handwritten),
+    })?;
+    metrics.extend(
+        phase::small::run(
+            &setups,
+            &subjects[0].layer,
+            counts.small_runs,
+            &budget,
+            &mut notes,
+        )
+        .await?,
+    );
+    let out = root.at(&args.out);
+    let language_results = match &args.language_results {
+        Some(dir) => root.at(dir),
+        None => out.parent().map(|p| p.to_owned()).unwrap_or_default(),
+    };
+    metrics.extend(phase::small::import_install(&language_results, &mut notes)?);
+    let rows_128 = phase::small::rows(&setups);
     metrics.extend(phase::tooling::run(
         &args,
         root.path(),
@@ -62,7 +86,13 @@ async fn main() -> anyhow::Result<()> {
         &mut notes,
     )?);
 
-    let table = report::table(&metrics);
+    let table = format!(
+        "{}\nAt {} MB (about 7 % of a core), per function (median, p90; {} runs each):\n\n{}",
+        report::table(&metrics),
+        phase::small::MEMORY_MB,
+        counts.small_runs,
+        report::table_128(&metrics, &rows_128)
+    );
     println!("{table}");
     let results = Results {
         schema: 1,
@@ -75,6 +105,9 @@ async fn main() -> anyhow::Result<()> {
             "invokePairs": counts.pairs,
             "invocationsPerRun": counts.invocations,
             "synthRuns": counts.synth_runs,
+            "smallRuns": counts.small_runs,
+            "smallMemoryMb": phase::small::MEMORY_MB,
+            "smallFunctions": rows_128,
             "hostArch": arch,
             "shutdownPhaseMs": phase::shutdown_phase_ms(),
             "synthCommand": args.synth,
@@ -84,7 +117,6 @@ async fn main() -> anyhow::Result<()> {
         metrics,
         notes,
     };
-    let out = root.at(&args.out);
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir)?;
     }

@@ -103,6 +103,57 @@ pub fn timings(t: &Timeline, ext: &str, phase_ms: f64, verdict: bool) -> anyhow:
     })
 }
 
+/// What one run of a function with one shutdown handler `handler` showed:
+/// the handler writes `start <handler>` as it starts and `<handler>` once its
+/// work is done, each on the runtime's output, which the emulator stamps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HandlerRun {
+    /// The init as the platform counts it (extensions and runtime ready), ms.
+    pub init_ms: f64,
+    /// SIGTERM to the runtime → `start <handler>`; `None`: it never started.
+    pub sigterm_to_start_ms: Option<f64>,
+    /// The work was done (its last line written) before the runtime ended,
+    /// by itself or by the SIGKILL at the end of its share.
+    pub completed: bool,
+    /// The runtime was SIGKILLed.
+    pub killed: bool,
+}
+
+/// The handler's run in `t`; an error when the run never reached the shutdown (no SIGTERM).
+pub fn handler_run(t: &Timeline, handler: &str) -> anyhow::Result<HandlerRun> {
+    let init_ms = t
+        .events
+        .iter()
+        .find_map(|e| match e.kind {
+            EventKind::InitDone { duration_ms } => Some(duration_ms as f64),
+            _ => None,
+        })
+        .ok_or_else(|| anyhow!("the timeline has no init done"))?;
+    let sigterm = at(
+        t,
+        RUNTIME,
+        "SIGTERM",
+        |k| matches!(k, EventKind::Signal { signal } if signal == "SIGTERM"),
+    )?;
+    let start_line = format!("start {handler}");
+    let started = t
+        .logs
+        .iter()
+        .find(|l| l.source == RUNTIME && l.line == start_line)
+        .map(|l| l.at_ms);
+    let completed = t
+        .logs
+        .iter()
+        .any(|l| l.source == RUNTIME && l.line == handler);
+    let killed = matches!(t.exit_of(RUNTIME), Some((_, Some(s))) if s == "SIGKILL");
+    Ok(HandlerRun {
+        init_ms,
+        sigterm_to_start_ms: started.map(|s| s - sigterm),
+        completed,
+        killed,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,6 +281,23 @@ mod tests {
         );
         let e = timings(&t, "graceful-shutdown", 2000.0, false).expect_err("killed");
         assert!(e.to_string().contains("did not exit 0"), "{e}");
+    }
+
+    #[test]
+    fn a_handler_run_reads_its_start_and_its_end() {
+        let mut t = sample();
+        t.events
+            .push(ev(50.0, PLATFORM, EventKind::InitDone { duration_ms: 42 }));
+        t.logs.push(line(112.1, RUNTIME, "start work"));
+        let r = handler_run(&t, "work").expect("ran");
+        assert_eq!(r.init_ms, 42.0);
+        assert!((r.sigterm_to_start_ms.expect("started") - 12.0).abs() < 1e-9);
+        assert!(!r.completed && !r.killed);
+        t.logs.push(line(312.0, RUNTIME, "work"));
+        assert!(handler_run(&t, "work").expect("ran").completed);
+        // Another handler's lines are not this one's.
+        let other = handler_run(&t, "sigterm-callback").expect("ran");
+        assert_eq!((other.sigterm_to_start_ms, other.completed), (None, false));
     }
 
     #[test]

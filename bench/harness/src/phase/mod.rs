@@ -1,10 +1,11 @@
 //! The measurement phases, in the order they run: sizes, lifecycle runs
-//! (start, memory, the shutdown phase), per-invoke pairs, tooling (synth,
-//! cold build). Each returns its metrics, judged against [`crate::targets`].
+//! (start, memory, the shutdown phase), per-invoke pairs, small functions
+//! (every library at 128 MB), tooling (synth, cold build). Each returns its metrics, judged against [`crate::targets`].
 
 pub mod invoke;
 pub mod lifecycle;
 pub mod sizes;
+pub mod small;
 pub mod tooling;
 
 use crate::report::Metric;
