@@ -217,6 +217,53 @@ public final class GracefulShutdown {
     }
 
     /**
+     * Hands {@code requests} to the extension, which sends them after the
+     * runtime has gone, within the shutdown phase, and logs a dead-letter
+     * record for each one it could not deliver ({@code docs/protocol.md},
+     * Handoff). Call it from a shutdown handler, for the work that does not fit
+     * the handlers' budget:
+     *
+     * <pre>{@code
+     * .onShutdown("flush", () -> {
+     *     HandoffResult r = GracefulShutdown.handoff(
+     *             HandoffRequest.awsJson("dynamodb", "DynamoDB_20120810.BatchWriteItem", buffer.json(), null));
+     *     if (!r.taken()) {
+     *         throw new IllegalStateException(r.toString());
+     *     }
+     * })
+     * }</pre>
+     *
+     * <p>One {@code POST} to the extension (127.0.0.1, {@code GRACEFUL_SHUTDOWN_PORT},
+     * with the secret, as the reports), its answer awaited at most
+     * {@code library.handoffTimeoutMs} of {@code spec/limits.json} (100 ms).
+     * Never throws for a refusal: the result says whether the extension took
+     * it, or its refusal (status and message: 501 from the layer without
+     * handoff, 413 over a limit, 400 naming the field), or that no answer came
+     * in time, or that the library refused it before sending (no requests, a
+     * body over {@code handoff.maxBodyBytes}, the layer not attached). Any
+     * result but taken is also logged, one line.
+     */
+    public static HandoffResult handoff(HandoffRequest... requests) {
+        // The settings as at cold start; a bad value was logged then.
+        return handoff(Config.fromLookup(System::getenv).config, requests);
+    }
+
+    /** {@link #handoff(HandoffRequest...)} with these settings. */
+    static HandoffResult handoff(Config config, HandoffRequest... requests) {
+        List<HandoffRequest> list = new ArrayList<>(requests.length);
+        for (HandoffRequest r : requests) {
+            list.add(Objects.requireNonNull(r, "handoff: a request is null"));
+        }
+        HandoffResult result = Handoff.send(config, list);
+        if (result.taken()) {
+            Log.debug("graceful-shutdown: " + result);
+        } else {
+            Log.warn("graceful-shutdown: " + result);
+        }
+        return result;
+    }
+
+    /**
      * The first SIGTERM or SIGINT, on the signal's thread: the handlers, the
      * reports, then the end of the process ({@link Signals#endBy}).
      */

@@ -45,6 +45,12 @@ final class Limits {
     static final int REPORT_CONNECT_TIMEOUT_MS = num(obj(ROOT, "library"), "reportConnectTimeoutMs");
     static final int REPORT_IO_TIMEOUT_MS = num(obj(ROOT, "library"), "reportIoTimeoutMs");
     static final int REPORT_NOW_TIMEOUT_MS = num(obj(ROOT, "library"), "reportNowTimeoutMs");
+    /** How long a handoff waits for the extension's answer. */
+    static final int HANDOFF_TIMEOUT_MS = num(obj(ROOT, "library"), "handoffTimeoutMs");
+    /** Where a handoff is posted. */
+    static final String HANDOFF_PATH = str(obj(ROOT, "handoff"), "path");
+    /** The largest handoff body, as JSON. */
+    static final int HANDOFF_MAX_BODY_BYTES = num(obj(ROOT, "handoff"), "maxBodyBytes");
 
     /** Who uses {@code port} already, if it is one of the reserved ports, else null. */
     static String reservedBy(int port) {

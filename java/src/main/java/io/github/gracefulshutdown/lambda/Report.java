@@ -114,8 +114,12 @@ final class Report {
 
     /** The complete HTTP/1.1 request that carries this report (from {@code worker}) to the extension. */
     byte[] encodeRequest(int port, String secret, String worker) {
-        byte[] body = toJson(worker).getBytes(StandardCharsets.UTF_8);
-        String head = "POST " + Limits.REPORT_PATH + " HTTP/1.1\r\n"
+        return encodePost(Limits.REPORT_PATH, port, secret, toJson(worker).getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The complete HTTP/1.1 request that posts {@code body} to the extension's {@code path}: the one head of reports and handoffs. */
+    static byte[] encodePost(String path, int port, String secret, byte[] body) {
+        String head = "POST " + path + " HTTP/1.1\r\n"
                 + "Host: 127.0.0.1:" + port + "\r\n"
                 + "Content-Type: application/json\r\n"
                 + Limits.SECRET_HEADER + ": " + secret + "\r\n"
