@@ -14,3 +14,5 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 cargo build --workspace --all-targets
 cargo test --workspace
+# The handoff flavour of the shutdown layer (docs/protocol.md, Handoff).
+cargo test -p graceful-shutdown-extension --features handoff

@@ -13,12 +13,13 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use graceful_shutdown_protocol::{Report, MAX_REPORT_BYTES};
+use graceful_shutdown_protocol::Report;
 use serde_json::json;
 
+use crate::handoff::Handoffs;
 use crate::log::Logger;
 use crate::reports::{Reports, MAX_REPORTS};
-use crate::request::{self, evaluate, Step, DRAIN_PREFIX, MAX_HEAD_BYTES};
+use crate::request::{self, evaluate, Step, DRAIN_PREFIX};
 use crate::secret::Secret;
 use crate::throttle::Throttle;
 
@@ -113,6 +114,7 @@ impl Drop for Admitted {
 struct Shared {
     secret: Secret,
     reports: Reports,
+    handoffs: Handoffs,
     log: Logger,
     in_flight: Arc<InFlight>,
     refusals: Mutex<Throttle>,
@@ -128,11 +130,13 @@ pub fn spawn(
     listener: TcpListener,
     secret: Secret,
     reports: Reports,
+    handoffs: Handoffs,
     log: Logger,
 ) -> std::io::Result<()> {
     let shared = Arc::new(Shared {
         secret,
         reports,
+        handoffs,
         log,
         in_flight: Arc::new(InFlight::default()),
         refusals: Mutex::new(Throttle::default()),
@@ -207,8 +211,8 @@ fn handle(mut stream: TcpStream, peer: SocketAddr, admitted: &Admitted, shared: 
     let (secret, reports, log) = (&shared.secret, &shared.reports, shared.log);
     let started = Instant::now();
     let mut buf: Vec<u8> = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 2048];
-    let cap = MAX_HEAD_BYTES + MAX_REPORT_BYTES + 64;
+    let mut chunk = [0u8; 16 * 1024];
+    let cap = request::max_request_bytes();
     let step = loop {
         let step = evaluate(&buf, false, secret);
         if step != Step::NeedMore {
@@ -249,18 +253,58 @@ fn handle(mut stream: TcpStream, peer: SocketAddr, admitted: &Admitted, shared: 
                 (202, String::from("accepted"))
             } else {
                 let reason = format!("more than {MAX_REPORTS} reports in this environment");
-                refused(shared, peer, 429, &reason);
+                refused(shared, peer, 429, &reason, "report refused");
                 (429, reason)
             }
         }
+        Step::Handoff(handoff) => {
+            let (count, worker) = (handoff.requests.len(), handoff.worker.clone());
+            match shared.handoffs.take(handoff) {
+                Ok((accepted, held)) => {
+                    log.info(
+                        "handoff taken",
+                        &[
+                            ("requests", json!(count)),
+                            ("held", json!(held)),
+                            ("worker", json!(worker)),
+                        ],
+                    );
+                    answer(
+                        &mut stream,
+                        &request::handoff_taken(accepted, held),
+                        &mut chunk,
+                    );
+                    return;
+                }
+                Err(r) => {
+                    refused(shared, peer, r.status, &r.reason, "handoff refused");
+                    (r.status, r.reason)
+                }
+            }
+        }
         Step::Refuse(r) => {
-            refused(shared, peer, r.status, &r.reason);
+            let what = if request::targets_handoff(&buf) {
+                shared.handoffs.count_refused();
+                "handoff refused"
+            } else {
+                "report refused"
+            };
+            refused(shared, peer, r.status, &r.reason, what);
             (r.status, r.reason)
         }
         Step::NeedMore => (400, String::from("incomplete request")),
     };
+    answer(
+        &mut stream,
+        &request::response(status, &message),
+        &mut chunk,
+    );
+}
+
+/// Write `response`, then close without resetting the connection.
+fn answer(stream: &mut TcpStream, response: &[u8], chunk: &mut [u8]) {
     let _ = stream.set_write_timeout(Some(CONNECTION_DEADLINE));
-    let _ = stream.write_all(&request::response(status, &message));
+    let _ = stream.write_all(response);
     let _ = stream.flush();
     // Half-close, then read what the peer still sends for a moment, so that
     // closing with unread bytes does not reset the connection before the
@@ -269,7 +313,7 @@ fn handle(mut stream: TcpStream, peer: SocketAddr, admitted: &Admitted, shared: 
     let _ = stream.set_read_timeout(Some(LINGER));
     let mut discarded = 0usize;
     while discarded < 64 * 1024 {
-        match stream.read(&mut chunk) {
+        match stream.read(chunk) {
             Ok(0) | Err(_) => break,
             Ok(n) => discarded += n,
         }
@@ -277,7 +321,7 @@ fn handle(mut stream: TcpStream, peer: SocketAddr, admitted: &Admitted, shared: 
 }
 
 /// Log a refusal, unless too many were logged in the last moment.
-fn refused(shared: &Shared, peer: SocketAddr, status: u16, reason: &str) {
+fn refused(shared: &Shared, peer: SocketAddr, status: u16, reason: &str, what: &str) {
     let admitted = shared
         .refusals
         .lock()
@@ -294,7 +338,7 @@ fn refused(shared: &Shared, peer: SocketAddr, status: u16, reason: &str) {
     if not_logged > 0 {
         fields.push(("refusalsNotLogged", json!(not_logged)));
     }
-    shared.log.warn("report refused", &fields);
+    shared.log.warn(what, &fields);
 }
 
 fn report_type(report: &Report) -> &'static str {

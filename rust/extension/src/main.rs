@@ -7,6 +7,7 @@
 mod client;
 mod config;
 mod extensions_api;
+mod handoff;
 mod listener;
 mod log;
 mod metrics;
@@ -19,7 +20,7 @@ mod verdict;
 
 use std::process;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use graceful_shutdown_protocol::lambda::extensions::ERROR_CONFIG_INVALID;
 use graceful_shutdown_protocol::{limits, Event, ShutdownReason, ENV_PORT, ENV_SECRET_FILE};
@@ -27,10 +28,11 @@ use serde_json::json;
 
 use crate::config::{Config, LogSettings, Metrics};
 use crate::extensions_api::Endpoint;
+use crate::handoff::Handoffs;
 use crate::log::{now_ms, Logger};
 use crate::reports::Reports;
 use crate::secret::Secret;
-use crate::verdict::{Decide, Verdict};
+use crate::verdict::{Decide, HandoffCounts, Verdict};
 
 /// Kept free before the exit deadline for deciding and logging the verdict.
 const VERDICT_RESERVE_MS: u64 = 10;
@@ -115,9 +117,17 @@ fn main() {
         ],
     );
 
-    // 6. Take the function's reports from now on.
+    // 6. Take the function's reports (and handoffs) from now on.
     let reports = Reports::default();
-    if let Err(e) = listener::spawn(port_listener, secret.clone(), reports.clone(), log) {
+    let handoffs = Handoffs::new(log);
+    let listening = listener::spawn(
+        port_listener,
+        secret.clone(),
+        reports.clone(),
+        handoffs.clone(),
+        log,
+    );
+    if let Err(e) = listening {
         fail_exit(
             &api,
             &registration.id,
@@ -154,13 +164,15 @@ fn main() {
                     &secret,
                     Duration::from_millis(FAILURE_DRAIN_MS),
                 );
-                if !reports.snapshot().is_empty() {
+                let handed_off = handoffs.close();
+                if !reports.snapshot().is_empty() || handed_off.is_some() {
                     log_verdict(
                         log,
                         config.metrics,
                         &registration.function_name,
                         &ShutdownReason::default(),
                         &reports,
+                        handed_off,
                     );
                 }
                 fail_exit(&api, &registration.id, log, "Extension.NextEventFailed", &e)
@@ -168,10 +180,12 @@ fn main() {
         }
     };
 
-    // 8. Log the verdict and exit 0 before the deadline, whatever happens.
+    // 8. Deliver what was handed off, log the verdict and exit 0 before the
+    //    deadline, whatever happens.
     let finisher = Arc::new(Finisher {
         reason,
         reports,
+        handoffs: handoffs.clone(),
         log,
         metrics: config.metrics,
         function_name: registration.function_name,
@@ -197,6 +211,10 @@ fn main() {
             &[],
         );
     }
+    let stop_sending = exit_at
+        .saturating_sub(VERDICT_RESERVE_MS)
+        .saturating_sub(limits().handoff.delivery_margin_ms);
+    handoffs.wait(Instant::now() + Duration::from_millis(stop_sending.saturating_sub(now_ms())));
     finisher.finish()
 }
 
@@ -214,6 +232,7 @@ fn exit_time(deadline_ms: Option<u64>, now: u64) -> u64 {
 struct Finisher {
     reason: ShutdownReason,
     reports: Reports,
+    handoffs: Handoffs,
     log: Logger,
     metrics: Metrics,
     function_name: String,
@@ -225,12 +244,15 @@ impl Finisher {
     fn finish(&self) -> ! {
         // The second caller waits here until the first one has exited the process.
         let _only_one = self.once.lock().unwrap_or_else(PoisonError::into_inner);
+        // What is not delivered by now is dead-lettered, one record each.
+        let handed_off = self.handoffs.close();
         log_verdict(
             self.log,
             self.metrics,
             &self.function_name,
             &self.reason,
             &self.reports,
+            handed_off,
         );
         secret::remove(&self.secret_file);
         process::exit(0)
@@ -244,8 +266,10 @@ fn log_verdict(
     function_name: &str,
     reason: &ShutdownReason,
     reports: &Reports,
+    handoff: Option<HandoffCounts>,
 ) {
-    let verdict = Verdict::decide_workers(reason, &reports.snapshot());
+    let mut verdict = Verdict::decide_workers(reason, &reports.snapshot());
+    verdict.handoff = handoff;
     log.verdict(&verdict);
     if metrics == Metrics::Emf {
         log.raw(&metrics::emf_line(&verdict, function_name, now_ms()));

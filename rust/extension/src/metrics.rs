@@ -71,6 +71,28 @@ const WORKERS_CUT_OFF: Metric = Metric {
     unit: "Count",
 };
 
+/// Only when something was handed off or refused (`docs/protocol.md`, Handoff).
+const HANDED_OFF: Metric = Metric {
+    key: "handedOff",
+    name: "HandedOff",
+    unit: "Count",
+};
+const HANDOFF_DELIVERED: Metric = Metric {
+    key: "handoffDelivered",
+    name: "HandoffDelivered",
+    unit: "Count",
+};
+const HANDOFF_DEAD_LETTERED: Metric = Metric {
+    key: "handoffDeadLettered",
+    name: "HandoffDeadLettered",
+    unit: "Count",
+};
+const HANDOFF_REFUSED: Metric = Metric {
+    key: "handoffRefused",
+    name: "HandoffRefused",
+    unit: "Count",
+};
+
 /// The EMF line for `verdict`. `function_name` is the dimension (from the
 /// registration answer); `epoch_ms` is the metric timestamp.
 pub fn emf_line(verdict: &Verdict, function_name: &str, epoch_ms: u64) -> String {
@@ -104,6 +126,12 @@ pub fn emf_line(verdict: &Verdict, function_name: &str, epoch_ms: u64) -> String
             .count();
         values.push((WORKERS, json!(verdict.workers.len())));
         values.push((WORKERS_CUT_OFF, json!(cut_off)));
+    }
+    if let Some(h) = &verdict.handoff {
+        values.push((HANDED_OFF, json!(h.handed_off)));
+        values.push((HANDOFF_DELIVERED, json!(h.delivered)));
+        values.push((HANDOFF_DEAD_LETTERED, json!(h.dead_lettered)));
+        values.push((HANDOFF_REFUSED, json!(h.refused)));
     }
     let declared: Vec<Value> = values
         .iter()

@@ -7,7 +7,9 @@
 //! reading the body; a general server adds size and a thread pool for none of
 //! that. Pure: it sees the bytes received so far and says what to do next.
 
-use graceful_shutdown_protocol::{WorkerReport, MAX_REPORT_BYTES, REPORT_PATH, SECRET_HEADER};
+use graceful_shutdown_protocol::{
+    limits, Handoff, WorkerReport, MAX_REPORT_BYTES, REPORT_PATH, SECRET_HEADER,
+};
 
 use crate::secret::Secret;
 
@@ -28,6 +30,8 @@ pub enum Step {
     NeedMore,
     /// Answer 202 and store the report, with the worker that sent it.
     Accept(WorkerReport),
+    /// A handoff to take (or refuse, over the limits held): `docs/protocol.md`, Handoff.
+    Handoff(Handoff),
     /// Answer with the refusal's status and log it.
     Refuse(Refusal),
     /// The extension's own drain probe (see `listener::drain`): every
@@ -149,11 +153,13 @@ pub fn evaluate(buf: &[u8], eof: bool, secret: &Secret) -> Step {
         Ok(Some(head)) => head,
     };
     let path = head.path.split('?').next().unwrap_or("");
-    if path != REPORT_PATH {
+    let handoff_path = limits().handoff.path.as_str();
+    let is_handoff = path == handoff_path;
+    if path != REPORT_PATH && !is_handoff {
         return refuse(
             404,
             format!(
-                "no such path {:?}; reports go to {REPORT_PATH}",
+                "no such path {:?}; reports go to {REPORT_PATH}, handoffs to {handoff_path}",
                 excerpt(head.path)
             ),
         );
@@ -162,7 +168,7 @@ pub fn evaluate(buf: &[u8], eof: bool, secret: &Secret) -> Step {
         return refuse(
             405,
             format!(
-                "method {:?} on {REPORT_PATH}; only POST is allowed",
+                "method {:?} on {path}; only POST is allowed",
                 excerpt(head.method)
             ),
         );
@@ -197,7 +203,16 @@ pub fn evaluate(buf: &[u8], eof: bool, secret: &Secret) -> Step {
     let Ok(length) = length.parse::<usize>() else {
         return refuse(400, format!("bad Content-Length {:?}", excerpt(length)));
     };
-    if length > MAX_REPORT_BYTES {
+    if is_handoff && length > limits().handoff.max_body_bytes {
+        return refuse(
+            413,
+            format!(
+                "handoff: body of {length} bytes; handoff.maxBodyBytes is {}",
+                limits().handoff.max_body_bytes
+            ),
+        );
+    }
+    if !is_handoff && length > MAX_REPORT_BYTES {
         return refuse(
             413,
             format!("body of {length} bytes; the limit is {MAX_REPORT_BYTES}"),
@@ -213,10 +228,27 @@ pub fn evaluate(buf: &[u8], eof: bool, secret: &Secret) -> Step {
         }
         return Step::NeedMore;
     }
+    if is_handoff {
+        return match Handoff::parse(&body[..length]) {
+            Ok(handoff) => Step::Handoff(handoff),
+            Err(e) => refuse(400, e.0),
+        };
+    }
     match WorkerReport::parse(&body[..length]) {
         Ok(report) => Step::Accept(report),
         Err(e) => refuse(400, e.to_string()),
     }
+}
+
+/// Whether the request in `buf` (its head at least) is for the handoff path.
+pub fn targets_handoff(buf: &[u8]) -> bool {
+    matches!(parse_head(buf), Ok(Some(head))
+        if head.path.split('?').next() == Some(limits().handoff.path.as_str()))
+}
+
+/// The largest request the listener reads: a head and a handoff body.
+pub fn max_request_bytes() -> usize {
+    MAX_HEAD_BYTES + MAX_REPORT_BYTES.max(limits().handoff.max_body_bytes) + 64
 }
 
 /// A short, printable excerpt of peer-supplied text for log lines.
@@ -225,6 +257,16 @@ fn excerpt(s: &str) -> String {
 }
 
 /// The answer for `status`: a one-line text body and `Connection: close`.
+/// The answer to a handoff taken: `{"accepted":N,"held":M}`.
+pub fn handoff_taken(accepted: usize, held: usize) -> Vec<u8> {
+    let body = format!("{{\"accepted\":{accepted},\"held\":{held}}}\n");
+    format!(
+        "HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
 pub fn response(status: u16, message: &str) -> Vec<u8> {
     let phrase = match status {
         202 => "Accepted",
@@ -235,6 +277,8 @@ pub fn response(status: u16, message: &str) -> Vec<u8> {
         413 => "Payload Too Large",
         415 => "Unsupported Media Type",
         429 => "Too Many Requests",
+        501 => "Not Implemented",
+        503 => "Service Unavailable",
         _ => "Error",
     };
     let allow = if status == 405 { "Allow: POST\r\n" } else { "" };
@@ -259,7 +303,7 @@ mod tests {
 
     fn status(buf: &[u8]) -> u16 {
         match evaluate(buf, true, &secret()) {
-            Step::Accept(_) => 202,
+            Step::Accept(_) | Step::Handoff(_) => 202,
             Step::Refuse(r) => r.status,
             Step::NeedMore => 0,
             Step::Drained => 1,
@@ -318,6 +362,52 @@ mod tests {
             }
             other => panic!("not refused: {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_handoff_is_routed_with_its_own_limit_and_its_refusals_name_the_field() {
+        use graceful_shutdown_protocol::wire::encode_handoff;
+        let body =
+            r#"{"type":"handoff","requests":[{"method":"POST","url":"http://127.0.0.1:9/"}]}"#;
+        let handoff = Handoff::parse(body.as_bytes()).expect("valid");
+        let sent = encode_handoff(4471, secret().as_str(), &handoff);
+        assert_eq!(
+            evaluate(sent.as_bytes(), false, &secret()),
+            Step::Handoff(handoff)
+        );
+        assert!(targets_handoff(sent.as_bytes()));
+        let bad = sent.replace("http://127", "hxxp://127");
+        match evaluate(bad.as_bytes(), false, &secret()) {
+            Step::Refuse(r) => {
+                assert_eq!(r.status, 400);
+                assert!(
+                    r.reason.starts_with("requests[0].url: expected an http"),
+                    "{}",
+                    r.reason
+                );
+            }
+            other => panic!("not refused: {other:?}"),
+        }
+        // Larger than a report may be, within a handoff's limit: read on.
+        let big = sent.replace(
+            &format!("Content-Length: {}", body.len()),
+            &format!("Content-Length: {}", MAX_REPORT_BYTES * 4),
+        );
+        assert_eq!(evaluate(big.as_bytes(), false, &secret()), Step::NeedMore);
+        let too_big = sent.replace(
+            &format!("Content-Length: {}", body.len()),
+            &format!("Content-Length: {}", limits().handoff.max_body_bytes + 1),
+        );
+        match evaluate(too_big.as_bytes(), false, &secret()) {
+            Step::Refuse(r) => {
+                assert_eq!(r.status, 413);
+                assert!(r.reason.contains("handoff.maxBodyBytes"), "{}", r.reason);
+            }
+            other => panic!("not refused: {other:?}"),
+        }
+        let forged = sent.replace(secret().as_str(), &"f".repeat(64));
+        assert_eq!(status(forged.as_bytes()), 401);
+        assert!(targets_handoff(forged.as_bytes()));
     }
 
     #[test]

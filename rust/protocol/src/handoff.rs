@@ -164,8 +164,16 @@ impl Handoff {
     /// there is one.
     pub fn to_json(&self) -> String {
         let requests: Vec<String> = self.requests.iter().map(HandoffRequest::to_json).collect();
-        let mut json = format!("{{\"type\":\"handoff\",\"requests\":[{}]", requests.join(","));
-        if let Some(worker) = self.worker.as_deref().map(clean_worker).filter(|w| !w.is_empty()) {
+        let mut json = format!(
+            "{{\"type\":\"handoff\",\"requests\":[{}]",
+            requests.join(",")
+        );
+        if let Some(worker) = self
+            .worker
+            .as_deref()
+            .map(clean_worker)
+            .filter(|w| !w.is_empty())
+        {
             json.push_str(",\"worker\":");
             json.push_str(&quote(&worker));
         }
@@ -188,7 +196,10 @@ fn string_field<'a>(
     match object.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(other) => refuse(format!("{at}.{field}: expected a string, got {}", kind(other))),
+        Some(other) => refuse(format!(
+            "{at}.{field}: expected a string, got {}",
+            kind(other)
+        )),
     }
 }
 
@@ -235,7 +246,8 @@ impl HandoffRequest {
         }
         let url = string_field(object, "url", at)?
             .ok_or_else(|| HandoffError(format!("{at}.url: missing")))?;
-        check_url(url).map_err(|why| HandoffError(format!("{at}.url: {why}, got {}", excerpt(url))))?;
+        check_url(url)
+            .map_err(|why| HandoffError(format!("{at}.url: {why}, got {}", excerpt(url))))?;
         let sign = match object.get("sign") {
             None | Some(Value::Null) => None,
             Some(Value::Object(sign)) => {
@@ -261,7 +273,10 @@ impl HandoffRequest {
                 })
             }
             Some(other) => {
-                return refuse(format!("{at}.sign: expected an object, got {}", kind(other)))
+                return refuse(format!(
+                    "{at}.sign: expected an object, got {}",
+                    kind(other)
+                ))
             }
         };
         let headers = match object.get("headers") {
@@ -310,7 +325,10 @@ impl HandoffRequest {
                 headers
             }
             Some(other) => {
-                return refuse(format!("{at}.headers: expected an object, got {}", kind(other)))
+                return refuse(format!(
+                    "{at}.headers: expected an object, got {}",
+                    kind(other)
+                ))
             }
         };
         let text = string_field(object, "body", at)?;
@@ -414,7 +432,12 @@ impl HandoffRequest {
             Some(region) => region.to_owned(),
             None => set("AWS_REGION")
                 .or_else(|| set("AWS_DEFAULT_REGION"))
-                .ok_or_else(|| HandoffError("region: not given, and neither AWS_REGION nor AWS_DEFAULT_REGION is set".into()))?,
+                .ok_or_else(|| {
+                    HandoffError(
+                        "region: not given, and neither AWS_REGION nor AWS_DEFAULT_REGION is set"
+                            .into(),
+                    )
+                })?,
         };
         if !is_label(&region, 32) {
             return refuse(format!(
@@ -430,8 +453,9 @@ impl HandoffRequest {
             Some(endpoint) => with_path(&endpoint),
             None => format!("https://{service}.{region}.amazonaws.com/"),
         };
-        check_url(&url)
-            .map_err(|why| HandoffError(format!("{service_variable}: {why}, got {}", excerpt(&url))))?;
+        check_url(&url).map_err(|why| {
+            HandoffError(format!("{service_variable}: {why}, got {}", excerpt(&url)))
+        })?;
         Ok(HandoffRequest {
             id: None,
             method: "POST".into(),
@@ -460,7 +484,9 @@ fn limits_name_bytes() -> usize {
 
 /// An endpoint URL with at least the root path: `http://host:1` becomes `http://host:1/`.
 fn with_path(endpoint: &str) -> String {
-    let after_scheme = endpoint.split_once("://").map_or(endpoint, |(_, rest)| rest);
+    let after_scheme = endpoint
+        .split_once("://")
+        .map_or(endpoint, |(_, rest)| rest);
     if after_scheme.contains('/') {
         endpoint.to_owned()
     } else {
@@ -532,21 +558,60 @@ mod tests {
         let cases = [
             (r#"[]"#, "handoff: expected an object, got an array"),
             (r#"{"requests":[]}"#, "type: missing"),
-            (r#"{"type":"started","requests":[]}"#, "type: expected \"handoff\""),
+            (
+                r#"{"type":"started","requests":[]}"#,
+                "type: expected \"handoff\"",
+            ),
             (r#"{"type":"handoff"}"#, "requests: missing"),
             (r#"{"type":"handoff","requests":[]}"#, "requests: empty"),
-            (r#"{"type":"handoff","requests":[{"url":"http://a/"}]}"#, "requests[0].method: missing"),
-            (r#"{"type":"handoff","requests":[{"method":"post","url":"http://a/"}]}"#, "requests[0].method: expected an upper-case HTTP method"),
-            (r#"{"type":"handoff","requests":[{"method":"POST","url":"ftp://a/"}]}"#, "requests[0].url: expected an http:// or https:// URL, got \"ftp://a/\""),
-            (r#"{"type":"handoff","requests":[{"method":"POST","url":"http:///x"}]}"#, "requests[0].url: no host"),
-            (r#"{"type":"handoff","requests":[{"method":"POST","url":"http://a/","headers":{"Host":"b"}}]}"#, "requests[0].headers.Host: set by the extension"),
-            (r#"{"type":"handoff","requests":[{"method":"POST","url":"http://a/","headers":{"x":"a\r\nb: c"}}]}"#, "requests[0].headers.x: a value may not hold CR, LF or NUL"),
-            (r#"{"type":"handoff","requests":[{"method":"POST","url":"http://a/","headers":{"Authorization":"x"},"sign":{"service":"sqs","region":"eu-west-1"}}]}"#, "requests[0].headers.Authorization: written by the signature"),
-            (r#"{"type":"handoff","requests":[{"method":"POST","url":"http://a/","sign":{"service":"sqs"}}]}"#, "requests[0].sign.region: missing"),
-            (r#"{"type":"handoff","requests":[{"method":"POST","url":"http://a/","sign":{"service":"SQS","region":"eu-west-1"}}]}"#, "requests[0].sign.service: expected an AWS signing name"),
-            (r#"{"type":"handoff","requests":[{"method":"POST","url":"http://a/","body":"x","bodyBase64":"eA=="}]}"#, "requests[0]: both body and bodyBase64"),
-            (r#"{"type":"handoff","requests":[{"method":"POST","url":"http://a/","bodyBase64":"!"}]}"#, "requests[0].bodyBase64: not base64"),
-            (r#"{"type":"handoff","requests":[{"method":"POST","url":"http://a/"}],"worker":[1]}"#, "worker: expected a string, got an array"),
+            (
+                r#"{"type":"handoff","requests":[{"url":"http://a/"}]}"#,
+                "requests[0].method: missing",
+            ),
+            (
+                r#"{"type":"handoff","requests":[{"method":"post","url":"http://a/"}]}"#,
+                "requests[0].method: expected an upper-case HTTP method",
+            ),
+            (
+                r#"{"type":"handoff","requests":[{"method":"POST","url":"ftp://a/"}]}"#,
+                "requests[0].url: expected an http:// or https:// URL, got \"ftp://a/\"",
+            ),
+            (
+                r#"{"type":"handoff","requests":[{"method":"POST","url":"http:///x"}]}"#,
+                "requests[0].url: no host",
+            ),
+            (
+                r#"{"type":"handoff","requests":[{"method":"POST","url":"http://a/","headers":{"Host":"b"}}]}"#,
+                "requests[0].headers.Host: set by the extension",
+            ),
+            (
+                r#"{"type":"handoff","requests":[{"method":"POST","url":"http://a/","headers":{"x":"a\r\nb: c"}}]}"#,
+                "requests[0].headers.x: a value may not hold CR, LF or NUL",
+            ),
+            (
+                r#"{"type":"handoff","requests":[{"method":"POST","url":"http://a/","headers":{"Authorization":"x"},"sign":{"service":"sqs","region":"eu-west-1"}}]}"#,
+                "requests[0].headers.Authorization: written by the signature",
+            ),
+            (
+                r#"{"type":"handoff","requests":[{"method":"POST","url":"http://a/","sign":{"service":"sqs"}}]}"#,
+                "requests[0].sign.region: missing",
+            ),
+            (
+                r#"{"type":"handoff","requests":[{"method":"POST","url":"http://a/","sign":{"service":"SQS","region":"eu-west-1"}}]}"#,
+                "requests[0].sign.service: expected an AWS signing name",
+            ),
+            (
+                r#"{"type":"handoff","requests":[{"method":"POST","url":"http://a/","body":"x","bodyBase64":"eA=="}]}"#,
+                "requests[0]: both body and bodyBase64",
+            ),
+            (
+                r#"{"type":"handoff","requests":[{"method":"POST","url":"http://a/","bodyBase64":"!"}]}"#,
+                "requests[0].bodyBase64: not base64",
+            ),
+            (
+                r#"{"type":"handoff","requests":[{"method":"POST","url":"http://a/"}],"worker":[1]}"#,
+                "worker: expected a string, got an array",
+            ),
         ];
         for (body, expected) in cases {
             let error = parse(body).expect_err(body);
@@ -558,18 +623,23 @@ mod tests {
     fn the_limits_are_named() {
         let l = &limits().handoff;
         let big = "x".repeat(l.max_request_bytes + 1);
-        let body = format!(r#"{{"type":"handoff","requests":[{{"method":"POST","url":"http://a/","body":"{big}"}}]}}"#);
+        let body = format!(
+            r#"{{"type":"handoff","requests":[{{"method":"POST","url":"http://a/","body":"{big}"}}]}}"#
+        );
         let error = parse(&body).expect_err("too large");
         assert!(error.contains("handoff.maxRequestBytes"), "{error}");
         let one = r#"{"method":"POST","url":"http://a/"}"#;
         let many = vec![one; l.max_requests + 1].join(",");
-        let error = parse(&format!(r#"{{"type":"handoff","requests":[{many}]}}"#)).expect_err("too many");
+        let error =
+            parse(&format!(r#"{{"type":"handoff","requests":[{many}]}}"#)).expect_err("too many");
         assert!(error.contains("handoff.maxRequests is"), "{error}");
         let huge = vec![b' '; l.max_body_bytes + 1];
         let error = Handoff::parse(&huge).expect_err("too big").0;
         assert!(error.contains("handoff.maxBodyBytes"), "{error}");
         let header = "v".repeat(l.max_header_bytes);
-        let body = format!(r#"{{"type":"handoff","requests":[{{"method":"POST","url":"http://a/","headers":{{"x-big":"{header}"}}}}]}}"#);
+        let body = format!(
+            r#"{{"type":"handoff","requests":[{{"method":"POST","url":"http://a/","headers":{{"x-big":"{header}"}}}}]}}"#
+        );
         let error = parse(&body).expect_err("headers too large");
         assert!(error.contains("handoff.maxHeaderBytes"), "{error}");
     }

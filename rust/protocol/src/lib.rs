@@ -82,7 +82,13 @@ mod tests {
         assert_eq!(l.max_name_bytes, report::MAX_NAME_BYTES);
         assert_eq!(l.max_error_bytes, report::MAX_ERROR_BYTES);
         assert_eq!(l.max_reason_bytes, event::MAX_REASON_BYTES);
-        for name in [ENV_PORT, ENV_TIMEOUT_MS, ENV_SECRET_FILE, ENV_METRICS, ENV_HANDOFF_CA_FILE] {
+        for name in [
+            ENV_PORT,
+            ENV_TIMEOUT_MS,
+            ENV_SECRET_FILE,
+            ENV_METRICS,
+            ENV_HANDOFF_CA_FILE,
+        ] {
             assert!(name.starts_with(ENV_PREFIX), "{name}");
         }
     }

@@ -189,7 +189,10 @@ mod tests {
         assert!(l.max_worker_bytes >= 16, "room for a pid and a thread id");
         let h = &l.handoff;
         assert!(h.max_request_bytes <= h.max_total_bytes);
-        assert!(h.max_request_bytes < h.max_body_bytes, "one request fits in a handoff");
+        assert!(
+            h.max_request_bytes < h.max_body_bytes,
+            "one request fits in a handoff"
+        );
         assert!(h.concurrency >= 1 && h.retry_base_ms <= h.retry_max_ms);
         assert!(
             h.delivery_margin_ms < l.shutdown.phase_ms - l.shutdown.runtime_share_ms,

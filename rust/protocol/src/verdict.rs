@@ -152,6 +152,37 @@ pub struct Verdict {
     /// the text line does not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget_ms: Option<u32>,
+    /// What became of the requests handed off to the extension, when any
+    /// handoff was taken or refused (`docs/protocol.md`, Handoff).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handoff: Option<HandoffCounts>,
+}
+
+/// The handoff's part of a verdict: requests handed off, delivered and
+/// dead-lettered (`delivered + dead_lettered == handed_off` once the
+/// extension is done), and handoffs refused.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HandoffCounts {
+    pub handed_off: usize,
+    pub delivered: usize,
+    pub dead_lettered: usize,
+    pub refused: usize,
+}
+
+impl HandoffCounts {
+    /// The text pairs: `handoff=<delivered>/<handed off> dead_lettered=<n>`,
+    /// and ` handoff_refused=<n>` when some were refused; each with a leading space.
+    pub fn to_pairs(&self) -> String {
+        let mut pairs = format!(
+            " handoff={}/{} dead_lettered={}",
+            self.delivered, self.handed_off, self.dead_lettered
+        );
+        if self.refused > 0 {
+            pairs.push_str(&format!(" handoff_refused={}", self.refused));
+        }
+        pairs
+    }
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -346,6 +377,7 @@ fn parse_text(body: &str) -> Result<Parsed, ParseError> {
         workers: Vec::new(),
         untracked_workers: 0,
         budget_ms: None,
+        handoff: None,
     };
     // `workers=N` follows the reason only with several workers.
     let several = it.peek().is_some_and(|(k, _)| k == "workers");
@@ -360,6 +392,28 @@ fn parse_text(body: &str) -> Result<Parsed, ParseError> {
     let (k, counted) = it.next().unwrap_or_default();
     if k != "handlers" {
         return err(format!("expected handlers=, found {k:?}"));
+    }
+    // The handoff's pairs follow `handlers=`: `handoff=` is `<n>/<n>`, the
+    // others a number, which a handler's value never is.
+    let digits = |v: &str| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit());
+    if let Some((_, v)) = it.next_if(|(k, v)| {
+        k == "handoff"
+            && v.split_once('/')
+                .is_some_and(|(a, b)| digits(a) && digits(b))
+    }) {
+        let (delivered, handed_off) = v.split_once('/').unwrap_or_default();
+        let mut counts = HandoffCounts {
+            handed_off: number("handoff", handed_off)? as usize,
+            delivered: number("handoff", delivered)? as usize,
+            ..HandoffCounts::default()
+        };
+        if let Some((k, v)) = it.next_if(|(k, v)| k == "dead_lettered" && digits(v)) {
+            counts.dead_lettered = number(&k, &v)? as usize;
+        }
+        if let Some((k, v)) = it.next_if(|(k, v)| k == "handoff_refused" && digits(v)) {
+            counts.refused = number(&k, &v)? as usize;
+        }
+        verdict.handoff = Some(counts);
     }
     if !several {
         // `total_ms=` is a number; a handler's value never is.

@@ -11,7 +11,7 @@ use graceful_shutdown_protocol::{Report, ShutdownReason, WorkerReport};
 // crate (`graceful_shutdown_protocol::verdict`); deciding and writing the
 // verdict is done here.
 pub use graceful_shutdown_protocol::verdict::{
-    HandlerResult, HandlerStatus, Outcome, Verdict, WorkerVerdict,
+    HandlerResult, HandlerStatus, HandoffCounts, Outcome, Verdict, WorkerVerdict,
 };
 pub use text::Written;
 
@@ -170,6 +170,7 @@ impl Decide for Verdict {
             workers: Vec::new(),
             untracked_workers: 0,
             budget_ms,
+            handoff: None,
         }
     }
 }
@@ -325,6 +326,31 @@ pub(crate) mod tests {
             ],
         );
         cases.push(vector("two_workers_one_killed", &workers));
+        // A handoff: its pairs follow `handlers=`, before a handler named like them.
+        let mut handed = Verdict::decide(
+            &"spindown".into(),
+            &[
+                hello(&["handoff", "dead_lettered"]),
+                sigterm(),
+                finished("handoff", 0, 2),
+                finished("dead_lettered", 1, 1),
+                all_done(2, 0, 0, 3),
+            ],
+        );
+        handed.handoff = Some(HandoffCounts {
+            handed_off: 3,
+            delivered: 2,
+            dead_lettered: 1,
+            refused: 1,
+        });
+        cases.push(vector("handoff_one_dead_lettered", &handed));
+        let mut handed_workers = workers.clone();
+        handed_workers.handoff = Some(HandoffCounts {
+            handed_off: 2,
+            delivered: 2,
+            ..HandoffCounts::default()
+        });
+        cases.push(vector("two_workers_handoff_delivered", &handed_workers));
         let value = serde_json::json!({
             "$comment": "Verdicts the extension decides from reports (`verdict`: the decided data, as graceful-shutdown-protocol's Verdict serializes it), and the exact lines it logs for each: `text` (AWS_LAMBDA_LOG_FORMAT=Text) and `json` (JSON; its `timestamp` is that of epoch 0). The text line carries no signal and no handler errors; `textVerdict` is what it carries. Written by rust/extension/src/verdict/mod.rs; read back by rust/protocol/tests/verdict_vectors.rs.",
             "cases": cases,

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use graceful_shutdown_protocol::VERDICT_MARKER;
 
-use super::{HandlerStatus, Outcome, Verdict, WorkerVerdict};
+use super::{HandlerStatus, HandoffCounts, Outcome, Verdict, WorkerVerdict};
 use crate::text_value::text_value;
 
 /// Writing a verdict: the extension's own part (the types and their parser
@@ -21,46 +21,14 @@ pub trait Written {
 
 impl Written for Verdict {
     fn summary(&self) -> String {
-        if !self.workers.is_empty() {
-            return several_summary(self);
-        }
-        let n = self.handlers.len();
-        let ok = self.count(HandlerStatus::Ok);
-        match self.outcome {
-            Outcome::Completed => format!(
-                "all {n} shutdown handlers completed in {} ms",
-                self.total_ms.unwrap_or(0)
-            ),
-            Outcome::HandlersFailed => {
-                let bad: Vec<String> = self
-                    .handlers
-                    .iter()
-                    .filter(|h| h.status != HandlerStatus::Ok)
-                    .map(|h| format!("{} {}", text_value(&h.name), h.status.as_str()))
-                    .collect();
-                format!("{ok} of {n} shutdown handlers completed; {}", bad.join(", "))
-            }
-            Outcome::RuntimeKilled => {
-                let running: Vec<Cow<'_, str>> = self
-                    .handlers
-                    .iter()
-                    .filter(|h| h.status == HandlerStatus::Running)
-                    .map(|h| text_value(&h.name))
-                    .collect();
-                let started = self.signal.is_some();
-                let mut s = format!(
-                    "the runtime was gone before its shutdown handlers finished: {ok} of {n} completed"
-                );
-                if !started {
-                    s.push_str(", none started (no SIGTERM was handled)");
-                } else if !running.is_empty() {
-                    s.push_str(&format!(", cut off while running {}", running.join(", ")));
-                }
-                s
-            }
-            Outcome::NoReport => String::from(
-                "no function ever reported: the function library is not in use, or the function died before reporting",
-            ),
+        let handlers = if self.workers.is_empty() {
+            handlers_summary(self)
+        } else {
+            several_summary(self)
+        };
+        match &self.handoff {
+            Some(counts) => format!("{handlers}; {}", handoff_summary(counts)),
+            None => handlers,
         }
     }
 
@@ -75,6 +43,9 @@ impl Written for Verdict {
             self.count(HandlerStatus::Ok),
             self.handlers.len()
         );
+        if let Some(counts) = &self.handoff {
+            line.push_str(&counts.to_pairs());
+        }
         if let Some(t) = self.total_ms {
             line.push_str(&format!(" total_ms={t}"));
         }
@@ -88,6 +59,67 @@ impl Written for Verdict {
         line.push_str(&self.summary());
         line
     }
+}
+
+/// The handoff's part of the closing sentence.
+fn handoff_summary(counts: &HandoffCounts) -> String {
+    let mut s = if counts.dead_lettered == 0 {
+        format!(
+            "handoff: {} of {} requests delivered",
+            counts.delivered, counts.handed_off
+        )
+    } else {
+        format!(
+            "handoff: {} of {} requests delivered, {} dead-lettered (in the log)",
+            counts.delivered, counts.handed_off, counts.dead_lettered
+        )
+    };
+    if counts.refused > 0 {
+        s.push_str(&format!(", {} handoffs refused", counts.refused));
+    }
+    s
+}
+
+/// The closing sentence for one process's handlers.
+fn handlers_summary(verdict: &Verdict) -> String {
+    let n = verdict.handlers.len();
+    let ok = verdict.count(HandlerStatus::Ok);
+    match verdict.outcome {
+            Outcome::Completed => format!(
+                "all {n} shutdown handlers completed in {} ms",
+                verdict.total_ms.unwrap_or(0)
+            ),
+            Outcome::HandlersFailed => {
+                let bad: Vec<String> = verdict
+                    .handlers
+                    .iter()
+                    .filter(|h| h.status != HandlerStatus::Ok)
+                    .map(|h| format!("{} {}", text_value(&h.name), h.status.as_str()))
+                    .collect();
+                format!("{ok} of {n} shutdown handlers completed; {}", bad.join(", "))
+            }
+            Outcome::RuntimeKilled => {
+                let running: Vec<Cow<'_, str>> = verdict
+                    .handlers
+                    .iter()
+                    .filter(|h| h.status == HandlerStatus::Running)
+                    .map(|h| text_value(&h.name))
+                    .collect();
+                let started = verdict.signal.is_some();
+                let mut s = format!(
+                    "the runtime was gone before its shutdown handlers finished: {ok} of {n} completed"
+                );
+                if !started {
+                    s.push_str(", none started (no SIGTERM was handled)");
+                } else if !running.is_empty() {
+                    s.push_str(&format!(", cut off while running {}", running.join(", ")));
+                }
+                s
+            }
+            Outcome::NoReport => String::from(
+                "no function ever reported: the function library is not in use, or the function died before reporting",
+            ),
+        }
 }
 
 /// The verdict of `worker` alone, from the flat list of `verdict`.
@@ -106,6 +138,7 @@ fn worker_alone(verdict: &Verdict, worker: &WorkerVerdict) -> Verdict {
         workers: Vec::new(),
         untracked_workers: 0,
         budget_ms: verdict.budget_ms,
+        handoff: None,
     }
 }
 
@@ -164,6 +197,9 @@ fn several_to_text(verdict: &Verdict) -> String {
         verdict.count(HandlerStatus::Ok),
         verdict.handlers.len()
     ));
+    if let Some(counts) = &verdict.handoff {
+        line.push_str(&counts.to_pairs());
+    }
     for w in &verdict.workers {
         line.push_str(&format!(
             " {label}={} {label}_outcome={}",
@@ -187,7 +223,7 @@ fn several_to_text(verdict: &Verdict) -> String {
         }
     }
     line.push_str(" -- ");
-    line.push_str(&several_summary(verdict));
+    line.push_str(&verdict.summary());
     line
 }
 

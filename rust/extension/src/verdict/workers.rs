@@ -100,6 +100,7 @@ pub(super) fn decide(reason: &ShutdownReason, reports: &[WorkerReport]) -> Verdi
         workers,
         untracked_workers: untracked.len(),
         budget_ms,
+        handoff: None,
     }
 }
 
