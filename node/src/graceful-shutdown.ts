@@ -16,7 +16,7 @@ import { sendHellos } from './hello.js';
 import { consoleLogger, type Logger } from './log.js';
 import { helloReports } from './report.js';
 import { disabledReporter, tcpReporter, type Reporter } from './reporter.js';
-import type { NamedHandler, ShutdownHandler } from './runner.js';
+import { warmUp, type NamedHandler, type ShutdownHandler } from './runner.js';
 import { coordinator, flushLimit } from './exit.js';
 import { listenForRelay, workerId } from './worker-thread.js';
 
@@ -85,6 +85,7 @@ export class GracefulShutdown {
     }
     g[INSTALLED] = true;
     const handle = this.build();
+    warmUp(handle.reporter);
     if (isMainThread) {
       const c = coordinator();
       c.log = this.log;

@@ -2,11 +2,16 @@
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import type { Reporter } from './reporter.js';
-import { runHandlers, type NamedHandler, type Summary } from './runner.js';
+import { prepareReports, runHandlers, type NamedHandler, type PreparedReports, type Summary } from './runner.js';
 import { FLUSH_LIMIT_MS } from './exit.js';
+
+/** The signals a handle runs for: the two the coordinator listens for, and trigger(). */
+const SIGNALS = ['SIGTERM', 'SIGINT', 'trigger'];
 
 export class ShutdownHandle {
   private summary?: Promise<Summary>;
+  /** The reports known before the signal, encoded now (see Reporter.prepare). */
+  private readonly prepared: PreparedReports;
 
   constructor(
     private readonly handlers: readonly NamedHandler[],
@@ -15,7 +20,10 @@ export class ShutdownHandle {
     /** @internal */
     readonly reporter: Reporter,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.prepared = prepareReports(handlers, SIGNALS);
+    if (reporter.enabled) reporter.prepare?.([...Object.values(this.prepared.shutdownStarted), ...this.prepared.started]);
+  }
 
   /** The registered handler names, in order. */
   get names(): string[] {
@@ -47,6 +55,7 @@ export class ShutdownHandle {
       signal,
       reporter: this.reporter,
       log: this.log,
+      prepared: this.prepared,
     });
     return this.summary;
   }

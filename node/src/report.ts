@@ -157,17 +157,26 @@ export function helloReports(
  * an extra turn of the event loop on the shutdown path).
  */
 export function encodeRequest(port: number, secret: string, report: Report, worker?: string): string {
-  const body = reportJson(report, worker);
+  return requestWithHead(requestHead(port, secret), reportJson(report, worker));
+}
+
+/**
+ * The part of every request that does not depend on the report: built once
+ * per reporter, so that the shutdown path only appends the body's length and
+ * the body.
+ */
+export function requestHead(port: number, secret: string): string {
   return (
     `POST ${REPORT_PATH} HTTP/1.1\r\n` +
     `Host: 127.0.0.1:${port}\r\n` +
     'Content-Type: application/json\r\n' +
-    `${SECRET_HEADER}: ${secret}\r\n` +
-    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-    'Connection: close\r\n' +
-    '\r\n' +
-    body
+    `${SECRET_HEADER}: ${secret}\r\n`
   );
+}
+
+/** The request: `head` (from requestHead), then the body's length, and the body. */
+export function requestWithHead(head: string, body: string): string {
+  return `${head}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
 }
 
 /** The status code of an HTTP/1.x status line, or undefined. */

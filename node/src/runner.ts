@@ -14,8 +14,8 @@
  */
 
 import type { Logger } from './log.js';
-import { fit, MAX_ERROR_BYTES } from './report.js';
-import { within, type Reporter } from './reporter.js';
+import { fit, MAX_ERROR_BYTES, MAX_NAME_BYTES, type Report } from './report.js';
+import { disabledReporter, within, type Delivery, type Reporter } from './reporter.js';
 
 /** A shutdown handler: sync or async. `signal` aborts when its budget is gone. */
 export type ShutdownHandler = (signal: AbortSignal) => unknown;
@@ -51,8 +51,32 @@ export interface Summary {
   allCompleted: boolean;
 }
 
-/** How long `shutdownStarted` may hold the concurrent handlers back, at most. */
+/** How long `shutdownStarted` may hold the concurrent handlers back, at most, when it could not be written at once. */
 const STARTED_WRITE_LIMIT_MS = 20;
+
+/**
+ * The reports of the shutdown path that are known at install: the runner
+ * sends these very objects, which the reporter encoded then (Reporter.prepare).
+ */
+export interface PreparedReports {
+  /** `started` of each handler, by registration index. */
+  started: readonly Report[];
+  /** `shutdownStarted`, by signal. */
+  shutdownStarted: Readonly<Record<string, Report>>;
+}
+
+/** The `started` and `shutdownStarted` reports of these handlers. */
+export function prepareReports(handlers: readonly NamedHandler[], signals: readonly string[]): PreparedReports {
+  const shutdownStarted: Record<string, Report> = {};
+  for (const signal of signals) shutdownStarted[signal] = { type: 'shutdownStarted', signal };
+  return {
+    started: handlers.map((h, index) => ({ type: 'started', handler: reportName(h.name), index })),
+    shutdownStarted,
+  };
+}
+
+/** A handler's name as reports carry it: cut to MAX_NAME_BYTES, as in `hello`. */
+const reportName = (name: string) => fit(name, MAX_NAME_BYTES);
 
 export interface RunOptions {
   concurrent: boolean;
@@ -62,6 +86,8 @@ export interface RunOptions {
   signal: string;
   reporter: Reporter;
   log: Logger;
+  /** Built at install; without it, the reports are built as they are sent. */
+  prepared?: PreparedReports;
 }
 
 const ms = (since: number) => Math.max(0, Math.floor(performance.now() - since));
@@ -83,36 +109,59 @@ export function describeError(error: unknown): string {
 
 const TIMED_OUT = Symbol('timedOut');
 
-async function runOne(
-  handler: NamedHandler,
-  index: number,
-  deadline: number,
-  opts: RunOptions,
-  announced: boolean,
-): Promise<HandlerOutcome> {
+/**
+ * Send `started` for these handlers. When every request was written before
+ * its send returned (`sent`, the usual case on loopback), the handlers may
+ * start at once, in this very tick.
+ */
+function announce(indexes: readonly number[], handlers: readonly NamedHandler[], opts: RunOptions): Delivery[] {
+  return indexes.map((index) =>
+    opts.reporter.send(opts.prepared?.started[index] ?? { type: 'started', handler: reportName(handlers[index].name), index }),
+  );
+}
+
+/**
+ * Wait until these `started` requests are out, so that a handler that then
+ * holds the thread until the SIGKILL is still known to have started: only
+ * when one could not be written at once. Bounded by the budget only, not by
+ * a shorter timer: on a small CPU share the process runs a few milliseconds
+ * per 100 ms period, and after such a pause Node runs due timers before it
+ * handles the connects, so a short timer would win every time and the
+ * handler would start unreported.
+ */
+async function outBefore(deliveries: readonly Delivery[], deadline: number): Promise<void> {
+  await within(Promise.all(deliveries.map((d) => d.written)), deadline - performance.now());
+}
+
+const allSent = (deliveries: readonly Delivery[]) => deliveries.every((d) => d.sent);
+
+/**
+ * Run one handler whose `started` is out: called in the same tick, so that
+ * a synchronous handler (or the synchronous part of an async one) runs
+ * before this returns. A throw is that handler's failure, like a rejection.
+ */
+async function runOne(handler: NamedHandler, index: number, deadline: number, opts: RunOptions): Promise<HandlerOutcome> {
   const { name } = handler;
-  if (!announced) await announce([{ handler: name, index }], deadline, opts.reporter);
   const began = performance.now();
   const abort = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const budget = new Promise<typeof TIMED_OUT>((resolve) => {
-    timer = setTimeout(() => resolve(TIMED_OUT), Math.max(0, deadline - performance.now()));
+    timer = setTimeout(() => resolve(TIMED_OUT), Math.max(0, deadline - began));
   });
   let result: unknown;
   let error: { e: unknown } | undefined;
   try {
-    // Promise.resolve().then runs a synchronous handler inside the promise,
-    // so that its throw is a rejection like any other.
-    result = await Promise.race([Promise.resolve().then(() => handler.run(abort.signal)), budget]);
+    result = await Promise.race([handler.run(abort.signal), budget]);
   } catch (e) {
     error = { e };
   } finally {
     clearTimeout(timer);
   }
   const durationMs = ms(began);
+  const reported = reportName(name);
   if (result === TIMED_OUT) {
     abort.abort(new Error(`the ${opts.budgetMs} ms shutdown budget ran out`));
-    opts.reporter.send({ type: 'timedOut', handler: name, index, durationMs });
+    opts.reporter.send({ type: 'timedOut', handler: reported, index, durationMs });
     opts.log.error(
       `graceful-shutdown: shutdown handler ${JSON.stringify(name)} timed out after ${durationMs} ms: ` +
         'still running when the budget ran out; abandoned',
@@ -121,50 +170,61 @@ async function runOne(
   }
   if (error) {
     const text = describeError(error.e);
-    opts.reporter.send({ type: 'failed', handler: name, index, durationMs, error: text });
+    opts.reporter.send({ type: 'failed', handler: reported, index, durationMs, error: text });
     opts.log.error(`graceful-shutdown: shutdown handler ${JSON.stringify(name)} failed after ${durationMs} ms: ${text}`);
     return { name, index, status: 'failed', error: text, durationMs };
   }
-  opts.reporter.send({ type: 'finished', handler: name, index, durationMs });
+  opts.reporter.send({ type: 'finished', handler: reported, index, durationMs });
   opts.log.info(`graceful-shutdown: shutdown handler ${JSON.stringify(name)} completed in ${durationMs} ms`);
   return { name, index, status: 'completed', durationMs };
 }
 
-/**
- * Send `started` for these handlers and wait until the bytes are out, so
- * that a handler that then holds the thread until the SIGKILL is still known
- * to have started. Bounded by the budget only, not by a shorter timer: on a
- * small CPU share the process runs a few milliseconds per 100 ms period, and
- * after such a pause Node runs due timers before it handles the connects, so
- * a short timer would win every time and the handler would start unreported.
- * On loopback the write is done as soon as the connect is handled.
- */
-async function announce(which: { handler: string; index: number }[], deadline: number, reporter: Reporter) {
-  if (!reporter.enabled) return;
-  const written = which.map((w) => reporter.send({ type: 'started', ...w }).written);
-  await within(Promise.all(written), deadline - performance.now());
+/** Announce one handler and run it: in this tick when its `started` is out at once. */
+async function announceAndRun(handlers: readonly NamedHandler[], index: number, deadline: number, opts: RunOptions) {
+  const started = announce([index], handlers, opts);
+  if (!allSent(started)) await outBefore(started, deadline);
+  return runOne(handlers[index], index, deadline, opts);
 }
 
-/** Run every handler once within the budget, reporting as it goes. */
+/**
+ * Run every handler once within the budget, reporting as it goes.
+ *
+ * Called from the signal listener: nothing here waits before the first
+ * handler starts. `shutdownStarted` and the first `started` are written to
+ * their connections and the first handler is called before this returns its
+ * promise (unless a request could not be written at once; then the handler
+ * waits for it). The log line saying what runs comes after the first
+ * handler's start, so that its cost is not paid before it.
+ */
 export async function runHandlers(handlers: readonly NamedHandler[], opts: RunOptions): Promise<Summary> {
   const deadline = opts.start + opts.budgetMs;
-  const shutdownStarted = opts.reporter.send({ type: 'shutdownStarted', signal: opts.signal });
-  opts.log.info(
-    `graceful-shutdown: running ${handlers.length} shutdown handler(s) on ${opts.signal}, ` +
-      `budget ${opts.budgetMs} ms, ${opts.concurrent ? 'concurrently' : 'in order'}`,
+  const shutdownStarted = opts.reporter.send(
+    opts.prepared?.shutdownStarted[opts.signal] ?? { type: 'shutdownStarted', signal: opts.signal },
   );
+  let said = false;
+  const running = () => {
+    if (said) return;
+    said = true;
+    opts.log.info(
+      `graceful-shutdown: running ${handlers.length} shutdown handler(s) on ${opts.signal}, ` +
+        `budget ${opts.budgetMs} ms, ${opts.concurrent ? 'concurrently' : 'in order'}`,
+    );
+  };
   let outcomes: HandlerOutcome[] = [];
   if (opts.concurrent) {
-    const all = handlers.map((h, index) => ({ handler: h.name, index }));
-    await within(shutdownStarted.written, STARTED_WRITE_LIMIT_MS);
-    await announce(all, deadline, opts.reporter);
-    outcomes = await Promise.all(handlers.map((h, index) => runOne(h, index, deadline, opts, true)));
+    const started = announce(handlers.map((_, index) => index), handlers, opts);
+    if (!shutdownStarted.sent) await within(shutdownStarted.written, STARTED_WRITE_LIMIT_MS);
+    if (!allSent(started)) await outBefore(started, deadline);
+    const all = handlers.map((h, index) => runOne(h, index, deadline, opts));
+    running();
+    outcomes = await Promise.all(all);
   } else {
     // A timer may fire a fraction of a millisecond before performance.now()
     // reaches the deadline: once a handler has timed out, the budget is gone.
     let budgetGone = false;
     for (const [index, h] of handlers.entries()) {
       if (budgetGone || performance.now() >= deadline) {
+        running();
         opts.log.warn(
           `graceful-shutdown: shutdown handler ${JSON.stringify(h.name)} skipped: ` +
             `the ${opts.budgetMs} ms budget was used up before its turn`,
@@ -172,10 +232,13 @@ export async function runHandlers(handlers: readonly NamedHandler[], opts: RunOp
         outcomes.push({ name: h.name, index, status: 'skipped', durationMs: 0 });
         continue;
       }
-      const outcome = await runOne(h, index, deadline, opts, false);
-      budgetGone = outcome.status === 'timedOut';
-      outcomes.push(outcome);
+      const outcome = announceAndRun(handlers, index, deadline, opts);
+      running();
+      const o = await outcome;
+      budgetGone = o.status === 'timedOut';
+      outcomes.push(o);
     }
+    running();
   }
   const count = (s: HandlerStatus) => outcomes.filter((o) => o.status === s).length;
   const summary: Summary = {
@@ -200,4 +263,34 @@ export async function runHandlers(handlers: readonly NamedHandler[], opts: RunOp
       `timed_out=${summary.timedOut} skipped=${summary.skipped} total_ms=${summary.totalMs}`,
   );
   return summary;
+}
+
+const silent: Logger = { info: () => {}, warn: () => {}, error: () => {} };
+
+/**
+ * Run the shutdown path once, at install, on a handler that does nothing,
+ * reporting nowhere and logging nothing: the functions the signal calls are
+ * compiled, and the parts of Node they use that load lazily (AbortController)
+ * are loaded, before the signal rather than after it, when the process may
+ * have a few milliseconds of CPU to start the first handler. The reporter
+ * warms its delivery the same way, without traffic.
+ */
+export function warmUp(reporter: Reporter): void {
+  reporter.warmUp?.();
+  for (let i = 0; i < WARM_UP_RUNS; i++) warmUpRun();
+  new AbortController().abort(new Error('warm-up'));
+}
+
+/** How often the warm-up runs the handlers' path (see reporter.ts). */
+const WARM_UP_RUNS = 3;
+
+function warmUpRun(): void {
+  void runHandlers([{ name: 'warm-up', run: () => undefined }], {
+    concurrent: false,
+    budgetMs: 1000,
+    start: performance.now(),
+    signal: 'warm-up',
+    reporter: disabledReporter,
+    log: silent,
+  });
 }
