@@ -11,7 +11,13 @@
 //!   - `ok`: returns `Ok` at once;
 //!   - `sleep=<ms>`: sleeps that many milliseconds, then returns `Ok`;
 //!   - `error`: returns an error (`injected error in <name>`);
-//!   - `panic`: panics (`injected panic in <name>`).
+//!   - `panic`: panics (`injected panic in <name>`);
+//!   - `handoff`: hands off one `POST` to `PROBE_HANDOFF_URL` with the body
+//!     `{"handler":"<name>","pad":"x..."}`, padded to `PROBE_HANDOFF_BYTES`
+//!     (default: no pad), with the library's `handoff`; appends
+//!     `handoff <name> taken` or `handoff <name> refused <status> <message>`;
+//!   - `forged`: sends a handoff to the extension's port with a wrong
+//!     secret, as a request forgery would; appends `forged <name> <status>`.
 //!
 //!   A malformed list is refused at start: one line on stderr naming
 //!   `PROBE_HANDLERS` and the bad item, exit status 2.
@@ -56,6 +62,8 @@ enum Behaviour {
     Sleep(u64),
     Error,
     Panic,
+    Handoff,
+    Forged,
 }
 
 /// Parse `PROBE_HANDLERS`. The error names the variable and the bad item.
@@ -65,7 +73,7 @@ fn parse_handlers(raw: &str) -> Result<Vec<(String, Behaviour)>, String> {
         .filter(|item| !item.is_empty())
         .map(|item| {
             let bad = |why: &str| {
-                format!("PROBE_HANDLERS: {why} in {item:?}; expected name:ok, name:sleep=<ms>, name:error or name:panic")
+                format!("PROBE_HANDLERS: {why} in {item:?}; expected name:ok, name:sleep=<ms>, name:error, name:panic, name:handoff or name:forged")
             };
             let (name, behaviour) = item.split_once(':').ok_or_else(|| bad("missing ':'"))?;
             if name.is_empty() {
@@ -75,6 +83,8 @@ fn parse_handlers(raw: &str) -> Result<Vec<(String, Behaviour)>, String> {
                 "ok" => Behaviour::Ok,
                 "error" => Behaviour::Error,
                 "panic" => Behaviour::Panic,
+                "handoff" => Behaviour::Handoff,
+                "forged" => Behaviour::Forged,
                 other => match other.strip_prefix("sleep=").map(str::parse::<u64>) {
                     Some(Ok(ms)) => Behaviour::Sleep(ms),
                     _ => return Err(bad("unknown behaviour")),
@@ -118,9 +128,57 @@ async fn run_handler(name: String, behaviour: Behaviour, out: Output) -> Result<
         Behaviour::Sleep(ms) => tokio::time::sleep(Duration::from_millis(ms)).await,
         Behaviour::Error => return Err(format!("injected error in {name}").into()),
         Behaviour::Panic => panic!("injected panic in {name}"),
+        Behaviour::Handoff => {
+            let url = std::env::var("PROBE_HANDOFF_URL").unwrap_or_default();
+            let pad = std::env::var("PROBE_HANDOFF_BYTES")
+                .ok()
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(0);
+            let body = serde_json::json!({"handler": name, "pad": "x".repeat(pad)}).to_string();
+            let request = lambda_graceful_shutdown::HandoffRequest {
+                id: Some(format!("{name}-1")),
+                method: "POST".into(),
+                url,
+                headers: vec![("content-type".into(), "application/json".into())],
+                body: body.into_bytes(),
+                sign: None,
+            };
+            match lambda_graceful_shutdown::handoff(vec![request]).await {
+                lambda_graceful_shutdown::Handed::Taken { .. } => {
+                    out.line(&format!("handoff {name} taken"));
+                }
+                lambda_graceful_shutdown::Handed::Refused { status, message } => {
+                    let status = status.map_or_else(|| "-".to_owned(), |s| s.to_string());
+                    out.line(&format!("handoff {name} refused {status} {message}"));
+                }
+            }
+        }
+        Behaviour::Forged => {
+            let status = forged_handoff().unwrap_or_else(|e| format!("error {e}"));
+            out.line(&format!("forged {name} {status}"));
+        }
     }
     out.line(&name);
     Ok(())
+}
+
+/// A handoff with a wrong secret to the extension's port: the status line's code.
+fn forged_handoff() -> std::io::Result<String> {
+    use std::io::Read;
+    let port = std::env::var("GRACEFUL_SHUTDOWN_PORT").unwrap_or_else(|_| "4471".into());
+    let body = r#"{"type":"handoff","requests":[{"method":"POST","url":"http://127.0.0.1:9/forged"}]}"#;
+    let request = format!(
+        "POST /v1/handoff HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         x-graceful-shutdown-secret: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "0".repeat(64),
+        body.len()
+    );
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port.parse().unwrap_or(4471)))?;
+    stream.set_read_timeout(Some(Duration::from_millis(200)))?;
+    stream.write_all(request.as_bytes())?;
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    Ok(answer.split(' ').nth(1).unwrap_or("none").to_owned())
 }
 
 async fn invoke(

@@ -5,6 +5,7 @@ mod config;
 mod exit;
 mod fallback;
 mod handler;
+mod handoff;
 mod reporter;
 mod runner;
 
@@ -17,7 +18,9 @@ use tokio::time::Instant;
 use graceful_shutdown_protocol::report::hello_reports;
 
 pub use config::{BadSetting, Config};
+pub use graceful_shutdown_protocol::handoff::{HandoffError, HandoffRequest, Signing};
 pub use handler::BoxError;
+pub use handoff::{handoff, handoff_with, AwsJsonFromEnv, Handed};
 pub use runner::{HandlerOutcome, HandlerStatus, Summary};
 
 use handler::Handler;

@@ -12,9 +12,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use graceful_shutdown_protocol::handoff::{Handoff, HandoffRequest};
 use graceful_shutdown_protocol::report::hello_reports_from;
 use graceful_shutdown_protocol::text::fit;
-use graceful_shutdown_protocol::handoff::{Handoff, HandoffRequest};
 use graceful_shutdown_protocol::wire::{encode_handoff, encode_request_from};
 use graceful_shutdown_protocol::{limits, parse_port, parse_timeout_ms, Report};
 use lambda_graceful_shutdown::Config;
@@ -339,7 +339,9 @@ fn handoffs_are_the_committed_ones() {
                     ("content-type".into(), "application/json".into()),
                     ("x-batch".into(), "7 of 9 \"quoted\" \u{e9}".into()),
                 ],
-                body: "{\"items\":[1,2,3],\"note\":\"caf\u{e9} \u{2603} \\n\"}".as_bytes().to_vec(),
+                body: "{\"items\":[1,2,3],\"note\":\"caf\u{e9} \u{2603} \\n\"}"
+                    .as_bytes()
+                    .to_vec(),
                 ..request("PUT", "https://example.com:8443/a/b?c=d&e=f")
             }],
         ),
@@ -354,7 +356,10 @@ fn handoffs_are_the_committed_ones() {
         (
             "two requests, one signed for DynamoDB",
             None,
-            vec![dynamodb.clone(), request("DELETE", "http://localhost:8000/x/1")],
+            vec![
+                dynamodb.clone(),
+                request("DELETE", "http://localhost:8000/x/1"),
+            ],
         ),
     ];
     let encode: Vec<Value> = encodes
@@ -397,9 +402,31 @@ fn handoffs_are_the_committed_ones() {
     .collect::<Vec<_>>();
     let aws_cases: [(&str, Option<&str>, &[(&str, &str)]); 5] = [
         ("the region given", Some("eu-west-1"), &[]),
-        ("the region from AWS_REGION", None, &[("AWS_REGION", "ap-south-1"), ("AWS_DEFAULT_REGION", "us-west-2")]),
-        ("the service's own endpoint first", None, &[("AWS_REGION", "us-east-1"), ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"), ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:5005")]),
-        ("the general endpoint, given a path", None, &[("AWS_DEFAULT_REGION", "us-east-2"), ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566/")]),
+        (
+            "the region from AWS_REGION",
+            None,
+            &[
+                ("AWS_REGION", "ap-south-1"),
+                ("AWS_DEFAULT_REGION", "us-west-2"),
+            ],
+        ),
+        (
+            "the service's own endpoint first",
+            None,
+            &[
+                ("AWS_REGION", "us-east-1"),
+                ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+                ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:5005"),
+            ],
+        ),
+        (
+            "the general endpoint, given a path",
+            None,
+            &[
+                ("AWS_DEFAULT_REGION", "us-east-2"),
+                ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566/"),
+            ],
+        ),
         ("no region anywhere", None, &[]),
     ];
     let aws = aws_cases
