@@ -12,8 +12,15 @@
 //     (waits that many milliseconds, then returns nil; other handlers go on
 //     meanwhile), error (returns "injected error in <name>"), panic (panics
 //     with "injected panic in <name>", the hardest failure short of ending the
-//     process). A malformed list is refused at start: one line on stderr
-//     naming PROBE_HANDLERS and the bad item, exit status 2.
+//     process), handoff (hands off one POST to PROBE_HANDOFF_URL with the
+//     body {"handler":"<name>","pad":"x..."}, padded to PROBE_HANDOFF_BYTES
+//     (default: no pad), id "<name>-1", with the library's Handoff; appends
+//     "handoff <name> taken" or "handoff <name> refused <status> <message>",
+//     status "-" when there was none), forged (sends a handoff to the
+//     extension's port with a wrong secret, as a request forgery would;
+//     appends "forged <name> <status>"), as the Rust probe does. A malformed
+//     list is refused at start: one line on stderr naming PROBE_HANDLERS and
+//     the bad item, exit status 2.
 //   - PROBE_OUTPUT: file to append lines to: "invoke <n>" when invocation n
 //     (from 1) starts, "start <name>" when a handler starts, "<name>" when it
 //     completes its work.
@@ -41,6 +48,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -74,7 +83,7 @@ func parseHandlers(raw string) ([]item, error) {
 			continue
 		}
 		bad := func(why string) error {
-			return fmt.Errorf("PROBE_HANDLERS: %s in %q; expected name:ok, name:sleep=<ms>, name:error or name:panic", why, part)
+			return fmt.Errorf("PROBE_HANDLERS: %s in %q; expected name:ok, name:sleep=<ms>, name:error, name:panic, name:handoff or name:forged", why, part)
 		}
 		name, spec, found := strings.Cut(part, ":")
 		if !found {
@@ -85,7 +94,7 @@ func parseHandlers(raw string) ([]item, error) {
 		}
 		var b behaviour
 		switch {
-		case spec == "ok" || spec == "error" || spec == "panic":
+		case spec == "ok" || spec == "error" || spec == "panic" || spec == "handoff" || spec == "forged":
 			b.kind = spec
 		case strings.HasPrefix(spec, "sleep="):
 			n, err := strconv.ParseUint(strings.TrimPrefix(spec, "sleep="), 10, 32)
@@ -137,6 +146,34 @@ func runHandler(ctx context.Context, name string, b behaviour, out output) error
 			// Abandoned at the end of the budget: its work is not done.
 			return ctx.Err()
 		}
+	case "handoff":
+		pad, _ := strconv.Atoi(os.Getenv("PROBE_HANDOFF_BYTES"))
+		body, _ := json.Marshal(struct {
+			Handler string `json:"handler"`
+			Pad     string `json:"pad"`
+		}{name, strings.Repeat("x", max(pad, 0))})
+		_, err := gracefulshutdown.Handoff(ctx, gracefulshutdown.HandoffRequest{
+			ID:      name + "-1",
+			Method:  "POST",
+			URL:     os.Getenv("PROBE_HANDOFF_URL"),
+			Headers: []gracefulshutdown.Header{{Name: "content-type", Value: "application/json"}},
+			Body:    string(body),
+		})
+		var refused *gracefulshutdown.HandoffError
+		switch {
+		case err == nil:
+			out.line("handoff " + name + " taken")
+		case errors.As(err, &refused):
+			status := "-"
+			if refused.Status != 0 {
+				status = strconv.Itoa(refused.Status)
+			}
+			out.line("handoff " + name + " refused " + status + " " + refused.Message)
+		default:
+			out.line("handoff " + name + " refused - " + err.Error())
+		}
+	case "forged":
+		out.line("forged " + name + " " + forgedHandoff())
 	case "error":
 		return errors.New("injected error in " + name)
 	case "panic":
@@ -220,4 +257,31 @@ func main() {
 		}
 		return event, nil
 	}, options...)
+}
+
+// forgedHandoff sends a handoff with a wrong secret to the extension's port;
+// the status code of its answer.
+func forgedHandoff() string {
+	port := os.Getenv("GRACEFUL_SHUTDOWN_PORT")
+	if port == "" {
+		port = "4471"
+	}
+	body := `{"type":"handoff","requests":[{"method":"POST","url":"http://127.0.0.1:9/forged"}]}`
+	request := "POST /v1/handoff HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
+		"x-graceful-shutdown-secret: " + strings.Repeat("0", 64) + "\r\nContent-Length: " + strconv.Itoa(len(body)) +
+		"\r\nConnection: close\r\n\r\n" + body
+	c, err := net.DialTimeout("tcp4", "127.0.0.1:"+port, 200*time.Millisecond)
+	if err != nil {
+		return "error " + err.Error()
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(200 * time.Millisecond))
+	if _, err := c.Write([]byte(request)); err != nil {
+		return "error " + err.Error()
+	}
+	answer, _ := io.ReadAll(c)
+	if parts := strings.SplitN(string(answer), " ", 3); len(parts) >= 2 {
+		return parts[1]
+	}
+	return "none"
 }
