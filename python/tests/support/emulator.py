@@ -92,11 +92,12 @@ def stage_function(
     return Function(fn, env, args)
 
 
-def stage_layer(into: Path) -> Path:
-    """A layer directory with the shutdown extension at ``extensions/graceful-shutdown``."""
+def stage_layer(into: Path, binary: Optional[Path] = None) -> Path:
+    """A layer directory with the shutdown extension (``binary``, else the default
+    flavour's) at ``extensions/graceful-shutdown``."""
     layer = into / "layer"
     (layer / "extensions").mkdir(parents=True)
-    shutil.copy2(paths.layer_binary(), layer / "extensions" / "graceful-shutdown")
+    shutil.copy2(binary if binary is not None else paths.layer_binary(), layer / "extensions" / "graceful-shutdown")
     return layer
 
 

@@ -27,6 +27,20 @@ def layer_binary() -> Path:
     )
 
 
+def handoff_layer_binary() -> Path:
+    """The shutdown layer's binary of the handoff flavour (``--features handoff``): the
+    release build for Lambda, else the debug build in its own target directory (so
+    that it does not replace the default one)."""
+    for candidate in (TARGET / "lambda" / "x86_64" / "handoff" / "extensions" / "graceful-shutdown",
+                      TARGET / "handoff" / "debug" / "graceful-shutdown"):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(
+        "the handoff flavour of the shutdown layer is not built: run `CARGO_TARGET_DIR=target/handoff "
+        "cargo build -p graceful-shutdown-extension --features handoff` or `bash scripts/build-layers.sh`"
+    )
+
+
 def require(path: Path, how: str) -> Path:
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing: {how}")
