@@ -1,11 +1,15 @@
 package io.github.gracefulshutdown.lambda.probe;
 
 import io.github.gracefulshutdown.lambda.GracefulShutdown;
+import io.github.gracefulshutdown.lambda.HandoffRequest;
+import io.github.gracefulshutdown.lambda.HandoffResult;
 import io.github.gracefulshutdown.lambda.ShutdownHandler;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,8 +33,14 @@ import sun.misc.Signal;
  * <li>{@code PROBE_HANDLERS}: comma-separated {@code name:behaviour}, registered in this
  * order (default {@code flush:ok}): {@code ok}, {@code sleep=<ms>}, {@code error}
  * (an exception, {@code injected error in <name>}), {@code panic} (an {@link Error},
- * {@code injected panic in <name>}). A malformed list: one line on stderr naming
- * {@code PROBE_HANDLERS}, exit status 2.
+ * {@code injected panic in <name>}), {@code handoff} (hands off one {@code POST} to
+ * {@code PROBE_HANDOFF_URL} with the body {@code {"handler":"<name>","pad":"x..."}}, padded to
+ * {@code PROBE_HANDOFF_BYTES} (default: no pad), id {@code <name>-1}, with
+ * {@link GracefulShutdown#handoff}; appends {@code handoff <name> taken} or
+ * {@code handoff <name> refused <status> <message>}, status {@code -} when there was none),
+ * {@code forged} (a handoff with a wrong secret to the extension's port, as a request
+ * forgery would send; appends {@code forged <name> <status>}), as the Rust probe does.
+ * A malformed list: one line on stderr naming {@code PROBE_HANDLERS}, exit status 2.
  * <li>{@code PROBE_OUTPUT}: file the probe appends lines to: {@code invoke <n>},
  * {@code start <name>}, {@code <name>}.
  * <li>{@code PROBE_CONCURRENT=1}: run the handlers concurrently.
@@ -93,13 +103,14 @@ public class Probe {
                 why = "empty handler name";
             } else {
                 String b = item.substring(colon + 1);
-                if (!b.equals("ok") && !b.equals("error") && !b.equals("panic") && !b.matches("sleep=\\d+")) {
+                if (!b.equals("ok") && !b.equals("error") && !b.equals("panic") && !b.equals("handoff")
+                        && !b.equals("forged") && !b.matches("sleep=\\d+")) {
                     why = "unknown behaviour";
                 }
             }
             if (why != null) {
                 throw new IllegalArgumentException("PROBE_HANDLERS: " + why + " in \"" + item
-                        + "\"; expected name:ok, name:sleep=<ms>, name:error or name:panic");
+                        + "\"; expected name:ok, name:sleep=<ms>, name:error, name:panic, name:handoff or name:forged");
             }
             out.add(new String[] {item.substring(0, colon), item.substring(colon + 1)});
         }
@@ -115,9 +126,50 @@ public class Probe {
                 throw new IllegalStateException("injected error in " + name);
             } else if (behaviour.equals("panic")) {
                 throw new Error("injected panic in " + name);
+            } else if (behaviour.equals("handoff")) {
+                handoff(name);
+            } else if (behaviour.equals("forged")) {
+                line("forged " + name + " " + forged());
             }
             line(name);
         };
+    }
+
+    private static void handoff(String name) {
+        String raw = System.getenv("PROBE_HANDOFF_BYTES");
+        int pad = raw == null || raw.isEmpty() ? 0 : Integer.parseInt(raw.strip());
+        String body = "{\"handler\":\"" + name.replace("\\", "\\\\").replace("\"", "\\\"") + "\",\"pad\":\""
+                + "x".repeat(Math.max(0, pad)) + "\"}";
+        String url = System.getenv("PROBE_HANDOFF_URL");
+        HandoffResult r = GracefulShutdown.handoff(HandoffRequest.of("POST", url == null ? "" : url)
+                .withId(name + "-1")
+                .withHeader("content-type", "application/json")
+                .withBody(body));
+        if (r.taken()) {
+            line("handoff " + name + " taken");
+        } else {
+            line("handoff " + name + " refused " + (r.status() == 0 ? "-" : Integer.toString(r.status())) + " "
+                    + r.message());
+        }
+    }
+
+    /** A handoff with a wrong secret to the extension's port: the status code of its answer. */
+    private static String forged() {
+        String port = System.getenv("GRACEFUL_SHUTDOWN_PORT");
+        String body = "{\"type\":\"handoff\",\"requests\":[{\"method\":\"POST\",\"url\":\"http://127.0.0.1:9/forged\"}]}";
+        String request = "POST /v1/handoff HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                + "x-graceful-shutdown-secret: " + "0".repeat(64) + "\r\nContent-Length: " + body.length()
+                + "\r\nConnection: close\r\n\r\n" + body;
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port == null || port.isEmpty() ? 4471 : Integer.parseInt(port)), 200);
+            s.setSoTimeout(200);
+            s.getOutputStream().write(request.getBytes(StandardCharsets.UTF_8));
+            String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+            String[] parts = answer.split(" ", 3);
+            return parts.length >= 2 ? parts[1] : "none";
+        } catch (IOException | RuntimeException e) {
+            return "error " + e;
+        }
     }
 
     private static void setUp() {
