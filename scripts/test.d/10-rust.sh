@@ -14,5 +14,6 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 cargo build --workspace --all-targets
 cargo test --workspace
-# The handoff flavour of the shutdown layer (docs/protocol.md, Handoff).
-cargo test -p graceful-shutdown-extension --features handoff
+# The handoff flavour of the shutdown layer (docs/protocol.md, Handoff), in
+# its own target directory: the default layer's binary stays the default one.
+CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/handoff" cargo test -p graceful-shutdown-extension --features handoff

@@ -400,7 +400,9 @@ fn handoffs_are_the_committed_ones() {
         json!({ "name": name, "json": body, "error": error })
     })
     .collect::<Vec<_>>();
-    let aws_cases: [(&str, Option<&str>, &[(&str, &str)]); 5] = [
+    /// A case's name, the region given, and the environment.
+    type AwsCase<'a> = (&'a str, Option<&'a str>, &'a [(&'a str, &'a str)]);
+    let aws_cases: [AwsCase<'_>; 5] = [
         ("the region given", Some("eu-west-1"), &[]),
         (
             "the region from AWS_REGION",

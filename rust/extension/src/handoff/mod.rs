@@ -311,7 +311,7 @@ impl Handoffs {
         match answer {
             policy::Answer::Delivered => {
                 entry.state = State::Delivered;
-                self.0.log.debug(
+                self.0.log.info(
                     "handoff: delivered",
                     &[("id", json!(entry.id)), ("attempts", json!(entry.attempts))],
                 );
