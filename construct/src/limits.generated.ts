@@ -164,11 +164,11 @@ export const METRICS = {
 } as const;
 
 export const LAYER = {
-  "$comment": "How the shutdown layer is built and laid out: the Rust target of each Lambda architecture (static musl, so that one binary runs on Amazon Linux 2 and 2023), the cargo-lambda command, and the layer's layout. The binary's name, in the layer and in /opt/extensions, is extensionName of limits.json. Read by scripts/build-layers.sh (the one build of the layer zips; bench/build-baseline.sh builds the bench's extensions through it), gracefulctl (rust/cli, create-extension) and the CDK construct library's source build. Change it here only.",
+  "$comment": "How the shutdown layer is built and laid out: the Rust target of each Lambda architecture (static musl, so that one binary runs on Amazon Linux 2 and 2023), the cargo-lambda command, the layer's flavours, and the layer's layout. The binary's name, in the layer and in /opt/extensions, is extensionName of limits.json, in every flavour. Read by scripts/build-layers.sh (the one build of the layer zips; bench/build-baseline.sh builds the bench's extensions through it), gracefulctl (rust/cli, create-extension) and the CDK construct library's source build and prebuilt layers. Change it here only.",
   "package": "graceful-shutdown-extension",
   "profile": "extension",
   "build": {
-    "$comment": "Arguments to cargo; {profile}, {package} and {target} stand for the profile and package above and the architecture's rustTarget.",
+    "$comment": "Arguments to cargo; {profile}, {package} and {target} stand for the profile and package above and the architecture's rustTarget. A flavour with features adds `--features` and its features, comma-separated, after these.",
     "args": [
       "lambda",
       "build",
@@ -187,6 +187,25 @@ export const LAYER = {
     },
     "x86_64": {
       "rustTarget": "x86_64-unknown-linux-musl"
+    }
+  },
+  "flavours": {
+    "$comment": "Each flavour: its cargo features; dir, the folder under scripts/build-layers.sh's <out>/<arch>/ that holds its unpacked layer (extensions/<extensionName>; empty: <out>/<arch>/ itself); layerZip, its zip there; prebuiltZip, the name of its zip in the CDK construct's package ({arch} is the Lambda architecture name). Both flavours hold the same extensions/<extensionName>: only the zip differs.",
+    "default": {
+      "$comment": "The default layer: it refuses a handoff (501, naming the handoff flavour) and keeps the layer's size targets.",
+      "features": [],
+      "dir": "",
+      "layerZip": "graceful-shutdown-layer.zip",
+      "prebuiltZip": "graceful-shutdown-{arch}.zip"
+    },
+    "handoff": {
+      "$comment": "The handoff flavour (docs/protocol.md, Handoff): it sends the requests a function hands off, over TLS (rustls with ring, the Mozilla roots built in) and signed with SigV4, which makes it larger. The CDK construct's `handoff: true`, gracefulctl's --handoff.",
+      "features": [
+        "handoff"
+      ],
+      "dir": "handoff",
+      "layerZip": "graceful-shutdown-handoff-layer.zip",
+      "prebuiltZip": "graceful-shutdown-handoff-{arch}.zip"
     }
   },
   "layer": {
