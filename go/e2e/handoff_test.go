@@ -22,11 +22,11 @@ import (
 
 // handoffLayerBinary builds the shutdown layer's handoff flavour (cargo build
 // -p graceful-shutdown-extension --features handoff) into a target directory
-// of its own, <target>/handoff-layer, so that the default build in <target>
+// of its own, <target>/handoff (as scripts/test.d/05-build.sh does), so that the default build in <target>
 // stays the default flavour; a no-op once built.
 func handoffLayerBinary(t *testing.T) string {
 	t.Helper()
-	dir := filepath.Join(target, "handoff-layer")
+	dir := filepath.Join(target, "handoff")
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	build := exec.CommandContext(ctx, "cargo", "build", "-p", "graceful-shutdown-extension", "--features", "handoff",

@@ -32,7 +32,7 @@ mvn -B --no-transfer-progress -De2e.required=true package
 lap "tests and jar on $(java -version 2>&1 | head -1)"
 jdk25=/usr/lib/jvm/temurin-25-jdk-amd64
 if [ -x "$jdk25/bin/java" ]; then
-  JAVA_HOME="$jdk25" mvn -B --no-transfer-progress -Dtest='ConfigTest,ReportVectorsTest,RunnerTest,ReporterTest' test
+  JAVA_HOME="$jdk25" mvn -B --no-transfer-progress -Dtest='ConfigTest,ReportVectorsTest,RunnerTest,ReporterTest,HandoffTest' test
   lap "unit tests on $("$jdk25/bin/java" -version 2>&1 | head -1)"
 fi
 ls -l target/lambda-graceful-shutdown-*.jar

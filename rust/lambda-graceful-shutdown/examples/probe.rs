@@ -166,7 +166,8 @@ async fn run_handler(name: String, behaviour: Behaviour, out: Output) -> Result<
 fn forged_handoff() -> std::io::Result<String> {
     use std::io::Read;
     let port = std::env::var("GRACEFUL_SHUTDOWN_PORT").unwrap_or_else(|_| "4471".into());
-    let body = r#"{"type":"handoff","requests":[{"method":"POST","url":"http://127.0.0.1:9/forged"}]}"#;
+    let body =
+        r#"{"type":"handoff","requests":[{"method":"POST","url":"http://127.0.0.1:9/forged"}]}"#;
     let request = format!(
         "POST /v1/handoff HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
          x-graceful-shutdown-secret: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",

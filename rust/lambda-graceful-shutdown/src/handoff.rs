@@ -42,8 +42,8 @@ impl Handed {
 ///
 /// ```no_run
 /// # async fn flush() -> Result<(), lambda_graceful_shutdown::HandoffError> {
-/// use lambda_graceful_shutdown::{handoff, HandoffRequest};
-/// let put = HandoffRequest::aws_json_from_env(
+/// use lambda_graceful_shutdown::{aws_json_request, handoff};
+/// let put = aws_json_request(
 ///     "dynamodb",
 ///     "DynamoDB_20120810.BatchWriteItem",
 ///     r#"{"RequestItems":{"writes":[]}}"#,
@@ -123,7 +123,10 @@ fn exchange(port: u16, request: &[u8], timeout: Duration) -> std::io::Result<Vec
     let left = || {
         let left = end.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "timed out"))
+            Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "timed out",
+            ))
         } else {
             Ok(left)
         }
@@ -150,18 +153,21 @@ fn exchange(port: u16, request: &[u8], timeout: Duration) -> std::io::Result<Vec
 fn parse_answer(answer: &[u8]) -> Handed {
     let text = String::from_utf8_lossy(answer);
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse::<u16>().ok());
+    let status = head.split(' ').nth(1).and_then(|s| s.parse::<u16>().ok());
     let Some(status) = status else {
-        return refused(format!("handoff: not an HTTP answer: {:?}", head.chars().take(64).collect::<String>()));
+        return refused(format!(
+            "handoff: not an HTTP answer: {:?}",
+            head.chars().take(64).collect::<String>()
+        ));
     };
     let body = body.trim();
     if status == 202 {
         let number = |key: &str| {
             let at = body.find(&format!("\"{key}\":"))? + key.len() + 3;
-            let digits: String = body[at..].chars().take_while(char::is_ascii_digit).collect();
+            let digits: String = body[at..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
             digits.parse().ok()
         };
         return Handed::Taken {
@@ -175,17 +181,15 @@ fn parse_answer(answer: &[u8]) -> Handed {
     }
 }
 
-/// The AWS JSON-protocol helper with the process environment.
-pub trait AwsJsonFromEnv: Sized {
-    /// [`HandoffRequest::aws_json`] with the region and endpoint from the
-    /// environment (`AWS_REGION`, `AWS_ENDPOINT_URL_<SERVICE>`, ...).
-    fn aws_json_from_env(service: &str, target: &str, body: &str) -> Result<Self, HandoffError>;
-}
-
-impl AwsJsonFromEnv for HandoffRequest {
-    fn aws_json_from_env(service: &str, target: &str, body: &str) -> Result<Self, HandoffError> {
-        HandoffRequest::aws_json(service, target, body, None, |name| std::env::var(name).ok())
-    }
+/// [`HandoffRequest::aws_json`] with the region and endpoint from the
+/// process environment (`AWS_REGION`, `AWS_ENDPOINT_URL_<SERVICE>`, ...): a
+/// call of an AWS JSON-protocol API, signed by the layer.
+pub fn aws_json_request(
+    service: &str,
+    target: &str,
+    body: &str,
+) -> Result<HandoffRequest, HandoffError> {
+    HandoffRequest::aws_json(service, target, body, None, |name| std::env::var(name).ok())
 }
 
 #[cfg(test)]
@@ -202,8 +206,14 @@ mod tests {
     }
 
     fn request() -> HandoffRequest {
-        HandoffRequest::aws_json("sqs", "AmazonSQS.SendMessageBatch", "{}", Some("eu-west-1"), |_| None)
-            .expect("valid")
+        HandoffRequest::aws_json(
+            "sqs",
+            "AmazonSQS.SendMessageBatch",
+            "{}",
+            Some("eu-west-1"),
+            |_| None,
+        )
+        .expect("valid")
     }
 
     /// One connection: read the request, answer `answer`, give back what was read.
@@ -245,7 +255,13 @@ mod tests {
             "HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 25\r\nConnection: close\r\n\r\n{\"accepted\":1,\"held\":3}\n",
         );
         let handed = handoff_with(&config(port, secret), vec![request()]);
-        assert_eq!(handed, Handed::Taken { accepted: 1, held: 3 });
+        assert_eq!(
+            handed,
+            Handed::Taken {
+                accepted: 1,
+                held: 3
+            }
+        );
         let sent = String::from_utf8(server.join().expect("server")).expect("UTF-8");
         let expected = encode_handoff(
             port,
@@ -281,7 +297,11 @@ mod tests {
     fn without_the_layer_or_over_the_limit_nothing_is_sent() {
         let dir = tempfile::tempdir().expect("dir");
         let missing = config(1, dir.path().join("absent"));
-        let Handed::Refused { status: None, message } = handoff_with(&missing, vec![request()]) else {
+        let Handed::Refused {
+            status: None,
+            message,
+        } = handoff_with(&missing, vec![request()])
+        else {
             panic!("not refused");
         };
         assert!(message.contains("not attached"), "{message}");
@@ -292,7 +312,11 @@ mod tests {
             ..request()
         };
         // Port 1: nothing listens there, and nothing is sent anyway.
-        let Handed::Refused { status: None, message } = handoff_with(&config(1, secret), vec![big]) else {
+        let Handed::Refused {
+            status: None,
+            message,
+        } = handoff_with(&config(1, secret), vec![big])
+        else {
             panic!("not refused");
         };
         assert!(message.contains("handoff.maxBodyBytes"), "{message}");
@@ -309,7 +333,10 @@ mod tests {
         let started = Instant::now();
         let handed = handoff_with(&config(port, secret), vec![request()]);
         let limit = Duration::from_millis(limits().library.handoff_timeout_ms);
-        assert!(matches!(handed, Handed::Refused { status: None, .. }), "{handed:?}");
+        assert!(
+            matches!(handed, Handed::Refused { status: None, .. }),
+            "{handed:?}"
+        );
         assert!(started.elapsed() >= limit, "waited the limit");
         drop(listener);
     }

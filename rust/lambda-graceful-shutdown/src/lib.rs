@@ -20,7 +20,7 @@ use graceful_shutdown_protocol::report::hello_reports;
 pub use config::{BadSetting, Config};
 pub use graceful_shutdown_protocol::handoff::{HandoffError, HandoffRequest, Signing};
 pub use handler::BoxError;
-pub use handoff::{handoff, handoff_with, AwsJsonFromEnv, Handed};
+pub use handoff::{aws_json_request, handoff, handoff_with, Handed};
 pub use runner::{HandlerOutcome, HandlerStatus, Summary};
 
 use handler::Handler;

@@ -31,7 +31,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class HandoffE2eTest {
     /** The handoff flavour's target directory, beside the default build (which stays the default flavour). */
-    static final Path HANDOFF_TARGET = E2e.TARGET.resolve("handoff-layer");
+    static final Path HANDOFF_TARGET = E2e.TARGET.resolve("handoff");
 
     /**
      * The shutdown layer's handoff flavour: {@code cargo build -p graceful-shutdown-extension
