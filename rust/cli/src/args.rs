@@ -133,9 +133,16 @@ pub struct CreateExtensionArgs {
 
     /// Where to write the layer: a path ending in .zip writes a zip to upload, any other
     /// path a directory. The settings go next to it, in <name>.env.
-    /// [default: graceful-shutdown-<arch>.zip]
+    /// [default: graceful-shutdown-<arch>.zip, with --handoff graceful-shutdown-handoff-<arch>.zip]
     #[arg(long, value_name = "DIR|FILE.zip")]
     pub out: Option<PathBuf>,
+
+    /// The handoff flavour of the layer: the extension also sends the HTTP requests the
+    /// function hands off at shutdown (TLS, AWS SigV4 signing), which makes it about three
+    /// times larger. Builds with `--features handoff`; a --binary must be such a build
+    /// (it is not checked). Without it the layer refuses a handoff (501).
+    #[arg(long)]
+    pub handoff: bool,
 
     #[command(flatten)]
     pub settings: SettingsArgs,
@@ -158,13 +165,20 @@ pub struct RenderArgs {
     pub layer_arn: Option<String>,
 
     /// The layer zip that the snippet publishes (written by `gracefulctl create-extension`).
-    /// [default: graceful-shutdown-<arch>.zip]
+    /// [default: graceful-shutdown-<arch>.zip, with --handoff graceful-shutdown-handoff-<arch>.zip]
     #[arg(long, value_name = "FILE.zip", value_parser = values::snippet_path)]
     pub layer_zip: Option<String>,
 
-    /// Name of the layer the snippet publishes. [default: graceful-shutdown-<arch>]
+    /// Name of the layer the snippet publishes.
+    /// [default: graceful-shutdown-<arch>, with --handoff graceful-shutdown-handoff-<arch>]
     #[arg(long, value_name = "NAME", value_parser = values::layer_name)]
     pub layer_name: Option<String>,
+
+    /// Publish the handoff flavour of the layer (`gracefulctl create-extension --handoff`),
+    /// which also sends the HTTP requests the function hands off at shutdown. With
+    /// --layer-arn, pass the ARN of a published handoff layer instead.
+    #[arg(long, conflicts_with = "layer_arn")]
+    pub handoff: bool,
 
     /// Name of the function that gets the layer.
     #[arg(long, value_name = "NAME", default_value = "my-function", value_parser = values::function_name)]

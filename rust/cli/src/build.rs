@@ -5,7 +5,7 @@
 
 use crate::arch::Arch;
 use graceful_shutdown_protocol::EXTENSION_NAME;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -25,7 +25,70 @@ pub struct LayerSpec {
     pub build: BuildSpec,
     /// Lambda architecture name (`arm64`, `x86_64`) to what it is built for.
     pub architectures: BTreeMap<String, ArchSpec>,
+    pub flavours: FlavoursSpec,
     pub layer: LayoutSpec,
+}
+
+/// The layer's flavours: the default one and the handoff one.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FlavoursSpec {
+    pub default: FlavourSpec,
+    pub handoff: FlavourSpec,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FlavourSpec {
+    /// Cargo features of the flavour's build.
+    pub features: Vec<String>,
+    /// Folder of its unpacked layer under `scripts/build-layers.sh`'s `<out>/<arch>/`.
+    pub dir: String,
+    /// Its zip as `scripts/build-layers.sh` names it.
+    pub layer_zip: String,
+    /// Its zip as published (the CDK construct's package, gracefulctl's default
+    /// `--out`), with `{arch}` for the architecture.
+    pub prebuilt_zip: String,
+}
+
+/// Which layer: the default one, which refuses a handoff (501) and stays
+/// small, or the handoff one, which sends the requests a function hands off
+/// (TLS and SigV4 signing, a larger binary). The binary and its name in the
+/// layer are the same; only the build's features and the zip's name differ.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Flavour {
+    #[default]
+    Default,
+    Handoff,
+}
+
+impl Flavour {
+    /// `--handoff` given or not.
+    pub fn from_handoff(handoff: bool) -> Self {
+        if handoff {
+            Flavour::Handoff
+        } else {
+            Flavour::Default
+        }
+    }
+
+    /// Its entry in `spec/layer.json`.
+    pub fn spec(self) -> &'static FlavourSpec {
+        let flavours = &spec().flavours;
+        match self {
+            Flavour::Default => &flavours.default,
+            Flavour::Handoff => &flavours.handoff,
+        }
+    }
+
+    /// The published zip's name for `arch`: `graceful-shutdown-<arch>.zip`,
+    /// `graceful-shutdown-handoff-<arch>.zip`.
+    pub fn zip_name(self, arch: Arch) -> String {
+        self.spec()
+            .prebuilt_zip
+            .replace("{arch}", arch.lambda_name())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -81,10 +144,12 @@ fn fill<'a>(arg: &'a str, profile: &'a str, package: &'a str, target: &'a str) -
 }
 
 /// Arguments to `cargo`: a size-tuned build of the extension as a static musl
-/// binary, which runs on Amazon Linux 2 (glibc 2.26) and 2023 alike.
-pub fn cargo_lambda_args(arch: Arch) -> Vec<String> {
+/// binary, which runs on Amazon Linux 2 (glibc 2.26) and 2023 alike, with
+/// the flavour's features.
+pub fn cargo_lambda_args(arch: Arch, flavour: Flavour) -> Vec<String> {
     let spec = spec();
-    spec.build
+    let mut args: Vec<String> = spec
+        .build
         .args
         .iter()
         .map(|arg| {
@@ -92,12 +157,18 @@ pub fn cargo_lambda_args(arch: Arch) -> Vec<String> {
                 .expect("checked by spec()")
                 .to_string()
         })
-        .collect()
+        .collect();
+    let features = &flavour.spec().features;
+    if !features.is_empty() {
+        args.push("--features".to_string());
+        args.push(features.join(","));
+    }
+    args
 }
 
 /// The command as a person would type it.
-pub fn command_line(arch: Arch) -> String {
-    format!("cargo {}", cargo_lambda_args(arch).join(" "))
+pub fn command_line(arch: Arch, flavour: Flavour) -> String {
+    format!("cargo {}", cargo_lambda_args(arch, flavour).join(" "))
 }
 
 /// Where cargo-lambda leaves the extension binary after this build (its
@@ -112,9 +183,9 @@ pub fn built_binary(target_dir: &Path) -> PathBuf {
 
 /// Runs the build in `source`. Its output goes to stderr, so that stdout
 /// carries only gracefulctl's own result.
-pub fn run(source: &Path, arch: Arch) -> anyhow::Result<()> {
+pub fn run(source: &Path, arch: Arch, flavour: Flavour) -> anyhow::Result<()> {
     let status = Command::new("cargo")
-        .args(cargo_lambda_args(arch))
+        .args(cargo_lambda_args(arch, flavour))
         .current_dir(source)
         .stdout(std::io::stderr())
         .status()
@@ -123,7 +194,7 @@ pub fn run(source: &Path, arch: Arch) -> anyhow::Result<()> {
         anyhow::bail!(
             "`{}` failed in {} ({status}); it needs cargo-lambda (pip install cargo-lambda) and \
              the target (rustup target add {}), or pass --binary with a built extension",
-            command_line(arch),
+            command_line(arch, flavour),
             source.display(),
             arch.musl_target()
         );
@@ -138,13 +209,46 @@ mod tests {
     #[test]
     fn builds_a_static_release_extension_for_each_architecture() {
         assert_eq!(
-            command_line(Arch::Arm64),
+            command_line(Arch::Arm64, Flavour::Default),
             "cargo lambda build --profile extension --extension -p graceful-shutdown-extension --target aarch64-unknown-linux-musl"
         );
         assert_eq!(
-            command_line(Arch::X86_64),
+            command_line(Arch::X86_64, Flavour::Default),
             "cargo lambda build --profile extension --extension -p graceful-shutdown-extension --target x86_64-unknown-linux-musl"
         );
+    }
+
+    #[test]
+    fn the_handoff_flavour_builds_with_its_feature_into_its_own_zip() {
+        assert_eq!(
+            command_line(Arch::Arm64, Flavour::Handoff),
+            "cargo lambda build --profile extension --extension -p graceful-shutdown-extension --target aarch64-unknown-linux-musl --features handoff"
+        );
+        assert_eq!(
+            Flavour::Default.zip_name(Arch::X86_64),
+            "graceful-shutdown-x86_64.zip"
+        );
+        assert_eq!(
+            Flavour::Handoff.zip_name(Arch::Arm64),
+            "graceful-shutdown-handoff-arm64.zip"
+        );
+        assert_eq!(
+            Flavour::Default.spec().layer_zip,
+            "graceful-shutdown-layer.zip"
+        );
+        assert_eq!(
+            Flavour::Handoff.spec().layer_zip,
+            "graceful-shutdown-handoff-layer.zip"
+        );
+        assert_eq!(Flavour::from_handoff(false), Flavour::Default);
+        // The feature is the extension crate's.
+        let extension = include_str!("../../extension/Cargo.toml");
+        for feature in &Flavour::Handoff.spec().features {
+            assert!(
+                extension.contains(&format!("\n{feature} = [")),
+                "rust/extension/Cargo.toml has no feature {feature}"
+            );
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! layer and the settings file beside it.
 
 use crate::arch::Arch;
-use crate::build;
+use crate::build::{self, Flavour};
 use crate::elf::{classify, BinaryKind};
 use crate::failure::Failure;
 use crate::layer::{entry_path, LayerOut};
@@ -28,6 +28,8 @@ pub enum BinarySource {
 #[derive(Debug, Clone)]
 pub struct CreateExtension {
     pub arch: Arch,
+    /// The layer's flavour: the features of the build (a `--binary` is taken as it is).
+    pub flavour: Flavour,
     pub binary: BinarySource,
     pub out: LayerOut,
     pub settings: Settings,
@@ -60,7 +62,7 @@ impl CreateExtension {
                         source.display()
                     )));
                 }
-                build::run(source, self.arch)?;
+                build::run(source, self.arch, self.flavour)?;
                 let built = build::built_binary(target_dir);
                 if !built.is_file() {
                     return Err(Failure::Failed(anyhow::anyhow!(
@@ -71,7 +73,7 @@ impl CreateExtension {
                 built
             }
         };
-        let bytes = read_binary(&binary, self.arch)?;
+        let bytes = read_binary(&binary, self.arch, self.flavour)?;
         self.out.write(&bytes)?;
         fs::write(&settings_file, self.settings.env_file())
             .with_context(|| format!("writing {}", settings_file.display()))?;
@@ -85,13 +87,13 @@ impl CreateExtension {
 }
 
 /// Reads the extension and checks it can run as a Lambda extension on `arch`.
-fn read_binary(path: &Path, arch: Arch) -> Result<Vec<u8>, Failure> {
+fn read_binary(path: &Path, arch: Arch, flavour: Flavour) -> Result<Vec<u8>, Failure> {
     let shown = path.display();
     let meta = fs::metadata(path).map_err(|e| {
         Failure::Usage(format!(
             "--binary {shown}: {e}; pass the extension built by `{}` \
              (target/lambda/extensions/graceful-shutdown), or leave out --binary to build it",
-            build::command_line(arch)
+            build::command_line(arch, flavour)
         ))
     })?;
     if !meta.is_file() {
@@ -112,12 +114,12 @@ fn read_binary(path: &Path, arch: Arch) -> Result<Vec<u8>, Failure> {
         BinaryKind::Elf(found) => Err(Failure::Usage(format!(
             "--binary {shown} is built for {found}, but --arch is {arch}; pass --arch {found}, \
              or a binary built for {arch} (`{}`)",
-            build::command_line(arch)
+            build::command_line(arch, flavour)
         ))),
         BinaryKind::OtherElf(machine) => Err(Failure::Usage(format!(
             "--binary {shown} is built for ELF machine {machine}, which Lambda does not run; \
              build it for {arch} with `{}`",
-            build::command_line(arch)
+            build::command_line(arch, flavour)
         ))),
         BinaryKind::NotElf => Err(Failure::Usage(format!(
             "--binary {shown} is not a 64-bit Linux executable (ELF); Lambda runs {} as a \

@@ -4,6 +4,7 @@
 
 use clap::Parser;
 use gracefulctl::args::{Cli, Command, CreateExtensionArgs, RenderArgs};
+use gracefulctl::build::Flavour;
 use gracefulctl::create::{BinarySource, CreateExtension, Created};
 use gracefulctl::failure::Failure;
 use gracefulctl::layer::{entry_path, LayerOut};
@@ -35,11 +36,13 @@ fn create_extension(args: CreateExtensionArgs) -> Result<(), Failure> {
             source: args.source,
         },
     };
+    let flavour = Flavour::from_handoff(args.handoff);
     let out = args
         .out
-        .unwrap_or_else(|| PathBuf::from(default_layer_zip(args.arch)));
+        .unwrap_or_else(|| PathBuf::from(default_layer_zip(args.arch, flavour)));
     let command = CreateExtension {
         arch: args.arch,
+        flavour,
         binary,
         out: LayerOut::from_path(out),
         settings: args.settings.settings(),
@@ -73,12 +76,14 @@ fn cargo_target_dir(source: &std::path::Path) -> PathBuf {
 }
 
 fn render(args: RenderArgs) -> Result<(), Failure> {
+    let flavour = Flavour::from_handoff(args.handoff);
     let layer = match args.layer_arn {
         Some(arn) => Layer::Arn { arn },
-        None => Layer::zip(args.arch, args.layer_zip, args.layer_name),
+        None => Layer::zip(args.arch, flavour, args.layer_zip, args.layer_name),
     };
     let snippet = Snippet::new(
         args.arch,
+        flavour,
         layer,
         args.settings.settings(),
         args.function_name,

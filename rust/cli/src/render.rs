@@ -3,6 +3,7 @@
 //! before it gets here and quoted by a filter for its format.
 
 use crate::arch::Arch;
+use crate::build::Flavour;
 use crate::settings::{EnvVar, Settings};
 use clap::ValueEnum;
 use serde::Serialize;
@@ -72,28 +73,42 @@ pub enum Layer {
 }
 
 impl Layer {
-    /// A layer published from `path` (default `graceful-shutdown-<arch>.zip`)
-    /// under `name` (default `graceful-shutdown-<arch>`).
-    pub fn zip(arch: Arch, path: Option<String>, name: Option<String>) -> Self {
-        let path = path.unwrap_or_else(|| default_layer_zip(arch));
+    /// A layer published from `path` (default `graceful-shutdown-<arch>.zip`,
+    /// or `graceful-shutdown-handoff-<arch>.zip` for the handoff flavour)
+    /// under `name` (default: that file name without `.zip`).
+    pub fn zip(arch: Arch, flavour: Flavour, path: Option<String>, name: Option<String>) -> Self {
+        let default_zip = default_layer_zip(arch, flavour);
+        let path = path.unwrap_or_else(|| default_zip.clone());
         Layer::Zip {
             file_name: file_name(&path),
             path,
-            name: name.unwrap_or_else(|| format!("graceful-shutdown-{arch}")),
+            name: name.unwrap_or_else(|| {
+                default_zip
+                    .strip_suffix(".zip")
+                    .unwrap_or(&default_zip)
+                    .to_owned()
+            }),
         }
     }
 }
 
-/// The zip `create-extension` writes when not told otherwise.
-pub fn default_layer_zip(arch: Arch) -> String {
-    format!("graceful-shutdown-{arch}.zip")
+/// The zip `create-extension` writes when not told otherwise: the name the
+/// CDK construct's package gives the flavour's prebuilt zip (`spec/layer.json`).
+pub fn default_layer_zip(arch: Arch, flavour: Flavour) -> String {
+    flavour.zip_name(arch)
 }
 
 /// Everything a template may use.
 #[derive(Debug, Clone, Serialize)]
 pub struct Snippet {
     pub arch: Arch,
+    /// The handoff flavour: `--handoff` in the `create-extension` command and
+    /// in the layer's description.
+    pub handoff: bool,
     pub layer: Layer,
+    /// The published layer's description: `graceful-shutdown extension (<arch>)`,
+    /// with `, handoff` after the architecture for that flavour.
+    pub layer_description: String,
     pub settings_env: Vec<EnvVar>,
     /// Length of the longest variable name, to align `=` as `terraform fmt` does.
     pub env_name_width: usize,
@@ -110,8 +125,10 @@ pub struct Snippet {
 }
 
 impl Snippet {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         arch: Arch,
+        flavour: Flavour,
         layer: Layer,
         settings: Settings,
         function_name: String,
@@ -121,7 +138,12 @@ impl Snippet {
     ) -> Self {
         Snippet {
             arch,
+            handoff: flavour == Flavour::Handoff,
             layer,
+            layer_description: match flavour {
+                Flavour::Default => format!("graceful-shutdown extension ({arch})"),
+                Flavour::Handoff => format!("graceful-shutdown extension ({arch}, handoff)"),
+            },
             settings_env: settings.env_vars(),
             env_name_width: settings
                 .env_vars()
@@ -232,11 +254,19 @@ mod tests {
     #[test]
     fn default_layer_follows_the_architecture() {
         assert_eq!(
-            Layer::zip(Arch::X86_64, None, None),
+            Layer::zip(Arch::X86_64, Flavour::Default, None, None),
             Layer::Zip {
                 path: "graceful-shutdown-x86_64.zip".into(),
                 file_name: "graceful-shutdown-x86_64.zip".into(),
                 name: "graceful-shutdown-x86_64".into(),
+            }
+        );
+        assert_eq!(
+            Layer::zip(Arch::Arm64, Flavour::Handoff, None, None),
+            Layer::Zip {
+                path: "graceful-shutdown-handoff-arm64.zip".into(),
+                file_name: "graceful-shutdown-handoff-arm64.zip".into(),
+                name: "graceful-shutdown-handoff-arm64".into(),
             }
         );
     }

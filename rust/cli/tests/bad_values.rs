@@ -170,6 +170,10 @@ fn render_values() {
             &["--layer-arn", "arn:aws:lambda:eu-west-1:123456789012:layer:gs:1", "--layer-name", "x"],
             &["the argument '--layer-arn <ARN>' cannot be used with '--layer-name <NAME>'"],
         ),
+        (
+            &["--layer-arn", "arn:aws:lambda:eu-west-1:123456789012:layer:gs:1", "--handoff"],
+            &["the argument '--layer-arn <ARN>' cannot be used with '--handoff'"],
+        ),
         (&["--layer-zip="], &["invalid value '' for '--layer-zip <FILE.zip>': expected a non-empty path without control characters"]),
         (&["--layer-name", "a/b"], &["for '--layer-name <NAME>': '/' is not allowed in a name; a layer name is 1 to 140 letters, digits, '-' or '_', for example graceful-shutdown-arm64"]),
         (&["--layer-name", &"n".repeat(141)], &["for '--layer-name <NAME>': the name has 141 characters; a layer name is 1 to 140"]),

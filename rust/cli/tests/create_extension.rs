@@ -308,6 +308,49 @@ fn default_output_is_named_after_the_architecture() {
 }
 
 #[test]
+fn the_handoff_flavour_is_named_after_it() {
+    // --handoff names the layer as the CDK construct's package names the
+    // flavour's zip; the binary in it is the same entry, extensions/graceful-shutdown.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ext = extension_binary();
+    let out = common::gracefulctl()
+        .current_dir(dir.path())
+        .args([
+            "create-extension",
+            "--arch",
+            native_arch(),
+            "--handoff",
+            "--binary",
+            path_str(&ext),
+        ])
+        .output()
+        .expect("run gracefulctl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let zip = format!("graceful-shutdown-handoff-{}.zip", native_arch());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with(&format!(
+            "layer:    {zip} ({}, extensions/graceful-shutdown from ",
+            native_arch()
+        )),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_zip_layer(
+        &dir.path().join(&zip),
+        &fs::read(&ext).expect("binary"),
+        native_arch(),
+    );
+    assert!(dir
+        .path()
+        .join(format!("graceful-shutdown-handoff-{}.env", native_arch()))
+        .is_file());
+}
+
+#[test]
 fn a_failed_write_exits_1() {
     let dir = tempfile::tempdir().expect("tempdir");
     let blocker = dir.path().join("file");
@@ -368,7 +411,9 @@ fn help_explains_every_option_and_the_exit_codes() {
         "--source <DIR>",
         "cargo lambda build --profile extension --extension -p graceful-shutdown-extension",
         "--out <DIR|FILE.zip>",
-        "[default: graceful-shutdown-<arch>.zip]",
+        "[default: graceful-shutdown-<arch>.zip, with --handoff graceful-shutdown-handoff-<arch>.zip]",
+        "--handoff",
+        "sends the HTTP requests the function hands off",
         "--port <N>",
         "9001 is the Lambda Runtime API",
         "--timeout-ms <N>",
@@ -393,6 +438,7 @@ fn help_explains_every_option_and_the_exit_codes() {
         "--layer-arn <ARN>",
         "--layer-zip <FILE.zip>",
         "--layer-name <NAME>",
+        "--handoff",
         "--function-name <NAME>",
         "--function-code <PATH>",
         "--runtime <ID>",

@@ -69,3 +69,19 @@ fn zip() {
     );
     insta::assert_snapshot!("zip_named_layer", named);
 }
+
+/// The handoff flavour: its zip and layer name, `--handoff` in the
+/// create-extension command, and the layer's description.
+#[test]
+fn handoff() {
+    insta::assert_snapshot!("zip_handoff", render("zip", &["--handoff"]));
+    insta::assert_snapshot!(
+        "sam_handoff",
+        render("sam", &["--handoff", "--arch", "x86_64"])
+    );
+    insta::assert_snapshot!("terraform_handoff", render("terraform", &["--handoff"]));
+    insta::assert_snapshot!(
+        "cloudformation_handoff",
+        render("cloudformation", &["--handoff"])
+    );
+}
