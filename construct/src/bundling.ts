@@ -33,23 +33,41 @@ export function muslTarget(architecture: Architecture): string {
  */
 export const EXTENSION_PROFILE: string = LAYER.profile;
 
-/** Extra flags given to `cargo lambda build` for the shutdown layer. */
-export function extensionCargoLambdaFlags(architecture: Architecture): string[] {
-  return ['--target', muslTarget(architecture)];
+/** The layer's flavours in `spec/layer.json`: the default one, and the handoff one (it sends handed-off requests). */
+export type LayerFlavour = 'default' | 'handoff';
+
+/** The flavour of the layer: `handoff` when asked for, else the default one. */
+export function layerFlavour(handoff: boolean | undefined): LayerFlavour {
+  return handoff === true ? 'handoff' : 'default';
+}
+
+/** Cargo features of a flavour of the layer, from `spec/layer.json` (none for the default one). */
+export function flavourFeatures(flavour: LayerFlavour): string[] {
+  return [...LAYER.flavours[flavour].features];
+}
+
+/**
+ * Extra flags given to `cargo lambda build` for the shutdown layer: the musl
+ * target, and the flavour's features (cargo-lambda-cdk has no option of its
+ * own for them; cargo-lambda passes `--features` on to cargo).
+ */
+export function extensionCargoLambdaFlags(architecture: Architecture, flavour: LayerFlavour = 'default'): string[] {
+  const features = flavourFeatures(flavour);
+  return ['--target', muslTarget(architecture), ...(features.length > 0 ? ['--features', features.join(',')] : [])];
 }
 
 /** The bundling options given to cargo-lambda-cdk's `RustExtension` for the layer. */
-export function extensionBundlingOptions(architecture: Architecture): { profile: string; cargoLambdaFlags: string[] } {
-  return { profile: EXTENSION_PROFILE, cargoLambdaFlags: extensionCargoLambdaFlags(architecture) };
+export function extensionBundlingOptions(architecture: Architecture, flavour: LayerFlavour = 'default'): { profile: string; cargoLambdaFlags: string[] } {
+  return { profile: EXTENSION_PROFILE, cargoLambdaFlags: extensionCargoLambdaFlags(architecture, flavour) };
 }
 
 /**
  * The complete command cargo-lambda-cdk runs for the layer, in the form its
  * bundler writes it (for reading and for tests; the bundler builds its own).
  */
-export function extensionBuildCommand(architecture: Architecture, binaryName: string, outputDir: string): string {
+export function extensionBuildCommand(architecture: Architecture, binaryName: string, outputDir: string, flavour: LayerFlavour = 'default'): string {
   return ['cargo', 'lambda', 'build', '--lambda-dir', outputDir, '--profile', EXTENSION_PROFILE, '--extension', '--bin', binaryName,
-    ...extensionCargoLambdaFlags(architecture)].join(' ');
+    ...extensionCargoLambdaFlags(architecture, flavour)].join(' ');
 }
 
 /** The extension crate shipped inside this package (see scripts/prepare-sources.js). */

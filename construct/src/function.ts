@@ -8,7 +8,8 @@ import { GracefulShutdownMetrics } from './metrics';
 /** Properties of a Rust function with graceful shutdown. */
 export interface GracefulShutdownFunctionProps extends RustFunctionProps {
   /**
-   * Graceful shutdown settings: port, handlers' budget, layer.
+   * Graceful shutdown settings: port, handlers' budget, layer (`handoff: true`
+   * for the layer that sends the requests the function hands off).
    *
    * @default - port 4471, timeout 250 ms, the stack's shared layer for the function's architecture
    */

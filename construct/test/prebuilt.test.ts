@@ -74,6 +74,34 @@ test('prebuilt by default: the layer asset is the shipped zip of each architectu
   }
 });
 
+test('prebuilt handoff: the layer asset is the shipped handoff zip of its architecture, and nothing is built', () => {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'graceful-shutdown-prebuilt-'));
+  try {
+    const { result: template, stderr } = withoutTools(() => {
+      const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
+      const stack = new Stack(app, 'PrebuiltHandoff');
+      GracefulShutdown.addTo(nodeFunction(stack, 'Arm', lambda.Architecture.ARM_64), { handoff: true });
+      GracefulShutdown.addTo(nodeFunction(stack, 'X86', lambda.Architecture.X86_64), { handoff: true });
+      GracefulShutdown.addTo(nodeFunction(stack, 'Plain', lambda.Architecture.X86_64));
+      app.synth();
+      return Template.fromStack(stack);
+    });
+    assert.doesNotMatch(stderr, /Bundling asset/);
+    const layers = Object.values(template.findResources('AWS::Lambda::LayerVersion'));
+    assert.equal(layers.length, 3);
+    const staged = layers.map((layer) => {
+      const [arch] = layer.Properties.CompatibleArchitectures;
+      const bytes = fs.readFileSync(path.join(outdir, layer.Metadata['aws:asset:path']));
+      const shipped = ['graceful-shutdown', 'graceful-shutdown-handoff'].find((prefix) =>
+        bytes.equals(fs.readFileSync(path.join(PKG_DIR, 'layers', `${prefix}-${arch}.zip`))));
+      return `${shipped}-${arch}`;
+    }).sort();
+    assert.deepEqual(staged, ['graceful-shutdown-handoff-arm64', 'graceful-shutdown-handoff-x86_64', 'graceful-shutdown-x86_64']);
+  } finally {
+    fs.rmSync(outdir, { recursive: true, force: true });
+  }
+});
+
 test('prebuilt: a layer made directly, and through addTo', () => {
   const stack = unbuiltStack();
   const layer = new GracefulShutdownLayer(stack, 'Mine', { architecture: lambda.Architecture.X86_64, layerVersionName: 'mine' });

@@ -354,3 +354,84 @@ test('adding twice is refused', () => {
   manual.addEnvironment('GRACEFUL_SHUTDOWN_PORT', '4471');
   assert.throws(() => GracefulShutdown.addTo(manual), { message: message(manual.node.path) });
 });
+
+test('handoff: its own shared layer per architecture, beside the default one', () => {
+  const stack = unbuiltStack();
+  const plain = GracefulShutdownLayer.forArchitecture(stack, lambda.Architecture.ARM_64);
+  const handoff = GracefulShutdownLayer.forArchitecture(stack, lambda.Architecture.ARM_64, { handoff: true });
+  const handoffX86 = GracefulShutdownLayer.forArchitecture(stack, lambda.Architecture.X86_64, { handoff: true });
+  assert.notEqual(handoff, plain);
+  assert.equal(GracefulShutdownLayer.forArchitecture(stack, lambda.Architecture.ARM_64, { handoff: true }), handoff);
+  assert.equal(GracefulShutdownLayer.forArchitecture(stack, lambda.Architecture.ARM_64, { handoff: false }), plain);
+  assert.equal(GracefulShutdownLayer.forArchitecture(stack), plain);
+  // The default layer keeps the id it always had (no replacement on upgrade).
+  assert.deepEqual([plain.node.id, handoff.node.id, handoffX86.node.id],
+    ['GracefulShutdownLayer-aarch64', 'GracefulShutdownLayer-handoff-aarch64', 'GracefulShutdownLayer-handoff-x86_64']);
+  assert.deepEqual([plain.handoff, handoff.handoff, handoffX86.handoff], [false, true, true]);
+  const template = Template.fromStack(stack);
+  template.resourceCountIs('AWS::Lambda::LayerVersion', 3);
+  template.hasResourceProperties('AWS::Lambda::LayerVersion', {
+    CompatibleArchitectures: ['arm64'],
+    Description: 'Graceful shutdown extension for AWS Lambda (arm64): makes SIGTERM reach the function and reports what its shutdown handlers did.',
+  });
+  template.hasResourceProperties('AWS::Lambda::LayerVersion', {
+    CompatibleArchitectures: ['arm64'],
+    Description: 'Graceful shutdown extension for AWS Lambda (arm64, handoff): makes SIGTERM reach the function and reports what its '
+      + 'shutdown handlers did, and sends the requests it hands off.',
+  });
+  const keys = Object.values(template.findResources('AWS::Lambda::LayerVersion')).map((l) => l.Properties.Content.S3Key);
+  assert.equal(new Set(keys).size, 3, 'three different zips');
+});
+
+test('handoff: addTo, the function construct and the Aspect pick the handoff layer', () => {
+  const stack = unbuiltStack();
+  const withHandoff = nodeFunction(stack, 'NodeHandoff', lambda.Architecture.ARM_64);
+  const layer = GracefulShutdown.addTo(withHandoff, { handoff: true });
+  assert.equal(layer.handoff, true);
+  assert.equal(GracefulShutdown.addTo(nodeFunction(stack, 'NodeViaOptions', lambda.Architecture.ARM_64), { layerOptions: { handoff: true } }), layer);
+  assert.equal(GracefulShutdown.addTo(nodeFunction(stack, 'NodeGiven', lambda.Architecture.ARM_64), { layer, handoff: true }), layer);
+  const plain = GracefulShutdown.addTo(nodeFunction(stack, 'NodePlain', lambda.Architecture.ARM_64));
+  assert.equal(plain.handoff, false);
+  const rust = new GracefulShutdownFunction(stack, 'Rust', { ...HELLO, gracefulShutdown: { handoff: true } });
+  assert.equal(rust.gracefulShutdownLayer, layer);
+  nodeFunction(stack, 'NodeX86', lambda.Architecture.X86_64);
+  Aspects.of(stack).add(new GracefulShutdownAspect({ handoff: true }));
+  const template = Template.fromStack(stack);
+  const fns = template.findResources('AWS::Lambda::Function');
+  const layersOf = (prefix: string) => Object.entries(fns).find(([k]) => k.startsWith(prefix))![1].Properties.Layers;
+  const handoffArm = stack.getLogicalId(layer.node.defaultChild as lambda.CfnLayerVersion);
+  for (const id of ['NodeHandoff', 'NodeViaOptions', 'NodeGiven', 'Rust']) assert.deepEqual(layersOf(id), [{ Ref: handoffArm }], id);
+  assert.deepEqual(layersOf('NodePlain'), [{ Ref: stack.getLogicalId(plain.node.defaultChild as lambda.CfnLayerVersion) }]);
+  const x86 = GracefulShutdownLayer.forArchitecture(stack, lambda.Architecture.X86_64, { handoff: true });
+  assert.deepEqual(layersOf('NodeX86'), [{ Ref: stack.getLogicalId(x86.node.defaultChild as lambda.CfnLayerVersion) }]);
+  // No variable of its own: the flavour is the layer.
+  assert.deepEqual(envOf(template, 'NodeHandoff'), { GRACEFUL_SHUTDOWN_PORT: '4471', GRACEFUL_SHUTDOWN_TIMEOUT_MS: '250' });
+});
+
+test('handoff: contradictory settings are refused by name', () => {
+  const stack = unbuiltStack();
+  const plain = GracefulShutdownLayer.forArchitecture(stack, lambda.Architecture.ARM_64);
+  const handoff = GracefulShutdownLayer.forArchitecture(stack, lambda.Architecture.ARM_64, { handoff: true });
+  const fn = () => nodeFunction(unbuiltStack(), 'Fn', lambda.Architecture.ARM_64);
+  assert.throws(() => GracefulShutdown.addTo(fn(), { handoff: true, layerOptions: { handoff: false } }), {
+    message: '`handoff` is true but `layerOptions.handoff` is false: they choose the same thing, the flavour of the layer; set only `handoff`.',
+  });
+  assert.throws(() => GracefulShutdown.addTo(fn(), { handoff: true, layer: plain }), {
+    message: '`handoff` is true but `layer` is the default layer, which refuses a handoff: '
+      + 'pass a layer made with `handoff: true` (GracefulShutdownLayer.forArchitecture(scope, architecture, { handoff: true })) as `layer`, '
+      + 'or leave `layer` unset to get the handoff layer, or unset `handoff` to use `layer` as it is.',
+  });
+  assert.throws(() => GracefulShutdown.addTo(fn(), { handoff: false, layer: handoff }), {
+    message: '`handoff` is false but `layer` is the handoff layer: '
+      + 'pass a layer made with `handoff: false` (GracefulShutdownLayer.forArchitecture(scope, architecture, { handoff: false })) as `layer`, '
+      + 'or leave `layer` unset to get the default layer, which refuses a handoff, or unset `handoff` to use `layer` as it is.',
+  });
+  assert.throws(() => GracefulShutdown.addTo(fn(), { layerOptions: { handoff: true }, layer: plain }),
+    /^Error: `layerOptions.handoff` is true but `layer` is the default layer, which refuses a handoff: /);
+  assert.throws(() => new GracefulShutdownAspect({ handoff: false, layerOptions: { handoff: true } }),
+    /^Error: `handoff` is false but `layerOptions.handoff` is true: /);
+  assert.throws(() => new GracefulShutdownFunction(unbuiltStack(), 'Rust', { ...HELLO, gracefulShutdown: { handoff: true, layer: plain } }),
+    /^Error: `handoff` is true but `layer` is the default layer/);
+  // A given layer without `handoff` is used as it is, whatever its flavour.
+  assert.equal(GracefulShutdown.addTo(nodeFunction(stack, 'Given', lambda.Architecture.ARM_64), { layer: handoff }), handoff);
+});

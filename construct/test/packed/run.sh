@@ -29,13 +29,14 @@ tarball=$(bash "$here/node-app.sh" "$work")
 app="$work/node-shop"
 listing=$(tar -tzf "$tarball")
 for f in package/LICENSE package/README.md package/.jsii package/lib/index.js \
-         package/layers/graceful-shutdown-arm64.zip package/layers/graceful-shutdown-x86_64.zip; do
+         package/layers/graceful-shutdown-arm64.zip package/layers/graceful-shutdown-x86_64.zip \
+         package/layers/graceful-shutdown-handoff-arm64.zip package/layers/graceful-shutdown-handoff-x86_64.zip; do
   grep -qx "$f" <<<"$listing" || { echo "packed: the tarball lacks ${f#package/}" >&2; exit 1; }
 done
-for layer in arm64 x86_64; do
+for layer in arm64 x86_64 handoff-arm64 handoff-x86_64; do
   tar -xOzf "$tarball" "package/layers/graceful-shutdown-$layer.zip" | cmp - "$pkg/layers/graceful-shutdown-$layer.zip"
 done
-lap "npm pack: $(basename "$tarball"), $(wc -c <"$tarball") bytes, with both prebuilt layers; installed into a fresh directory with aws-cdk-lib and constructs"
+lap "npm pack: $(basename "$tarball"), $(wc -c <"$tarball") bytes, with the prebuilt layers (both flavours, both architectures); installed into a fresh directory with aws-cdk-lib and constructs"
 start=$(date +%s%N)
 (cd "$app" && PATH="$work/bin" node app.js "$app/cdk.out")
 lap "TypeScript app synthesized with PATH=node only in $(( ($(date +%s%N) - start) / 1000000 )) ms"
