@@ -1,9 +1,12 @@
 /**
- * The cold-start `hello` reports: sent after the rest of init, in the
- * background. The extension gives a connection 300 ms to send its request,
- * and init code that keeps the thread busy would hold the write back, so they
- * wait for the next turn of the event loop; a `hello` refused that way (400)
- * is sent again a little later. Never delays init, never keeps a thread alive.
+ * The cold-start `hello` reports: sent at install, without waiting. The
+ * request is written to its connection on the next tick, right behind the
+ * connect (see reporter.ts), so init code that keeps the thread busy after
+ * install() cannot hold it back past the 300 ms the extension gives a
+ * connection; and nothing of it is left for the first invocation to share
+ * the CPU with, on a small CPU share, but the answer. A `hello` refused
+ * anyway (400) is sent again a little later. Never delays init, never keeps a
+ * thread alive.
  */
 import type { Report } from './report.js';
 import type { Reporter } from './reporter.js';
@@ -20,7 +23,5 @@ function sendOne(reporter: Reporter, hello: Report, attempts: number): void {
 }
 
 export function sendHellos(reporter: Reporter, hellos: readonly Report[]): void {
-  setImmediate(() => {
-    for (const hello of hellos) sendOne(reporter, hello, ATTEMPTS);
-  }).unref();
+  for (const hello of hellos) sendOne(reporter, hello, ATTEMPTS);
 }

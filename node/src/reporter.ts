@@ -8,17 +8,18 @@
  *
  * On the shutdown path every turn of the event loop counts: on a 128 MB
  * function's CPU share (about 7 % of a vCPU) the process may run a few
- * milliseconds only before the kernel holds it to the next 100 ms period. So
- * `send` issues the connect(2) itself, before it returns (the address is
- * resolved by a lookup that answers at once, so Node connects synchronously
- * instead of on the next tick), and writes the request to the socket right
- * away: on loopback the kernel has completed the handshake by the time
- * connect(2) returns, so the write is done, and the report cannot be lost
- * any more, before `send` returns (`sent`). The runner can then start a
- * handler in the same tick as the signal and still have its `started` out
- * first, even if the handler then holds the thread until the SIGKILL.
- * Should the connection not be established yet (the write would block), the
- * request is written when it is, and `written` resolves then.
+ * milliseconds only before the kernel holds it to the next 100 ms period.
+ * Node issues the connect(2) of `net.connect` on the next tick, and would
+ * write the request only once the connect's callback ran, a turn of the event
+ * loop later. So `send` queues, right behind that connect, a write of the
+ * request straight to the socket: on loopback the kernel has completed the
+ * handshake by the time connect(2) returns, so the request is in the kernel,
+ * and can no longer be lost, before Node goes back to the event loop, and
+ * `written` resolves then. The runner awaits it and starts the handler in the
+ * same tick as the signal, with its `started` out first even if the handler
+ * then holds the thread until the SIGKILL. Should the connection not be
+ * established yet (the write would block), the request is written when it
+ * is, and `written` resolves then.
  */
 import { writeSync } from 'node:fs';
 import * as net from 'node:net';
@@ -39,11 +40,9 @@ const CONNECT_TIMEOUT_MS = 2000;
 
 export interface Delivery {
   /**
-   * True when the whole request was handed to the kernel before `send`
-   * returned: nothing to wait for (`written` is already resolved).
+   * Resolves once the request is written to the socket (or it failed): on
+   * loopback, on the next tick, before Node goes back to the event loop.
    */
-  sent: boolean;
-  /** Resolves once the request is written to the socket (or it failed). */
   written: Promise<void>;
   /** Resolves with the answer's status, or undefined on any failure. */
   done: Promise<number | undefined>;
@@ -72,7 +71,7 @@ export interface Reporter {
   flush(limitMs: number): Promise<boolean>;
 }
 
-const settled: Delivery = { sent: true, written: Promise.resolve(), done: Promise.resolve(undefined) };
+const settled: Delivery = { written: Promise.resolve(), done: Promise.resolve(undefined) };
 
 /** A reporter that drops every report (the extension is not attached). */
 export const disabledReporter: Reporter = {
@@ -109,10 +108,8 @@ export function tcpReporter(port: number, secret: string, worker?: string): Repo
     enabled: true,
     send(report) {
       const delivery = deliver(port, prepared.get(report) ?? encode(report));
-      if (!delivery.sent) {
-        pending.add(delivery.written);
-        void delivery.written.then(() => pending.delete(delivery.written));
-      }
+      pending.add(delivery.written);
+      void delivery.written.then(() => pending.delete(delivery.written));
       return delivery;
     },
     prepare(reports) {
@@ -120,7 +117,7 @@ export function tcpReporter(port: number, secret: string, worker?: string): Repo
     },
     warmUp() {
       const request = encode({ type: 'shutdownStarted', signal: 'warm-up' });
-      for (let i = 0; i < WARM_UP_RUNS; i++) deliver(port, request, nowhere);
+      for (let i = 0; i < WARM_UP_RUNS; i++) deliver(port, request, false);
     },
     flush(limitMs) {
       return pending.size === 0 ? Promise.resolve(true) : within(Promise.all([...pending]), limitMs);
@@ -128,10 +125,6 @@ export function tcpReporter(port: number, secret: string, worker?: string): Repo
   };
 }
 
-/** Every name is the loopback address, answered at once: Node then connects before net.connect returns. */
-const loopback: net.LookupFunction = (_hostname, _options, callback) => callback(null, '127.0.0.1', 4);
-/** For the warm-up: no name resolves, so no connection is attempted. */
-const nowhere: net.LookupFunction = (_hostname, _options, callback) => callback(new Error('warm-up: not connecting'), '', 4);
 /**
  * How often the warm-up runs a delivery: V8 compiles a function at its first
  * call and allocates its feedback and optimizes it over the next few, which,
@@ -142,7 +135,8 @@ const WARM_UP_RUNS = 3;
 /**
  * Write as much of `request` as the socket takes now, straight to its file
  * descriptor (Node's stream would wait for the connect's callback, a turn of
- * the event loop later); the number of bytes written, 0 if none could be.
+ * the event loop later); the number of bytes written, 0 if none could be
+ * (not connected yet, or a Node whose socket does not expose it).
  */
 function writeNow(socket: net.Socket, request: Buffer): number {
   const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
@@ -156,13 +150,19 @@ function writeNow(socket: net.Socket, request: Buffer): number {
   }
 }
 
-function deliver(port: number, request: Buffer, lookup: net.LookupFunction = loopback): Delivery {
+/**
+ * One report on its own connection. With `connect` false (the warm-up) the
+ * connection is abandoned before Node issues its connect(2): the same code
+ * runs, without traffic.
+ */
+function deliver(port: number, request: Buffer, connect = true): Delivery {
   let markWritten!: () => void;
   const written = new Promise<void>((resolve) => (markWritten = resolve));
-  let sent = false;
   const done = new Promise<number | undefined>((resolve) => {
     let answer = '';
     let finished = false;
+    // Bytes of the request written straight to the socket, on the next tick.
+    let early = 0;
     const finish = (status: number | undefined) => {
       if (finished) return;
       finished = true;
@@ -170,22 +170,19 @@ function deliver(port: number, request: Buffer, lookup: net.LookupFunction = loo
       socket.destroy();
       resolve(status);
     };
-    const socket = net.connect({ host: 'localhost', port, family: 4, autoSelectFamily: false, lookup });
+    const socket = net.connect({ host: '127.0.0.1', port });
     // Reports must never keep the process alive.
     socket.unref();
     socket.setNoDelay(true);
-    const n = writeNow(socket, request);
-    sent = n === request.length;
-    if (sent) markWritten();
     socket.on('timeout', () => finish(undefined));
     socket.setTimeout(CONNECT_TIMEOUT_MS);
     socket.on('error', () => finish(undefined));
     socket.on('connect', () => {
-      if (sent) {
+      if (early === request.length) {
         socket.setTimeout(EXCHANGE_TIMEOUT_MS);
         return;
       }
-      socket.write(n === 0 ? request : request.subarray(n), () => {
+      socket.write(early === 0 ? request : request.subarray(early), () => {
         markWritten();
         socket.setTimeout(EXCHANGE_TIMEOUT_MS);
       });
@@ -197,6 +194,16 @@ function deliver(port: number, request: Buffer, lookup: net.LookupFunction = loo
     });
     socket.on('end', () => finish(parseStatus(answer)));
     socket.on('close', () => finish(parseStatus(answer)));
+    if (!connect) {
+      finish(undefined);
+      return;
+    }
+    // Queued behind Node's own next-tick connect(2), so it runs right after it.
+    process.nextTick(() => {
+      if (finished) return;
+      early = writeNow(socket, request);
+      if (early === request.length) markWritten();
+    });
   });
-  return { sent, written, done };
+  return { written, done };
 }

@@ -51,9 +51,6 @@ export interface Summary {
   allCompleted: boolean;
 }
 
-/** How long `shutdownStarted` may hold the concurrent handlers back, at most, when it could not be written at once. */
-const STARTED_WRITE_LIMIT_MS = 20;
-
 /**
  * The reports of the shutdown path that are known at install: the runner
  * sends these very objects, which the reporter encoded then (Reporter.prepare).
@@ -109,11 +106,7 @@ export function describeError(error: unknown): string {
 
 const TIMED_OUT = Symbol('timedOut');
 
-/**
- * Send `started` for these handlers. When every request was written before
- * its send returned (`sent`, the usual case on loopback), the handlers may
- * start at once, in this very tick.
- */
+/** Send `started` for these handlers. */
 function announce(indexes: readonly number[], handlers: readonly NamedHandler[], opts: RunOptions): Delivery[] {
   return indexes.map((index) =>
     opts.reporter.send(opts.prepared?.started[index] ?? { type: 'started', handler: reportName(handlers[index].name), index }),
@@ -121,24 +114,25 @@ function announce(indexes: readonly number[], handlers: readonly NamedHandler[],
 }
 
 /**
- * Wait until these `started` requests are out, so that a handler that then
- * holds the thread until the SIGKILL is still known to have started: only
- * when one could not be written at once. Bounded by the budget only, not by
- * a shorter timer: on a small CPU share the process runs a few milliseconds
- * per 100 ms period, and after such a pause Node runs due timers before it
- * handles the connects, so a short timer would win every time and the
- * handler would start unreported.
+ * Wait until these requests are out, so that a handler that then holds the
+ * thread until the SIGKILL is still known to have started. On loopback they
+ * are out on the next tick (see reporter.ts): the handler starts before Node
+ * goes back to the event loop. Bounded by the budget only, not by a shorter
+ * timer: should a connect not be done at once, on a small CPU share the
+ * process runs a few milliseconds per 100 ms period, and after such a pause
+ * Node runs due timers before it handles the connects, so a short timer would
+ * win every time and the handler would start unreported.
  */
 async function outBefore(deliveries: readonly Delivery[], deadline: number): Promise<void> {
-  await within(Promise.all(deliveries.map((d) => d.written)), deadline - performance.now());
+  if (deliveries.length === 1) await within(deliveries[0].written, deadline - performance.now());
+  else await within(Promise.all(deliveries.map((d) => d.written)), deadline - performance.now());
 }
 
-const allSent = (deliveries: readonly Delivery[]) => deliveries.every((d) => d.sent);
-
 /**
- * Run one handler whose `started` is out: called in the same tick, so that
- * a synchronous handler (or the synchronous part of an async one) runs
- * before this returns. A throw is that handler's failure, like a rejection.
+ * Run one handler whose `started` is out: the handler is called before this
+ * returns (no promise in between), so a synchronous handler, or the
+ * synchronous part of an async one, runs at once. A throw is that handler's
+ * failure, like a rejection.
  */
 async function runOne(handler: NamedHandler, index: number, deadline: number, opts: RunOptions): Promise<HandlerOutcome> {
   const { name } = handler;
@@ -179,22 +173,29 @@ async function runOne(handler: NamedHandler, index: number, deadline: number, op
   return { name, index, status: 'completed', durationMs };
 }
 
-/** Announce one handler and run it: in this tick when its `started` is out at once. */
-async function announceAndRun(handlers: readonly NamedHandler[], index: number, deadline: number, opts: RunOptions) {
-  const started = announce([index], handlers, opts);
-  if (!allSent(started)) await outBefore(started, deadline);
-  return runOne(handlers[index], index, deadline, opts);
+/** Announce one handler and run it as soon as its `started` is out; `began` once it is called. */
+async function announceAndRun(
+  handlers: readonly NamedHandler[],
+  index: number,
+  deadline: number,
+  opts: RunOptions,
+  began: () => void,
+) {
+  await outBefore(announce([index], handlers, opts), deadline);
+  const outcome = runOne(handlers[index], index, deadline, opts);
+  began();
+  return outcome;
 }
 
 /**
  * Run every handler once within the budget, reporting as it goes.
  *
- * Called from the signal listener: nothing here waits before the first
- * handler starts. `shutdownStarted` and the first `started` are written to
- * their connections and the first handler is called before this returns its
- * promise (unless a request could not be written at once; then the handler
- * waits for it). The log line saying what runs comes after the first
- * handler's start, so that its cost is not paid before it.
+ * Called from the signal listener: `shutdownStarted` and the first `started`
+ * are sent at once, and the first handler starts as soon as its `started` is
+ * written, on loopback before Node goes back to the event loop: no turn of the
+ * event loop, no timer and no answer in between. The log line saying what
+ * runs comes after the first handler's start, so that its cost is not paid
+ * before it.
  */
 export async function runHandlers(handlers: readonly NamedHandler[], opts: RunOptions): Promise<Summary> {
   const deadline = opts.start + opts.budgetMs;
@@ -212,9 +213,7 @@ export async function runHandlers(handlers: readonly NamedHandler[], opts: RunOp
   };
   let outcomes: HandlerOutcome[] = [];
   if (opts.concurrent) {
-    const started = announce(handlers.map((_, index) => index), handlers, opts);
-    if (!shutdownStarted.sent) await within(shutdownStarted.written, STARTED_WRITE_LIMIT_MS);
-    if (!allSent(started)) await outBefore(started, deadline);
+    await outBefore([shutdownStarted, ...announce(handlers.map((_, index) => index), handlers, opts)], deadline);
     const all = handlers.map((h, index) => runOne(h, index, deadline, opts));
     running();
     outcomes = await Promise.all(all);
@@ -232,9 +231,7 @@ export async function runHandlers(handlers: readonly NamedHandler[], opts: RunOp
         outcomes.push({ name: h.name, index, status: 'skipped', durationMs: 0 });
         continue;
       }
-      const outcome = announceAndRun(handlers, index, deadline, opts);
-      running();
-      const o = await outcome;
+      const o = await announceAndRun(handlers, index, deadline, opts, running);
       budgetGone = o.status === 'timedOut';
       outcomes.push(o);
     }

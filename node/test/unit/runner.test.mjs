@@ -141,3 +141,41 @@ test('no handlers: still started and done', async () => {
   assert.equal(summary.allCompleted, true);
   assert.deepEqual(reports.map((r) => r.type), ['shutdownStarted', 'allDone']);
 });
+
+test('a handler starts only once its started report is written, and then at once', async () => {
+  // A reporter whose `started` write is held until the test lets it go.
+  const events = [];
+  let release;
+  const held = new Promise((resolve) => (release = resolve));
+  const reporter = {
+    enabled: true,
+    send(report) {
+      events.push(`send ${report.type}`);
+      const written = report.type === 'started' ? held.then(() => events.push('written started')) : Promise.resolve();
+      return { written, done: written.then(() => 202) };
+    },
+    flush: async () => true,
+  };
+  const summary = runHandlers([{ name: 'h', run: () => events.push('handler') }], {
+    concurrent: false,
+    budgetMs: 10_000,
+    start: performance.now(),
+    signal: 'trigger',
+    reporter,
+    log: recordingLogger(),
+  });
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(events, ['send shutdownStarted', 'send started']);
+  release();
+  assert.equal((await summary).completed, 1);
+  assert.deepEqual(events.slice(2, 4), ['written started', 'handler']);
+});
+
+test('a report carries a handler name cut to the protocol limit; the summary keeps the name', async () => {
+  const long = 'n'.repeat(300);
+  const { summary, reports } = await run([[long, () => {}]]);
+  assert.equal(summary.handlers[0].name, long);
+  for (const r of reports.filter((r) => r.handler !== undefined)) {
+    assert.ok(r.handler.length <= 128 && r.handler.endsWith('…'), r.handler);
+  }
+});
