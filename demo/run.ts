@@ -24,12 +24,20 @@ import { DEMO_FUNCTIONS, DemoLanguage } from './stack';
 import { codeLocation, DeployedFunction, Deployment, download, functionOf, listZip, readDeployment, unzip, ZipFile } from './runner/deployed';
 import { ACCOUNT, clientConfig, Moto, motoEnv, REGION, sdkEnv, startMoto, stopAllMotoSync } from './runner/moto';
 import { killAllSync, REPO_ROOT, run, seconds } from './runner/run';
+import { startSlowStore } from './runner/slow';
 import { countPersisted, Persisted } from './runner/table';
 
 export const STACK_NAME = 'GracefulShutdownDemo';
 export const EXTENSION_FILE = 'extensions/graceful-shutdown';
 const INVOCATIONS = 5;
 const WRITES_PER_INVOCATION = 3;
+/**
+ * How long the slow store holds each request: longer than the runtime's
+ * ~300 ms share of the shutdown phase, so that a shutdown handler that
+ * writes the last batch itself is cut off, while the layer, which has the
+ * rest of the phase, still gets it through.
+ */
+export const SLOW_STORE_DELAY_MS = 400;
 
 export interface DemoOptions {
   /** Where the demo keeps its files (cdk.out, zips, unpacked code, logs). */
@@ -56,6 +64,10 @@ export const RUNTIME_SDK_DIR = path.join(REPO_ROOT, '.runtimes', 'sdk');
 /** One emulated lifecycle of a deployed function. */
 export interface EmulatedRun {
   readonly withLayer: boolean;
+  /** How the shutdown handler stored the last batch (`SHUTDOWN_FLUSH`). */
+  readonly flush: 'direct' | 'handoff';
+  /** Whether DynamoDB was behind the slow store. */
+  readonly slow: boolean;
   readonly sent: number;
   readonly persisted: Persisted;
   readonly timeline: string;
@@ -70,6 +82,10 @@ export interface LanguageRun {
   readonly functionFiles: ZipFile[];
   readonly withLayer: EmulatedRun;
   readonly withoutLayer: EmulatedRun;
+  /** With the layer, behind the slow store, the handler writing the batch itself. */
+  readonly slowDirect: EmulatedRun;
+  /** With the layer, behind the slow store, the handler handing the batch off. */
+  readonly slowHandoff: EmulatedRun;
 }
 
 export interface DemoResult {
@@ -116,6 +132,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     say(`    moto listening on ${m.endpoint} (log: ${path.relative(REPO_ROOT, m.logFile)})`);
     return m;
   });
+  let stopSlowStore: (() => Promise<void>) | undefined;
   try {
     const env = motoEnv(moto.endpoint);
     const outDir = path.join(options.workDir, 'cdk.out');
@@ -157,14 +174,20 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         return { deployment: d, layerFiles: lf, layerDir: lDir, unpacked: byLanguage };
       });
 
-    const emulate = async (language: DemoLanguage, withLayer: boolean): Promise<EmulatedRun> => {
+    const slowStore = await startSlowStore(moto.endpoint, SLOW_STORE_DELAY_MS);
+    stopSlowStore = slowStore.stop;
+    const emulate = async (language: DemoLanguage, withLayer: boolean, slow = false, flush: 'direct' | 'handoff' = 'direct'): Promise<EmulatedRun> => {
       const { fn, dir } = unpacked[language];
       const table = fn.env.TABLE_NAME;
       if (!table) throw new Error(`the deployed function ${fn.logicalId} has no TABLE_NAME variable`);
-      const label = `${language}/${withLayer ? 'with-layer' : 'without-layer'}`;
+      const label = `${language}/${withLayer ? 'with-layer' : 'without-layer'}${slow ? `/slow-${flush}` : ''}`;
       const events = writeEvents(path.join(options.workDir, 'events', label), label);
-      const envArgs = Object.entries({ ...fn.env, ...sdkEnv(moto.endpoint), AWS_EC2_METADATA_DISABLED: 'true' })
-        .flatMap(([k, v]) => ['--env', `${k}=${v}`]);
+      const envArgs = Object.entries({
+        ...fn.env,
+        ...sdkEnv(slow ? slowStore.endpoint : moto.endpoint),
+        AWS_EC2_METADATA_DISABLED: 'true',
+        SHUTDOWN_FLUSH: flush,
+      }).flatMap(([k, v]) => ['--env', `${k}=${v}`]);
       const args = [
         '--function-dir', dir,
         ...runtimeArgs(fn),
@@ -179,7 +202,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       if (ran.code !== 0) throw new Error(`lambda-emulator (${language}) exited with code ${ran.code}:\n${ran.stderr}\n${ran.stdout}`);
       const persisted = await countPersisted(ddb, table, `${label}/`);
       const verdict = ran.stdout.split('\n').find((l) => l.includes('graceful-shutdown verdict'));
-      return { withLayer, sent: events.writes, persisted, timeline: ran.stdout, verdict, emulatorExitCode: ran.code };
+      return { withLayer, flush, slow, sent: events.writes, persisted, timeline: ran.stdout, verdict, emulatorExitCode: ran.code };
     };
 
     const languages = {} as Record<DemoLanguage, LanguageRun>;
@@ -199,7 +222,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         say(`    ${persistedLine(r)}`);
         return r;
       });
-      languages[language] = { title, function: fn, functionFiles: files, withLayer, withoutLayer };
+      const slowRun = (flush: 'direct' | 'handoff', what: string) => step(`${language} slow-${flush}`,
+        `${title} (${fn.runtime}): WITH the layer, DynamoDB ${SLOW_STORE_DELAY_MS} ms a request (a slow store): ${what}`, async () => {
+          const r = await emulate(language, true, true, flush);
+          say(indent(r.timeline));
+          say(`    extension's verdict: ${r.verdict ? r.verdict.replace(/^.*?(graceful-shutdown verdict)/, '$1') : '(none logged)'}`);
+          say(`    ${persistedLine(r)}`);
+          return r;
+        });
+      const slowDirect = await slowRun('direct', 'the shutdown handler writes the last batch itself');
+      const slowHandoff = await slowRun('handoff', 'the shutdown handler hands the last batch to the layer (SHUTDOWN_FLUSH=handoff)');
+      languages[language] = { title, function: fn, functionFiles: files, withLayer, withoutLayer, slowDirect, slowHandoff };
     }
 
     timings.total = seconds(started);
@@ -208,18 +241,22 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       const r = languages[language];
       say(`    ${`${r.title}:`.padEnd(9)} with the layer:    ${persistedLine(r.withLayer)}`);
       say(`    ${' '.repeat(9)} without the layer: ${persistedLine(r.withoutLayer)}`);
+      say(`    ${' '.repeat(9)} slow store, written by the handler:  ${persistedLine(r.slowDirect)}`);
+      say(`    ${' '.repeat(9)} slow store, handed off to the layer: ${persistedLine(r.slowHandoff)}`);
     }
     say(`    total time: ${timings.total} (${Object.entries(timings).filter(([k]) => k !== 'total').map(([k, v]) => `${k} ${v}`).join(', ')})`);
     return { deployment, layerFiles, languages, timings };
   } finally {
+    await stopSlowStore?.();
     await moto.stop();
   }
 }
 
 /** The headline of a run: how many of the writes reached the table. */
 export function persistedLine(r: EmulatedRun): string {
-  const { total, byBatch, byShutdown } = r.persisted;
-  const how = `${byBatch} in full batches during invocations, ${byShutdown} by the shutdown handler`;
+  const { total, byBatch, byShutdown, byHandoff } = r.persisted;
+  const handedOff = r.flush === 'handoff' || byHandoff > 0 ? `, ${byHandoff} handed off to the layer, which stored them` : '';
+  const how = `${byBatch} in full batches during invocations, ${byShutdown} by the shutdown handler${handedOff}`;
   return total === r.sent
     ? `${total} of ${r.sent} buffered writes persisted (${how})`
     : `${total} of ${r.sent} buffered writes persisted (${how}): ${r.sent - total} LOST`;

@@ -71,6 +71,10 @@ export class DemoStack extends Stack {
       bundling: { environment: props.buildEnvironment },
       gracefulShutdown: {
         timeout: Duration.millis(DEMO_SHUTDOWN_TIMEOUT_MS),
+        // The handoff flavour: a shutdown handler can hand its last batch to
+        // the layer (SHUTDOWN_FLUSH=handoff), for a store too slow for the
+        // runtime's share of the shutdown phase.
+        handoff: true,
         layerOptions: {
           // Build the layer from this workspace (shares its Cargo build cache).
           manifestPath: path.join(REPO_ROOT, 'rust', 'extension', 'Cargo.toml'),
@@ -96,7 +100,7 @@ export class DemoStack extends Stack {
         description: `Buffers writes and stores them in DynamoDB in batches; flushes the last batch on shutdown (${language}).`,
         environment,
       });
-      GracefulShutdown.addTo(fn, { timeout: Duration.millis(DEMO_SHUTDOWN_TIMEOUT_MS) });
+      GracefulShutdown.addTo(fn, { timeout: Duration.millis(DEMO_SHUTDOWN_TIMEOUT_MS), handoff: true });
       this.table.grantWriteData(fn);
       return fn;
     };

@@ -8,6 +8,8 @@ export interface Persisted {
   readonly byBatch: number;
   /** Items stored by the shutdown handler. */
   readonly byShutdown: number;
+  /** Items the shutdown handler handed off to the layer, which stored them. */
+  readonly byHandoff: number;
 }
 
 /** Scans `table` for the items whose key starts with `prefix`. */
@@ -15,6 +17,7 @@ export async function countPersisted(ddb: DynamoDBClient, table: string, prefix:
   let total = 0;
   let byBatch = 0;
   let byShutdown = 0;
+  let byHandoff = 0;
   let start: Record<string, any> | undefined;
   for (let page = 0; page < 1000; page++) {
     const out = await ddb.send(new ScanCommand({
@@ -26,10 +29,11 @@ export async function countPersisted(ddb: DynamoDBClient, table: string, prefix:
     for (const item of out.Items ?? []) {
       total++;
       if (item.stored_by?.S === 'shutdown') byShutdown++;
+      else if (item.stored_by?.S === 'handoff') byHandoff++;
       else byBatch++;
     }
     start = out.LastEvaluatedKey;
     if (!start) break;
   }
-  return { total, byBatch, byShutdown };
+  return { total, byBatch, byShutdown, byHandoff };
 }

@@ -169,5 +169,23 @@ describe('the demo round trip (pnpm run demo)', () => {
       assert.match(persistedLine(run), new RegExp(`^${run.persisted.total} of ${run.sent} buffered writes persisted .*: ${run.sent - run.persisted.total} LOST$`));
       assert.match(run.timeline, /runtime +<- SIGKILL/);
     });
+
+    test(`${title}: behind a slow store, a shutdown handler that writes the last batch itself is cut off and it is lost`, () => {
+      const { withLayer, slowDirect: run } = result.languages[language];
+      assert.equal(run.flush, 'direct');
+      assert.equal(run.persisted.total, withLayer.persisted.byBatch, `only the full batches reached the table:\n${run.timeline}`);
+      assert.equal(run.persisted.byShutdown + run.persisted.byHandoff, 0, run.timeline);
+      assert.doesNotMatch(run.verdict ?? '', /outcome=completed/, run.timeline);
+      assert.match(persistedLine(run), /: \d+ LOST$/);
+    });
+
+    test(`${title}: behind the same slow store, the last batch handed off to the layer is stored after the runtime has gone`, () => {
+      const { withLayer, slowHandoff: run } = result.languages[language];
+      assert.equal(run.flush, 'handoff');
+      assert.equal(run.persisted.total, run.sent, `every write persisted:\n${run.timeline}`);
+      assert.equal(run.persisted.byHandoff, run.sent - withLayer.persisted.byBatch, run.timeline);
+      assert.match(run.verdict ?? '', /outcome=completed .*handoff=1\/1 dead_lettered=0/, run.timeline);
+      assert.match(persistedLine(run), /handed off to the layer, which stored them\)$/);
+    });
   }
 });

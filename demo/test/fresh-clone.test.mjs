@@ -31,7 +31,7 @@ export function quickStartCommands(readme) {
   return block[1].split('\n').map((l) => l.replace(/#.*$/, '').trim()).filter(Boolean);
 }
 
-/** The demo's "==> Result" lines, per language: with the layer and without it. */
+/** The demo's "==> Result" lines, per language: with the layer, without it, and behind the slow store (written by the handler, handed off). */
 export function resultLines(output) {
   const at = output.lastIndexOf('==> Result');
   assert.ok(at >= 0, 'the demo printed no "==> Result" section');
@@ -39,22 +39,32 @@ export function resultLines(output) {
   const results = new Map();
   let current;
   for (const line of lines) {
-    const m = /^\s*(?:([A-Za-z.]+):\s+)?(with|without) the layer:\s+(.*)$/.exec(line);
+    const m = /^\s*(?:([A-Za-z.]+):\s+)?(with the layer|without the layer|slow store, written by the handler|slow store, handed off to the layer):\s+(.*)$/.exec(line);
     if (!m) {
       if (/^\s*total time:/.test(line) || line.trim() === '') break;
       continue;
     }
     if (m[1]) {
-      current = { with: undefined, without: undefined };
+      current = { with: undefined, without: undefined, slowDirect: undefined, slowHandoff: undefined };
       results.set(m[1], current);
     }
     assert.ok(current, `a result line before any language: ${line}`);
-    current[m[2]] = m[3];
+    const key = {
+      'with the layer': 'with',
+      'without the layer': 'without',
+      'slow store, written by the handler': 'slowDirect',
+      'slow store, handed off to the layer': 'slowHandoff',
+    }[m[2]];
+    current[key] = m[3];
   }
   return results;
 }
 
-/** Asserts one language's two lines: nothing lost with the layer, something lost without it. */
+/**
+ * Asserts one language's lines: nothing lost with the layer, something lost
+ * without it; behind the slow store, the batch lost when the handler writes
+ * it itself, and kept when it hands it off to the layer.
+ */
 export function checkLanguage(name, result) {
   assert.ok(result, `no result line for ${name}`);
   const kept = /^(\d+) of (\d+) buffered writes persisted \((\d+) in full batches during invocations, (\d+) by the shutdown handler\)$/
@@ -68,6 +78,14 @@ export function checkLanguage(name, result) {
   assert.ok(lost, `${name}, without the layer: ${result.without}`);
   assert.equal(Number(lost[2]), sent, `${name}: both runs send the same writes`);
   assert.equal(Number(lost[4]), byShutdown, `${name}: without the layer, what the shutdown handler stored is what is lost`);
+  const cut = /^(\d+) of (\d+) buffered writes persisted \((\d+) in full batches during invocations, 0 by the shutdown handler\): (\d+) LOST$/
+    .exec(result.slowDirect ?? '');
+  assert.ok(cut, `${name}, slow store, written by the handler: ${result.slowDirect}`);
+  assert.equal(Number(cut[4]), byShutdown, `${name}: behind the slow store, the handler's own write of the last batch is lost`);
+  const handed = /^(\d+) of (\d+) buffered writes persisted \((\d+) in full batches during invocations, 0 by the shutdown handler, (\d+) handed off to the layer, which stored them\)$/
+    .exec(result.slowHandoff ?? '');
+  assert.ok(handed, `${name}, slow store, handed off to the layer: ${result.slowHandoff}`);
+  assert.ok(Number(handed[1]) === sent && Number(handed[4]) === byShutdown, `${name}: handed off, every write persists: ${result.slowHandoff}`);
 }
 
 /** Runs `command` in `cwd` with bash, output to our stdout (prefixed) and to `logFile`; resolves to the output. */
@@ -110,6 +128,8 @@ test('the result lines are read as the demo prints them', () => {
     '==> Result',
     '    Rust:     with the layer:    15 of 15 buffered writes persisted (10 in full batches during invocations, 5 by the shutdown handler)',
     '              without the layer: 10 of 15 buffered writes persisted (10 in full batches during invocations, 0 by the shutdown handler): 5 LOST',
+    '              slow store, written by the handler:  10 of 15 buffered writes persisted (10 in full batches during invocations, 0 by the shutdown handler): 5 LOST',
+    '              slow store, handed off to the layer: 15 of 15 buffered writes persisted (10 in full batches during invocations, 0 by the shutdown handler, 5 handed off to the layer, which stored them)',
     '    total time: 1 s',
   ].join('\n');
   const results = resultLines(sample);
@@ -118,6 +138,9 @@ test('the result lines are read as the demo prints them', () => {
   // A lost write with the layer, or nothing lost without it, is a failure.
   assert.throws(() => checkLanguage('Rust', { ...results.get('Rust'), with: results.get('Rust').without.replace(/: 5 LOST$/, '') }));
   assert.throws(() => checkLanguage('Rust', { ...results.get('Rust'), without: results.get('Rust').with }));
+  // Handed off and still lost, or the handler's own write kept, is a failure too.
+  assert.throws(() => checkLanguage('Rust', { ...results.get('Rust'), slowHandoff: results.get('Rust').slowDirect }));
+  assert.throws(() => checkLanguage('Rust', { ...results.get('Rust'), slowDirect: results.get('Rust').with }));
 });
 
 test('the README main job runs from a fresh clone with nothing built', { timeout: LIMIT_MS + 60_000 }, async () => {

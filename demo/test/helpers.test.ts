@@ -73,12 +73,14 @@ test('unzip keeps the executable bit, as Lambda does, and refuses entries outsid
 });
 
 test('persistedLine says how many writes were lost', () => {
-  const run = (total: number, byShutdown: number): EmulatedRun => ({
-    withLayer: true, sent: 15, timeline: '', emulatorExitCode: 0,
-    persisted: { total, byBatch: total - byShutdown, byShutdown },
+  const run = (total: number, byShutdown: number, byHandoff = 0, flush: 'direct' | 'handoff' = 'direct'): EmulatedRun => ({
+    withLayer: true, flush, slow: flush === 'handoff', sent: 15, timeline: '', emulatorExitCode: 0,
+    persisted: { total, byBatch: total - byShutdown - byHandoff, byShutdown, byHandoff },
   });
   assert.equal(persistedLine(run(15, 5)), '15 of 15 buffered writes persisted (10 in full batches during invocations, 5 by the shutdown handler)');
   assert.match(persistedLine(run(10, 0)), /^10 of 15 buffered writes persisted .*: 5 LOST$/);
+  assert.equal(persistedLine(run(15, 0, 5, 'handoff')), '15 of 15 buffered writes persisted (10 in full batches during invocations, 0 by the shutdown handler, 5 handed off to the layer, which stored them)');
+  assert.equal(persistedLine(run(10, 0, 0, 'handoff')), '10 of 15 buffered writes persisted (10 in full batches during invocations, 0 by the shutdown handler, 0 handed off to the layer, which stored them): 5 LOST');
 });
 
 const fn = (logicalId: string, runtime: string, handler: string): DeployedFunction => ({

@@ -17,7 +17,7 @@ ran=()
 for venv in python/.venv-3.*; do
   [ -x "$venv/bin/python" ] || continue
   "$venv/bin/python" -m pytest -q -p no:cacheprovider python/tests/test_core.py python/tests/test_limits_and_config.py \
-    python/tests/test_params.py python/tests/test_report.py python/tests/test_reporter.py python/tests/test_runner.py
+    python/tests/test_params.py python/tests/test_report.py python/tests/test_reporter.py python/tests/test_runner.py python/tests/test_handoff.py
   ran+=("$("$venv/bin/python" --version)")
 done
 echo "python unit tests also passed on: ${ran[*]:-no other interpreter on this machine} (and on $(python/.venv/bin/python --version), everything)"

@@ -6,6 +6,9 @@ use thiserror::Error;
 pub const ENV_TABLE_NAME: &str = "TABLE_NAME";
 /// Name of the variable that sets how many writes make a batch.
 pub const ENV_BATCH_SIZE: &str = "BATCH_SIZE";
+/// Name of the variable that says how the shutdown handler stores the last
+/// batch: `direct` (itself, default) or `handoff` (hands it to the layer).
+pub const ENV_SHUTDOWN_FLUSH: &str = "SHUTDOWN_FLUSH";
 /// Writes per batch when `BATCH_SIZE` is unset.
 pub const DEFAULT_BATCH_SIZE: usize = 10;
 /// DynamoDB's `BatchWriteItem` takes at most 25 items per request.
@@ -18,6 +21,18 @@ pub struct Config {
     pub table_name: String,
     /// Writes kept in memory before a batch is written.
     pub batch_size: usize,
+    /// How the shutdown handler stores the last batch.
+    pub flush: Flush,
+}
+
+/// How the shutdown handler stores the last batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flush {
+    /// It writes the batch itself, within the handlers' budget.
+    Direct,
+    /// It hands the signed `BatchWriteItem` to the layer, which sends it
+    /// after the runtime has gone (`docs/protocol.md`, Handoff).
+    Handoff,
 }
 
 /// A missing or bad setting, naming the variable and the fix.
@@ -29,6 +44,8 @@ pub enum ConfigError {
         "{ENV_BATCH_SIZE}={value:?} is not valid: use a whole number from 1 to {MAX_BATCH_SIZE}"
     )]
     BadBatchSize { value: String },
+    #[error("{ENV_SHUTDOWN_FLUSH}={value:?} is not valid: use direct or handoff")]
+    BadFlush { value: String },
 }
 
 impl Config {
@@ -50,9 +67,19 @@ impl Config {
                 _ => return Err(ConfigError::BadBatchSize { value }),
             },
         };
+        let flush = match lookup(ENV_SHUTDOWN_FLUSH).as_deref().map(str::trim) {
+            None | Some("" | "direct") => Flush::Direct,
+            Some("handoff") => Flush::Handoff,
+            Some(value) => {
+                return Err(ConfigError::BadFlush {
+                    value: value.to_owned(),
+                })
+            }
+        };
         Ok(Config {
             table_name,
             batch_size,
+            flush,
         })
     }
 }
@@ -78,7 +105,8 @@ mod tests {
             config,
             Config {
                 table_name: "writes".into(),
-                batch_size: DEFAULT_BATCH_SIZE
+                batch_size: DEFAULT_BATCH_SIZE,
+                flush: Flush::Direct,
             }
         );
     }
@@ -100,5 +128,20 @@ mod tests {
         let config =
             Config::from_lookup(lookup(&[("TABLE_NAME", "t"), ("BATCH_SIZE", "25")])).unwrap();
         assert_eq!(config.batch_size, 25);
+    }
+
+    #[test]
+    fn the_flush_is_direct_or_handoff_and_anything_else_is_named() {
+        let with = |v: &'static str| {
+            let pairs = [("TABLE_NAME", "t"), ("SHUTDOWN_FLUSH", v)];
+            Config::from_lookup(lookup(&pairs))
+        };
+        assert_eq!(with("handoff").unwrap().flush, Flush::Handoff);
+        assert_eq!(with("direct").unwrap().flush, Flush::Direct);
+        let error = with("later").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            r#"SHUTDOWN_FLUSH="later" is not valid: use direct or handoff"#
+        );
     }
 }

@@ -6,6 +6,9 @@
 //! partial batch is still in memory when Lambda retires the environment: the
 //! `flush-writes` shutdown handler writes it on SIGTERM. Without the
 //! graceful-shutdown layer, no SIGTERM ever comes and those writes are lost.
+//! With `SHUTDOWN_FLUSH=handoff` the handler does not write the batch itself:
+//! it hands the signed `BatchWriteItem` to the layer, which sends it after
+//! the runtime has gone, for a store too slow for the runtime's ~300 ms.
 //!
 //! The DynamoDB client is the AWS SDK for Rust: it honours `AWS_ENDPOINT_URL`,
 //! so the same binary writes to a local endpoint in the demo.
@@ -17,13 +20,14 @@ mod store;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use lambda_graceful_shutdown::Handed;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
 use buffer::{Buffer, Write};
-use config::Config;
-use store::{Store, StoredBy};
+use config::{Config, Flush};
+use store::{batch_write_body, Store, StoredBy};
 
 /// The invocation payload.
 #[derive(Debug, Deserialize)]
@@ -61,10 +65,29 @@ async fn main() -> Result<(), Error> {
     );
     let buffer = Arc::new(Mutex::new(Buffer::new(config.batch_size)));
 
-    let (to_flush, flush_store) = (buffer.clone(), store.clone());
+    let (to_flush, flush_store, flush) = (buffer.clone(), store.clone(), config.flush);
     lambda_graceful_shutdown::GracefulShutdown::from_env()
         .on_shutdown("flush-writes", move || async move {
             let last = to_flush.lock().await.drain();
+            if flush == Flush::Handoff && !last.is_empty() {
+                let body = batch_write_body(flush_store.table(), &last, StoredBy::Handoff);
+                let put = lambda_graceful_shutdown::aws_json_request(
+                    "dynamodb",
+                    "DynamoDB_20120810.BatchWriteItem",
+                    &body,
+                )?;
+                match lambda_graceful_shutdown::handoff(vec![put]).await {
+                    Handed::Taken { .. } => {
+                        tracing::info!(
+                            handed_off = last.len(),
+                            "handed the buffered writes to the layer"
+                        );
+                        return Ok(());
+                    }
+                    // Logged by the library; the writes are still ours to store.
+                    Handed::Refused { .. } => {}
+                }
+            }
             flush_store.put_batch(&last, StoredBy::Shutdown).await?;
             tracing::info!(stored = last.len(), "flushed the buffered writes");
             Ok::<(), Error>(())

@@ -23,6 +23,8 @@ pub enum StoredBy {
     Batch,
     /// The last, partial batch, written by the shutdown handler.
     Shutdown,
+    /// The last, partial batch, handed off to the layer, which wrote it.
+    Handoff,
 }
 
 impl StoredBy {
@@ -30,6 +32,7 @@ impl StoredBy {
         match self {
             StoredBy::Batch => "batch",
             StoredBy::Shutdown => "shutdown",
+            StoredBy::Handoff => "handoff",
         }
     }
 }
@@ -59,6 +62,22 @@ pub fn write_requests(batch: &[Write], stored_by: StoredBy) -> Vec<WriteRequest>
         .collect()
 }
 
+/// The `BatchWriteItem` body of one batch into `table`, as DynamoDB's JSON
+/// protocol takes it (for the handoff, which the layer signs and sends). Pure.
+pub fn batch_write_body(table: &str, batch: &[Write], stored_by: StoredBy) -> String {
+    let puts: Vec<serde_json::Value> = batch
+        .iter()
+        .map(|write| {
+            serde_json::json!({"PutRequest": {"Item": {
+                KEY: {"S": write.id},
+                "accepted_at_ms": {"N": write.accepted_at_ms.to_string()},
+                "stored_by": {"S": stored_by.as_str()},
+            }}})
+        })
+        .collect();
+    serde_json::json!({ "RequestItems": { table: puts } }).to_string()
+}
+
 /// A failed batch write, with how many items did not make it.
 #[derive(Debug, thiserror::Error)]
 #[error("could not store {unstored} of {total} items in table {table}: {reason}")]
@@ -77,6 +96,11 @@ pub struct Store {
 }
 
 impl Store {
+    /// The table's name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
     /// A store writing to `table` with `client`.
     pub fn new(client: Client, table: String) -> Store {
         Store { client, table }
@@ -150,5 +174,19 @@ mod tests {
         assert_eq!(item[KEY], AttributeValue::S("b".into()));
         assert_eq!(item["accepted_at_ms"], AttributeValue::N("18".into()));
         assert_eq!(item["stored_by"], AttributeValue::S("shutdown".into()));
+    }
+
+    #[test]
+    fn the_handoff_body_is_the_same_batch_in_dynamodb_json() {
+        let batch = vec![Write {
+            id: "a".into(),
+            accepted_at_ms: 17,
+        }];
+        let body: serde_json::Value =
+            serde_json::from_str(&batch_write_body("writes", &batch, StoredBy::Handoff)).unwrap();
+        let item = &body["RequestItems"]["writes"][0]["PutRequest"]["Item"];
+        assert_eq!(item["pk"]["S"], "a");
+        assert_eq!(item["accepted_at_ms"]["N"], "17");
+        assert_eq!(item["stored_by"]["S"], "handoff");
     }
 }

@@ -32,7 +32,18 @@ impl Emulator {
                 self.settle(Instant::now() + self.scenario.timeout).await;
             }
             if let Some(since) = self.idle_since {
-                let until = since + self.scenario.idle;
+                // Lambda retires an environment after minutes idle, so SIGTERM
+                // meets a full CPU quota period. With a CPU share, idle at
+                // least one period, so that the last invocation's spent quota
+                // does not carry over into the shutdown phase.
+                let idle = if self.scenario.cpu_share.is_some() {
+                    self.scenario
+                        .idle
+                        .max(std::time::Duration::from_micros(crate::cgroup::CPU_PERIOD_US))
+                } else {
+                    self.scenario.idle
+                };
+                let until = since + idle;
                 tokio::time::sleep(until.saturating_duration_since(Instant::now())).await;
             }
         }
