@@ -5,3 +5,11 @@ export { configFromLookup, defaultConfig, type BadSetting, type Config } from '.
 export type { HandlerOutcome, HandlerStatus, ShutdownHandler, Summary } from './runner.js';
 export type { Logger } from './log.js';
 export { LIMITS } from './limits.js';
+export {
+  awsJsonRequest,
+  handoff,
+  type AwsJsonRequestOptions,
+  type HandoffHeaders,
+  type HandoffRequest,
+  type HandoffResult,
+} from './handoff.js';

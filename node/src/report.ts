@@ -163,11 +163,11 @@ export function encodeRequest(port: number, secret: string, report: Report, work
 /**
  * The part of every request that does not depend on the report: built once
  * per reporter, so that the shutdown path only appends the body's length and
- * the body.
+ * the body. A handoff has the same head on its own `path`.
  */
-export function requestHead(port: number, secret: string): string {
+export function requestHead(port: number, secret: string, path: string = REPORT_PATH): string {
   return (
-    `POST ${REPORT_PATH} HTTP/1.1\r\n` +
+    `POST ${path} HTTP/1.1\r\n` +
     `Host: 127.0.0.1:${port}\r\n` +
     'Content-Type: application/json\r\n' +
     `${SECRET_HEADER}: ${secret}\r\n`

@@ -12,7 +12,7 @@ const pkgDir = new URL('../..', import.meta.url);
 
 test('ESM and CommonJS give the same exports', () => {
   const cjs = require('lambda-graceful-shutdown');
-  const names = ['GracefulShutdown', 'ShutdownHandle', 'LIMITS', 'configFromLookup', 'defaultConfig', 'workerId'];
+  const names = ['GracefulShutdown', 'ShutdownHandle', 'LIMITS', 'configFromLookup', 'defaultConfig', 'workerId', 'handoff', 'awsJsonRequest'];
   assert.deepEqual(Object.keys(esm).sort(), names.sort());
   for (const n of names) assert.ok(n in cjs, `CommonJS lacks ${n}`);
   assert.equal(typeof cjs.GracefulShutdown.fromEnv, 'function');
