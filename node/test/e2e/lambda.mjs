@@ -15,6 +15,8 @@ export const repo = join(packageDir, '..');
 const target = process.env.CARGO_TARGET_DIR ?? join(repo, 'target');
 export const emulatorBin = join(target, 'debug', 'lambda-emulator');
 export const extensionBin = join(target, 'debug', 'graceful-shutdown');
+/** The handoff flavour of the layer, in its own target directory (scripts/test.d/05-build.sh). */
+export const handoffExtensionBin = join(target, 'handoff', 'debug', 'graceful-shutdown');
 export const runtimes = join(repo, '.runtimes');
 export const nodeBin = join(runtimes, 'node', 'bin', 'node');
 export const ricEntry = join(runtimes, 'node', 'node_modules', 'aws-lambda-ric', 'index.mjs');
@@ -60,21 +62,38 @@ export function makeFunction(files, { pkgDir = packageDir, node = nodeBin } = {}
   return dir;
 }
 
-let layer;
-/** The shutdown layer: extensions/graceful-shutdown, copied once per test process. */
-export function shutdownLayer() {
+const layers = new Map();
+/** A layer of `binary` as extensions/graceful-shutdown, copied once per test process. */
+function layerOf(binary) {
+  let layer = layers.get(binary);
   if (!layer) {
     layer = mkdtempSync(join(scratch, 'layer-'));
     mkdirSync(join(layer, 'extensions'));
-    copyFileSync(extensionBin, join(layer, 'extensions', 'graceful-shutdown'));
+    copyFileSync(binary, join(layer, 'extensions', 'graceful-shutdown'));
     chmodSync(join(layer, 'extensions', 'graceful-shutdown'), 0o755);
+    layers.set(binary, layer);
   }
   return layer;
 }
 
+/** The shutdown layer (the default flavour). */
+export function shutdownLayer() {
+  return layerOf(extensionBin);
+}
+
+/** The handoff flavour of the shutdown layer (built with `--features handoff`). */
+export function handoffLayer() {
+  if (!existsSync(handoffExtensionBin)) {
+    throw new Error(
+      `missing the handoff flavour of the shutdown layer (CARGO_TARGET_DIR=target/handoff cargo build -p graceful-shutdown-extension --features handoff): ${handoffExtensionBin}`,
+    );
+  }
+  return layerOf(handoffExtensionBin);
+}
+
 /**
- * Run the emulator on `fn` (with the shutdown layer unless `layer: false`)
- * and return its JSON timeline with helpers.
+ * Run the emulator on `fn` (with the shutdown layer unless `layer: false`, or
+ * the layer directory `layer`) and return its JSON timeline with helpers.
  */
 export async function emulate(fn, { env = {}, args = [], layer: withLayer = true, handler = 'index.handler', runtime } = {}) {
   const lease = await leasePort();
@@ -89,7 +108,7 @@ export async function emulate(fn, { env = {}, args = [], layer: withLayer = true
     const argv = ['--function-dir', fn, '--json', ...args];
     // With `runtime`, the emulator runs the official client itself (its managed-runtime mode).
     if (runtime) argv.push('--runtime', runtime, '--handler', handler);
-    if (withLayer) argv.push('--layer-dir', shutdownLayer());
+    if (withLayer) argv.push('--layer-dir', typeof withLayer === 'string' ? withLayer : shutdownLayer());
     for (const [k, v] of Object.entries(vars)) argv.push('--env', `${k}=${v}`);
     const child = spawn(emulatorBin, argv, {
       env: { ...process.env, LAMBDA_EMULATOR_RUNTIMES: runtimes },
