@@ -2,6 +2,9 @@
 // them in DynamoDB (TABLE_NAME) in batches of BATCH_SIZE, and stores the last,
 // partial batch from a shutdown handler of lambda-graceful-shutdown on SIGTERM.
 // Without the graceful-shutdown layer no SIGTERM comes and that batch is lost.
+// With SHUTDOWN_FLUSH=handoff the handler hands the signed BatchWriteItem to
+// the layer instead, which sends it after the runtime has gone, for a store
+// too slow for the runtime's ~300 ms.
 //
 // Each invocation carries {"writes": ["id-1", "id-2", ...]}. The AWS SDK for
 // JavaScript v3 is the one the Lambda runtime provides (not in the asset); it
@@ -9,12 +12,14 @@
 // CommonJS: `require` finds the runtime's SDK through NODE_PATH, as on Lambda.
 'use strict';
 const { BatchWriteItemCommand, DynamoDBClient } = require('@aws-sdk/client-dynamodb');
-const { GracefulShutdown } = require('lambda-graceful-shutdown');
+const { GracefulShutdown, awsJsonRequest, handoff } = require('lambda-graceful-shutdown');
 
 /** DynamoDB's BatchWriteItem takes at most 25 items per request. */
 const MAX_BATCH_SIZE = 25;
 /** Attempts at one batch while DynamoDB returns unprocessed items. */
 const MAX_ATTEMPTS = 5;
+/** How the shutdown handler stores the last batch (SHUTDOWN_FLUSH): itself, or handed to the layer. */
+const FLUSH_MODES = ['direct', 'handoff'];
 
 /** The function's settings, read once at cold start. */
 function configFrom(env) {
@@ -25,7 +30,11 @@ function configFrom(env) {
   if (!(batchSize >= 1 && batchSize <= MAX_BATCH_SIZE)) {
     throw new Error(`BATCH_SIZE=${JSON.stringify(raw)} is not valid: use a whole number from 1 to ${MAX_BATCH_SIZE}`);
   }
-  return { table, batchSize };
+  const flush = (env.SHUTDOWN_FLUSH ?? '').trim() || 'direct';
+  if (!FLUSH_MODES.includes(flush)) {
+    throw new Error(`SHUTDOWN_FLUSH=${JSON.stringify(flush)} is not valid: use direct or handoff`);
+  }
+  return { table, batchSize, flush };
 }
 
 /** The BatchWriteItem requests of one batch (pure). */
@@ -56,6 +65,15 @@ async function putBatch(batch, storedBy, abortSignal) {
 GracefulShutdown.fromEnv()
   .onShutdown('flush-writes', async (signal) => {
     const last = pending.splice(0);
+    if (last.length > 0 && config.flush === 'handoff') {
+      const body = JSON.stringify({ RequestItems: { [config.table]: writeRequests(last, 'handoff') } });
+      const result = await handoff(awsJsonRequest({ service: 'dynamodb', target: 'DynamoDB_20120810.BatchWriteItem', body }));
+      if (result.ok) {
+        console.log(`handed the buffered writes to the layer handed_off=${last.length}`);
+        return;
+      }
+      // Refused (the library logged why): the writes are still ours to store.
+    }
     if (last.length > 0) await putBatch(last, 'shutdown', signal);
     console.log(`flushed the buffered writes stored=${last.length}`);
   })
