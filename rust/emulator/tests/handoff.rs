@@ -165,6 +165,16 @@ fn serve(
 
 /// Run the probe with `handlers` and the handoff layer, its handoffs to `url`.
 fn run(handlers: &str, url: &str, extra: &[(&str, String)]) -> (RunReport, String) {
+    run_with(handlers, url, extra, |s| s)
+}
+
+/// [`run`], with the scenario changed by `adjust`.
+fn run_with(
+    handlers: &str,
+    url: &str,
+    extra: &[(&str, String)],
+    adjust: impl FnOnce(Scenario) -> Scenario,
+) -> (RunReport, String) {
     let staged = Staged::new()
         .bootstrap(&probe())
         .extension(EXT, &handoff_extension());
@@ -178,6 +188,7 @@ fn run(handlers: &str, url: &str, extra: &[(&str, String)]) -> (RunReport, Strin
     for (name, value) in extra {
         scenario = scenario.env(*name, value.clone());
     }
+    let scenario = adjust(scenario);
     let report = rt()
         .block_on(Emulator::run(scenario))
         .expect("the emulator runs");
@@ -208,7 +219,7 @@ fn runtime_gone_at(report: &RunReport, text: &str) -> f64 {
 }
 
 #[test]
-fn a_handoff_is_delivered_after_the_runtime_has_gone() {
+fn a_handoff_is_delivered_after_the_runtime_is_killed() {
     let _one = serial();
     // The service takes 600 ms to answer: longer than the runtime's share.
     let endpoint = Endpoint::start(
@@ -216,7 +227,20 @@ fn a_handoff_is_delivered_after_the_runtime_has_gone() {
         None,
     );
     let url = format!("http://127.0.0.1:{}/write", endpoint.port);
-    let (report, text) = run("flush:handoff", &url, &[]);
+    // After the handoff, a handler that holds the runtime past its share
+    // (150 ms here): Lambda SIGKILLs it, and the layer still delivers.
+    let (report, text) = run_with("flush:handoff,hold:sleep=5000", &url, &[], |mut s| {
+        s.runtime_share = Duration::from_millis(150);
+        s
+    });
+    assert!(
+        report
+            .timeline
+            .signals(RUNTIME)
+            .iter()
+            .any(|s| s == "SIGKILL"),
+        "the runtime was SIGKILLed:\n{text}"
+    );
     assert_eq!(
         counts(&report, &text),
         HandoffCounts {
