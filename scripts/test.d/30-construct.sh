@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The CDK construct library: jsii compile (its prebuild runs the layer build
-# and puts both prebuilt layer zips in the package), the shipped layers
+# and puts the prebuilt layer zips, both flavours, in the package), the shipped layers
 # against a fresh layer build, synth tests (prebuilt and source layers,
 # metrics), real cargo-lambda builds for arm64 and x86_64, jsii-pacmak
 # packages, a Python smoke test of the built wheel, and TypeScript and Python
@@ -31,7 +31,7 @@ import glob, io, tarfile, zipfile
 wheel = zipfile.ZipFile(glob.glob("dist/python/*.whl")[0])
 tgz = next(n for n in wheel.namelist() if n.endswith(".jsii.tgz"))
 print("\n".join(tarfile.open(fileobj=io.BytesIO(wheel.read(tgz))).getnames()))')
-for f in lib/index.js LICENSE layers/graceful-shutdown-arm64.zip layers/graceful-shutdown-x86_64.zip rust-src/Cargo.toml rust-src/Cargo.lock rust-src/spec/limits.json \
+for f in lib/index.js LICENSE layers/graceful-shutdown-arm64.zip layers/graceful-shutdown-x86_64.zip layers/graceful-shutdown-handoff-arm64.zip layers/graceful-shutdown-handoff-x86_64.zip rust-src/Cargo.toml rust-src/Cargo.lock rust-src/spec/limits.json \
          rust-src/rust/extension/Cargo.toml rust-src/rust/extension/src/main.rs rust-src/rust/protocol/src/lib.rs; do
   grep -qx "package/$f" <<<"$contents" || { echo "the packaged library lacks $f" >&2; exit 1; }
 done
