@@ -175,9 +175,18 @@ fn run_with(
     extra: &[(&str, String)],
     adjust: impl FnOnce(Scenario) -> Scenario,
 ) -> (RunReport, String) {
-    let staged = Staged::new()
-        .bootstrap(&probe())
-        .extension(EXT, &handoff_extension());
+    run_on(&handoff_extension(), handlers, url, extra, adjust)
+}
+
+/// [`run_with`] on the layer of `extension`.
+fn run_on(
+    extension: &std::path::Path,
+    handlers: &str,
+    url: &str,
+    extra: &[(&str, String)],
+    adjust: impl FnOnce(Scenario) -> Scenario,
+) -> (RunReport, String) {
+    let staged = Staged::new().bootstrap(&probe()).extension(EXT, extension);
     let mut scenario = Scenario::new(staged.function_dir())
         .layer(staged.layer_dir())
         .env("PROBE_HANDLERS", handlers)
@@ -423,29 +432,15 @@ fn the_default_layer_refuses_a_handoff_naming_the_flavour() {
     let _one = serial();
     let endpoint = Endpoint::start(vec![Reply::After(Duration::ZERO, 200, "{}")], None);
     let url = format!("http://127.0.0.1:{}/", endpoint.port);
-    let staged = Staged::new().bootstrap(&probe()).extension(
-        EXT,
-        &built(
-            "graceful-shutdown",
-            "cargo build -p graceful-shutdown-extension",
-        ),
+    let default_layer = built(
+        "graceful-shutdown",
+        "cargo build -p graceful-shutdown-extension",
     );
-    let scenario = Scenario::new(staged.function_dir())
-        .layer(staged.layer_dir())
-        .env("PROBE_HANDLERS", "flush:handoff")
-        .env("PROBE_HANDOFF_URL", url)
-        .env("PROBE_OUTPUT", staged.file("out").display().to_string())
-        .env(ENV_PORT, free_port().to_string())
-        .env(ENV_SECRET_FILE, staged.file("secret").display().to_string());
-    let report = rt()
-        .block_on(Emulator::run(scenario))
-        .expect("the emulator runs");
-    let text = render(&report.timeline);
-    let out = std::fs::read_to_string(staged.file("out")).unwrap_or_default();
+    let (report, text) = run_on(&default_layer, "flush:handoff", &url, &[], |s| s);
     assert!(
-        out.contains("handoff flush refused 501 handoff: this layer is built without it")
-            && out.contains("handoff: true"),
-        "{out}\n{text}"
+        text.contains("handoff flush refused 501 handoff: this layer is built without it")
+            && text.contains("handoff: true"),
+        "{text}"
     );
     assert_eq!(
         counts(&report, &text),

@@ -23,9 +23,13 @@ pub fn encode_request_from(
     report: &Report,
     worker: Option<&str>,
 ) -> String {
-    let body = report.to_json_from(worker);
+    post(REPORT_PATH, port, secret, &report.to_json_from(worker))
+}
+
+/// One `POST` of a JSON `body` to `path` on the extension's loopback port.
+fn post(path: &str, port: u16, secret: &str, body: &str) -> String {
     format!(
-        "POST {REPORT_PATH} HTTP/1.1\r\n\
+        "POST {path} HTTP/1.1\r\n\
          Host: 127.0.0.1:{port}\r\n\
          Content-Type: application/json\r\n\
          {SECRET_HEADER}: {secret}\r\n\
@@ -40,19 +44,7 @@ pub fn encode_request_from(
 /// The complete HTTP/1.1 request that hands `handoff` to the extension:
 /// the same head as a report's, to `handoff.path` of `spec/limits.json`.
 pub fn encode_handoff(port: u16, secret: &str, handoff: &Handoff) -> String {
-    let body = handoff.to_json();
-    format!(
-        "POST {} HTTP/1.1\r\n\
-         Host: 127.0.0.1:{port}\r\n\
-         Content-Type: application/json\r\n\
-         {SECRET_HEADER}: {secret}\r\n\
-         Content-Length: {}\r\n\
-         Connection: close\r\n\
-         \r\n\
-         {body}",
-        limits().handoff.path,
-        body.len()
-    )
+    post(&limits().handoff.path, port, secret, &handoff.to_json())
 }
 
 #[cfg(test)]

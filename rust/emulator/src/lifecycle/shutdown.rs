@@ -37,9 +37,9 @@ impl Emulator {
                 // least one period, so that the last invocation's spent quota
                 // does not carry over into the shutdown phase.
                 let idle = if self.scenario.cpu_share.is_some() {
-                    self.scenario
-                        .idle
-                        .max(std::time::Duration::from_micros(crate::cgroup::CPU_PERIOD_US))
+                    self.scenario.idle.max(std::time::Duration::from_micros(
+                        crate::cgroup::CPU_PERIOD_US,
+                    ))
                 } else {
                     self.scenario.idle
                 };
