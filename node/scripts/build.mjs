@@ -3,7 +3,10 @@
 // declarations with tsc, then bundle each entry point (index, register) into
 // one file per module system with esbuild: a function imports one file at
 // cold start instead of a dozen (measured: about 2 ms instead of 6 to 18 ms
-// on Node 22). The package ships the bundles and the declarations only.
+// on Node 22). The handoff (src/handoff.ts) is a bundle of its own, which
+// index loads on the first handoff() (src/handoff-load.ts), so that its code
+// costs nothing at cold start. The package ships the bundles and the
+// declarations only.
 // Built beside dist/ and swapped in with two renames, so that a process
 // loading the package while another one rebuilds it sees the old or the new
 // build, never a half-written one.
@@ -30,7 +33,7 @@ for (const [project, outDirs] of [
 }
 const esbuild = createRequire(import.meta.url)('esbuild');
 for (const [dir, format] of [['esm', 'esm'], ['cjs', 'cjs']]) {
-  for (const entry of ['index', 'register']) {
+  for (const entry of ['index', 'register', 'handoff']) {
     const file = join(next, dir, `${entry}.js`);
     esbuild.buildSync({
       entryPoints: [file],
@@ -40,6 +43,8 @@ for (const [dir, format] of [['esm', 'esm'], ['cjs', 'cjs']]) {
       platform: 'node',
       target: 'node20',
       format,
+      // Loaded on first use, from beside index.js.
+      external: ['./handoff.js'],
       legalComments: 'none',
       logLevel: 'warning',
     });

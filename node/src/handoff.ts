@@ -8,28 +8,28 @@
  *   `{"type":"handoff","requests":[...]}` to `handoff.path` on the
  *   extension's port, with the head of a report; resolves to a
  *   `HandoffResult`. A refusal is logged and returned, never thrown.
- * - `awsJsonRequest({ service, target, body })`: the request for one call of
- *   an AWS JSON-protocol API (DynamoDB, SQS, Kinesis, …), signed by the
- *   extension.
+ * - the AWS JSON-protocol helper, `awsJsonRequest`, is in aws-json.ts.
  *
  * The body is written byte for byte as the Rust encoder
  * (`graceful-shutdown-protocol`, `wire::encode_handoff`) writes it: fields in
  * the protocol's order, headers in the order given, strings as JSON.stringify
  * writes them (which serde_json agrees with on every well-formed string).
  *
- * Nothing here runs at import: the module is only function definitions, so
- * the package's cold start does not grow with it; `node:net` and `node:fs`
- * are loaded by the reporter and the secret check already.
+ * Built into a file of its own (dist/esm/handoff.js, dist/cjs/handoff.js)
+ * that the package loads on the first `handoff` (handoff-load.ts), so that
+ * importing the package and `install()` cost what they cost without it. A
+ * function that hands off can load it at init instead, where the CPU is not
+ * short, as `lambda-graceful-shutdown/handoff` (the same file, so the
+ * package's `handoff` then finds it loaded).
  */
 import * as net from 'node:net';
-import { isMainThread } from 'node:worker_threads';
+import { isMainThread, threadId } from 'node:worker_threads';
 
 import { readSecret } from './attach.js';
 import { configFromLookup, type Config } from './config.js';
 import { ENV_SECRET_FILE, EXTENSION_NAME, LIMITS } from './limits.js';
 import { consoleLogger, type Logger } from './log.js';
 import { fit, MAX_WORKER_BYTES, parseStatus, requestHead, requestWithHead } from './report.js';
-import { workerId } from './worker-thread.js';
 
 /** Where a handoff goes on the extension's port. */
 export const HANDOFF_PATH: string = LIMITS.handoff.path;
@@ -86,19 +86,7 @@ export interface HandoffResult {
   readonly held: number;
 }
 
-/** Options of `awsJsonRequest`. */
-export interface AwsJsonRequestOptions {
-  /** The signing name of the service, `"dynamodb"`, `"sqs"`, `"kinesis"`. */
-  service: string;
-  /** The `x-amz-target`, `"DynamoDB_20120810.BatchWriteItem"`. */
-  target: string;
-  /** The JSON text of the call. */
-  body: string | Uint8Array;
-  /** The region; else `AWS_REGION`, else `AWS_DEFAULT_REGION`. */
-  region?: string;
-  /** Your name for the request (`HandoffRequest.id`). */
-  id?: string;
-}
+export { awsJsonRequest, type AwsJsonRequestOptions } from './aws-json.js';
 
 // -- checking the arguments (programming errors: TypeError naming the field)
 
@@ -220,103 +208,6 @@ export function encodeHandoff(port: number, secret: string, requests: readonly H
   return requestWithHead(requestHead(port, secret, HANDOFF_PATH), handoffJson(requests, worker));
 }
 
-// -- the AWS helper
-
-/**
- * The request for one call of an AWS JSON-protocol API, signed by the
- * extension: `POST` of `body` with `content-type: application/x-amz-json-1.0`
- * and `x-amz-target: target`, to `AWS_ENDPOINT_URL_<SERVICE>` (upper-cased,
- * `-` as `_`), else `AWS_ENDPOINT_URL`, else
- * `https://<service>.<region>.amazonaws.com/`, as the AWS SDKs choose it;
- * signed for `service` in `region`, else `AWS_REGION`, else
- * `AWS_DEFAULT_REGION`.
- *
- * ```js
- * awsJsonRequest({ service: 'dynamodb', target: 'DynamoDB_20120810.BatchWriteItem', body: JSON.stringify(batch) })
- * ```
- *
- * Throws an Error naming what is wrong (no region anywhere, a service or
- * region that is none, a bad endpoint variable), a TypeError for an argument
- * of the wrong type.
- */
-export function awsJsonRequest(options: AwsJsonRequestOptions): HandoffRequest {
-  return awsJsonRequestFrom(options, process.env);
-}
-
-/** awsJsonRequest with the variables of `env` (tests). */
-export function awsJsonRequestFrom(options: AwsJsonRequestOptions, env: NodeJS.ProcessEnv): HandoffRequest {
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`awsJsonRequest: expected { service, target, body, region?, id? }, got ${kindOf(options)}`);
-  }
-  const service = text('awsJsonRequest: service', options.service);
-  const target = text('awsJsonRequest: target', options.target);
-  const body = options.body;
-  if (typeof body === 'string') text('awsJsonRequest: body', body);
-  else if (!(body instanceof Uint8Array)) {
-    throw new TypeError(`awsJsonRequest: body: expected a string (the JSON text), a Buffer or a Uint8Array, got ${kindOf(body)}`);
-  }
-  let region = optionalText('awsJsonRequest: region', options.region);
-  const id = optionalText('awsJsonRequest: id', options.id);
-  const setting = (name: string) => env[name] || undefined;
-
-  if (!isLabel(service, 64)) throw new Error(`service: expected an AWS signing name such as "dynamodb", got ${excerpt(service)}`);
-  if (target === '' || BAD_CHARS.test(target)) {
-    throw new Error(`target: expected an X-Amz-Target such as "DynamoDB_20120810.BatchWriteItem", got ${excerpt(target)}`);
-  }
-  if (region === undefined) {
-    region = setting('AWS_REGION') ?? setting('AWS_DEFAULT_REGION');
-    if (region === undefined) throw new Error('region: not given, and neither AWS_REGION nor AWS_DEFAULT_REGION is set');
-  }
-  if (!isLabel(region, 32)) throw new Error(`region: expected an AWS region such as "us-east-1", got ${excerpt(region)}`);
-  const variable = `AWS_ENDPOINT_URL_${service.toUpperCase().replaceAll('-', '_')}`;
-  const endpoint = setting(variable) ?? setting('AWS_ENDPOINT_URL');
-  const url = endpoint !== undefined ? withPath(endpoint) : `https://${service}.${region}.amazonaws.com/`;
-  const why = urlProblem(url);
-  if (why !== undefined) throw new Error(`${variable}: ${why}, got ${excerpt(url)}`);
-  return {
-    ...(id === undefined ? {} : { id }),
-    method: 'POST',
-    url,
-    headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': target },
-    body,
-    sign: { service, region },
-  };
-}
-
-/** White space or a control character. */
-const BAD_CHARS = /[\s\x00-\x1f\x7f-\x9f]/u;
-
-/** Lower-case letters, digits and `-`, 1 to `max` characters. */
-function isLabel(s: string, max: number): boolean {
-  return s.length > 0 && s.length <= max && /^[a-z0-9-]+$/.test(s);
-}
-
-/** The first 64 characters of `s`, as a JSON string. */
-function excerpt(s: string): string {
-  return JSON.stringify(Array.from(s).slice(0, 64).join(''));
-}
-
-/** An endpoint URL with at least the root path: `http://host:1` becomes `http://host:1/`. */
-function withPath(endpoint: string): string {
-  const at = endpoint.indexOf('://');
-  const rest = at >= 0 ? endpoint.slice(at + 3) : endpoint;
-  return rest.includes('/') ? endpoint : `${endpoint}/`;
-}
-
-/** Why `url` is not an absolute http(s) URL with a host, as the extension checks it. */
-function urlProblem(url: string): string | undefined {
-  if (Buffer.byteLength(url) > 2048) return 'longer than 2048 bytes';
-  let rest: string;
-  if (url.startsWith('https://')) rest = url.slice('https://'.length);
-  else if (url.startsWith('http://')) rest = url.slice('http://'.length);
-  else return 'expected an http:// or https:// URL';
-  if (BAD_CHARS.test(url)) return 'white space or a control character in the URL';
-  const authority = rest.split(/[/?#]/, 1)[0] ?? '';
-  const host = authority.slice(authority.lastIndexOf('@') + 1);
-  if (host === '' || host.startsWith(':')) return 'no host in the URL';
-  return undefined;
-}
-
 // -- sending
 
 const result = (ok: boolean, status: number | null, message = '', accepted = 0, held = 0): HandoffResult =>
@@ -377,7 +268,8 @@ async function sendChecked(
       'not sent',
     );
   }
-  const worker = 'worker' in options ? options.worker : isMainThread ? undefined : workerId();
+  // As workerId() (worker-thread.ts) writes it; not imported, to keep this file's bundle small.
+  const worker = 'worker' in options ? options.worker : isMainThread ? undefined : `${process.pid}/${threadId}`;
   const body = encodeChecked(requests, worker);
   const size = Buffer.byteLength(body);
   if (size > HANDOFF_MAX_BODY_BYTES) {
@@ -490,6 +382,11 @@ function answered(log: Logger, answer: Buffer, count: number, where: string): Ha
     return result(true, 202, '', accepted, held);
   }
   return refused(log, status, fit(message || reason, MAX_MESSAGE_BYTES), `${status} ${reason}`.trimEnd());
+}
+
+/** The first 64 characters of `s`, as a JSON string. */
+function excerpt(s: string): string {
+  return JSON.stringify(Array.from(s).slice(0, 64).join(''));
 }
 
 /** A handoff not taken: one warning naming `label` (the status) and `message`. */

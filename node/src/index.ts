@@ -5,11 +5,7 @@ export { configFromLookup, defaultConfig, type BadSetting, type Config } from '.
 export type { HandlerOutcome, HandlerStatus, ShutdownHandler, Summary } from './runner.js';
 export type { Logger } from './log.js';
 export { LIMITS } from './limits.js';
-export {
-  awsJsonRequest,
-  handoff,
-  type AwsJsonRequestOptions,
-  type HandoffHeaders,
-  type HandoffRequest,
-  type HandoffResult,
-} from './handoff.js';
+// The handoff: its code is loaded on the first handoff() (handoff-load.ts).
+export { handoff } from './handoff-load.js';
+export { awsJsonRequest, type AwsJsonRequestOptions } from './aws-json.js';
+export type { HandoffHeaders, HandoffRequest, HandoffResult } from './handoff.js';

@@ -35,7 +35,7 @@ test('the tarball holds the built package and nothing else', () => {
   assert.ok(files.includes('package.json'));
   assert.ok(files.includes('README.md'));
   assert.ok(files.includes('LICENSE'), 'the tarball carries the Apache-2.0 LICENSE');
-  for (const f of ['dist/esm/index.js', 'dist/esm/register.js', 'dist/cjs/index.js', 'dist/cjs/register.js', 'dist/types/index.d.ts', 'dist/esm/package.json', 'dist/cjs/package.json']) {
+  for (const f of ['dist/esm/index.js', 'dist/esm/register.js', 'dist/esm/handoff.js', 'dist/cjs/index.js', 'dist/cjs/register.js', 'dist/cjs/handoff.js', 'dist/types/index.d.ts', 'dist/esm/package.json', 'dist/cjs/package.json']) {
     assert.ok(files.includes(f), `the tarball lacks ${f}`);
   }
   assert.deepEqual(files.filter((f) => !f.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE'].includes(f)), []);
@@ -49,6 +49,33 @@ test('installed from the tarball, it loads from ESM and CommonJS with its bundle
   assert.deepEqual(JSON.parse(esm.toString()), spec);
   const cjs = execFileSync(process.execPath, ['-e', "console.log(require.resolve('lambda-graceful-shutdown'), typeof require('lambda-graceful-shutdown').GracefulShutdown)"], { cwd: app });
   assert.equal(cjs.toString().trim(), `${join(realpathSync(pkg), 'dist', 'cjs', 'index.js')} function`);
+});
+
+test('installed from the tarball, handoff() loads its own file on first use, from ESM and CommonJS', () => {
+  const { app } = install();
+  const env = { ...process.env, GRACEFUL_SHUTDOWN_SECRET_FILE: join(app, 'no-secret') };
+  const call = "handoff({ method: 'POST', url: 'http://127.0.0.1:9/' })";
+  const esm = execFileSync(
+    process.execPath,
+    ['--input-type=module', '-e', `import { handoff } from 'lambda-graceful-shutdown'; console.log(JSON.stringify(await ${call}))`],
+    { cwd: app, env, stdio: ['ignore', 'pipe', 'ignore'] },
+  );
+  const cjs = execFileSync(
+    process.execPath,
+    [
+      '-e',
+      "const { handoff } = require('lambda-graceful-shutdown');" +
+        "const loaded = () => Object.keys(require.cache).some((f) => f.endsWith('/dist/cjs/handoff.js'));" +
+        `const before = loaded(); ${call}.then((r) => console.log(JSON.stringify({ before, after: loaded(), status: r.status, message: r.message })));`,
+    ],
+    { cwd: app, env, stdio: ['ignore', 'pipe', 'ignore'] },
+  );
+  const fromEsm = JSON.parse(esm.toString());
+  assert.equal(fromEsm.ok, false);
+  assert.match(fromEsm.message, /extension is not attached/);
+  const fromCjs = JSON.parse(cjs.toString());
+  assert.deepEqual({ before: fromCjs.before, after: fromCjs.after, status: fromCjs.status }, { before: false, after: true, status: null });
+  assert.match(fromCjs.message, /extension is not attached/);
 });
 
 test('installed from the tarball, its types check in a TypeScript function, ESM and CommonJS', () => {

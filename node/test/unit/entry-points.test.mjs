@@ -30,7 +30,7 @@ test('a CommonJS program uses it with require', () => {
 
 test('types are declared for both entry points', () => {
   const pkg = JSON.parse(readFileSync(new URL('package.json', pkgDir), 'utf8'));
-  for (const entry of ['.', './register']) {
+  for (const entry of ['.', './register', './handoff']) {
     const e = pkg.exports[entry];
     for (const key of ['types', 'import', 'require']) assert.ok(existsSync(new URL(e[key], pkgDir)), `${entry} ${key}`);
   }

@@ -3,18 +3,21 @@
 // requests, the refusals made before sending, and the extension's answers
 // (202, 400, 413, 501, none in time) from a real loopback listener.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 import * as pkg from 'lambda-graceful-shutdown';
 
+import { awsJsonRequestFrom } from '../../dist/esm/aws-json.js';
 import {
-  awsJsonRequestFrom,
   encodeHandoff,
   HANDOFF_MAX_BODY_BYTES,
   HANDOFF_TIMEOUT_MS,
@@ -149,14 +152,70 @@ test('programming errors throw a TypeError naming the field; nothing is sent', a
 test('the public API is exported from both entry points, with types', async () => {
   assert.equal(typeof pkg.handoff, 'function');
   assert.equal(typeof pkg.awsJsonRequest, 'function');
-  const { createRequire } = await import('node:module');
   const cjs = createRequire(import.meta.url)('lambda-graceful-shutdown');
   assert.equal(typeof cjs.handoff, 'function');
   assert.equal(typeof cjs.awsJsonRequest, 'function');
-  const dts = readFileSync(new URL('../../dist/types/handoff.d.ts', import.meta.url), 'utf8');
-  assert.match(dts, /export declare function handoff\(\.\.\.requests: HandoffRequest\[\]\): Promise<HandoffResult>;/);
-  assert.match(dts, /export declare function awsJsonRequest\(options: AwsJsonRequestOptions\): HandoffRequest;/);
-  assert.match(readFileSync(new URL('../../dist/types/index.d.ts', import.meta.url), 'utf8'), /type HandoffResult/);
+  const dts = (name) => readFileSync(new URL(`../../dist/types/${name}.d.ts`, import.meta.url), 'utf8');
+  assert.match(dts('handoff-load'), /export declare function handoff\(\.\.\.requests: HandoffRequest\[\]\): Promise<HandoffResult>;/);
+  assert.match(dts('aws-json'), /export declare function awsJsonRequest\(options: AwsJsonRequestOptions\): HandoffRequest;/);
+  assert.match(dts('handoff'), /export interface HandoffResult \{/);
+  assert.match(dts('index'), /export type \{[^}]*\bHandoffResult\b[^}]*\} from '\.\/handoff\.js'/);
+});
+
+test('lambda-graceful-shutdown/handoff loads the handoff at once, ESM and CommonJS: the same functions', async () => {
+  const esm = await import('lambda-graceful-shutdown/handoff');
+  const cjs = createRequire(import.meta.url)('lambda-graceful-shutdown/handoff');
+  for (const m of [esm, cjs]) {
+    assert.equal(typeof m.handoff, 'function');
+    assert.equal(typeof m.awsJsonRequest, 'function');
+  }
+  // The package's handoff() loads this very file: ESM from beside index.js.
+  assert.equal(import.meta.resolve('lambda-graceful-shutdown/handoff'), new URL('../../dist/esm/handoff.js', import.meta.url).href);
+  const r = esm.awsJsonRequest({ service: 'sqs', target: 'AmazonSQS.SendMessage', body: '{}', region: 'eu-west-1' });
+  assert.equal(r.url, 'https://sqs.eu-west-1.amazonaws.com/');
+});
+
+test("the package's main files hold no handoff code: it is loaded on the first handoff()", () => {
+  for (const dir of ['esm', 'cjs']) {
+    const main = readFileSync(new URL(`../../dist/${dir}/index.js`, import.meta.url), 'utf8');
+    const own = readFileSync(new URL(`../../dist/${dir}/handoff.js`, import.meta.url), 'utf8');
+    for (const text of ['did not take the handoff', 'handoff.maxBodyBytes is', 'bodyBase64']) {
+      assert.ok(!main.includes(text), `dist/${dir}/index.js holds ${text}`);
+      assert.ok(own.includes(text), `dist/${dir}/handoff.js lacks ${text}`);
+    }
+    assert.match(main, dir === 'esm' ? /import\("\.\/handoff\.js"\)/ : /require\("\.\/handoff\.js"\)/);
+  }
+});
+
+test('a TypeScript function type-checks against the exported types', () => {
+  const work = mkdtempSync(join(dir, 'ts-'));
+  mkdirSync(join(work, 'node_modules'));
+  symlinkSync(fileURLToPath(new URL('../..', import.meta.url)), join(work, 'node_modules', 'lambda-graceful-shutdown'));
+  writeFileSync(
+    join(work, 'index.ts'),
+    `import { awsJsonRequest, handoff, type HandoffRequest, type HandoffResult } from 'lambda-graceful-shutdown';
+     const put: HandoffRequest = awsJsonRequest({ service: 'dynamodb', target: 'DynamoDB_20120810.BatchWriteItem', body: '{}' });
+     const raw: HandoffRequest = { id: 'a', method: 'PUT', url: 'http://a/', headers: new Map([['x', 'y']]), body: Buffer.from('x'), sign: { service: 's3', region: 'us-east-1' } };
+     export async function flush(): Promise<number | null> {
+       const r: HandoffResult = await handoff(put, raw);
+       const ok: boolean = r.ok;
+       const counts: number = r.accepted + r.held;
+       return ok ? counts : r.status;
+     }
+     // @ts-expect-error: a request needs a url
+     void handoff({ method: 'POST' });
+     // @ts-expect-error: the status is read-only
+     export const x = (r: HandoffResult) => { r.status = 1; };
+    `,
+  );
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  const out = spawnSync(
+    process.execPath,
+    [tsc, '--noEmit', '--strict', '--module', 'node16', '--moduleResolution', 'node16', '--target', 'es2022', '--types', 'node',
+      '--typeRoots', fileURLToPath(new URL('../../node_modules/@types', import.meta.url)), join(work, 'index.ts')],
+    { cwd: work, encoding: 'utf8', timeout: 120_000 },
+  );
+  assert.equal(out.status, 0, `${out.stdout}${out.stderr}`);
 });
 
 // -- refused before sending
