@@ -47,6 +47,9 @@ function writeRequests(batch, storedBy) {
 }
 
 const config = configFrom(process.env);
+// The handoff's code is loaded on first use; load it now, at init, rather
+// than on the shutdown path, where a 128 MB function's CPU share is short.
+if (config.flush === 'handoff') require('lambda-graceful-shutdown/handoff');
 const ddb = new DynamoDBClient({});
 const pending = [];
 
