@@ -42,6 +42,8 @@ public final class GracefulShutdown {
     private boolean running;
     private volatile Summary summary;
     private final CountDownLatch ran = new CountDownLatch(1);
+    /** Started at install, armed by the signal. */
+    private Watchdog watchdog;
 
     private GracefulShutdown(Config config) {
         this.config = Objects.requireNonNull(config, "config");
@@ -142,6 +144,9 @@ public final class GracefulShutdown {
         } else {
             Attach.warnMissingOnce(why[0], names);
         }
+        // The shutdown rehearsed (nothing sent, nothing logged) and the handlers' threads
+        // waiting: at SIGTERM nothing is loaded or started before the first handler runs.
+        Runner.rehearse(concurrent, names.size(), reporter.tcp());
         Log.debug("graceful-shutdown: shutdown handlers registered handlers=" + names + " port=" + config.port()
                 + " timeout_ms=" + config.timeoutMs() + " concurrent=" + concurrent + " extension=" + (secret != null));
         return this;
@@ -173,6 +178,11 @@ public final class GracefulShutdown {
         }
         Thread hook = new Thread(new Hook(this), "graceful-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
+        Watchdog w = new Watchdog(config.timeoutMs());
+        w.start();
+        synchronized (this) {
+            watchdog = w;
+        }
         Signals.install(new OnSignal(this));
         Signals.startKiller();
         return this;
@@ -185,12 +195,12 @@ public final class GracefulShutdown {
      */
     public Summary trigger() {
         build();
-        Summary s = runOnce("trigger", System.nanoTime());
+        Summary s = runOnce("trigger", System.nanoTime(), null);
         reporter.flush(Limits.FLUSH_LIMIT_MS, true);
         return s;
     }
 
-    private Summary runOnce(String signal, long start) {
+    private Summary runOnce(String signal, long start, Runnable afterStart) {
         boolean first;
         synchronized (runLock) {
             first = !running;
@@ -209,7 +219,7 @@ public final class GracefulShutdown {
             synchronized (this) {
                 list = List.copyOf(handlers);
             }
-            summary = Runner.run(list, concurrent, config.timeoutMs(), start, signal, reporter);
+            summary = Runner.run(list, concurrent, config.timeoutMs(), start, signal, reporter, afterStart);
         } finally {
             ran.countDown();
         }
@@ -268,8 +278,17 @@ public final class GracefulShutdown {
      * reports, then the end of the process ({@link Signals#endBy}).
      */
     private void onSignal(Signals.Arrival arrival) {
-        startWatchdog(arrival);
-        Summary s = runAndFlush(arrival.name, arrival.at);
+        Watchdog w;
+        synchronized (this) {
+            w = watchdog;
+        }
+        if (w != null) {
+            w.arm(arrival);
+        }
+        // The signal goes on to the JVM (its shutdown sequence, the other hooks) once
+        // the first handler has started.
+        Summary s = runAndFlush(arrival.name, arrival.at, Signals.PASS_ON);
+        Signals.passOn();
         Log.info("graceful-shutdown: exiting total_ms=" + (long) Runner.millis(System.nanoTime() - arrival.at)
                 + " completed=" + (s != null ? s.completed() : 0) + " by " + arrival.name);
         Signals.endBy(arrival.name);
@@ -295,13 +314,13 @@ public final class GracefulShutdown {
             }
             return;
         }
-        runAndFlush("exit", System.nanoTime());
+        runAndFlush("exit", System.nanoTime(), null);
     }
 
-    private Summary runAndFlush(String signal, long start) {
+    private Summary runAndFlush(String signal, long start, Runnable afterStart) {
         Summary s = null;
         try {
-            s = runOnce(signal, start);
+            s = runOnce(signal, start, afterStart);
         } catch (Throwable e) { // our own code; never let it stop the exit
             Log.error("graceful-shutdown: the shutdown failed: " + e);
         }
@@ -332,29 +351,38 @@ public final class GracefulShutdown {
     /**
      * The last resort, should the shutdown thread itself be held (a handler that
      * keeps a lock the library's logging needs, say): the process is ended
-     * shortly before Lambda would kill it.
+     * shortly before Lambda would kill it. Started at install and waiting, so
+     * that the signal only arms it.
      */
-    private void startWatchdog(Signals.Arrival arrival) {
-        long at = arrival.at + TimeUnit.MILLISECONDS.toNanos(watchdogMs(config.timeoutMs()));
-        Thread t = new Thread(new Watchdog(at, arrival.name), "graceful-shutdown-watchdog");
-        t.setDaemon(true);
-        t.start();
-    }
+    private static final class Watchdog extends Thread {
+        private final int timeoutMs;
+        private Signals.Arrival arrival; // guarded by this
 
-    // Named classes rather than lambdas on the signal's path: a lambda is linked
-    // the first time it runs, which costs milliseconds on a small CPU share.
+        Watchdog(int timeoutMs) {
+            super("graceful-shutdown-watchdog");
+            this.timeoutMs = timeoutMs;
+            setDaemon(true);
+        }
 
-    private static final class Watchdog implements Runnable {
-        private final long at;
-        private final String signal;
-
-        Watchdog(long at, String signal) {
-            this.at = at;
-            this.signal = signal;
+        synchronized void arm(Signals.Arrival a) {
+            arrival = a;
+            notifyAll();
         }
 
         @Override
         public void run() {
+            Signals.Arrival a;
+            synchronized (this) {
+                while (arrival == null) {
+                    try {
+                        wait();
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+                a = arrival;
+            }
+            long at = a.at + TimeUnit.MILLISECONDS.toNanos(watchdogMs(timeoutMs));
             long left;
             while ((left = at - System.nanoTime()) > 0) {
                 try {
@@ -364,9 +392,12 @@ public final class GracefulShutdown {
                 }
             }
             Log.error("graceful-shutdown: the shutdown did not end in time; ending the process");
-            Signals.endBy(signal);
+            Signals.endBy(a.name);
         }
     }
+
+    // Named classes rather than lambdas on the signal's path: a lambda is linked
+    // the first time it runs, which costs milliseconds on a small CPU share.
 
     private static final class Hook implements Runnable {
         private final GracefulShutdown owner;
@@ -405,7 +436,7 @@ public final class GracefulShutdown {
         new Summary("x", List.of(new HandlerOutcome("x", 0, HandlerOutcome.Status.COMPLETED, 0, null)), 0).completed();
         Runner.describe(new Error("x"));
         flushLimitMs(0);
-        new Watchdog(0, "x").getClass();
+        watchdogMs(0);
         Signals.warmUp();
     }
 }

@@ -33,8 +33,15 @@ final class Log {
         }
     }
 
+    /** A thread whose lines are dropped: the one rehearsing the shutdown at cold start. */
+    private static volatile Thread muted;
+
+    static void mute(Thread thread) {
+        muted = thread;
+    }
+
     static boolean enabled(int level) {
-        return level >= LEVEL;
+        return level >= LEVEL && muted != Thread.currentThread();
     }
 
     static void debug(String message) {
@@ -64,6 +71,29 @@ final class Log {
         synchronized (err) {
             err.println(line);
             err.flush();
+        }
+    }
+
+    /**
+     * Loads what writing a line takes (the character encoder of a print
+     * stream), without writing one: at cold start, so that the first line at
+     * SIGTERM does not wait for class loading.
+     */
+    static void warmUp() {
+        String enc = System.getProperty("stderr.encoding", System.getProperty("sun.stderr.encoding"));
+        java.nio.charset.Charset cs = java.nio.charset.Charset.defaultCharset();
+        try {
+            if (enc != null && java.nio.charset.Charset.isSupported(enc)) {
+                cs = java.nio.charset.Charset.forName(enc);
+            }
+        } catch (IllegalArgumentException ignored) {
+            // the default charset, then
+        }
+        PrintStream sink = new PrintStream(java.io.OutputStream.nullOutputStream(), false, cs);
+        String line = JSON ? "{\"level\":\"INFO\",\"message\":" + Json.quote("x") + "}" : "INFO x";
+        synchronized (sink) {
+            sink.println(line);
+            sink.flush();
         }
     }
 

@@ -114,23 +114,55 @@ final class Report {
 
     /** The complete HTTP/1.1 request that carries this report (from {@code worker}) to the extension. */
     byte[] encodeRequest(int port, String secret, String worker) {
-        return encodePost(Limits.REPORT_PATH, port, secret, toJson(worker).getBytes(StandardCharsets.UTF_8));
+        return new Head(Limits.REPORT_PATH, port, secret).request(body(worker));
+    }
+
+    /** The JSON body as UTF-8, from {@code worker} (null: none). */
+    byte[] body(String worker) {
+        return toJson(worker).getBytes(StandardCharsets.UTF_8);
     }
 
     /** The complete HTTP/1.1 request that posts {@code body} to the extension's {@code path}: the one head of reports and handoffs. */
     static byte[] encodePost(String path, int port, String secret, byte[] body) {
-        String head = "POST " + path + " HTTP/1.1\r\n"
-                + "Host: 127.0.0.1:" + port + "\r\n"
-                + "Content-Type: application/json\r\n"
-                + Limits.SECRET_HEADER + ": " + secret + "\r\n"
-                + "Content-Length: " + body.length + "\r\n"
-                + "Connection: close\r\n"
-                + "\r\n";
-        byte[] h = head.getBytes(StandardCharsets.US_ASCII);
-        byte[] all = new byte[h.length + body.length];
-        System.arraycopy(h, 0, all, 0, h.length);
-        System.arraycopy(body, 0, all, h.length, body.length);
-        return all;
+        return new Head(path, port, secret).request(body);
+    }
+
+    /**
+     * The head of a request to the extension, built once (the reporter builds
+     * it when it is created, at cold start): at shutdown a report's request is
+     * this head's bytes, the body's length, and the body, copied.
+     */
+    static final class Head {
+        private static final byte[] END = "\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+        /** Everything up to the value of {@code Content-Length}. */
+        private final byte[] start;
+
+        Head(String path, int port, String secret) {
+            String head = "POST " + path + " HTTP/1.1\r\n"
+                    + "Host: 127.0.0.1:" + port + "\r\n"
+                    + "Content-Type: application/json\r\n"
+                    + Limits.SECRET_HEADER + ": " + secret + "\r\n"
+                    + "Content-Length: ";
+            this.start = head.getBytes(StandardCharsets.US_ASCII);
+        }
+
+        /** The request that carries {@code body}. */
+        byte[] request(byte[] body) {
+            int n = body.length;
+            int digits = 1;
+            for (int x = n; x >= 10; x /= 10) {
+                digits++;
+            }
+            byte[] all = new byte[start.length + digits + END.length + n];
+            System.arraycopy(start, 0, all, 0, start.length);
+            int at = start.length + digits;
+            for (int x = n, i = at - 1; i >= start.length; i--, x /= 10) {
+                all[i] = (byte) ('0' + x % 10);
+            }
+            System.arraycopy(END, 0, all, at, END.length);
+            System.arraycopy(body, 0, all, at + END.length, n);
+            return all;
+        }
     }
 
     // Text cuts (rust/protocol/src/text.rs).

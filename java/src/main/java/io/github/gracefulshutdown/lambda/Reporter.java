@@ -102,11 +102,51 @@ final class Reporter {
     private long answered;
 
     private Reporter(Link link) {
+        this(link, true);
+    }
+
+    private Reporter(Link link, boolean sendingThread) {
         this.link = link;
-        if (link != null) {
-            Thread t = new Thread(this::work, "graceful-shutdown-report");
+        if (link != null && sendingThread) {
+            Thread t = new Thread(new Sending(this), "graceful-shutdown-report");
             t.setDaemon(true);
             t.start();
+        }
+    }
+
+    private static final class Sending implements Runnable {
+        private final Reporter owner;
+
+        Sending(Reporter owner) {
+            this.owner = owner;
+        }
+
+        @Override
+        public void run() {
+            owner.work();
+        }
+    }
+
+    /**
+     * A reporter for the rehearsal of the shutdown at cold start: each report
+     * is encoded into the request {@code tcp} would write, and dropped; no
+     * sending thread, nothing is connected. Only {@link #sendNow} is used on it.
+     */
+    static Reporter rehearsal(Tcp tcp) {
+        return new Reporter(new Rehearsal(tcp), false);
+    }
+
+    private static final class Rehearsal implements Link {
+        private final Tcp tcp;
+
+        Rehearsal(Tcp tcp) {
+            this.tcp = tcp;
+        }
+
+        @Override
+        public Socket open(Report report, int timeoutMs) {
+            tcp.request(report);
+            return null;
         }
     }
 
@@ -120,6 +160,11 @@ final class Reporter {
 
     static Reporter toExtension(int port, String secret) {
         return new Reporter(new Tcp(port, secret));
+    }
+
+    /** The link to the extension, or null (disabled, or not over TCP). */
+    Tcp tcp() {
+        return link instanceof Tcp ? (Tcp) link : null;
     }
 
     /** Hands each report to {@code deliver} (tests). */
@@ -332,11 +377,17 @@ final class Reporter {
     static final class Tcp implements Link {
         private static final InetAddress LOOPBACK = loopback();
         private final int port;
-        private final String secret;
+        /** Built once: at shutdown a report's request is a copy of it and the body. */
+        private final Report.Head head;
 
         Tcp(int port, String secret) {
             this.port = port;
-            this.secret = secret;
+            this.head = new Report.Head(Limits.REPORT_PATH, port, secret);
+        }
+
+        /** The request that carries {@code report}, byte for byte {@link Report#encodeRequest}. */
+        byte[] request(Report report) {
+            return head.request(report.body(null));
         }
 
         private static InetAddress loopback() {
@@ -350,7 +401,7 @@ final class Reporter {
         @Override
         public Socket open(Report report, int timeoutMs) throws IOException {
             // Encoded before connecting: the extension gives a connection 300 ms for its request.
-            byte[] request = report.encodeRequest(port, secret, null);
+            byte[] request = request(report);
             Socket s = new Socket();
             try {
                 s.setTcpNoDelay(true);

@@ -1,5 +1,6 @@
 package io.github.gracefulshutdown.lambda;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -44,13 +45,15 @@ final class Runner {
         final CountDownLatch done = new CountDownLatch(1);
         volatile Throwable error;
         volatile long endedAt;
-        final Thread thread;
+        Thread thread;
 
         Run(Handler handler) {
             this.handler = handler;
+        }
+
+        String threadName() {
             String n = handler.name.length() > 40 ? handler.name.substring(0, 40) : handler.name;
-            this.thread = new Thread(this, "graceful-shutdown-handler:" + n);
-            this.thread.setDaemon(true);
+            return "graceful-shutdown-handler:" + n;
         }
 
         @Override
@@ -66,36 +69,181 @@ final class Runner {
         }
     }
 
+    /**
+     * A handler's thread, started at cold start and waiting for its one
+     * handler: at SIGTERM a handler starts with one wake-up, where creating
+     * and starting a thread would cost a small CPU share's milliseconds. It
+     * runs one handler and ends (an abandoned handler keeps its thread).
+     */
+    private static final class Worker extends Thread {
+        private Run run; // guarded by this
+
+        Worker() {
+            super("graceful-shutdown-handler");
+            setDaemon(true);
+        }
+
+        synchronized void execute(Run r) {
+            run = r;
+            notifyAll();
+        }
+
+        @Override
+        public void run() {
+            Run r;
+            synchronized (this) {
+                while (run == null) {
+                    try {
+                        wait();
+                    } catch (InterruptedException e) {
+                        // only the handler's own interrupt (its budget gone) means anything
+                    }
+                }
+                r = run;
+            }
+            r.run();
+        }
+    }
+
+    /** At most this many handler threads wait from cold start; a handler past them gets a new one. */
+    static final int MAX_STANDBY = 8;
+
+    private static final ArrayDeque<Worker> STANDBY = new ArrayDeque<>();
+
+    /** Starts waiting handler threads until {@code count} (at most {@link #MAX_STANDBY}) wait. */
+    static void standBy(int count) {
+        synchronized (STANDBY) {
+            while (STANDBY.size() < Math.min(count, MAX_STANDBY)) {
+                Worker w = new Worker();
+                w.start();
+                STANDBY.addLast(w);
+            }
+        }
+    }
+
+    /** How many handler threads wait (tests). */
+    static int standing() {
+        synchronized (STANDBY) {
+            return STANDBY.size();
+        }
+    }
+
+    /** Runs {@code run} on a waiting thread, or on a new one when none waits. */
+    private static void launch(Run run) {
+        Worker w;
+        synchronized (STANDBY) {
+            w = STANDBY.pollFirst();
+        }
+        if (w != null) {
+            w.setName(run.threadName());
+            run.thread = w;
+            w.execute(run);
+        } else {
+            Thread t = new Thread(run, run.threadName());
+            t.setDaemon(true);
+            run.thread = t;
+            t.start();
+        }
+    }
+
+    private static final class Nothing implements Runnable {
+        @Override
+        public void run() {
+            // nothing
+        }
+    }
+
+    private static final class Quiet implements ShutdownHandler {
+        @Override
+        public void run() {
+            // nothing
+        }
+    }
+
+    private static final class Failing implements ShutdownHandler {
+        @Override
+        public void run() {
+            throw new IllegalStateException("rehearsal", new Error("rehearsal"));
+        }
+    }
+
+    /**
+     * Rehearses the shutdown at cold start: the handlers' path as a signal
+     * runs it ({@link #run}, on waiting threads, every report encoded as
+     * {@code tcp} would write it, a handler that completes and one that fails),
+     * with this thread's log lines dropped and nothing sent, so that every
+     * class of that path is loaded, linked and initialised, and its calls
+     * resolved, before SIGTERM. The handlers' threads wait again afterwards.
+     */
+    static void rehearse(boolean concurrent, int handlers, Reporter.Tcp tcp) {
+        Thread self = Thread.currentThread();
+        Log.mute(self);
+        try {
+            standBy(2);
+            Reporter reporter = Reporter.rehearsal(tcp != null ? tcp : new Reporter.Tcp(0, "rehearsal"));
+            List<Handler> list = List.of(new Handler("rehearsal", new Quiet()), new Handler("failing", new Failing()));
+            run(list, concurrent, 60_000, System.nanoTime(), "SIGTERM", reporter, new Nothing());
+        } finally {
+            Log.mute(null);
+        }
+        standBy(handlers);
+    }
+
     /** Runs every handler once within {@code budgetMs} from {@code start} ({@link System#nanoTime()}). */
     static Summary run(List<Handler> handlers, boolean concurrent, int budgetMs, long start, String signal,
                        Reporter reporter) {
+        return run(handlers, concurrent, budgetMs, start, signal, reporter, null);
+    }
+
+    /**
+     * {@link #run(List, boolean, int, long, String, Reporter)}, calling
+     * {@code afterStart} (if not null) once the first handler has started (all
+     * of them, concurrently), or at once when there is none: what is not the
+     * handlers' own work waits until then.
+     */
+    static Summary run(List<Handler> handlers, boolean concurrent, int budgetMs, long start, String signal,
+                       Reporter reporter, Runnable afterStart) {
         long deadline = start + TimeUnit.MILLISECONDS.toNanos(budgetMs);
         reporter.sendNow(Report.shutdownStarted(signal), Limits.FLUSH_LIMIT_MS);
         Log.info("graceful-shutdown: running shutdown handlers signal=" + signal + " handlers=" + handlers.size()
                 + " budget_ms=" + budgetMs + " concurrent=" + concurrent);
         List<HandlerOutcome> outcomes = new ArrayList<>(handlers.size());
+        if (handlers.isEmpty() && afterStart != null) {
+            afterStart.run();
+        }
         if (concurrent) {
-            List<Run> runs = new ArrayList<>();
-            Map<Run, Long> began = new IdentityHashMap<>();
-            for (int i = 0; i < handlers.size(); i++) {
-                Run r = start(i, handlers.get(i), reporter);
-                began.put(r, System.nanoTime());
-                runs.add(r);
+            int n = handlers.size();
+            Run[] runs = new Run[n];
+            long[] began = new long[n];
+            for (int i = 0; i < n; i++) {
+                runs[i] = start(i, handlers.get(i), reporter);
+                began[i] = System.nanoTime();
             }
-            for (int i = 0; i < runs.size(); i++) {
-                outcomes.add(finish(i, runs.get(i), began.get(runs.get(i)), deadline, reporter));
+            if (n > 0 && afterStart != null) {
+                afterStart.run();
+            }
+            for (int i = 0; i < n; i++) {
+                outcomes.add(finish(i, runs[i], began[i], deadline, reporter));
             }
         } else {
             for (int i = 0; i < handlers.size(); i++) {
                 Handler h = handlers.get(i);
+                Run r = null;
+                long began = 0;
                 if (System.nanoTime() - deadline >= 0) {
                     Log.warn("graceful-shutdown: shutdown handler skipped: the " + budgetMs
                             + " ms budget was used up before its turn handler=" + h.name);
                     outcomes.add(new HandlerOutcome(h.name, i, HandlerOutcome.Status.SKIPPED, 0, null));
-                    continue;
+                } else {
+                    r = start(i, h, reporter);
+                    began = System.nanoTime();
                 }
-                Run r = start(i, h, reporter);
-                outcomes.add(finish(i, r, System.nanoTime(), deadline, reporter));
+                if (i == 0 && afterStart != null) {
+                    afterStart.run();
+                }
+                if (r != null) {
+                    outcomes.add(finish(i, r, began, deadline, reporter));
+                }
             }
         }
         Summary summary = new Summary(signal, outcomes, millis(System.nanoTime() - start));
@@ -112,9 +260,11 @@ final class Runner {
         // `started` is written before the handler runs: a runtime SIGKILLed while it
         // runs still leaves a verdict that says it was running.
         reporter.sendNow(Report.started(handler.name, index), Limits.FLUSH_LIMIT_MS);
-        Log.debug("graceful-shutdown: shutdown handler started handler=" + handler.name + " index=" + index);
+        if (Log.enabled(Log.DEBUG)) {
+            Log.debug("graceful-shutdown: shutdown handler started handler=" + handler.name + " index=" + index);
+        }
         Run run = new Run(handler);
-        run.thread.start();
+        launch(run);
         return run;
     }
 

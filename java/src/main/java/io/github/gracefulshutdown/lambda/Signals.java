@@ -13,8 +13,9 @@ import sun.misc.SignalHandler;
  * signals reach the JVM's dispatcher thread, not that one. This wrapper,
  * installed in front of it, notes the first signal's name and time (the budget
  * is counted from it), starts the library's shutdown on the signal's own thread
- * at once, passes the signal on to the JVM's handler on another thread (so that
- * the application's other shutdown hooks run alongside), and logs any later
+ * at once, passes the signal on to the JVM's handler on another thread once the
+ * first handler has started (so that the application's other shutdown hooks
+ * run alongside, without delaying it on a small CPU share), and logs any later
  * signal instead of passing it on: by then the handlers are running, and run
  * only once.
  *
@@ -36,6 +37,8 @@ final class Signals {
     }
 
     private static volatile Arrival first;
+    /** The first signal's passing on to the JVM's handler, until {@link #passOn} starts it. */
+    private static JvmExit pending; // guarded by Signals.class
     private static boolean installed;
     private static volatile java.util.function.Consumer<Arrival> onFirst;
 
@@ -71,6 +74,7 @@ final class Signals {
             isFirst = first == null;
             if (isFirst) {
                 first = new Arrival(name, now);
+                pending = new JvmExit(signal, previous);
             }
         }
         if (!isFirst) {
@@ -78,12 +82,39 @@ final class Signals {
                     + "and run only once");
             return;
         }
-        Thread jvm = new Thread(new JvmExit(signal, previous), "graceful-shutdown-jvm-exit");
-        jvm.setDaemon(true);
-        jvm.start();
         java.util.function.Consumer<Arrival> shutdown = onFirst;
         if (shutdown != null) {
             shutdown.accept(first);
+        }
+        passOn();
+    }
+
+    /**
+     * Passes the first signal on to the JVM's own handler, on a thread of its
+     * own, once (later calls do nothing): the JVM's shutdown sequence and the
+     * application's other hooks. Called once the first handler has started,
+     * since on a small CPU share their work would delay it.
+     */
+    static void passOn() {
+        JvmExit exit;
+        synchronized (Signals.class) {
+            exit = pending;
+            pending = null;
+        }
+        if (exit != null) {
+            Thread jvm = new Thread(exit, "graceful-shutdown-jvm-exit");
+            jvm.setDaemon(true);
+            jvm.start();
+        }
+    }
+
+    /** {@link #passOn}, as a task. */
+    static final Runnable PASS_ON = new PassOn();
+
+    private static final class PassOn implements Runnable {
+        @Override
+        public void run() {
+            passOn();
         }
     }
 
@@ -117,6 +148,12 @@ final class Signals {
      * itself when this process does (its input closes).
      */
     private static volatile Process killer;
+
+    /** Whether the shell that sends the signal back is running (tests). */
+    static boolean killerStarted() {
+        Process k = killer;
+        return k != null && k.isAlive();
+    }
 
     static void startKiller() {
         Thread t = new Thread(new StartKiller(), "graceful-shutdown-killer-start");
@@ -210,16 +247,25 @@ final class Signals {
     /** How long the signal sent again may take to end the process before {@code halt}. */
     static final long KILL_WAIT_MS = 100;
 
-    /** Loads what {@link #endBy} needs, at cold start. */
+    /**
+     * Loads what the signal's path and {@link #endBy} need, at cold start: the
+     * JDK's own dispatch of a signal to its Java handler, this class's, the log's.
+     */
     static void warmUp() {
-        try {
-            for (String c : new String[] {"java.lang.ProcessBuilder$Redirect", "java.lang.ProcessImpl",
-                    "java.lang.ProcessHandleImpl", "java.lang.ProcessImpl$LaunchMechanism",
-                    "java.lang.ProcessEnvironment", "java.lang.ProcessImpl$ProcessPipeInputStream"}) {
+        new Arrival("SIGTERM", 0).getClass();
+        new JvmExit(null, null).getClass();
+        PASS_ON.getClass();
+        Log.warmUp();
+        for (String c : new String[] {"java.lang.ProcessBuilder$Redirect", "java.lang.ProcessImpl",
+                "java.lang.ProcessHandleImpl", "java.lang.ProcessImpl$LaunchMechanism",
+                "java.lang.ProcessEnvironment", "java.lang.ProcessImpl$ProcessPipeInputStream",
+                // the task that runs a Java signal handler on a new thread (JDK 17 to 25)
+                "jdk.internal.misc.Signal$1"}) {
+            try {
                 Class.forName(c, true, null);
+            } catch (ClassNotFoundException | LinkageError ignored) {
+                // a JDK without it: loaded when needed
             }
-        } catch (ClassNotFoundException | LinkageError ignored) {
-            // a JDK without one of them: loaded when needed
         }
     }
 }
