@@ -5,9 +5,10 @@
 # aws-lambda-go's lambda.WithEnableSIGTERM (go/internal/bench), their tables
 # printed first, their JSON beside latest.json (node.json, python.json,
 # go.json), checked by bench/tests/check_languages.py; then the benchmark
-# harness (bench/harness), which prints the main table and the 128 MB table
+# harness (bench/harness), which prints the main table, the 128 MB table
 # (every library at 128 MB beside its hand-written pattern, with the language
-# benches' import + install rows) and writes bench/results/latest.json; a full
+# benches' import + install rows), the layer's two flavours side by side and
+# the handoff's table, and writes bench/results/latest.json; a full
 # run is then published (bench/publish.py: the tables into bench/README.md,
 # the JSON into bench/published.json, both tracked).
 #
@@ -60,13 +61,26 @@ else
   profile_dir=bench-harness
 fi
 
-step "shutdown layer (scripts/build-layers.sh)"
-bash scripts/build-layers.sh >&2
+step "shutdown layer, both flavours (scripts/build-layers.sh --flavour all)"
+bash scripts/build-layers.sh --flavour all >&2
 
 step "baseline extension on the lambda-extension crate (bench/build-baseline.sh)"
 bash bench/build-baseline.sh >&2
 
-step "probe function and benchmark harness (${profile_dir})"
+# The layers measured are copied into a directory of this run, under the
+# layer build's lock, so that a build started meanwhile (another checkout's
+# test command, the construct's package build) cannot rewrite a zip mid-run.
+mkdir -p "$TARGET/bench"
+LAYERS="$(mktemp -d "$TARGET/bench/layers.XXXXXX")"
+trap 'rm -rf "$LAYERS"' EXIT
+mkdir -p "$LAYERS/lambda" "$LAYERS/bench"
+flock "$TARGET/.build-layers.lock" bash -c '
+  for arch in x86_64 arm64; do
+    cp -a "$1/lambda/$arch" "$3/lambda/$arch"
+    cp -a "$2/$arch" "$3/bench/$arch"
+  done' copy-layers "$TARGET" "$TARGET/bench" "$LAYERS"
+
+step "probe function, benchmark harness and its handoff function (${profile_dir})"
 cargo build -p lambda-graceful-shutdown --example probe ${profile_args[@]+"${profile_args[@]}"} >&2
 cargo build -p graceful-shutdown-bench ${profile_args[@]+"${profile_args[@]}"} >&2
 
@@ -164,8 +178,9 @@ cmd="pnpm run bench"
 harness_args=(--root "$ROOT"
   --target-dir "$TARGET"
   --probe "$TARGET/$profile_dir/examples/probe"
-  --layer-dir "$TARGET/lambda"
-  --baseline-dir "$TARGET/bench"
+  --layer-dir "$LAYERS/lambda"
+  --baseline-dir "$LAYERS/bench"
+  --handoff-function "$TARGET/$profile_dir/bench-handoff-function"
   --restmachine-dir "$RM"
   --synth "$synth"
   --out "$out"

@@ -61,6 +61,12 @@ pub struct Args {
     /// Runs per function at 128 MB (default: 2 quick, 20 full).
     #[arg(long)]
     pub small_runs: Option<u32>,
+    /// Runs of each handoff measurement (default: 3 quick, 20 full).
+    #[arg(long)]
+    pub handoff_runs: Option<u32>,
+    /// The function of the handoff rows (this crate's `bench-handoff-function`).
+    #[arg(long, default_value = "target/debug/bench-handoff-function")]
+    pub handoff_function: PathBuf,
     /// The Go library's probe, built (`go build ./internal/probe`).
     #[arg(long, default_value = "target/bench/go-probe/bootstrap")]
     pub go_probe: PathBuf,
@@ -84,9 +90,21 @@ pub struct Args {
     /// Command line to record.
     #[arg(long, default_value = "pnpm run bench")]
     pub command: String,
+    /// Only these phases, comma-separated (sizes, lifecycle, invoke, handoff,
+    /// small, tooling): a look at a few rows. The results then lack the other
+    /// rows, which bench/tests/check_results.py refuses; bench/run.sh runs all.
+    #[arg(long, value_delimiter = ',', value_parser = ["sizes", "lifecycle", "invoke", "handoff", "small", "tooling"])]
+    pub only: Vec<String>,
     /// The whole run stops with an error past this many seconds.
     #[arg(long, default_value_t = 2700)]
     pub time_limit_s: u64,
+}
+
+impl Args {
+    /// Whether phase `name` runs (`--only`, or every phase).
+    pub fn runs_phase(&self, name: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|p| p == name)
+    }
 }
 
 /// How many repetitions each phase makes: the flags, or the defaults of the mode.
@@ -102,6 +120,8 @@ pub struct Counts {
     pub synth_runs: u32,
     /// Runs per function at 128 MB.
     pub small_runs: u32,
+    /// Runs of each handoff measurement.
+    pub handoff_runs: u32,
 }
 
 impl Args {
@@ -116,6 +136,10 @@ impl Args {
                 .max(1),
             synth_runs: self.synth_runs.unwrap_or(if quick { 1 } else { 5 }).max(1),
             small_runs: self.small_runs.unwrap_or(if quick { 2 } else { 20 }).max(1),
+            handoff_runs: self
+                .handoff_runs
+                .unwrap_or(if quick { 3 } else { 20 })
+                .max(1),
         }
     }
 }
@@ -158,7 +182,7 @@ mod tests {
             (quick.runs, quick.pairs, quick.invocations, quick.synth_runs),
             (3, 3, 30, 1)
         );
-        assert_eq!(quick.small_runs, 2);
+        assert_eq!((quick.small_runs, quick.handoff_runs), (2, 3));
         // Set by hand: BENCH_QUICK in the environment would make it quick.
         let mut full = Args::parse_from(["bench"]);
         full.quick = false;
@@ -167,8 +191,13 @@ mod tests {
             (c.runs, c.pairs, c.invocations, c.synth_runs, c.small_runs),
             (30, 20, 400, 5, 20)
         );
+        assert_eq!(c.handoff_runs, 20);
         let set = Args::parse_from(["bench", "--runs", "7", "--pairs", "0", "--invocations", "9"]);
         let c = set.counts();
         assert_eq!((c.runs, c.pairs, c.invocations), (7, 1, 9));
+        assert!(set.runs_phase("small"));
+        let some = Args::parse_from(["bench", "--only", "sizes,handoff"]);
+        assert!(some.runs_phase("handoff") && !some.runs_phase("small"));
+        assert!(Args::try_parse_from(["bench", "--only", "sise"]).is_err());
     }
 }

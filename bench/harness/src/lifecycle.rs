@@ -150,6 +150,14 @@ impl Env {
         }
     }
 
+    /// Sends `payload` as an invocation and returns the function's answer.
+    pub async fn invoke_with(&mut self, payload: &[u8]) -> anyhow::Result<Vec<u8>> {
+        match self.em.invoke(payload.to_vec()).await {
+            InvokeOutcome::Response(body) => Ok(body),
+            other => bail!("the invocation did not answer: {other:?}"),
+        }
+    }
+
     /// Every extension's peak memory and scheduler times, read now.
     pub fn probe_extensions(&self) -> anyhow::Result<Vec<ExtensionProbe>> {
         let mut extensions = Vec::new();

@@ -3,8 +3,9 @@
 use anyhow::bail;
 use serde::Serialize;
 
+use crate::flavours::HANDOFF;
 use crate::stats::Summary;
-use crate::targets::{self, Target};
+use crate::targets::{self, Target, JUDGED};
 
 /// The extensions compared, in table order: `(key, column title)`.
 pub const SUBJECTS: [(&str, &str); 4] = [
@@ -211,6 +212,86 @@ pub fn table(metrics: &[Metric]) -> String {
     out
 }
 
+/// The flavours' table, in Markdown: every figure measured for the handoff
+/// flavour and the default layer alike (sizes, start, memory, the shutdown
+/// phase), one row each in the order measured, the two side by side, then
+/// the targets of each.
+pub fn table_flavours(metrics: &[Metric]) -> String {
+    let find =
+        |id: &str, subject: &str| metrics.iter().find(|m| m.id == id && m.subject == subject);
+    let mut out = String::from(
+        "| metric | graceful-shutdown (default layer) | graceful-shutdown, handoff flavour | target |\n\
+         |---|---|---|---|\n",
+    );
+    let mut done: Vec<&str> = Vec::new();
+    for handoff in metrics.iter().filter(|m| m.subject == HANDOFF) {
+        let Some(default) = find(&handoff.id, JUDGED) else {
+            continue;
+        };
+        if done.contains(&handoff.id.as_str()) {
+            continue;
+        }
+        done.push(&handoff.id);
+        let targets: Vec<String> = [("default", default), ("handoff", handoff)]
+            .into_iter()
+            .filter(|(_, m)| m.target.is_some())
+            .map(|(flavour, m)| format!("{flavour} {}", target_text(m)))
+            .collect();
+        out.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            handoff.label,
+            cell(default),
+            cell(handoff),
+            targets.join("; ")
+        ));
+    }
+    out
+}
+
+/// The handoff's table, in Markdown: the library's call and what a user
+/// writes instead, on the handler's path; the delivery after the runtime.
+/// `requests`: how many requests each delivery run hands off.
+pub fn table_handoff(metrics: &[Metric], requests: usize) -> String {
+    let mut out = String::from("| measurement | figure | target |\n|---|---|---|\n");
+    for id in [
+        "handoff_call_ms",
+        "direct_post_ms",
+        "direct_post_in_handler_done_pct",
+        "handoff_delivery_ms",
+        "handoff_delivered_pct",
+    ] {
+        let Some(m) = metrics.iter().find(|m| m.id == id) else {
+            continue;
+        };
+        let n = m.stats.n;
+        let figure = match id {
+            "direct_post_in_handler_done_pct" => {
+                let done = (m.stats.median * n as f64 / 100.0).round();
+                format!("{done:.0} of {n} runs")
+            }
+            "handoff_delivered_pct" => {
+                let of = n * requests;
+                let done = (m.stats.median * of as f64 / 100.0).round();
+                format!("{done:.0} of {of}")
+            }
+            _ if n > 1 => format!(
+                "{} {} (p90 {})",
+                number(m.stats.median),
+                m.unit,
+                number(m.stats.p90)
+            ),
+            _ => cell(m),
+        };
+        let target = if m.target.is_some() {
+            target_text(m)
+        } else {
+            String::new()
+        };
+        out.push_str(&format!("| {} | {figure} | {target} |\n", m.label));
+    }
+    out
+}
+
 /// One row of the 128 MB table: a function, by its subject key.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Row128 {
@@ -364,6 +445,84 @@ mod tests {
         assert_eq!(lines[3], "| Go | by hand | – | – | – | – |  |");
         // The main table leaves them out.
         assert_eq!(table(&metrics).lines().count(), 2);
+    }
+
+    #[test]
+    fn the_flavours_stand_side_by_side_with_their_targets() {
+        let zip = |subject: &str, kib: f64| {
+            Metric::new(
+                "layer_zip_kib_x86_64",
+                "layer zip, x86_64",
+                subject,
+                "KiB",
+                Summary::single(kib),
+            )
+            .judged()
+            .expect("judged")
+        };
+        let metrics = vec![
+            zip(JUDGED, 350.0),
+            zip("lambda-extension", 557.0),
+            zip(HANDOFF, 1044.0),
+            // Measured for one flavour only: not a row of this table.
+            Metric::new(
+                "handoff_call_ms",
+                "call",
+                "rust",
+                "ms",
+                Summary::single(0.5),
+            ),
+        ];
+        let t = table_flavours(&metrics);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines.len(), 3, "{t}");
+        assert_eq!(
+            lines[2],
+            "| layer zip, x86_64 | 350 KiB | 1044 KiB | default ≤ 400 KiB: met; handoff ≤ 1024 KiB: MISSED |"
+        );
+        // The main table leaves the handoff flavour out: its columns are fixed.
+        assert!(!table(&metrics).contains("1044"), "{}", table(&metrics));
+    }
+
+    #[test]
+    fn the_handoff_table_counts_runs_and_requests() {
+        let metrics = vec![
+            Metric::new(
+                "handoff_call_ms",
+                "call → return",
+                "rust",
+                "ms",
+                Summary::of(&[0.4, 0.5, 0.9]).expect("s"),
+            ),
+            Metric::new(
+                "direct_post_in_handler_done_pct",
+                "direct in the handler",
+                "rust",
+                "%",
+                Summary {
+                    n: 3,
+                    ..Summary::single(0.0)
+                },
+            ),
+            Metric::new(
+                "handoff_delivered_pct",
+                "delivered",
+                HANDOFF,
+                "%",
+                Summary {
+                    n: 3,
+                    ..Summary::single(100.0)
+                },
+            )
+            .judged()
+            .expect("judged"),
+        ];
+        let t = table_handoff(&metrics, 8);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines.len(), 5, "{t}");
+        assert_eq!(lines[2], "| call → return | 0.50 ms (p90 0.82) |  |");
+        assert_eq!(lines[3], "| direct in the handler | 0 of 3 runs |  |");
+        assert_eq!(lines[4], "| delivered | 24 of 24 | ≥ 100 %: met |");
     }
 
     #[test]

@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 
+use crate::flavours::Flavour;
+
 /// The architectures Lambda runs, as the layer directories name them.
 pub const ARCHS: [&str; 2] = ["x86_64", "arm64"];
 
@@ -28,18 +30,21 @@ pub fn host_arch() -> anyhow::Result<&'static str> {
     }
 }
 
-/// The four extensions, this layer first, with their layers for `arch`;
-/// an error names the first layer that is missing.
+/// The extensions, this layer (its default flavour) first and its handoff
+/// flavour last, with their layers for `arch`; an error names the first
+/// layer that is missing.
 pub fn all(
+    flavours: &[Flavour; 2],
     layer_dir: &Path,
     baseline_dir: &Path,
     rm_dir: &Path,
     arch: &str,
 ) -> anyhow::Result<Vec<Subject>> {
+    let [default, handoff] = flavours;
     let subjects = vec![
         Subject {
-            key: "graceful-shutdown",
-            layer: layer_dir.join(arch).join("graceful-shutdown-layer.zip"),
+            key: default.key,
+            layer: default.zip(layer_dir, arch),
             env: vec![],
             verdict: true,
         },
@@ -65,6 +70,14 @@ pub fn all(
             layer: baseline_dir.join(arch).join("minimal-extension-layer.zip"),
             env: vec![],
             verdict: false,
+        },
+        // The same function and no handoff: its start, memory and shutdown
+        // beside the default flavour's, taking turns in the same rounds.
+        Subject {
+            key: handoff.key,
+            layer: handoff.zip(layer_dir, arch),
+            env: vec![],
+            verdict: true,
         },
     ];
     for s in &subjects {

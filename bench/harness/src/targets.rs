@@ -48,6 +48,9 @@ impl Target {
     }
 }
 
+/// The handoff flavour of the shutdown layer, judged on its own targets.
+pub const HANDOFF_FLAVOUR: &[&str] = &[crate::flavours::HANDOFF];
+
 /// The libraries judged at 128 MB (the hand-written patterns beside them are not).
 pub const LIBRARIES: [&str; 5] = ["rust", "python", "nodejs", "java", "go"];
 
@@ -67,8 +70,12 @@ pub struct Goal {
 const ZIP_WHY: &str = "a layer is downloaded and unpacked into /opt on every cold start, and \
     counts against the function's 250 MB unzipped size; per architecture";
 
+const HANDOFF_ZIP_WHY: &str = "the handoff flavour carries TLS (rustls with ring, the Mozilla \
+    roots) and SigV4 signing, which the default layer leaves out; 1 MiB keeps it a small \
+    download on every cold start of the functions that pick it; per architecture";
+
 /// The targets, in the order the figures are measured.
-pub const TARGETS: [Goal; 13] = [
+pub const TARGETS: [Goal; 17] = [
     Goal {
         subjects: &[JUDGED],
         id: "layer_zip_kib_x86_64",
@@ -90,6 +97,29 @@ pub const TARGETS: [Goal; 13] = [
         unit: "ms",
         why: "Lambda's init phase waits for every extension's first /event/next, so the \
             layer's start is added to every cold start",
+    },
+    Goal {
+        subjects: HANDOFF_FLAVOUR,
+        id: "layer_zip_kib_x86_64",
+        limit: Target::at_most(1024.0),
+        unit: "KiB",
+        why: HANDOFF_ZIP_WHY,
+    },
+    Goal {
+        subjects: HANDOFF_FLAVOUR,
+        id: "layer_zip_kib_arm64",
+        limit: Target::at_most(1024.0),
+        unit: "KiB",
+        why: HANDOFF_ZIP_WHY,
+    },
+    Goal {
+        subjects: HANDOFF_FLAVOUR,
+        id: "start_vs_floor",
+        limit: Target::at_most(1.2),
+        unit: "x",
+        why: "the handoff flavour sets up TLS and signing at its first handoff, not at start, \
+            so it must start as the default layer does: within 1.2x of an extension that only \
+            registers and waits, started in the same round",
     },
     Goal {
         subjects: &[JUDGED],
@@ -147,6 +177,14 @@ pub const TARGETS: [Goal; 13] = [
             work: the construct library must add no build to it",
     },
     Goal {
+        subjects: HANDOFF_FLAVOUR,
+        id: "handoff_delivered_pct",
+        limit: Target::at_least(100.0),
+        unit: "%",
+        why: "the endpoint answers in 100 ms and the extension has the rest of the 2,000 ms \
+            phase: every request handed off must be delivered, none dead-lettered",
+    },
+    Goal {
         subjects: &LIBRARIES,
         id: "m128_sigterm_to_handler_ms",
         limit: Target::at_most(30.0).on_p90(),
@@ -196,8 +234,9 @@ mod tests {
     fn one_row_per_figure_with_a_unit_and_a_reason() {
         for (i, g) in TARGETS.iter().enumerate() {
             assert!(
-                TARGETS[..i].iter().all(|other| other.id != g.id),
-                "{} twice",
+                TARGETS[..i].iter().all(|other| other.id != g.id
+                    || other.subjects.iter().all(|s| !g.subjects.contains(s))),
+                "{} twice for one subject",
                 g.id
             );
             assert!(!g.unit.is_empty() && !g.why.is_empty(), "{}", g.id);
@@ -239,6 +278,11 @@ mod tests {
         assert_eq!(of("m128_sigterm_to_handler_ms", "java-handwritten"), None);
         assert_eq!(of("m128_sigterm_to_handler_ms", JUDGED), None);
         assert!(of("import_install_ms", "python").is_some());
+        // Each flavour of the layer has its own zip target.
+        let zip = |subject| of("layer_zip_kib_x86_64", subject).map(|g| g.limit);
+        assert_eq!(zip(JUDGED), Some(Target::at_most(400.0)));
+        assert_eq!(zip(crate::flavours::HANDOFF), Some(Target::at_most(1024.0)));
+        assert_eq!(of("start_vs_floor", JUDGED), None);
         assert_eq!(of("import_install_ms", "go"), None);
     }
 }

@@ -154,6 +154,86 @@ pub fn handler_run(t: &Timeline, handler: &str) -> anyhow::Result<HandlerRun> {
     })
 }
 
+/// What the bench's handoff function writes on its output (`bench-handoff-function`).
+pub const HANDOFF_LINE: &str = "bench-handoff ";
+/// What the extension logs for each handed-off request it delivered.
+pub const DELIVERED: &str = "handoff: delivered";
+
+/// What one run of the handoff function showed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HandoffRun {
+    /// The library's `handoff` from its call to its return, as the handler timed it, ms.
+    pub call_ms: f64,
+    /// Requests the extension said it took (`accepted`).
+    pub accepted: usize,
+    /// The handler's own direct POST (when it made one) ended before the runtime did.
+    pub direct_done: bool,
+    /// SHUTDOWN to the extension → its last `handoff: delivered` line; `None`: none delivered.
+    pub shutdown_to_last_delivery_ms: Option<f64>,
+    /// `handoff: delivered` lines of the extension.
+    pub delivered_lines: usize,
+    /// Delivered, as the verdict counts them.
+    pub delivered: usize,
+}
+
+/// The value of `key=` in a `key=value ...` line.
+fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
+}
+
+/// The handoff run of extension `ext` in `t`; an error names what is missing
+/// (a refused handoff, no verdict).
+pub fn handoff_run(t: &Timeline, ext: &str) -> anyhow::Result<HandoffRun> {
+    let mut out = t
+        .logs
+        .iter()
+        .filter(|l| l.source == RUNTIME)
+        .filter_map(|l| l.line.strip_prefix(HANDOFF_LINE));
+    let handed = out
+        .clone()
+        .find(|l| l.starts_with("handoff_us=") || l.starts_with("refused"))
+        .ok_or_else(|| anyhow!("the function never wrote its handoff line"))?;
+    let (Some(us), Some(accepted)) = (
+        field(handed, "handoff_us").and_then(|v| v.parse::<f64>().ok()),
+        field(handed, "accepted").and_then(|v| v.parse::<usize>().ok()),
+    ) else {
+        bail!("the handoff was not taken: {handed}");
+    };
+    let direct_done = out.any(|l| l.starts_with("direct_us="));
+    let shutdown = at(t, ext, "SHUTDOWN event", |k| {
+        matches!(k, EventKind::ShutdownEvent { .. })
+    })?;
+    let deliveries: Vec<f64> = t
+        .logs
+        .iter()
+        .filter(|l| l.source == ext && l.line.contains(DELIVERED))
+        .map(|l| l.at_ms)
+        .collect();
+    let verdict = t
+        .logs
+        .iter()
+        .find(|l| l.source == ext && l.line.contains(VERDICT_MARKER))
+        .ok_or_else(|| anyhow!("{ext} logged no verdict"))?;
+    let counts = graceful_shutdown_protocol::verdict::parse(&verdict.line)
+        .map_err(|e| anyhow!("{e}"))?
+        .verdict
+        .handoff
+        .ok_or_else(|| anyhow!("the verdict counts no handoff: {}", verdict.line))?;
+    Ok(HandoffRun {
+        call_ms: us / 1000.0,
+        accepted,
+        direct_done,
+        shutdown_to_last_delivery_ms: deliveries
+            .iter()
+            .copied()
+            .reduce(f64::max)
+            .map(|last| last - shutdown),
+        delivered_lines: deliveries.len(),
+        delivered: counts.delivered,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,6 +378,59 @@ mod tests {
         // Another handler's lines are not this one's.
         let other = handler_run(&t, "sigterm-callback").expect("ran");
         assert_eq!((other.sigterm_to_start_ms, other.completed), (None, false));
+    }
+
+    #[test]
+    fn a_handoff_run_reads_the_call_the_deliveries_and_the_verdict() {
+        let ext = "graceful-shutdown";
+        let mut t = sample();
+        t.logs.retain(|l| !l.line.contains(VERDICT_MARKER));
+        t.logs.extend([
+            line(100.6, RUNTIME, "bench-handoff handoff_us=450 accepted=2"),
+            line(100.7, RUNTIME, "bench-handoff direct start"),
+            line(
+                150.0,
+                ext,
+                "graceful-shutdown info: handoff: delivered id=bench-1 attempts=1",
+            ),
+            line(
+                210.5,
+                ext,
+                "graceful-shutdown info: handoff: delivered id=bench-2 attempts=1",
+            ),
+            line(
+                211.0,
+                ext,
+                "graceful-shutdown verdict: outcome=completed reason=spindown handlers=1/1 \
+                 handoff=2/2 dead_lettered=0 total_ms=1 flush=ok(1ms) -- all 1 shutdown handlers \
+                 completed in 1 ms; handoff: 2 of 2 requests delivered",
+            ),
+        ]);
+        let r = handoff_run(&t, ext).expect("handoff run");
+        assert!((r.call_ms - 0.45).abs() < 1e-9);
+        assert_eq!((r.accepted, r.direct_done), (2, false));
+        // SHUTDOWN came at 104.0.
+        let last = r.shutdown_to_last_delivery_ms.expect("delivered");
+        assert!((last - 106.5).abs() < 1e-9, "{last}");
+        assert_eq!((r.delivered_lines, r.delivered), (2, 2));
+        t.logs.push(line(
+            390.0,
+            RUNTIME,
+            "bench-handoff direct_us=390000 status=200",
+        ));
+        assert!(handoff_run(&t, ext).expect("handoff run").direct_done);
+    }
+
+    #[test]
+    fn a_refused_handoff_is_an_error_that_says_why() {
+        let mut t = sample();
+        t.logs.push(line(
+            100.6,
+            RUNTIME,
+            "bench-handoff refused status=501 the handoff flavour sends handoffs",
+        ));
+        let e = handoff_run(&t, "graceful-shutdown").expect_err("refused");
+        assert!(e.to_string().contains("status=501"), "{e}");
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Start, memory and the shutdown phase: `runs` rounds, each running every
-//! extension once (one invocation), in rotating order.
+//! extension once (one invocation), in rotating order; the shutdown layer
+//! runs in both its flavours, so that the handoff flavour's figures stand
+//! beside the default layer's, taken in the same rounds.
 
 use anyhow::{bail, Context};
 
@@ -21,8 +23,9 @@ struct Series {
     margin: Vec<f64>,
 }
 
-/// Samples of the shutdown phase, graceful-shutdown only (the others log no verdict).
-#[derive(Debug, Default)]
+/// Samples of the shutdown phase of a subject that logs a verdict (the
+/// shutdown layer's flavours); empty for the others.
+#[derive(Debug, Default, Clone)]
 struct ShutdownSeries {
     to_handler: Vec<f64>,
     to_verdict: Vec<f64>,
@@ -38,7 +41,7 @@ pub async fn run(
     eprintln!("bench: {runs} lifecycle runs per extension");
     let phase_ms = shutdown_phase_ms();
     let mut series = vec![Series::default(); subjects.len()];
-    let mut shutdown = ShutdownSeries::default();
+    let mut shutdown = vec![ShutdownSeries::default(); subjects.len()];
     for round in 0..runs as usize {
         for k in 0..subjects.len() {
             let i = (round + k) % subjects.len();
@@ -61,11 +64,10 @@ pub async fn run(
             x.waited.push(probe.runqueue_wait_ms);
             x.margin.push(t.exit_margin_ms);
             if let Some(sh) = t.shutdown {
-                shutdown.to_handler.push(sh.sigterm_to_handler_ms);
-                shutdown.to_verdict.push(sh.shutdown_to_verdict_ms);
-                shutdown
-                    .report_to_verdict
-                    .push(sh.last_report_to_verdict_ms);
+                let x = &mut shutdown[i];
+                x.to_handler.push(sh.sigterm_to_handler_ms);
+                x.to_verdict.push(sh.shutdown_to_verdict_ms);
+                x.report_to_verdict.push(sh.last_report_to_verdict_ms);
             }
         }
     }
@@ -76,7 +78,7 @@ pub async fn run(
 fn metrics(
     subjects: &[Subject],
     series: &[Series],
-    shutdown: &ShutdownSeries,
+    shutdown: &[ShutdownSeries],
 ) -> anyhow::Result<Vec<Metric>> {
     let mut metrics = Vec::new();
     let per_subject = |metrics: &mut Vec<Metric>,
@@ -138,6 +140,24 @@ fn metrics(
             &ratios,
         )?);
     }
+    // Start over the floor's, per round: what the machine's own start costs
+    // cancels out. For the shutdown layer's flavours.
+    let floor = subjects.iter().position(|s| s.key == "floor").unwrap_or(3);
+    for (s, x) in subjects.iter().zip(series).filter(|(s, _)| s.verdict) {
+        let ratios: Vec<f64> = x
+            .start
+            .iter()
+            .zip(&series[floor].start)
+            .map(|(o, f)| o / f)
+            .collect();
+        metrics.push(metric(
+            "start_vs_floor",
+            "start ÷ the floor's start (same round)",
+            s.key,
+            "x",
+            &ratios,
+        )?);
+    }
     per_subject(
         &mut metrics,
         "peak_rss_mib",
@@ -146,29 +166,30 @@ fn metrics(
         |x| &x.rss_mib,
     )?;
 
-    // The shutdown phase.
-    let ours = subjects[0].key;
-    metrics.push(metric(
-        "sigterm_to_handler_ms",
-        "SIGTERM → first handler running",
-        ours,
-        "ms",
-        &shutdown.to_handler,
-    )?);
-    metrics.push(metric(
-        "shutdown_to_verdict_ms",
-        "SHUTDOWN → verdict logged",
-        ours,
-        "ms",
-        &shutdown.to_verdict,
-    )?);
-    metrics.push(metric(
-        "last_report_to_verdict_ms",
-        "last report → verdict logged",
-        ours,
-        "ms",
-        &shutdown.report_to_verdict,
-    )?);
+    // The shutdown phase, of the subjects that log a verdict.
+    for (s, x) in subjects.iter().zip(shutdown).filter(|(s, _)| s.verdict) {
+        metrics.push(metric(
+            "sigterm_to_handler_ms",
+            "SIGTERM → first handler running",
+            s.key,
+            "ms",
+            &x.to_handler,
+        )?);
+        metrics.push(metric(
+            "shutdown_to_verdict_ms",
+            "SHUTDOWN → verdict logged",
+            s.key,
+            "ms",
+            &x.to_verdict,
+        )?);
+        metrics.push(metric(
+            "last_report_to_verdict_ms",
+            "last report → verdict logged",
+            s.key,
+            "ms",
+            &x.report_to_verdict,
+        )?);
+    }
     per_subject(
         &mut metrics,
         "exit_margin_ms",

@@ -1,7 +1,9 @@
 //! The measurement phases, in the order they run: sizes, lifecycle runs
-//! (start, memory, the shutdown phase), per-invoke pairs, small functions
-//! (every library at 128 MB), tooling (synth, cold build). Each returns its metrics, judged against [`crate::targets`].
+//! (start, memory, the shutdown phase), per-invoke pairs, the handoff (its
+//! cost on the handler's path, its delivery after the runtime), small
+//! functions (every library at 128 MB), tooling (synth, cold build). Each returns its metrics, judged against [`crate::targets`].
 
+pub mod handoff;
 pub mod invoke;
 pub mod lifecycle;
 pub mod sizes;
