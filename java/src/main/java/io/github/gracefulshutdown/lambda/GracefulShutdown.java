@@ -109,6 +109,11 @@ public final class GracefulShutdown {
         return reporter.enabled();
     }
 
+    /** Waits until every report sent so far is answered, at most {@code limitMs}; whether it was (tests). */
+    boolean awaitReports(long limitMs) {
+        return reporter.flush(limitMs, true);
+    }
+
     /** What happened, once the handlers have run; else null. */
     public Summary summary() {
         return summary;

@@ -183,6 +183,18 @@ final class Runner {
             Reporter reporter = Reporter.rehearsal(tcp != null ? tcp : new Reporter.Tcp(0, "rehearsal"));
             List<Handler> list = List.of(new Handler("rehearsal", new Quiet()), new Handler("failing", new Failing()));
             run(list, concurrent, 60_000, System.nanoTime(), "SIGTERM", reporter, new Nothing());
+            // The wait for a handler still running (the rehearsal's end before it was awaited),
+            // and for the reports' ordering lock held by the sending thread.
+            try {
+                new CountDownLatch(1).await(1, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            try {
+                Class.forName("java.util.concurrent.locks.AbstractQueuedSynchronizer$ExclusiveNode", true, null);
+            } catch (ClassNotFoundException | LinkageError ignored) {
+                // another JDK: loaded when needed
+            }
         } finally {
             Log.mute(null);
         }

@@ -55,14 +55,23 @@ final class Signals {
         onFirst = shutdown;
         for (String name : new String[] {"TERM", "INT"}) {
             try {
-                Signal signal = new Signal(name);
-                SignalHandler[] previous = new SignalHandler[1];
-                previous[0] = Signal.handle(signal, s -> onSignal(s, previous[0]));
+                Wrapper wrapper = new Wrapper();
+                wrapper.previous = Signal.handle(new Signal(name), wrapper);
             } catch (IllegalArgumentException | UnsupportedOperationException e) {
                 // The JVM runs with -Xrs, or the signal is taken: the shutdown hook still
                 // runs on the JVM's own exit; only the signal's name and repeats are unknown.
                 Log.debug("graceful-shutdown: cannot watch SIG" + name + ": " + e.getMessage());
             }
+        }
+    }
+
+    /** The handler in front of the JVM's own (a named class: no call site to link at install). */
+    private static final class Wrapper implements SignalHandler {
+        volatile SignalHandler previous;
+
+        @Override
+        public void handle(Signal signal) {
+            onSignal(signal, previous);
         }
     }
 
@@ -256,6 +265,9 @@ final class Signals {
         new JvmExit(null, null).getClass();
         PASS_ON.getClass();
         Log.warmUp();
+        // What the JVM's shutdown sequence loads when the signal is passed on to it
+        // (java.lang.ApplicationShutdownHooks walks its hooks), while the handlers run.
+        new java.util.IdentityHashMap<Object, Object>().keySet().iterator().hasNext();
         for (String c : new String[] {"java.lang.ProcessBuilder$Redirect", "java.lang.ProcessImpl",
                 "java.lang.ProcessHandleImpl", "java.lang.ProcessImpl$LaunchMechanism",
                 "java.lang.ProcessEnvironment", "java.lang.ProcessImpl$ProcessPipeInputStream",
