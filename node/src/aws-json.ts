@@ -96,7 +96,8 @@ export function awsJsonRequestFrom(options: AwsJsonRequestOptions, env: NodeJS.P
 
 /** Whether `s` holds white space or a control character. */
 function hasBadChars(s: string): boolean {
-  return /[\s\x00-\x1f\x7f-\x9f]/u.test(s);
+  // No `u` flag: every such character is one UTF-16 unit, and a unicode pattern costs ICU at parse time.
+  return /[\s\x00-\x1f\x7f-\x9f]/.test(s);
 }
 
 /** Lower-case letters, digits and `-`, 1 to `max` characters. */
