@@ -225,7 +225,7 @@ const result = (ok: boolean, status: number | null, message = '', accepted = 0, 
  * is over `handoff.maxBodyBytes`, no answer in time) is logged as one warning
  * naming the status and the reason, and resolved, never rejected: check
  * `result.ok` if you keep the data otherwise. A request of the wrong shape
- * throws a TypeError naming the field. With no requests nothing is sent and
+ * rejects with a TypeError naming the field. With no requests nothing is sent and
  * the result is `ok`.
  */
 export async function handoff(...requests: HandoffRequest[]): Promise<HandoffResult> {
