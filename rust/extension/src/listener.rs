@@ -261,14 +261,11 @@ fn handle(mut stream: TcpStream, peer: SocketAddr, admitted: &Admitted, shared: 
             let (count, worker) = (handoff.requests.len(), handoff.worker.clone());
             match shared.handoffs.take(handoff) {
                 Ok((accepted, held)) => {
-                    log.info(
-                        "handoff taken",
-                        &[
-                            ("requests", json!(count)),
-                            ("held", json!(held)),
-                            ("worker", json!(worker)),
-                        ],
-                    );
+                    let mut fields = vec![("requests", json!(count)), ("held", json!(held))];
+                    if let Some(worker) = worker {
+                        fields.push(("worker", json!(worker)));
+                    }
+                    log.info("handoff taken", &fields);
                     answer(
                         &mut stream,
                         &request::handoff_taken(accepted, held),
