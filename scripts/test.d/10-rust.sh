@@ -16,4 +16,7 @@ cargo build --workspace --all-targets
 cargo test --workspace
 # The handoff flavour of the shutdown layer (docs/protocol.md, Handoff), in
 # its own target directory: the default layer's binary stays the default one.
-CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/handoff" cargo test -p graceful-shutdown-extension --features handoff
+# Its unit tests, and its lifecycle against the fake Extensions API (the
+# release layers' checks, tests/artifacts.rs, are the default flavour's).
+CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/handoff" cargo test -p graceful-shutdown-extension --features handoff \
+  --bin graceful-shutdown --test lifecycle --test workers
