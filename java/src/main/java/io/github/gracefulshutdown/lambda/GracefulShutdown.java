@@ -189,46 +189,8 @@ public final class GracefulShutdown {
             watchdog = w;
         }
         Signals.install(new OnSignal(this));
-        settle(w);
+        Signals.startKiller();
         return this;
-    }
-
-    /** How long {@link #install()} waits at most for what it started to be ready. */
-    static final long SETTLE_LIMIT_MS = 2000;
-
-    /**
-     * Leaves nothing of the library running in the background when
-     * {@link #install()} returns, within {@link #SETTLE_LIMIT_MS} in all: the
-     * shell that ends the process started and ready, the {@code hello}
-     * answered, and the library's threads waiting. On a small CPU share
-     * (about 7 % of a core at 128 MB) work left running after the init spends
-     * the quota of the first invocation or of the shutdown, and the handlers
-     * wait for it (measured: the shell's start-up, some 2 ms of CPU spread
-     * over the 300 ms after install returned). Past the limit it goes on, and
-     * says so once at debug.
-     */
-    private void settle(Watchdog w) {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SETTLE_LIMIT_MS);
-        List<String> notReady = new ArrayList<>(0);
-        if (!Signals.startKiller(deadline)) {
-            notReady.add("the shell that ends the process");
-        }
-        Reporter r = reporter;
-        long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-        if (r.enabled() && (left <= 0 || !r.flush(left, true))) {
-            notReady.add("the hello's answer");
-        }
-        List<Thread> threads = Runner.standing(new ArrayList<>());
-        threads.add(w);
-        for (Thread t : threads) {
-            if (!Runner.awaitWaiting(t, deadline)) {
-                notReady.add(t.getName());
-            }
-        }
-        if (!notReady.isEmpty()) {
-            Log.debug("graceful-shutdown: install goes on without " + notReady + " (not ready, or not there, within "
-                    + SETTLE_LIMIT_MS + " ms)");
-        }
     }
 
     /**

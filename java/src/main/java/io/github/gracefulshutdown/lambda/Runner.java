@@ -121,36 +121,6 @@ final class Runner {
         }
     }
 
-    /** Adds the waiting handler threads to {@code into}; returns it. */
-    static List<Thread> standing(List<Thread> into) {
-        synchronized (STANDBY) {
-            into.addAll(STANDBY);
-        }
-        return into;
-    }
-
-    /**
-     * Waits until {@code t} has started and waits itself (or has ended), at most
-     * until {@code deadline} ({@link System#nanoTime()}); whether it does.
-     */
-    static boolean awaitWaiting(Thread t, long deadline) {
-        while (true) {
-            Thread.State s = t.getState();
-            if (s == Thread.State.WAITING || s == Thread.State.TIMED_WAITING || s == Thread.State.TERMINATED) {
-                return true;
-            }
-            if (System.nanoTime() - deadline >= 0) {
-                return false;
-            }
-            try {
-                Thread.sleep(1);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return false;
-            }
-        }
-    }
-
     /** How many handler threads wait (tests). */
     static int standing() {
         synchronized (STANDBY) {

@@ -148,19 +148,13 @@ final class Signals {
     }
 
     /**
-     * A shell started at cold start that waits for a signal's name on its
-     * standard input and sends that signal to this process with its built-in
-     * {@code kill}: at shutdown one write, where starting a process would take
-     * tens of milliseconds (hundreds on a starved CPU). It ignores SIGTERM and
-     * SIGINT (a signal to the whole process group must not end it first) and
-     * ends by itself when this process does (its input closes).
-     *
-     * <p>Started from the calling thread ({@code install()}), which then waits,
-     * bounded, until the shell says it is ready (one empty line, written
-     * once its traps are set, just before it reads): its start-up (the exec, the
-     * shell's own loading) is paid in the init, not left running in the
-     * background into the first invocation or the shutdown, where on a small
-     * CPU share it spent the quota the handlers then waited for.
+     * A shell started at cold start (on a thread of its own, so that the init
+     * does not wait for it) that waits for a signal's name on its standard input
+     * and sends that signal to this process with its built-in {@code kill}: at
+     * shutdown one write, where starting a process would take tens of
+     * milliseconds (hundreds on a starved CPU). It ignores SIGTERM and SIGINT
+     * (a signal to the whole process group must not end it first) and ends by
+     * itself when this process does (its input closes).
      */
     private static volatile Process killer;
 
@@ -170,47 +164,24 @@ final class Signals {
         return k != null && k.isAlive();
     }
 
-    /**
-     * Starts the shell and waits until it is ready, or until {@code deadline}
-     * ({@link System#nanoTime()}) has passed (then it goes on: the shell is
-     * asked at shutdown all the same); whether it is ready.
-     */
-    static boolean startKiller(long deadline) {
-        Process k;
-        try {
-            k = new ProcessBuilder(SHELL, "-c",
-                    "trap '' TERM INT HUP; echo; read sig && kill -s \"$sig\" " + ProcessHandle.current().pid())
-                    .redirectError(ProcessBuilder.Redirect.INHERIT)
-                    .start();
-        } catch (IOException | RuntimeException e) {
-            Log.debug("graceful-shutdown: no " + SHELL + " to end the process with: " + e);
-            return false;
-        }
-        killer = k;
-        k.getOutputStream(); // what askKiller writes to, at hand
-        java.io.InputStream out = k.getInputStream();
-        try {
-            while (true) {
-                if (out.available() > 0) {
-                    out.skip(out.available()); // "\n": nothing more is written
-                    return true;
-                }
-                if (!k.isAlive()) {
-                    Log.debug("graceful-shutdown: the " + SHELL + " that ends the process ended at start, status "
-                            + k.exitValue());
-                    return false;
-                }
-                if (System.nanoTime() - deadline >= 0) {
-                    return false;
-                }
-                Thread.sleep(1);
+    static void startKiller() {
+        Thread t = new Thread(new StartKiller(), "graceful-shutdown-killer-start");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private static final class StartKiller implements Runnable {
+        @Override
+        public void run() {
+            try {
+                killer = new ProcessBuilder(SHELL, "-c",
+                        "trap '' TERM INT HUP; read sig && kill -s \"$sig\" " + ProcessHandle.current().pid())
+                        .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                        .redirectError(ProcessBuilder.Redirect.INHERIT)
+                        .start();
+            } catch (IOException | RuntimeException e) {
+                Log.debug("graceful-shutdown: no " + SHELL + " to end the process with: " + e);
             }
-        } catch (IOException e) {
-            Log.debug("graceful-shutdown: the " + SHELL + " that ends the process: " + e);
-            return false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
         }
     }
 
@@ -253,7 +224,7 @@ final class Signals {
      * that has a Java handler, so it cannot raise one whose disposition is the
      * default; the JDK has no other way to signal its own process
      * ({@code ProcessHandle.destroy} refuses the current process). So a shell
-     * started at cold start sends it ({@link #startKiller(long)}); failing that, one
+     * started at cold start sends it ({@link #startKiller}); failing that, one
      * started now. If the signal has not ended the process within
      * {@link #KILL_WAIT_MS}, {@code halt} is the fallback.
      */
